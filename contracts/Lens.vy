@@ -1,0 +1,19 @@
+# pragma version ~=0.4.3
+"""
+@title Read many token balances in one call
+@notice Off-chain tools (the stateful harness, the keeper, the audit) read
+        every holder's balance after each step; one call instead of one per
+        holder keeps that cheap on a real node.
+"""
+from ethereum.ercs import IERC20
+
+MAX_HOLDERS: constant(uint256) = 1024
+
+
+@external
+@view
+def balances(token: IERC20, holders: DynArray[address, MAX_HOLDERS]) -> DynArray[uint256, MAX_HOLDERS]:
+    out: DynArray[uint256, MAX_HOLDERS] = []
+    for holder: address in holders:
+        out.append(staticcall token.balanceOf(holder))
+    return out

@@ -1,0 +1,130 @@
+# pragma version ~=0.4.3
+"""
+@title Liquidity pool: the traders' counterparty (ERC4626, snekmate)
+@notice LPs deposit the collateral token for shares. The pool receives
+        traders' losses and fees, and pays their profits through the
+        engine's allowance. Its assets are its token balance (cash
+        accounting: unrealised PnL is not marked in). Assets reserved for
+        open positions' capped maximum profit can never be withdrawn.
+"""
+from ethereum.ercs import IERC20
+from snekmate.extensions import erc4626
+from interfaces import IEngine
+
+initializes: erc4626
+
+exports: (
+    erc4626.totalSupply,
+    erc4626.balanceOf,
+    erc4626.transfer,
+    erc4626.transferFrom,
+    erc4626.approve,
+    erc4626.allowance,
+    erc4626.name,
+    erc4626.symbol,
+    erc4626.decimals,
+    erc4626.permit,
+    erc4626.nonces,
+    erc4626.DOMAIN_SEPARATOR,
+    erc4626.eip712Domain,
+    erc4626.asset,
+    erc4626.totalAssets,
+    erc4626.convertToShares,
+    erc4626.convertToAssets,
+    erc4626.maxDeposit,
+    erc4626.previewDeposit,
+    erc4626.maxMint,
+    erc4626.previewMint,
+    erc4626.previewWithdraw,
+    erc4626.previewRedeem,
+)
+
+ENGINE: public(immutable(IEngine))
+TOKEN: immutable(IERC20)
+
+
+@deploy
+def __init__(token: IERC20, engine: IEngine):
+    erc4626.__init__("isomargin LP", "imLP", token, 0, "isomargin LP", "1")
+    ENGINE = engine
+    TOKEN = token
+    # The engine pays traders' profits straight from the pool: one
+    # transferFrom instead of a call into the pool and then a transfer.
+    assert extcall token.approve(engine.address, max_value(uint256), default_return_value=True), "pool: approve failed"
+
+
+@internal
+@view
+def _free_assets() -> uint256:
+    assets: uint256 = staticcall TOKEN.balanceOf(self)
+    reserved: uint256 = staticcall ENGINE.total_reserved()
+    if assets <= reserved:
+        return 0
+    return assets - reserved
+
+
+@external
+@view
+def free_assets() -> uint256:
+    """@notice Assets not reserved for open positions' maximum profit."""
+    return self._free_assets()
+
+
+@external
+@view
+def maxWithdraw(owner: address) -> uint256:
+    return min(erc4626._max_withdraw(owner), self._free_assets())
+
+
+@external
+@view
+def maxRedeem(owner: address) -> uint256:
+    return min(erc4626._max_redeem(owner), erc4626._convert_to_shares(self._free_assets(), False))
+
+
+@internal
+def _deposit_exact(receiver: address, assets: uint256, shares: uint256):
+    assert assets != 0, "pool: zero assets"
+    assert shares != 0, "pool: zero shares"
+    before: uint256 = staticcall TOKEN.balanceOf(self)
+    erc4626._deposit(msg.sender, receiver, assets, shares)
+    # Fee-on-transfer and rebasing tokens would mint unbacked shares.
+    assert staticcall TOKEN.balanceOf(self) == before + assets, "pool: token transfer not exact"
+
+
+@external
+@nonreentrant
+def deposit(assets: uint256, receiver: address) -> uint256:
+    shares: uint256 = erc4626._preview_deposit(assets)
+    self._deposit_exact(receiver, assets, shares)
+    return shares
+
+
+@external
+@nonreentrant
+def mint(shares: uint256, receiver: address) -> uint256:
+    assets: uint256 = erc4626._preview_mint(shares)
+    self._deposit_exact(receiver, assets, shares)
+    return assets
+
+
+@external
+@nonreentrant
+def withdraw(assets: uint256, receiver: address, owner: address) -> uint256:
+    assert assets != 0, "pool: zero assets"
+    assert assets <= self._free_assets(), "pool: assets reserved for open positions"
+    assert assets <= erc4626._max_withdraw(owner), "erc4626: withdraw more than maximum"
+    shares: uint256 = erc4626._preview_withdraw(assets)
+    erc4626._withdraw(msg.sender, receiver, owner, assets, shares)
+    return shares
+
+
+@external
+@nonreentrant
+def redeem(shares: uint256, receiver: address, owner: address) -> uint256:
+    assert shares != 0, "pool: zero shares"
+    assert shares <= erc4626._max_redeem(owner), "erc4626: redeem more than maximum"
+    assets: uint256 = erc4626._preview_redeem(shares)
+    assert assets <= self._free_assets(), "pool: assets reserved for open positions"
+    erc4626._withdraw(msg.sender, receiver, owner, assets, shares)
+    return assets

@@ -1,0 +1,51 @@
+"""Compiled contracts (ABI, bytecode, blueprint initcode), cached on disk.
+
+The in-process backend deploys raw bytecode, so it needs no ape project;
+ape compiles the same sources itself for the ape backend. Both use the
+pip-installed vyper, so the bytecode is identical.
+"""
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import snekmate
+import vyper
+from vyper.compiler import compile_from_file_input
+from vyper.compiler.input_bundle import FilesystemInputBundle
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTRACTS = ROOT / "contracts"
+CACHE = ROOT / ".build" / "harness"
+CONTRACT_NAMES = ("Engine", "Vault", "LiquidityPool", "MockUSDC", "MockAggregator", "Lens")
+FORMATS = ["abi", "bytecode", "blueprint_bytecode"]
+
+
+def _sources_digest() -> str:
+    h = hashlib.sha256(vyper.__version__.encode())
+    for path in sorted(CONTRACTS.rglob("*.vy*")):
+        h.update(path.relative_to(CONTRACTS).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _compile(name: str) -> dict:
+    bundle = FilesystemInputBundle([CONTRACTS, Path(list(snekmate.__path__)[0]).parent])
+    file_input = bundle.load_file(CONTRACTS / f"{name}.vy")
+    out = compile_from_file_input(file_input, input_bundle=bundle, output_formats=FORMATS)
+    return {
+        "abi": out["abi"],
+        "bytecode": out["bytecode"],
+        "blueprint_bytecode": out["blueprint_bytecode"],
+    }
+
+
+@lru_cache(maxsize=None)
+def artifact(name: str) -> dict:
+    path = CACHE / f"{name}-{_sources_digest()}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    art = _compile(name)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(art))
+    return art

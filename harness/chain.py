@@ -1,0 +1,67 @@
+"""What the harness needs of a chain, whatever runs it.
+
+Every backend (in-process titanoboa, ape on any network) offers the same
+few operations on raw contracts: deploy, transact, call, time, snapshots.
+Tests, drills and the keeper are written against this, once.
+"""
+from dataclasses import dataclass
+from typing import Any, List, Optional, Sequence
+
+from .codec import Codec
+from .artifacts import artifact
+
+
+@dataclass
+class TxResult:
+    ok: bool
+    reason: Optional[str]
+    value: Any
+    gas_used: int
+
+
+class ChainError(Exception):
+    """A failure of the chain or its client, not a contract revert."""
+
+
+class Chain:
+    name = "chain"
+    accounts: List[str]
+
+    def __init__(self):
+        self._codecs = {}
+
+    def codec(self, contract: str) -> Codec:
+        c = self._codecs.get(contract)
+        if c is None:
+            c = self._codecs[contract] = Codec(artifact(contract)["abi"])
+        return c
+
+    # ---- to implement
+    def deploy(self, contract: str, args: Sequence, sender: str) -> str:
+        raise NotImplementedError
+
+    def declare(self, contract: str, sender: str) -> str:
+        """Deploy an EIP-5202 blueprint of `contract`; return its address."""
+        raise NotImplementedError
+
+    def transact(self, address: str, contract: str, fn: str, args: Sequence, sender: str) -> TxResult:
+        raise NotImplementedError
+
+    def call(self, address: str, contract: str, fn: str, args: Sequence = ()) -> Any:
+        raise NotImplementedError
+
+    def set_next_timestamp(self, timestamp: int) -> None:
+        raise NotImplementedError
+
+    def latest_timestamp(self) -> int:
+        raise NotImplementedError
+
+    def snapshot(self) -> Any:
+        raise NotImplementedError
+
+    def restore(self, snapshot_id: Any) -> None:
+        """Return to a snapshot. The id may be spent (anvil): take a new one after."""
+        raise NotImplementedError
+
+    def code_at(self, address: str) -> bytes:
+        raise NotImplementedError

@@ -1,0 +1,36 @@
+"""Twin of contracts/MockAggregator.vy: a Chainlink feed whose answer is set."""
+from .env import Env
+from .errors import require
+from .journal import Contract, Journal, external
+
+
+class MockAggregator(Contract):
+    def __init__(self, journal: Journal, env: Env, address: str, decimals: int, initial_answer: int,
+                 owner: str = ""):
+        super().__init__(journal)
+        self.owner = owner
+        self.env = env
+        self.address = address
+        self.decimals = decimals
+        self.round_id = 0
+        self.answer = 0
+        self.updated_at = 0
+        self._set(initial_answer, env.timestamp)
+
+    def _set(self, answer: int, updated_at: int) -> None:
+        self.round_id += 1
+        self.answer = answer
+        self.updated_at = updated_at
+
+    @external
+    def set_answer(self, answer: int, *, sender: str) -> None:
+        require(sender == self.owner, "aggregator: caller is not the owner")
+        self._set(answer, self.env.timestamp)
+
+    @external
+    def set_round(self, answer: int, updated_at: int, *, sender: str) -> None:
+        require(sender == self.owner, "aggregator: caller is not the owner")
+        self._set(answer, updated_at)
+
+    def latestRoundData(self):
+        return (self.round_id, self.answer, self.updated_at, self.updated_at, self.round_id)

@@ -1,0 +1,276 @@
+"""The model-vs-chain state machine.
+
+Hypothesis drives random users (traders, LPs, liquidators, the owner, the
+guardian, a stranger) against a Twin: every action runs on the model and on
+the chain, their outcomes must match (same success or same revert reason),
+and after every step the whole state must match exactly. Invariants are
+checked on the chain's own data too, so a bug shared by model and contract
+in accounting still shows up as broken conservation or isolation.
+"""
+import json
+import os
+import time
+from pathlib import Path
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from harness.twin import Disagreement, Twin
+from harness.world import MARKETS, PRICE, USDC, World
+from model import MarketParams
+
+ROOT = Path(__file__).resolve().parents[2]
+REPLAY_DIR = ROOT / "reports" / "replays"
+
+amounts = st.one_of(
+    st.integers(0, 50_000 * USDC),
+    st.sampled_from([0, 1, 9 * USDC, 10 * USDC, 10 * USDC + 1]),
+    st.integers(50_000 * USDC, 2_000_000 * USDC),
+)
+leverage_tenths = st.one_of(st.integers(1, 120), st.integers(120, 700))   # 0.1x .. 70x
+picks = st.integers(0, 2**16)
+fractions_bps = st.one_of(st.integers(1, 10_000), st.sampled_from([1, 5_000, 9_999, 10_000]))
+price_moves_bps = st.one_of(st.integers(-1_500, 1_500), st.integers(-9_000, 9_000))
+waits = st.one_of(st.integers(1, 600), st.integers(600, 3 * 86_400))
+
+
+class ProtocolMachine(RuleBasedStateMachine):
+    """Subclassed per run with `world` set (see make_machine)."""
+
+    world: World = None
+    stats: dict = None
+
+    def __init__(self):
+        super().__init__()
+        self.twin: Twin = self.world.twin
+        self.mark = self.twin.savepoint()
+        self.model = self.twin.model
+        self.engine = self.model.engine
+        self.checked = 0
+
+    def teardown(self):
+        self.stats["steps"] += self.checked
+        self.twin.rollback(self.mark)
+
+    # ---------------------------------------------------------------- helpers
+
+    def send(self, target, fn, args, sender, seconds=1):
+        try:
+            return self.twin.send(target, fn, args, sender, seconds)
+        except Disagreement:
+            self._write_replay()
+            raise
+
+    def _write_replay(self):
+        REPLAY_DIR.mkdir(parents=True, exist_ok=True)
+        body = json.dumps({"log": self.twin.log, "steps": self.twin.step}, indent=1)
+        (REPLAY_DIR / "latest.json").write_text(body)
+        (REPLAY_DIR / f"failure-{os.getpid()}-{int(time.time() * 1000)}.json").write_text(body)
+
+    def pick_position(self, pick):
+        ids = sorted(self.engine.open_position_ids())
+        if not ids or pick % 17 == 0:
+            return (pick % 7 << 32) | (pick % 3)      # rarely open: a bad id
+        return ids[pick % len(ids)]
+
+    def owner_of(self, position_id):
+        pos = self.engine.position(position_id)
+        return pos.owner if pos.is_open else self.world.stranger
+
+    def market_id(self, symbol):
+        return self.world.markets[symbol]
+
+    # ---------------------------------------------------------------- traders
+
+    @rule(trader=st.integers(0, 4), symbol=st.sampled_from(sorted(MARKETS)), is_long=st.booleans(),
+          amount=amounts, leverage=leverage_tenths, bad_market=st.integers(0, 30))
+    def open_position(self, trader, symbol, is_long, amount, leverage, bad_market):
+        market_id = self.market_id(symbol) if bad_market else 99
+        size = amount * leverage // 10
+        self.send("engine", "open_position", [market_id, is_long, size, amount], self.world.traders[trader])
+
+    @rule(pick=picks, amount=amounts, by_owner=st.integers(0, 9))
+    def add_collateral(self, pick, amount, by_owner):
+        pid = self.pick_position(pick)
+        sender = self.owner_of(pid) if by_owner else self.world.stranger
+        self.send("engine", "add_collateral", [pid, amount], sender)
+
+    @rule(pick=picks, fraction=fractions_bps)
+    def remove_collateral(self, pick, fraction):
+        pid = self.pick_position(pick)
+        amount = self.engine.position(pid).collateral * fraction // 10_000
+        self.send("engine", "remove_collateral", [pid, amount], self.owner_of(pid))
+
+    @rule(pick=picks, fraction=fractions_bps, collateral=st.one_of(st.just(0), amounts))
+    def increase_position(self, pick, fraction, collateral):
+        pid = self.pick_position(pick)
+        size_delta = self.engine.position(pid).size * fraction // 10_000
+        self.send("engine", "increase_position", [pid, size_delta, collateral], self.owner_of(pid))
+
+    @rule(pick=picks, fraction=fractions_bps)
+    def decrease_position(self, pick, fraction):
+        pid = self.pick_position(pick)
+        size_delta = self.engine.position(pid).size * fraction // 10_000
+        self.send("engine", "decrease_position", [pid, size_delta], self.owner_of(pid))
+
+    @rule(pick=picks, by_owner=st.integers(0, 9))
+    def close_position(self, pick, by_owner):
+        pid = self.pick_position(pick)
+        sender = self.owner_of(pid) if by_owner else self.world.stranger
+        self.send("engine", "close_position", [pid], sender)
+
+    # ---------------------------------------------------------------- liquidators
+
+    @rule(pick=picks, liquidator=st.integers(0, 1))
+    def liquidate(self, pick, liquidator):
+        pid = self.pick_position(pick)
+        self._liquidate(pid, self.world.liquidators[liquidator])
+
+    @rule(liquidator=st.integers(0, 1))
+    def liquidate_all_liquidatable(self, liquidator):
+        for pid in self._liquidatable():
+            self._liquidate(pid, self.world.liquidators[liquidator])
+
+    def _liquidatable(self):
+        out = []
+        for pid in sorted(self.engine.open_position_ids()):
+            try:
+                if self.engine.health(pid).liquidatable:
+                    out.append(pid)
+            except Exception:  # a faulty oracle: nothing can be liquidated now
+                pass
+        return out
+
+    def _liquidate(self, pid, liquidator):
+        before = self.twin.read_chain()
+        outcome = self.send("engine", "liquidate", [pid], liquidator)
+        if outcome.ok:
+            self._check_isolation(pid, liquidator, before, self.twin.read_chain())
+
+    def _check_isolation(self, pid, liquidator, before, after):
+        """A liquidation moves tokens only between the liquidated vault, the
+        liquidator, the pool and the insurance fund, and leaves every other
+        position exactly as it was."""
+        d = self.twin.deployment
+        slot = pid >> 32
+        vault = d.vault_address(slot)
+        allowed = {vault, liquidator, d.pool, d.insurance}
+        for holder, value in after.balances.items():
+            if holder not in allowed:
+                assert before.balances.get(holder, 0) == value, f"liquidating {pid} changed {holder}'s balance"
+        for b, a in zip(before.slots, after.slots):
+            if b[1] != slot:
+                assert b == a, f"liquidating {pid} changed slot {b[1]}"
+        assert after.balances[vault] == 0
+
+    # ---------------------------------------------------------------- LPs
+
+    @rule(lp=st.integers(0, 1), amount=amounts)
+    def lp_deposit(self, lp, amount):
+        self.send("pool", "deposit", [amount, self.world.lps[lp]], self.world.lps[lp])
+
+    @rule(lp=st.integers(0, 1), fraction=fractions_bps)
+    def lp_redeem(self, lp, fraction):
+        who = self.world.lps[lp]
+        shares = self.model.pool.balanceOf(who) * fraction // 10_000
+        self.send("pool", "redeem", [shares, who, who], who)
+
+    @rule(lp=st.integers(0, 1), extra=st.integers(0, 3))
+    def lp_withdraw_max(self, lp, extra):
+        who = self.world.lps[lp]
+        assets = self.model.pool.maxWithdraw(who) + extra
+        self.send("pool", "withdraw", [assets, who, who], who)
+
+    # ---------------------------------------------------------------- markets and time
+
+    @rule(symbol=st.sampled_from(sorted(MARKETS)), move=price_moves_bps)
+    def move_price(self, symbol, move):
+        feed = self.model.engine.feeds[self.twin.deployment.feeds[symbol]]
+        price = max(feed.answer, PRICE) * (10_000 + move) // 10_000
+        self.send(f"feed:{symbol}", "set_answer", [max(price, 1)], self.world.owner)
+
+    @rule(symbol=st.sampled_from(sorted(MARKETS)), fault=st.sampled_from(["zero", "negative", "stale"]))
+    def oracle_fault(self, symbol, fault):
+        feed = self.model.engine.feeds[self.twin.deployment.feeds[symbol]]
+        if fault == "stale":
+            self.send(f"feed:{symbol}", "set_round", [feed.answer, self.twin.clock - 4_000], self.world.owner)
+        else:
+            self.send(f"feed:{symbol}", "set_answer", [0 if fault == "zero" else -feed.answer], self.world.owner)
+
+    @rule(seconds=waits)
+    def time_passes(self, seconds):
+        self.twin.wait(seconds)
+
+    @rule(symbol=st.sampled_from(sorted(MARKETS)), im=st.integers(5, 3_000), mm_share=st.integers(0, 100),
+          rate=st.integers(0, 400_000_000_000), max_profit=st.integers(0, 120_000), by_owner=st.integers(0, 9))
+    def set_market_params(self, symbol, im, mm_share, rate, max_profit, by_owner):
+        base = MARKETS[symbol]["params"]
+        params = MarketParams(**{**base.__dict__, "initial_margin_bps": im,
+                                 "maintenance_margin_bps": im * mm_share // 100,
+                                 "liquidation_fee_bps": min(base.liquidation_fee_bps, im * mm_share // 100),
+                                 "borrow_rate": rate, "max_profit_bps": max_profit})
+        sender = self.world.owner if by_owner else self.world.stranger
+        self.send("engine", "set_market_params", [self.market_id(symbol), params], sender)
+
+    @rule(who=st.sampled_from(["guardian", "owner", "stranger"]))
+    def pause(self, who):
+        self.send("engine", "pause", [], getattr(self.world, who))
+
+    @rule(who=st.sampled_from(["guardian", "owner"]))
+    def unpause(self, who):
+        self.send("engine", "unpause", [], getattr(self.world, who))
+
+    @rule(amount=amounts)
+    def fund_insurance(self, amount):
+        self.send("engine", "fund_insurance", [amount], self.world.owner)
+
+    # ---------------------------------------------------------------- what-ifs
+
+    @precondition(lambda self: self.engine.open_positions > 0)
+    @rule()
+    def what_if_everything_can_exit(self):
+        """Rolled back afterwards: each liquidatable position can be
+        liquidated; every open position can be closed by its owner; every
+        LP can withdraw what the pool says is free."""
+        liquidator = self.world.liquidators[0]
+        for pid in self._liquidatable():
+            with self.twin.what_if():
+                assert self.send("engine", "liquidate", [pid], liquidator).ok, f"{pid} is liquidatable but not"
+        for pid in sorted(self.engine.open_position_ids()):
+            if self._oracle_ok(self.engine.position(pid).market_id):
+                with self.twin.what_if():
+                    assert self.send("engine", "close_position", [pid], self.owner_of(pid)).ok, f"{pid} cannot close"
+        for lp in self.world.lps:
+            assets = self.model.pool.maxWithdraw(lp)
+            if assets:
+                with self.twin.what_if():
+                    assert self.send("pool", "withdraw", [assets, lp, lp], lp).ok, f"{lp} cannot withdraw {assets}"
+
+    def _oracle_ok(self, market_id):
+        try:
+            self.engine._price(market_id)
+            return True
+        except Exception:
+            return False
+
+    # ---------------------------------------------------------------- invariants
+
+    @invariant()
+    def model_and_chain_agree(self):
+        state = self.twin.check()
+        self.checked += 1
+        d = self.twin.deployment
+        # Each vault holds exactly its position's collateral; a free vault holds nothing.
+        for s in state.slots:
+            vault, is_open, collateral = s[2], s[3], s[8]
+            assert state.balances[vault] == (collateral if is_open else 0), f"vault of slot {s[1]}"
+        # Tokens are conserved: every token minted is held by someone we track.
+        assert sum(state.balances.values()) == state.total_supply, "tokens not conserved"
+        # The pool can always pay every open position's capped maximum profit.
+        pool_assets, total_reserved = state.totals[0], state.totals[2]
+        assert pool_assets >= total_reserved, "pool cannot cover reserved profit"
+        assert state.balances[d.engine] == 0, "the engine itself holds no tokens"
+
+
+def make_machine(world: World, stats: dict):
+    return type("ProtocolMachine", (ProtocolMachine,), {"world": world, "stats": stats})
