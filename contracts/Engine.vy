@@ -225,6 +225,10 @@ event PositionLiquidated:
     bad_debt: uint256
     insurance_cover: uint256
 
+event InsuranceFunded:
+    funder: indexed(address)
+    amount: uint256
+
 event GuardianSet:
     guardian: indexed(address)
 
@@ -869,6 +873,7 @@ def fund_insurance(amount: uint256):
     """@notice Anyone may top up the insurance fund."""
     assert amount != 0, "engine: zero amount"
     self._pull(msg.sender, INSURANCE, amount)
+    log InsuranceFunded(funder=msg.sender, amount=amount)
 
 
 # ---------------------------------------------------------------- governance
