@@ -50,6 +50,10 @@ class Chain:
     def call(self, address: str, contract: str, fn: str, args: Sequence = ()) -> Any:
         raise NotImplementedError
 
+    def call_many(self, calls) -> list:
+        """[(address, contract, fn, args), ...] -> results; backends batch it."""
+        return [self.call(*c) for c in calls]
+
     def set_next_timestamp(self, timestamp: int) -> None:
         raise NotImplementedError
 

@@ -48,6 +48,11 @@ class ChainState:
     shares: Dict[str, int]
     totals: tuple
     total_supply: int
+    vault_count: int = 0
+    market_states: list = None
+    market_params: list = None
+    guardian: str = ""
+    owner: str = ""
 
 
 class Twin:
@@ -140,21 +145,40 @@ class Twin:
 
     # ---------------------------------------------------------------- reading the chain
 
-    def read_chain(self) -> ChainState:
-        c, d = self.chain, self.deployment
-        count = c.call(d.engine, "Engine", "vault_count")
-        slots = []
-        for first in range(1, count + 1, PAGE):
-            slots.extend(c.call(d.engine, "Engine", "slots", [first, PAGE]))
-        holders = self.holders + [s[2] for s in slots]
-        bal = c.call(d.lens, "Lens", "balances", [d.token, holders])
-        shares = c.call(d.lens, "Lens", "balances", [d.pool, self.holders])
+    def read_chain(self, slot_count: Optional[int] = None) -> ChainState:
+        """Everything `check` compares, in one batch of eth_calls.
+
+        Vault addresses are derived from the engine's address (CREATE), so
+        balances can be read in the same batch as the slots themselves."""
+        d = self.deployment
+        n = self.model.engine.vault_count if slot_count is None else slot_count
+        markets = self.model.engine.market_count
+        vaults = [d.vault_address(s) for s in range(1, n + 1)]
+        holders = self.holders + vaults
+        calls = [(d.engine, "Engine", "vault_count", []),
+                 (d.engine, "Engine", "totals", []),
+                 (d.token, "MockUSDC", "totalSupply", []),
+                 (d.lens, "Lens", "balances", [d.token, holders]),
+                 (d.lens, "Lens", "balances", [d.pool, self.holders]),
+                 (d.engine, "Engine", "guardian", []),
+                 (d.engine, "Engine", "owner", [])]
+        calls += [(d.engine, "Engine", "market_state", [m]) for m in range(1, markets + 1)]
+        calls += [(d.engine, "Engine", "market_params", [m]) for m in range(1, markets + 1)]
+        calls += [(d.engine, "Engine", "slots", [first, PAGE]) for first in range(1, n + 1, PAGE)]
+        r = self.chain.call_many(calls)
+        count, totals, supply, bal, shares, guardian, owner = r[:7]
+        slots = [s for page in r[7 + 2 * markets:] for s in page]
         return ChainState(
             slots=slots,
             balances=dict(zip(holders, bal)),
             shares=dict(zip(self.holders, shares)),
-            totals=c.call(d.engine, "Engine", "totals"),
-            total_supply=c.call(d.token, "MockUSDC", "totalSupply"),
+            totals=totals,
+            total_supply=supply,
+            vault_count=count,
+            market_states=[tuple(x) for x in r[7:7 + markets]],
+            market_params=[tuple(x) for x in r[7 + markets:7 + 2 * markets]],
+            guardian=guardian,
+            owner=owner,
         )
 
     # ---------------------------------------------------------------- comparing
@@ -165,9 +189,9 @@ class Twin:
 
     def check(self) -> ChainState:
         """Compare the whole protocol state, exactly; return what the chain said."""
-        m, d, eng = self.model, self.deployment, self.model.engine
+        m, eng = self.model, self.model.engine
         state = self.read_chain()
-        self._differ("engine.vault_count", eng.vault_count, len(state.slots))
+        self._differ("engine.vault_count", eng.vault_count, state.vault_count)
         for cv, mv in zip(state.slots, eng.all_slots()):
             mt = tuple(mv.__dict__.values())
             if mt != tuple(cv):
@@ -181,15 +205,13 @@ class Twin:
         model_totals = eng.totals(m.pool.totalSupply())
         for name, mv, cv in zip(model_totals.__dataclass_fields__, model_totals.__dict__.values(), state.totals):
             self._differ(f"totals.{name}", mv, cv)
-        for market_id in range(1, eng.market_count + 1):
+        for market_id, (cs, cp) in enumerate(zip(state.market_states, state.market_params), start=1):
             st = eng.market_state[market_id]
-            cs = self.chain.call(d.engine, "Engine", "market_state", [market_id])
             self._differ(f"market_state[{market_id}]",
-                         (st.feed, st.oi_long, st.oi_short, st.borrow_index, st.last_accrual), tuple(cs))
-            cp = self.chain.call(d.engine, "Engine", "market_params", [market_id])
-            self._differ(f"market_params[{market_id}]", eng.market_params[market_id].as_tuple(), tuple(cp))
-        self._differ("engine.guardian", eng.guardian, self.chain.call(d.engine, "Engine", "guardian"))
-        self._differ("engine.owner", eng.owner, self.chain.call(d.engine, "Engine", "owner"))
+                         (st.feed, st.oi_long, st.oi_short, st.borrow_index, st.last_accrual), cs)
+            self._differ(f"market_params[{market_id}]", eng.market_params[market_id].as_tuple(), cp)
+        self._differ("engine.guardian", eng.guardian, state.guardian)
+        self._differ("engine.owner", eng.owner, state.owner)
         return state
 
     # ---------------------------------------------------------------- replay log

@@ -1,8 +1,9 @@
 """Model and chain agree, step after step, under random actions.
 
-Runs the same state machine on two backends: revm in process (the hot
-path, many examples) and ape on whatever network `ape test` is connected
-to (the default test chain, or anvil with --network ethereum:local:foundry).
+The same state machine runs twice per network: once on the network's fast
+path (revm in process for the default network; raw JSON-RPC to the node
+for anvil), for many examples, and once through ape itself (accounts,
+providers, ape's transaction pipeline), for a share of them.
 """
 import os
 import time
@@ -13,6 +14,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from harness.ape_chain import ApeChain
 from harness.revm_chain import RevmChain
+from harness.rpc_chain import RpcChain
 from harness.twin import Twin
 from harness.world import build_world
 
@@ -38,10 +40,16 @@ def _run(chain, examples):
     return stats
 
 
-def test_model_and_chain_agree_in_process(networks):
-    if networks.provider.network.name != "local" or networks.provider.name != "test":
-        pytest.skip("the in-process revm run belongs to the default network's pass")
-    stats = _run(RevmChain(n_accounts=20), settings().max_examples)
+def _fast_chain(provider, accounts):
+    if provider.name == "test":
+        return RevmChain(n_accounts=20)
+    if provider.name == "foundry":
+        return RpcChain(provider.uri, accounts=[a.address for a in accounts])
+    pytest.skip(f"no fast path for provider {provider.name!r}; the ape run covers it")
+
+
+def test_model_and_chain_agree_fast_path(networks, accounts):
+    stats = _run(_fast_chain(networks.provider, list(accounts)), settings().max_examples)
     assert stats["steps"] >= settings().max_examples
 
 

@@ -1,0 +1,180 @@
+"""What a drill drives: the protocol on a chain with its model alongside
+(DrillTwin), or the model alone (ModelTwin, the offline mode).
+
+Both offer the same calls (send, wait, add_feed, check) and the same clock,
+so a drill runs the same code either way and, chain or not, gets the same
+figures: the model is the chain's exact twin.
+"""
+from dataclasses import dataclass, field
+from typing import Dict, Optional
+
+from eth_utils import keccak, to_checksum_address
+
+from model import Protocol, Revert
+
+from .chain import Chain, ChainError
+from .twin import ChainState, Disagreement, Outcome, Twin
+
+# Lens.balances takes at most 1,024 holders per call.
+LENS_PAGE = 1_000
+SLOT_PAGE = 100
+
+
+def _commit(journal) -> None:
+    """Keep what happened since the matching journal.begin().
+
+    model/journal.py has begin/undo but no commit; this is its missing half
+    (drop one savepoint level, forget the undo log once outside them all).
+    """
+    journal.depth -= 1
+    if journal.depth == 0:
+        journal.log.clear()
+
+
+class DrillTwin(Twin):
+    """A Twin sized for drills: reads any number of positions, and lets a
+    transaction fail in the client without leaving the model ahead."""
+
+    measures_gas = True
+    checks_chain = True
+
+    @property
+    def label(self) -> str:
+        return self.chain.name
+
+    def read_chain(self) -> ChainState:
+        # Twin.read_chain asks the Lens for every holder at once, which
+        # reverts past 1,024 holders (about 1,000 positions): page it.
+        c, d = self.chain, self.deployment
+        count = c.call(d.engine, "Engine", "vault_count")
+        slots = []
+        for first in range(1, count + 1, SLOT_PAGE):
+            slots.extend(c.call(d.engine, "Engine", "slots", [first, SLOT_PAGE]))
+        holders = self.holders + [s[2] for s in slots]
+        bal = []
+        for i in range(0, len(holders), LENS_PAGE):
+            bal.extend(c.call(d.lens, "Lens", "balances", [d.token, holders[i:i + LENS_PAGE]]))
+        shares = []
+        for i in range(0, len(self.holders), LENS_PAGE):
+            shares.extend(c.call(d.lens, "Lens", "balances", [d.pool, self.holders[i:i + LENS_PAGE]]))
+        return ChainState(
+            slots=slots,
+            balances=dict(zip(holders, bal)),
+            shares=dict(zip(self.holders, shares)),
+            totals=c.call(d.engine, "Engine", "totals"),
+            total_supply=c.call(d.token, "MockUSDC", "totalSupply"),
+        )
+
+    def send_atomic(self, target: str, fn: str, args, sender: str, seconds: int = 1) -> Outcome:
+        """`send`, except that a ChainError (the client failed, not the
+        contract) undoes the model's side too, so the call can be retried."""
+        journal = self.model.journal
+        mark = journal.begin()
+        saved = (self.clock, self.step, self.last_action, len(self.log), self.model.env.timestamp)
+        try:
+            out = self.send(target, fn, args, sender, seconds)
+        except ChainError:
+            journal.undo(mark)
+            self.clock, self.step, self.last_action, log_len, self.model.env.timestamp = saved
+            del self.log[log_len:]
+            raise
+        except BaseException:
+            _commit(journal)
+            raise
+        _commit(journal)
+        return out
+
+    def adopt(self, target: str, fn: str, args, sender: str, seconds: int = 1) -> Outcome:
+        """The chain ran this call although its client reported an error:
+        run it on the model alone, at the time it ran on chain."""
+        self.step += 1
+        self.last_action = f"{target}.{fn}{tuple(args)!r} (adopted after a client error)"
+        self.log.append(("send", target, fn, [self.symbolic(a) for a in args], self.symbolic(sender), seconds))
+        # The chain already mined a block at clock + seconds: never pin it again.
+        self.clock += seconds
+        self.model.env.timestamp = self.clock
+        try:
+            value = getattr(self.targets[target].model, fn)(*args, sender=sender)
+        except Revert as err:
+            raise Disagreement(self.step, self.last_action, "outcome", f"revert {err.reason!r}", "success") from None
+        return Outcome(True, None, value, None)
+
+    def position_is_open(self, position_id: int) -> bool:
+        d = self.deployment
+        return bool(self.chain.call(d.engine, "Engine", "position", [position_id])[3])
+
+
+@dataclass
+class ModelDeployment:
+    deployer: str
+    guardian: str
+    token: str = "token"
+    engine: str = "engine"
+    pool: str = "pool"
+    insurance: str = "insurance"
+    feeds: Dict[str, str] = field(default_factory=dict)
+
+    def vault_address(self, slot: int) -> str:
+        return f"vault:{slot}"
+
+
+class ModelTwin:
+    """The offline drill: the model alone, with a Twin's interface and clock."""
+
+    measures_gas = False
+    checks_chain = False
+    label = "model"
+    # deploy_core sends five transactions, one second apart, before the
+    # model exists: start the clock where a Twin's would be.
+    DEPLOY_TXS = 5
+
+    def __init__(self, n_accounts: int, timestamp: int = 1_700_000_000):
+        self.accounts = [to_checksum_address(keccak(b"isomargin account %d" % i)[12:]) for i in range(n_accounts)]
+        self.clock = timestamp + self.DEPLOY_TXS
+        self.step = 0
+        self.last_action = "deploy"
+        self.deployment = ModelDeployment(self.accounts[0], self.accounts[1])
+        self.model = Protocol(deployer=self.accounts[0], guardian=self.accounts[1], timestamp=self.clock)
+        self.targets = {"token": self.model.token, "engine": self.model.engine, "pool": self.model.pool}
+
+    def tick(self, seconds: int = 1) -> None:
+        self.clock += seconds
+        self.model.env.timestamp = self.clock
+
+    def wait(self, seconds: int) -> None:
+        self.clock += seconds
+
+    def add_feed(self, symbol: str, decimals: int, answer: int) -> str:
+        self.tick()
+        address = f"feed:{symbol}"
+        self.model.add_feed(address, decimals, answer)
+        self.deployment.feeds[symbol] = address
+        self.targets[f"feed:{symbol}"] = self.model.engine.feeds[address]
+        return address
+
+    def send(self, target: str, fn: str, args, sender: str, seconds: int = 1) -> Outcome:
+        self.step += 1
+        self.tick(seconds)
+        try:
+            return Outcome(True, None, getattr(self.targets[target], fn)(*args, sender=sender), None)
+        except Revert as err:
+            return Outcome(False, err.reason, None, None)
+
+    send_atomic = send
+
+    def check(self) -> Optional[ChainState]:
+        return None
+
+    def read_chain(self) -> Optional[ChainState]:
+        return None
+
+
+def make_driver(backend: str, n_accounts: int, chain: Optional[Chain] = None):
+    """`model`: ModelTwin; otherwise a DrillTwin on `chain`."""
+    if backend == "model":
+        return ModelTwin(n_accounts)
+    if chain is None:
+        raise ValueError(f"backend {backend!r} needs a chain")
+    if len(chain.accounts) < n_accounts:
+        raise ValueError(f"the scenario needs {n_accounts} accounts; {chain.name} has {len(chain.accounts)}")
+    return DrillTwin(chain)
