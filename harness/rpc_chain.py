@@ -41,7 +41,8 @@ class RpcChain(Chain):
         self.timeout = timeout
         self.session = requests.Session()
         self._ids = itertools.count(1)
-        self.accounts = list(accounts) if accounts is not None else self.request("eth_accounts")
+        accounts = list(accounts) if accounts is not None else self.request("eth_accounts")
+        self.accounts = [self.codec_address(a) for a in accounts]
         self.name = f"rpc:{uri}"
         self._next_timestamp = None
 

@@ -1,0 +1,96 @@
+"""Throughput of the model-vs-chain harness: checked steps per second.
+
+    .venv/bin/python scripts/bench_harness.py [--examples N] [--steps N] [--backend revm|rpc|all]
+
+Runs the stateful test's machine (tests/stateful/machine.py) outside pytest,
+on revm in process and on a fresh anvil over raw JSON-RPC (anvil from
+node_modules, started and stopped here, on a free loopback port). Prints
+figures; asserts nothing about time. The ape paths print their own figures
+in the stateful test's output (`ape test tests/stateful -s`).
+"""
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from hypothesis import HealthCheck, settings  # noqa: E402
+from hypothesis.stateful import run_state_machine_as_test  # noqa: E402
+
+from harness.revm_chain import RevmChain  # noqa: E402
+from harness.rpc_chain import RpcChain  # noqa: E402
+from harness.twin import Twin  # noqa: E402
+from harness.world import build_world  # noqa: E402
+from tests.stateful.machine import make_machine  # noqa: E402
+
+MNEMONIC = "test test test test test test test test test test test junk"
+
+
+def run(chain, examples, steps):
+    twin = Twin(chain)
+    world = build_world(twin)
+    stats = {"steps": 0}
+    s = settings(max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
+                 suppress_health_check=list(HealthCheck))
+    started = time.perf_counter()
+    run_state_machine_as_test(make_machine(world, stats), settings=s)
+    elapsed = time.perf_counter() - started
+    return stats["steps"], elapsed
+
+
+def anvil_binary():
+    found = shutil.which("anvil")
+    if found:
+        return found
+    for cand in (ROOT / "node_modules" / "@foundry-rs").glob("anvil-*/bin/anvil"):
+        return str(cand)
+    sys.exit("anvil not found: run ./isomargin setup")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def with_anvil(fn):
+    port = free_port()
+    proc = subprocess.Popen([anvil_binary(), "--port", str(port), "--mnemonic", MNEMONIC, "--accounts", "20",
+                             "--hardfork", "prague", "--silent"], stdout=subprocess.DEVNULL)
+    try:
+        uri = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        return fn(RpcChain(uri))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--examples", type=int, default=50)
+    p.add_argument("--steps", type=int, default=40)
+    p.add_argument("--backend", choices=["revm", "rpc", "all"], default="all")
+    a = p.parse_args()
+    print(f"machine: {a.examples} examples x up to {a.steps} steps; cores: {os.cpu_count()}")
+    if a.backend in ("revm", "all"):
+        n, t = run(RevmChain(n_accounts=20), a.examples, a.steps)
+        print(f"revm (in process)      {n:6d} checked steps in {t:6.1f} s  = {n / t:7.0f} steps/s")
+    if a.backend in ("rpc", "all"):
+        n, t = with_anvil(lambda chain: run(chain, a.examples, a.steps))
+        print(f"anvil (raw JSON-RPC)   {n:6d} checked steps in {t:6.1f} s  = {n / t:7.0f} steps/s")
+
+
+if __name__ == "__main__":
+    main()
