@@ -55,10 +55,15 @@ class ChainState:
     owner: str = ""
 
 
+# Every twin's clock starts here (or later, if the chain is already past it),
+# so a logged action that carries a timestamp replays identically elsewhere.
+START_TIME = 2_000_000_000
+
+
 class Twin:
     def __init__(self, chain: Chain, deployer: Optional[str] = None, guardian: Optional[str] = None):
         self.chain = chain
-        self.clock = chain.latest_timestamp()
+        self.clock = max(chain.latest_timestamp(), START_TIME)
         self.model: Optional[Protocol] = None
         self.step = 0
         self.last_action = "deploy"
