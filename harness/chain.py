@@ -26,6 +26,8 @@ class ChainError(Exception):
 class Chain:
     name = "chain"
     accounts: List[str]
+    # True where reads are cheapest batched with the transaction before them.
+    batches_reads = False
 
     def __init__(self):
         self._codecs = {}
@@ -49,6 +51,11 @@ class Chain:
 
     def call(self, address: str, contract: str, fn: str, args: Sequence = ()) -> Any:
         raise NotImplementedError
+
+    def transact_then_call(self, address, contract, fn, args, sender, calls):
+        """A transaction, then reads of the state it left. Backends that can
+        send both in one round trip do (RpcChain)."""
+        return self.transact(address, contract, fn, args, sender), self.call_many(calls)
 
     def call_many(self, calls) -> list:
         """[(address, contract, fn, args), ...] -> results; backends batch it."""

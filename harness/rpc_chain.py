@@ -34,6 +34,7 @@ class RpcError(ChainError):
 
 class RpcChain(Chain):
     name = "rpc"
+    batches_reads = True
 
     def __init__(self, uri: str, accounts=None, timeout: float = 30.0):
         super().__init__()
@@ -67,27 +68,22 @@ class RpcChain(Chain):
         return result
 
     # ---- Chain
-    def _send(self, tx: dict):
-        """Mine one transaction: its receipt, or the RpcError of a revert.
-
-        eth_sendTransactionSync (anvil >= 1.4) returns the receipt itself,
-        so a step costs one HTTP round trip with the timestamp pin batched in."""
-        calls = []
+    def _pin_timestamp(self):
+        # Its own request: anvil answers a batch's calls concurrently, so a
+        # batch cannot order a timestamp pin before a transaction.
         if self._next_timestamp is not None:
-            calls.append(("evm_setNextBlockTimestamp", [hex(self._next_timestamp)]))
-        calls.append(("eth_sendTransactionSync", [tx]))
-        results = self.batch(calls)
-        if self._next_timestamp is not None and isinstance(results[0], RpcError):
-            raise results[0]
-        result = results[-1]
-        if not isinstance(result, RpcError):
-            self._next_timestamp = None
-        return result
+            self.request("evm_setNextBlockTimestamp", [hex(self._next_timestamp)])
+
+    def _send(self, tx: dict):
+        """Mine one transaction and return its receipt (anvil >= 1.4 has
+        eth_sendTransactionSync: no polling for the receipt)."""
+        self._pin_timestamp()
+        receipt = self.request("eth_sendTransactionSync", [tx])
+        self._next_timestamp = None
+        return receipt
 
     def _deploy_initcode(self, initcode: bytes, sender: str) -> str:
         receipt = self._send({"from": sender, "data": "0x" + initcode.hex()})
-        if isinstance(receipt, RpcError):
-            raise ChainError(f"deployment failed: {receipt}")
         if int(receipt["status"], 16) != 1:
             raise ChainError("deployment reverted")
         return self.codec_address(receipt["contractAddress"])
@@ -106,21 +102,38 @@ class RpcChain(Chain):
         return self._deploy_initcode(bytes.fromhex(artifact(contract)["blueprint_bytecode"][2:]), sender)
 
     def transact(self, address, contract, fn, args, sender):
+        return self.transact_then_call(address, contract, fn, args, sender, [])[0]
+
+    def transact_then_call(self, address, contract, fn, args, sender, calls):
+        """Mine the transaction, then in one more round trip replay it for
+        its revert reason and read the state it left."""
         f = self.codec(contract)[fn]
         # A fixed gas limit: the node's estimate can fall short of execution
         # (refunds, the SSTORE stipend check) and turn a success into a revert.
         tx = {"from": sender, "to": address, "data": "0x" + f.encode(args).hex(), "gas": hex(TX_GAS)}
         receipt = self._send(tx)
-        if isinstance(receipt, RpcError):
-            raise receipt
         gas = int(receipt["gasUsed"], 16)
-        if int(receipt["status"], 16) == 1:
-            return TxResult(True, None, None, gas)
-        # Anvil mines failing transactions. Replaying the call on top of the
+        ok = int(receipt["status"], 16) == 1
+        prepared = [self._call_params(*c) for c in calls]
+        # Anvil mines failing transactions; replaying the call on top of the
         # block it failed in sees the same state and timestamp: the reason.
-        (replay,) = self.batch([("eth_call", [tx, "latest"])])
-        data = replay.revert_data if isinstance(replay, RpcError) else None
-        return TxResult(False, revert_reason(data) if data else None, None, gas)
+        batch = ([] if ok else [("eth_call", [tx, "latest"])]) + [p for _, p in prepared]
+        results = self.batch(batch) if batch else []
+        if ok:
+            result = TxResult(True, None, None, gas)
+        else:
+            replay, results = results[0], results[1:]
+            data = replay.revert_data if isinstance(replay, RpcError) else None
+            result = TxResult(False, revert_reason(data) if data else None, None, gas)
+        return result, self._decode_reads(prepared, results, calls)
+
+    def _decode_reads(self, prepared, results, calls):
+        out = []
+        for (f, _), r, c in zip(prepared, results, calls):
+            if isinstance(r, RpcError):
+                raise ChainError(f"{c[1]}.{c[2]} failed: {r}")
+            out.append(f.decode(bytes.fromhex(r[2:])))
+        return out
 
     def _call_params(self, address, contract, fn, args):
         f = self.codec(contract)[fn]
@@ -131,13 +144,7 @@ class RpcChain(Chain):
 
     def call_many(self, calls):
         prepared = [self._call_params(*c) for c in calls]
-        results = self.batch([p for _, p in prepared])
-        out = []
-        for (f, _), r, c in zip(prepared, results, calls):
-            if isinstance(r, RpcError):
-                raise ChainError(f"{c[1]}.{c[2]} failed: {r}")
-            out.append(f.decode(bytes.fromhex(r[2:])))
-        return out
+        return self._decode_reads(prepared, self.batch([p for _, p in prepared]), calls)
 
     def set_next_timestamp(self, timestamp):
         self._next_timestamp = timestamp

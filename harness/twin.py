@@ -68,6 +68,7 @@ class Twin:
         self.step = 0
         self.last_action = "deploy"
         self.log: List[tuple] = []
+        self._prefetched = None
         deployer = deployer or chain.accounts[0]
         guardian = guardian or chain.accounts[1]
         self.deployment: Deployment = deploy_core(chain, deployer, guardian, tick=self.tick)
@@ -118,7 +119,15 @@ class Twin:
             value, reason = getattr(t.model, fn)(*args, sender=sender), None
         except Revert as err:
             value, reason = None, err.reason
-        r = self.chain.transact(t.address, t.contract, fn, [_chain_arg(a) for a in args], sender)
+        chain_args = [_chain_arg(a) for a in args]
+        if self.chain.batches_reads:
+            # Read the state this step leaves in the same round trip: check()
+            # after it then costs nothing more.
+            calls, shape = self._read_calls()
+            r, reads = self.chain.transact_then_call(t.address, t.contract, fn, chain_args, sender, calls)
+            self._prefetched = (self.step, shape, reads)
+        else:
+            r = self.chain.transact(t.address, t.contract, fn, chain_args, sender)
         if r.ok != (reason is None) or r.reason != reason:
             model_says = "success" if reason is None else f"revert {reason!r}"
             chain_says = "success" if r.ok else f"revert {r.reason!r}"
@@ -135,6 +144,7 @@ class Twin:
     def rollback(self, mark) -> None:
         snap, journal_mark, self.clock, self.step, self.last_action, log_len = mark
         self.chain.restore(snap)
+        self._prefetched = None
         self.model.journal.undo(journal_mark)
         self.model.env.timestamp = self.clock
         del self.log[log_len:]
@@ -150,16 +160,15 @@ class Twin:
 
     # ---------------------------------------------------------------- reading the chain
 
-    def read_chain(self, slot_count: Optional[int] = None) -> ChainState:
-        """Everything `check` compares, in one batch of eth_calls.
+    def _read_calls(self, slot_count: Optional[int] = None):
+        """Every eth_call `check` needs, and the shape to decode them with.
 
         Vault addresses are derived from the engine's address (CREATE), so
-        balances can be read in the same batch as the slots themselves."""
+        balances are read in the same batch as the slots themselves."""
         d = self.deployment
         n = self.model.engine.vault_count if slot_count is None else slot_count
         markets = self.model.engine.market_count
-        vaults = [d.vault_address(s) for s in range(1, n + 1)]
-        holders = self.holders + vaults
+        holders = self.holders + [d.vault_address(s) for s in range(1, n + 1)]
         calls = [(d.engine, "Engine", "vault_count", []),
                  (d.engine, "Engine", "totals", []),
                  (d.token, "MockUSDC", "totalSupply", []),
@@ -170,11 +179,21 @@ class Twin:
         calls += [(d.engine, "Engine", "market_state", [m]) for m in range(1, markets + 1)]
         calls += [(d.engine, "Engine", "market_params", [m]) for m in range(1, markets + 1)]
         calls += [(d.engine, "Engine", "slots", [first, PAGE]) for first in range(1, n + 1, PAGE)]
-        r = self.chain.call_many(calls)
+        return calls, (n, markets)
+
+    def read_chain(self, slot_count: Optional[int] = None) -> ChainState:
+        """Everything `check` compares, read in one batch of eth_calls."""
+        calls, shape = self._read_calls(slot_count)
+        pre = self._prefetched
+        if pre is not None and pre[0] == self.step and pre[1] == shape:
+            r = pre[2]
+        else:
+            r = self.chain.call_many(calls)
+        n, markets = shape
+        holders = self.holders + [self.deployment.vault_address(s) for s in range(1, n + 1)]
         count, totals, supply, bal, shares, guardian, owner = r[:7]
-        slots = [s for page in r[7 + 2 * markets:] for s in page]
         return ChainState(
-            slots=slots,
+            slots=[s for page in r[7 + 2 * markets:] for s in page],
             balances=dict(zip(holders, bal)),
             shares=dict(zip(self.holders, shares)),
             totals=totals,
