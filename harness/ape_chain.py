@@ -22,7 +22,7 @@ class ApeChain(Chain):
         self._accounts = {a.address: a for a in accts}
         self.accounts = [a.address for a in accts]
         self._instances = {}
-        self.name = f"ape:{ape.chain.provider.network.choice}"
+        self.name = f"ape:{ape.chain.provider.network_choice}"
 
     def _container(self, contract):
         return getattr(self.ape.project, contract)
@@ -40,7 +40,9 @@ class ApeChain(Chain):
         return inst.address
 
     def declare(self, contract, sender):
-        receipt = self._accounts[sender].declare(self._container(contract))
+        # Naming the sender in the transaction itself: ape-titanoboa 0.8.0a1
+        # otherwise hashes the blueprint transaction as sent from 0x0.
+        receipt = self._accounts[sender].declare(self._container(contract), sender=sender)
         if not receipt.contract_address:
             raise ChainError(f"declaring {contract} created no contract")
         return receipt.contract_address

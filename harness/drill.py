@@ -391,6 +391,9 @@ class Drill:
                     rec.received = self._mark_to_market(rec)
         r.liquidatable_at_end = len(self.episodes) if hasattr(self, "episodes") else 0
         r.keepers = {k.name: k.summary() for k in getattr(self, "keepers", [])}
+        if not r.measures_gas:
+            for summary in r.keepers.values():
+                summary["gas_spent"] = None
         if hasattr(self, "owner"):
             r.end = self._balances()
         if isinstance(self.chain, FlakyChain):
