@@ -1,0 +1,48 @@
+"""Tokens that do not transfer exactly (fee-on-transfer, rebasing) would
+leave a vault holding less than its position's collateral, or mint LP
+shares the pool does not hold: the engine and the pool refuse them."""
+import ape
+import pytest
+
+USDC = 10**6
+ETH_PARAMS = (1_000, 500, 10, 10, 100, 2_000, 30_000, 0, 3_600, 10 * USDC, 3_000_000 * USDC)
+
+
+@pytest.fixture
+def fee_protocol(project, accounts):
+    owner, lp, trader = accounts[0], accounts[1], accounts[2]
+    token = project.FeeOnTransferToken.deploy(sender=owner)
+    engine = project.Engine.deploy(
+        token,
+        owner.declare(project.Vault, sender=owner.address).contract_address,
+        owner.declare(project.LiquidityPool, sender=owner.address).contract_address,
+        owner,
+        sender=owner,
+    )
+    pool = project.LiquidityPool.at(engine.POOL())
+    feed = project.MockAggregator.deploy(8, "ETH / USD", 2_000 * 10**8, sender=owner)
+    engine.list_market(feed, ETH_PARAMS, sender=owner)
+    for who in (lp, trader):
+        token.mint(who, 1_000_000 * USDC, sender=owner)
+        token.approve(pool, 2**256 - 1, sender=who)
+        token.approve(engine, 2**256 - 1, sender=who)
+    return token, engine, pool, lp, trader
+
+
+def test_pool_refuses_a_deposit_that_arrives_short(fee_protocol):
+    token, engine, pool, lp, _ = fee_protocol
+    with ape.reverts("pool: token transfer not exact"):
+        pool.deposit(100_000 * USDC, lp, sender=lp)
+    assert pool.totalSupply() == 0 and token.balanceOf(pool) == 0
+
+
+def test_engine_refuses_collateral_that_arrives_short(fee_protocol):
+    token, engine, pool, lp, trader = fee_protocol
+    # Seed the pool without a deposit (a plain transfer loses 1% but the
+    # engine only needs liquidity to reserve against).
+    token.transfer(pool, 500_000 * USDC, sender=lp)
+    before = token.balanceOf(trader)
+    with ape.reverts("engine: token transfer not exact"):
+        engine.open_position(1, True, 10_000 * USDC, 1_010 * USDC, sender=trader)
+    assert token.balanceOf(trader) == before
+    assert engine.totals().open_positions == 0
