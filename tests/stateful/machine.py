@@ -240,8 +240,11 @@ class ProtocolMachine(RuleBasedStateMachine):
             if self._oracle_ok(self.engine.position(pid).market_id):
                 with self.twin.what_if():
                     assert self.send("engine", "close_position", [pid], self.owner_of(pid)).ok, f"{pid} cannot close"
+        pool = self.twin.deployment.pool
         for lp in self.world.lps:
-            assets = self.model.pool.maxWithdraw(lp)
+            # What the pool itself says is withdrawable, not the model's word.
+            assets = self.twin.chain.call(pool, "LiquidityPool", "maxWithdraw", [lp])
+            assert assets == self.model.pool.maxWithdraw(lp), "pool.maxWithdraw differs from the model's"
             if assets:
                 with self.twin.what_if():
                     assert self.send("pool", "withdraw", [assets, lp, lp], lp).ok, f"{lp} cannot withdraw {assets}"
