@@ -638,6 +638,8 @@ def add_collateral(position_id: uint256, amount: uint256):
     slot, pos = self._load(position_id)
     assert pos.owner == msg.sender, "engine: caller is not the position owner"
     assert amount != 0, "engine: zero amount"
+    # Bounded before any arithmetic, so oversized input gets a reason.
+    assert amount <= MAX_U128, "engine: amount too large"
     pos.collateral += amount
     self._store(slot, pos)
     self._pull(msg.sender, self.vaults[slot], amount)
@@ -680,6 +682,8 @@ def increase_position(position_id: uint256, size_delta: uint256, collateral_delt
     slot, pos = self._load(position_id)
     assert pos.owner == msg.sender, "engine: caller is not the position owner"
     assert size_delta != 0, "engine: zero size"
+    assert size_delta <= MAX_U128, "engine: size too large"
+    assert collateral_delta <= MAX_U128, "engine: amount too large"
     market_id: uint256 = pos.market_id
     index: uint256 = self._accrue(market_id)
     price: uint256 = self._price(market_id)
@@ -996,6 +1000,8 @@ def slots(first: uint256, count: uint256) -> DynArray[PositionView, MAX_PAGE]:
     """@notice A page of vault slots with their current positions, in one call."""
     page: DynArray[PositionView, MAX_PAGE] = []
     last: uint256 = min(first + min(count, MAX_PAGE), self.vault_count + 1)
+    if first >= last:
+        return page
     for slot: uint256 in range(first, last, bound=MAX_PAGE):
         page.append(self._view(slot))
     return page

@@ -11,7 +11,7 @@ from typing import Callable, Dict, Optional
 
 from .aggregator import MockAggregator
 from .env import ZERO_ADDRESS, Env
-from .errors import require
+from .errors import Revert, require
 from .journal import Contract, Journal, external
 from .token import Token
 
@@ -190,7 +190,9 @@ class Engine(Contract):
         # Vault addresses are CREATE addresses on chain; the harness passes
         # how to name them so model and chain balances share keys.
         self.vault_address = vault_address or (lambda slot: f"vault:{slot}")
-        self.feeds: Dict[str, MockAggregator] = {}
+        # Feed contracts by address; journaled, so one deployed inside a
+        # what-if is gone afterwards, as on chain.
+        self.feeds = self.mapping(None)
         self.owner = owner
         self.pending_owner = ZERO_ADDRESS
         self.guardian = guardian
@@ -268,7 +270,10 @@ class Engine(Contract):
     def _price(self, market_id: int) -> int:
         feed = self.market_state[market_id].feed
         require(feed != ZERO_ADDRESS, "engine: unknown market")
-        _, answer, _, updated_at, _ = self.feeds[feed].latestRoundData()
+        aggregator = self.feeds[feed]
+        if aggregator is None:
+            raise Revert(None)      # no contract there: the call reverts without a reason
+        _, answer, _, updated_at, _ = aggregator.latestRoundData()
         require(answer > 0, "oracle: price not positive")
         require(updated_at + self.market_params[market_id].staleness >= self.env.timestamp, "oracle: price is stale")
         require(answer <= MAX_U128, "oracle: price out of range")
@@ -356,6 +361,7 @@ class Engine(Contract):
         slot, pos = self._load(position_id)
         require(pos.owner == sender, "engine: caller is not the position owner")
         require(amount != 0, "engine: zero amount")
+        require(amount <= MAX_U128, "engine: amount too large")
         pos = replace(pos, collateral=pos.collateral + amount)
         self._store(slot, pos)
         self._pull(sender, self.vaults[slot], amount)
@@ -382,6 +388,8 @@ class Engine(Contract):
         slot, pos = self._load(position_id)
         require(pos.owner == sender, "engine: caller is not the position owner")
         require(size_delta != 0, "engine: zero size")
+        require(size_delta <= MAX_U128, "engine: size too large")
+        require(collateral_delta <= MAX_U128, "engine: amount too large")
         market_id = pos.market_id
         index = self._accrue(market_id)
         price = self._price(market_id)

@@ -44,7 +44,10 @@ class Journal:
         while len(log) > mark:
             target, key, old, is_attr = log.pop()
             if is_attr:
-                object.__setattr__(target, key, old)
+                if old is _MISSING:
+                    object.__delattr__(target, key)
+                else:
+                    object.__setattr__(target, key, old)
             elif old is _MISSING:
                 dict.pop(target, key, None)
             else:
@@ -83,7 +86,7 @@ class Contract:
     def __setattr__(self, name, value):
         j = self._journal
         if j.depth:
-            j.log.append((self, name, self.__dict__.get(name), True))
+            j.log.append((self, name, self.__dict__.get(name, _MISSING), True))
         object.__setattr__(self, name, value)
 
 

@@ -1,5 +1,5 @@
 """Twin of snekmate's ERC20 (contracts/MockUSDC.vy): balances, allowances, reasons."""
-from .errors import require
+from .errors import checked, require
 from .env import ZERO_ADDRESS
 from .journal import Contract, Journal, external
 
@@ -33,7 +33,7 @@ class Token(Contract):
 
     def _mint(self, owner: str, amount: int) -> None:
         require(owner != ZERO_ADDRESS, "erc20: mint to the zero address")
-        self.totalSupply += amount
+        self.totalSupply = checked(self.totalSupply + amount)
         self.balanceOf[owner] = self.balanceOf[owner] + amount
 
     def _burn(self, owner: str, amount: int) -> None:
