@@ -9,6 +9,7 @@ be the addresses the deployment says they are.
 """
 import hashlib
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Dict, Optional
@@ -39,7 +40,9 @@ def proxy_target(code: bytes) -> Optional[str]:
 
 
 def source_files() -> list:
-    return sorted(p for p in CONTRACTS.rglob("*.vy*") if p.is_file())
+    # What a deployment is compiled from: the contracts and their interfaces
+    # (test-only contracts in subfolders are not deployed).
+    return sorted([*CONTRACTS.glob("*.vy"), *CONTRACTS.glob("interfaces/*.vyi")])
 
 
 def source_hashes() -> Dict[str, str]:
@@ -64,7 +67,7 @@ def _snekmate_version() -> str:
 
 
 def _digest() -> str:
-    h = hashlib.sha256(vyper.__version__.encode())
+    h = hashlib.sha256(f"{vyper.__version__} {_snekmate_version()}".encode())
     for path, digest in source_hashes().items():
         h.update(path.encode())
         h.update(digest.encode())
@@ -97,7 +100,10 @@ def runtime(name: str) -> dict:
             "immutables": {k: [v["offset"], v["length"], v["type"]] for k, v in flat.items()},
         }
         CACHE.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data))
+        # Atomic: test runs and scripts may compile the same contract at once.
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data))
+        os.replace(tmp, path)
     imm = {k: tuple(v) for k, v in data["immutables"].items()}
     size = max((o + n for o, n, _ in imm.values()), default=0)
     return {"code": bytes.fromhex(data["code"][2:]), "immutables": imm, "immutables_size": size}

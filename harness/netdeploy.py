@@ -8,7 +8,7 @@ What gets deployed, in order (each a manifest key):
                                implementation, the insurance vault and the pool
     lens                       Lens.vy (batched balance reads for tools)
     market:<SYM>               Engine.list_market(feed, params)
-and, on a later run whose config changed, `params:<SYM>` / `feed:<SYM>`
+and, on a later run whose config changed, `params:<SYM>` / `market_feed:<SYM>`
 updates of listed markets.
 
 The plan is a generator that decides each next transaction from what the
@@ -18,18 +18,20 @@ Nothing listed in the manifest, or found on chain (a market with the same
 feed, a creation whose transaction was sent before a crash), is sent again.
 """
 import copy
+import json
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, List, Optional
 
-from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
 from model import MarketParams
 
 from .artifacts import artifact
-from .bytecode import check_code, proxy_code, source_hashes
+from .bytecode import check_code, proxy_code
+from .codec import Codec, revert_reason
 from .deploy import create_address
 from .manifest import Manifest, ManifestError
 from .netconfig import NetConfig, params_dict
@@ -91,6 +93,23 @@ def _fmt_args(args) -> str:
     return ", ".join(out)
 
 
+def _redact(url: str) -> str:
+    # RPC URLs often carry an API key in their path or query.
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "") if parts.scheme else "?"
+
+
+def _display_path(path) -> str:
+    from pathlib import Path
+
+    from .artifacts import ROOT
+
+    p = Path(path).resolve()
+    return p.relative_to(ROOT).as_posix() if p.is_relative_to(ROOT) else str(p)
+
+
 def _crash_point(key: str, moment: str) -> None:
     # Testing aid: die like a killed process at a chosen point, leaving the
     # manifest exactly as a real crash would.
@@ -131,7 +150,7 @@ class SimulatedSender(Sender):
         try:
             self.evm = pyrevm.EVM(env=env, fork_url=fork_url, spec_id="PRAGUE")
         except Exception as err:
-            raise DeployError(f"cannot fork {fork_url} for the simulation: {err}") from err
+            raise DeployError(f"cannot fork {_redact(fork_url)} for the simulation: {err}") from err
         self.deployer = deployer
         self._pyrevm = pyrevm
 
@@ -143,8 +162,6 @@ class SimulatedSender(Sender):
         self.evm.set_balance(self.deployer, info.balance)
 
     def send(self, ptx, before_broadcast):
-        from .codec import revert_reason
-
         nonce = self.nonce()
         try:
             if ptx.kind == "call":
@@ -154,8 +171,6 @@ class SimulatedSender(Sender):
             else:
                 address = to_checksum_address(self.evm.deploy(self.deployer, ptx.data, gas=30_000_000))
         except RuntimeError as err:
-            import re
-
             m = re.search(r"output: 0x([0-9a-fA-F]*)", str(err))
             reason = revert_reason(bytes.fromhex(m.group(1))) if m else None
             raise DeployError(f"{ptx.key}: {ptx.description} reverts in the simulation: "
@@ -163,8 +178,6 @@ class SimulatedSender(Sender):
         return Sent(None, None, self.evm.result.gas_used, address, nonce)
 
     def call(self, address, contract, fn, args=()):
-        from .codec import Codec
-
         f = Codec(artifact(contract)["abi"])[fn]
         out = self.evm.message_call(self.deployer, address, f.encode(list(args)), is_static=True)
         return f.decode(bytes(out))
@@ -228,7 +241,7 @@ class Deployment:
     """One deploy run against one network. `out` prints progress lines."""
 
     def __init__(self, rpc: Rpc, config: NetConfig, manifest_path, deployer: str, *, name: str,
-                 network_choice: str, fork_url: Optional[str] = None, fresh: bool = False,
+                 network_choice: str, fork_url: Optional[str] = None, fresh: bool = False, dry_run: bool = False,
                  out: Callable[[str], None] = print):
         self.rpc, self.config, self.deployer, self.out = rpc, config, to_checksum_address(deployer), out
         self.fork_url = fork_url
@@ -236,15 +249,15 @@ class Deployment:
         self.genesis = rpc.block_hash(0)
         if config.chain_id is not None and config.chain_id != self.chain_id:
             raise DeployError(f"{config.path} is for chain {config.chain_id}, the node is chain {self.chain_id}")
-        self.manifest = self._open_manifest(manifest_path, name, network_choice, fresh)
+        self.manifest = self._open_manifest(manifest_path, name, network_choice, fresh, dry_run)
 
     # ---------------------------------------------------------------- manifest
 
-    def _open_manifest(self, path, name, network_choice, fresh) -> Manifest:
+    def _open_manifest(self, path, name, network_choice, fresh, dry_run) -> Manifest:
         def new():
             return Manifest.new(path, name=name, network_choice=network_choice, chain_id=self.chain_id,
                                 genesis_hash=self.genesis, deployer=self.deployer,
-                                config_path=str(self.config.path), config_sha256=self.config.sha256)
+                                config_path=_display_path(self.config.path), config_sha256=self.config.sha256)
 
         try:
             m = Manifest.load(path)
@@ -258,8 +271,10 @@ class Deployment:
             raise DeployError(f"manifest {path} does not describe this chain's deployment: " + "; ".join(problems) +
                               ". Run with --fresh to set it aside and deploy anew.")
         if fresh:
-            self.fresh_from = m.set_aside()
-            self.out(f"manifest {path}: set aside as {self.fresh_from}; starting a new one")
+            if dry_run:
+                self.out(f"manifest {path}: would be set aside; simulating a new deployment")
+            else:
+                self.out(f"manifest {path}: set aside as {m.set_aside()}; starting a new one")
             return new()
         if m.data["deployer"] != self.deployer:
             raise DeployError(f"manifest {path} was deployed by {m.data['deployer']}; resume with that account "
@@ -303,8 +318,14 @@ class Deployment:
             m.data["pending"] = None
             return
         if self.rpc.nonce(self.deployer) <= p["nonce"]:
-            raise DeployError(f"{p['step']}: transaction {p['tx']} (nonce {p['nonce']}) was sent but is not mined "
-                              "yet. Wait for it to be mined or dropped, then run again.")
+            if self.rpc.transaction(p["tx"]) is not None:
+                raise DeployError(f"{p['step']}: transaction {p['tx']} (nonce {p['nonce']}) is waiting in the "
+                                  "node's mempool. Wait for it to be mined or dropped, then run again.")
+            # Signed but never seen by the node. Planning it again reuses the
+            # same nonce, so at most one of the two can ever be mined.
+            self.out(f"pending {p['step']}: {p['tx']} never reached the node; it will be planned again")
+            m.data["pending"] = None
+            return
         # Its nonce was used by another transaction (replaced or sped up by a wallet):
         # what exists on chain decides.
         if p["kind"] != "call" and p.get("address") and self.rpc.code(p["address"]):
@@ -350,7 +371,7 @@ class Deployment:
             market_id = m.markets[mk.symbol]["market_id"]
             state = view.call(engine, "Engine", "market_state", [market_id])
             if state[0] != feed:
-                yield self._call(f"feed:{mk.symbol}:set", engine, "Engine", "set_market_feed", [market_id, feed],
+                yield self._call(f"market_feed:{mk.symbol}", engine, "Engine", "set_market_feed", [market_id, feed],
                                  f"market {mk.symbol}: feed {state[0]} -> {feed}")
             on_chain = MarketParams(*view.call(engine, "Engine", "market_params", [market_id]))
             if on_chain != mk.params:
@@ -358,6 +379,12 @@ class Deployment:
                                     if getattr(on_chain, k) != v)
                 yield self._call(f"params:{mk.symbol}", engine, "Engine", "set_market_params", [market_id, mk.params],
                                  f"market {mk.symbol} params: {changes}")
+
+        guardian, on_chain = cfg.guardian_for(self.deployer), view.call(engine, "Engine", "guardian")
+        if on_chain != guardian:
+            # A security role: changed on purpose, never silently undone by a rerun.
+            self.out(f"note: the engine's guardian is {on_chain}, the config says {guardian}; "
+                     "call set_guardian or update the config")
 
     def _token(self, m: Manifest) -> str:
         return m.address("token") if self.config.mock else self.config.token_address
@@ -367,8 +394,6 @@ class Deployment:
 
     def _create(self, key, contract, args) -> PlannedTx:
         art = artifact(contract)
-        from .codec import Codec
-
         data = bytes.fromhex(art["bytecode"][2:]) + Codec(art["abi"]).encode_constructor(args)
         return PlannedTx(key, "create", contract, f"create {contract}({_fmt_args(args)})", data, args=list(args))
 
@@ -377,8 +402,6 @@ class Deployment:
         return PlannedTx(key, "blueprint", contract, f"declare {contract} blueprint (EIP-5202)", data)
 
     def _call(self, key, to, contract, fn, args, description) -> PlannedTx:
-        from .codec import Codec
-
         f = Codec(artifact(contract)["abi"])[fn]
         chain_args = [a.as_tuple() if isinstance(a, MarketParams) else a for a in args]
         return PlannedTx(key, "call", contract, f"{description}: {contract}.{fn}({_fmt_args(args)})",
@@ -403,6 +426,7 @@ class Deployment:
                      "args": _jsonable(ptx.args)}
             m.record_contract(key, entry)
             if key == "engine":
+                m.data["guardian"] = ptx.args[3]
                 for sub, contract, n, getter in ENGINE_CREATES:
                     got = to_checksum_address(view.call(sent.address, "Engine", getter))
                     want = create_address(sent.address, n)
@@ -460,13 +484,18 @@ class Deployment:
     def execute(self, sender: Sender) -> List[tuple]:
         """Send the remaining plan for real, recording each step in the manifest."""
         m = self.manifest
+        # Rewrite the manifest only when something changed: a complete,
+        # committed manifest stays byte for byte the same on a rerun.
+        before = json.dumps(m.data, sort_keys=True)
+        had_pending = bool(m.pending)
         self.resolve_pending(m)
-        m.save()
+        if had_pending:
+            m.save()
         done = []
         view = NetworkView(self.rpc)
-        m.data["status"] = "deploying"
         for ptx in self.plan(m, view):
             def before_broadcast(info, ptx=ptx):
+                m.data["status"] = "deploying"
                 m.data["pending"] = dict(ptx.as_pending(), **info)
                 m.save()
                 _crash_point(ptx.key, "before-send")
@@ -481,8 +510,8 @@ class Deployment:
             self.out(f"  done {ptx.key}{where}: tx {sent.tx} block {sent.block} gas {sent.gas_used:,}")
             done.append((ptx, sent))
         m.data["status"] = "complete"
-        m.data["sources"] = m.data.get("sources") or source_hashes()
-        m.save()
+        if json.dumps(m.data, sort_keys=True) != before or not m.path.exists():
+            m.save()
         return done
 
     # ---------------------------------------------------------------- checks

@@ -7,9 +7,7 @@ and every state read can be pinned to one block.
 """
 from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
-from eth_utils import to_checksum_address
-
-from .codec import Codec, revert_reason
+from .codec import Codec
 from .artifacts import artifact
 
 Block = Union[int, str]
@@ -157,21 +155,3 @@ class Rpc:
         if not out and f.outputs:
             raise RpcError(f"{contract}.{fn} at {address} returned nothing (no contract there?)")
         return f.decode(out)
-
-    def contract(self, address: str, contract: str, block: Block = "latest") -> "Reader":
-        return Reader(self, address, contract, block)
-
-
-class Reader:
-    """`reader.fn(*args)` for a view of one deployed contract, at one block."""
-
-    def __init__(self, rpc: Rpc, address: str, contract: str, block: Block = "latest"):
-        self._rpc, self.address, self._contract, self._block = rpc, to_checksum_address(address), contract, block
-
-    def __getattr__(self, fn):
-        if fn.startswith("_"):
-            raise AttributeError(fn)
-        return lambda *args: self._rpc.call(self.address, self._contract, fn, args, self._block)
-
-
-__all__ = ["Rpc", "RpcError", "Reader", "revert_reason"]

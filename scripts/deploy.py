@@ -1,0 +1,129 @@
+"""Deploy isomargin to a network and write deployments/<network>.json.
+
+    ape run deploy --network ethereum:local:foundry --account ALIAS [--dry-run]
+    ape run deploy --network ethereum:sepolia:node --account ALIAS --dry-run
+
+The account is an ape keystore account (`ape accounts import ALIAS`); its
+passphrase comes from the prompt, or from APE_ACCOUNTS_<ALIAS>_PASSPHRASE.
+Every run first simulates the remaining transactions on a fork of the
+network (exact gas, reverts caught before anything is spent); --dry-run
+stops there. Running again after a failure continues from the manifest.
+See deployments/README.md.
+"""
+import sys
+from pathlib import Path
+
+import click
+from ape.cli import ConnectedProviderCommand, network_option
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from harness import netconfig  # noqa: E402
+from harness.netdeploy import Deployment, DeployError, NetworkSender  # noqa: E402
+from harness.rpc import Rpc, RpcError  # noqa: E402
+
+
+def _load_account(alias: str):
+    from ape import accounts
+
+    if alias.upper().startswith("TEST::"):
+        # ape's test accounts (the public test mnemonic): devnets only.
+        return accounts.test_accounts[int(alias.split("::", 1)[1])]
+    try:
+        return accounts.load(alias)
+    except Exception:
+        raise click.UsageError(f"no ape account {alias!r}. `ape accounts list` shows yours; "
+                               f"`ape accounts import {alias}` adds one from a private key or mnemonic.")
+
+
+def _eth(wei: int) -> str:
+    return f"{wei / 10**18:.6f} ETH"
+
+
+def _print_plan(steps, gas_price: int, echo) -> int:
+    total = 0
+    for i, (ptx, sent) in enumerate(steps, 1):
+        target = f"-> {sent.address}" if sent.address else f"to {ptx.to}"
+        echo(f"  {i:>2}  {ptx.key:<18} {ptx.description}")
+        echo(f"      {'':<18} {target}  gas {sent.gas_used:,}  ({len(ptx.data):,} bytes of data)")
+        total += sent.gas_used
+    echo(f"  total: {len(steps)} transaction(s), {total:,} gas; at {gas_price / 10**9:g} gwei about "
+         f"{_eth(total * gas_price)}")
+    return total
+
+
+@click.command(cls=ConnectedProviderCommand, short_help="Deploy isomargin (resumable; --dry-run)")
+@network_option()
+@click.option("--account", "alias", required=True, help="ape account alias that deploys and owns the engine")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="network config [default: deployments/config/<network>.yaml]")
+@click.option("--manifest", "manifest_path", type=click.Path(dir_okay=False),
+              help="manifest to write or resume [default: deployments/<network>.json]")
+@click.option("--dry-run", is_flag=True, help="print every transaction and its gas; send nothing")
+@click.option("--fresh", is_flag=True, help="set an existing manifest aside and deploy anew")
+@click.option("--yes", "-y", is_flag=True, help="do not ask before sending")
+def cli(ecosystem, network, provider, alias, config_path, manifest_path, dry_run, fresh, yes):
+    echo = click.echo
+    if provider.name == "test":
+        raise click.UsageError("deploying needs a node: pass --network, e.g. ethereum:local:foundry "
+                               "(with anvil running, APE_FOUNDRY_HOST=http://127.0.0.1:8545) or ethereum:sepolia:node")
+    name = netconfig.manifest_name(ecosystem.name, network.name)
+    config_path = Path(config_path) if config_path else netconfig.default_config_path(name)
+    manifest_path = Path(manifest_path) if manifest_path else netconfig.DEPLOYMENTS / f"{name}.json"
+    account = _load_account(alias)
+    rpc = Rpc.ape(provider)
+    # Not provider.network_choice: given a URL it carries the URL, and RPC
+    # URLs often carry API keys. The manifest is committed; logs are shared.
+    choice = f"{ecosystem.name}:{network.name}:{provider.name}"
+    try:
+        config = netconfig.load(config_path)
+        deployer = account.address
+        nonce, balance = rpc.nonce(deployer), rpc.balance(deployer)
+        echo(f"isomargin deploy{' (DRY RUN)' if dry_run else ''}: {name} "
+             f"({choice}, chain {rpc.chain_id()})")
+        echo(f"  deployer {deployer} ({alias}): nonce {nonce}, balance {_eth(balance)}")
+        echo(f"  config {config_path}{' (mock token and feeds)' if config.mock else ''}")
+        fork_url = getattr(provider, "http_uri", None) or getattr(provider, "uri", None)
+        d = Deployment(rpc, config, manifest_path, deployer, name=name, network_choice=choice,
+                       fork_url=fork_url, fresh=fresh, dry_run=dry_run, out=lambda line: echo(f"  {line}"))
+        for warning in d.preflight():
+            echo(f"WARNING: {warning}")
+        steps = d.simulate()
+        gas_price = rpc.gas_price()
+        if not steps:
+            echo("nothing to send: the deployment is up to date with the config")
+        else:
+            echo("transactions to send (simulated on a fork of the chain's head):")
+            total = _print_plan(steps, gas_price, echo)
+            if total * gas_price > balance:
+                echo(f"WARNING: the deployer's balance {_eth(balance)} may not cover the gas")
+        if dry_run:
+            echo("DRY RUN: nothing was sent.")
+            return
+        if steps:
+            if not yes and not click.confirm(f"send {len(steps)} transaction(s) from {d.deployer}?", default=False):
+                raise click.Abort()
+            unlock = hasattr(account, "set_autosign")
+            if unlock:
+                # One passphrase (prompt or APE_ACCOUNTS_<alias>_PASSPHRASE) for the whole run.
+                account.set_autosign(True)
+            try:
+                d.execute(NetworkSender(rpc, account, provider))
+            finally:
+                if unlock:
+                    account.set_autosign(False)
+        else:
+            d.execute(NetworkSender(rpc, account, provider))  # records completion; sends nothing
+        problems = d.verify()
+    except (DeployError, netconfig.ConfigError, RpcError) as err:
+        raise click.ClickException(str(err))
+    echo(f"manifest: {manifest_path}")
+    for key, address in d.manifest.data["addresses"].items():
+        echo(f"  {key:<22} {address}")
+    for symbol, m in d.manifest.markets.items():
+        echo(f"  market {symbol:<15} id {m['market_id']}, feed {m['feed']}")
+    if problems:
+        for p in problems:
+            echo(f"PROBLEM: {p}")
+        raise click.ClickException(f"{len(problems)} problem(s) in the deployment")
+    echo("deployment verified: code, immutables, markets and parameters match")

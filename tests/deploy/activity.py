@@ -1,0 +1,153 @@
+"""Trading activity on a devnet deployment, driven with plain web3.py.
+
+Every kind of action the audit replays happens at least once: LP deposit,
+mint, withdraw, redeem on another's behalf and share transfers; opens on
+both markets and sides, collateral in and out, increase, decrease, closes
+in profit and in loss, a liquidation with bad debt covered by insurance,
+slot recycling, parameter and guardian changes, pause and unpause; with
+time passing and prices moving in between. Positions are left open at the
+end so the audit has live state to compare.
+
+Needs anvil (impersonation for the deployer, who owns the mock token, the
+mock feeds and the engine). By hand, after `ape run deploy` on anvil:
+
+    python tests/deploy/activity.py http://127.0.0.1:8545 deployments/local.json
+"""
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from web3 import HTTPProvider, Web3  # noqa: E402
+from web3.logs import DISCARD  # noqa: E402
+
+from harness.artifacts import artifact  # noqa: E402
+
+USDC = 10**6
+PRICE = 10**8
+MAX = 2**256 - 1
+
+
+class Devnet:
+    def __init__(self, url: str, manifest_path):
+        self.w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": 60}))
+        self.m = json.loads(Path(manifest_path).read_text())
+        a = self.m["addresses"]
+        self.deployer = self.m["deployer"]
+        self.token = self._contract(a["token"], "MockUSDC")
+        self.engine = self._contract(a["engine"], "Engine")
+        self.pool = self._contract(a["pool"], "LiquidityPool")
+        self.feeds = {sym: self._contract(a[f"feed:{sym}"], "MockAggregator") for sym in self.m["markets"]}
+        self.market_ids = {sym: m["market_id"] for sym, m in self.m["markets"].items()}
+        self.accounts = self.w3.eth.accounts
+        self.rpc("anvil_impersonateAccount", [self.deployer])
+
+    def _contract(self, address, name):
+        return self.w3.eth.contract(address=address, abi=artifact(name)["abi"])
+
+    def rpc(self, method, params):
+        reply = self.w3.provider.make_request(method, params)
+        if "error" in reply:
+            raise RuntimeError(f"{method}: {reply['error']}")
+        return reply.get("result")
+
+    def send(self, fn, sender):
+        tx = fn.transact({"from": sender})
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx, timeout=30)
+        if receipt.status != 1:
+            raise RuntimeError(f"transaction {tx.hex()} reverted")
+        return receipt
+
+    def wait(self, seconds: int):
+        self.rpc("evm_increaseTime", [seconds])
+        self.rpc("evm_mine", [])
+
+    def set_price(self, symbol, price):
+        self.send(self.feeds[symbol].functions.set_answer(price), self.deployer)
+
+    def open(self, trader, symbol, is_long, size, amount) -> int:
+        receipt = self.send(self.engine.functions.open_position(self.market_ids[symbol], is_long, size, amount), trader)
+        (ev,) = self.engine.events.PositionOpened().process_receipt(receipt, errors=DISCARD)
+        return ev.args.position_id
+
+    def vault_of(self, position_id) -> str:
+        return self.engine.functions.vaults(position_id >> 32).call()
+
+
+def run(url: str, manifest_path) -> dict:
+    """Play the activity; return what a test needs to point at (ids, actors)."""
+    d = Devnet(url, manifest_path)
+    e, p, t = d.engine.functions, d.pool.functions, d.token.functions
+    acc = d.accounts
+    lp1, lp2, t1, t2, t3, t4, liquidator, new_guardian = acc[1:9]
+
+    for who in (lp1, lp2, t1, t2, t3, t4):
+        d.send(t.mint(who, 5_000_000 * USDC), d.deployer)
+        d.send(t.approve(d.engine.address, MAX), who)
+        d.send(t.approve(d.pool.address, MAX), who)
+    d.send(p.deposit(1_000_000 * USDC, lp1), lp1)
+    d.send(p.mint(400_000 * USDC, lp2), lp2)
+    d.send(e.fund_insurance(2_000 * USDC), lp1)
+
+    eth_long = d.open(t1, "ETH", True, 50_000 * USDC, 6_000 * USDC)
+    eth_short = d.open(t2, "ETH", False, 20_000 * USDC, 2_500 * USDC)
+    btc_long = d.open(t3, "BTC", True, 100_000 * USDC, 3_000 * USDC)
+    btc_short = d.open(t4, "BTC", False, 10_000 * USDC, 1_000 * USDC)
+
+    d.wait(86_400)
+    d.set_price("ETH", 2_100 * PRICE)
+    d.set_price("BTC", 59_000 * PRICE)
+    d.send(e.add_collateral(eth_long, 1_000 * USDC), t1)
+    d.send(e.remove_collateral(eth_long, 300 * USDC), t1)
+    d.send(e.increase_position(eth_long, 10_000 * USDC, 500 * USDC), t1)
+    d.send(e.decrease_position(btc_long, 30_000 * USDC), t3)
+
+    d.send(p.transfer(lp1, 50_000 * USDC), lp2)
+    d.send(p.withdraw(100_000 * USDC, lp1, lp1), lp1)
+    d.send(p.approve(lp1, MAX), lp2)
+    d.send(p.redeem(10_000 * USDC, lp1, lp2), lp1)
+
+    d.wait(3_600)
+    d.set_price("BTC", 55_000 * PRICE)
+    d.set_price("ETH", 2_100 * PRICE)
+    if not e.health(btc_long).call()[6]:
+        raise RuntimeError("activity: the BTC long should be liquidatable at 55,000")
+    d.send(e.liquidate(btc_long), liquidator)
+
+    d.send(e.close_position(eth_short), t2)     # a loss
+    d.send(e.close_position(eth_long), t1)      # a profit, partly paid by the pool
+    d.send(e.fund_insurance(500 * USDC), t4)
+
+    params = list(e.market_params(d.market_ids["ETH"]).call())
+    params[2] = 15                              # open_fee_bps
+    d.send(e.set_market_params(d.market_ids["ETH"], tuple(params)), d.deployer)
+    d.send(e.pause(), d.deployer)
+    d.send(e.unpause(), d.deployer)
+    d.send(e.set_guardian(new_guardian), d.deployer)
+
+    d.wait(600)
+    d.set_price("ETH", 2_050 * PRICE)
+    d.set_price("BTC", 56_000 * PRICE)
+    recycled = d.open(t2, "ETH", True, 30_000 * USDC, 3_500 * USDC)   # reuses a freed vault slot
+    btc_new = d.open(t3, "BTC", False, 40_000 * USDC, 2_000 * USDC)
+    d.wait(120)
+    d.set_price("BTC", 56_100 * PRICE)
+    d.send(e.add_collateral(btc_short, 100 * USDC), t4)
+    return {
+        "open": [btc_short, recycled, btc_new],
+        "closed": [eth_long, eth_short, btc_long],
+        "owners": {btc_short: t4, recycled: t2, btc_new: t3},
+        "traders": [t1, t2, t3, t4],
+        "lps": [lp1, lp2],
+        "devnet": d,
+    }
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    out = run(sys.argv[1], sys.argv[2])
+    print(f"activity done; open positions {out['open']}, closed {out['closed']}")

@@ -1,0 +1,266 @@
+"""`ape run audit` on a deployment after trading activity: clean, then after
+each kind of tampering with the chain, which must be reported pointing at
+the right position (or contract), with a non-zero exit code.
+
+The deployment and its activity are made once; every test starts from an
+anvil snapshot of that state and tampers with it as an attacker (or a
+bug) would: storage written outside the contract's rules, tokens sent
+straight into a vault or the pool, a vault's code swapped for a proxy of
+another implementation, the implementation's own code replaced.
+"""
+import json
+
+import pytest
+from eth_abi import encode
+from eth_utils import keccak
+
+from harness.artifacts import artifact
+from harness.audit import Auditor
+from harness.bytecode import proxy_code
+from harness.manifest import Manifest
+from harness.rpc import Rpc, RpcError
+
+from . import activity
+from .helpers import ape_run, fund, output
+
+# Engine storage (vyper -f layout contracts/Engine.vy): HashMap slots, and
+# a HashMap[k] lives at keccak256(slot ++ k).
+POS_WORD1 = 12          # size | collateral << 128
+MARKET_PARAMS = 8       # MarketParams struct, 11 words from keccak(8 ++ market_id)
+USDC = 10**6
+
+
+def hashmap_slot(slot: int, key: int) -> int:
+    return int.from_bytes(keccak(encode(["uint256", "uint256"], [slot, key])), "big")
+
+
+@pytest.fixture(scope="module")
+def world(start_anvil, keystore, tmp_path_factory):
+    anvil = start_anvil()
+    fund(anvil, keystore.address)
+    manifest = tmp_path_factory.mktemp("audit") / "local.json"
+    run = ape_run("deploy", "--account", keystore.alias, "--manifest", str(manifest), "--yes",
+                  anvil=anvil, keystore=keystore)
+    assert run.returncode == 0, output(run)
+    played = activity.run(anvil.url, manifest)
+    return {"anvil": anvil, "manifest": manifest, "played": played, "snapshot": [anvil.snapshot()],
+            "m": json.loads(manifest.read_text())}
+
+
+@pytest.fixture
+def chain(world):
+    """The post-activity state, fresh for each test (anvil spends a snapshot on revert)."""
+    anvil = world["anvil"]
+    anvil.revert(world["snapshot"][0])
+    world["snapshot"][0] = anvil.snapshot()
+    return world
+
+
+def audit(world, **kwargs):
+    return Auditor(world["anvil"].rpc, Manifest.load(world["manifest"]), **kwargs).run()
+
+
+def send(world, contract, address, fn, args, sender):
+    w3 = world["anvil"].w3
+    c = w3.eth.contract(address=address, abi=artifact(contract)["abi"])
+    tx = getattr(c.functions, fn)(*args).transact({"from": sender})
+    receipt = w3.eth.wait_for_transaction_receipt(tx)
+    assert receipt.status == 1
+    return receipt
+
+
+def subjects(report):
+    return {d.subject for d in report.discrepancies}
+
+
+# ---------------------------------------------------------------- clean
+
+def test_clean_deployment_after_activity_audits_ok(chain, keystore):
+    run = ape_run("audit", str(chain["manifest"]), "--network", "ethereum:local:foundry", anvil=chain["anvil"],
+                  keystore=keystore)
+    assert run.returncode == 0, output(run)
+    assert "OK: the chain's state is what its events say" in run.stdout
+    report = audit(chain)
+    assert report.ok, report.render()
+    s = report.stats
+    # The activity reached every kind of action the replay knows.
+    assert s["engine_actions"] >= 20 and s["pool_actions"] == 4 and s["share_transfers"] == 1
+    assert s["open_positions"] == 3 and s["slots"] == 4
+
+
+def test_small_log_windows_give_the_same_verdict(chain):
+    report = audit(chain, max_range=3, max_topics=2)
+    assert report.ok, report.render()
+    assert report.stats["log_requests"] > 3 * (chain["anvil"].w3.eth.block_number // 3)
+
+
+def test_a_node_with_log_limits_is_read_in_narrower_windows(chain):
+    """An RPC that refuses eth_getLogs over more than 8 blocks, as public ones do."""
+    inner = chain["anvil"].rpc
+
+    def request(method, params):
+        if method == "eth_getLogs":
+            f = params[0]
+            if int(f["toBlock"], 16) - int(f["fromBlock"], 16) + 1 > 8:
+                raise RpcError("query exceeds max block range 8")
+        return inner.request(method, params)
+
+    report = Auditor(Rpc(request), Manifest.load(chain["manifest"]), max_range=1_000).run()
+    assert report.ok, report.render()
+    assert any("smaller ranges" in n for n in report.notes)
+
+
+def test_the_manifest_must_match_the_chain(chain, start_anvil):
+    other = start_anvil()
+    report = Auditor(other.rpc, Manifest.load(chain["manifest"])).run()
+    assert not report.ok
+    assert report.discrepancies[0].kind == "chain"
+
+
+# ---------------------------------------------------------------- tampering
+
+def test_position_storage_written_directly(chain, keystore):
+    pid = chain["played"]["open"][0]
+    anvil, engine = chain["anvil"], chain["m"]["addresses"]["engine"]
+    word = hashmap_slot(POS_WORD1, pid >> 32)
+    value = anvil.rpc.storage(engine, word)
+    collateral = value >> 128
+    anvil.request("anvil_setStorageAt", [engine, hex(word), "0x%064x" % ((value & (2**128 - 1))
+                                                                         | ((collateral + 7 * USDC) << 128))])
+    report = audit(chain)
+    assert not report.ok
+    assert subjects(report) == {f"position {pid}"}, report.render()
+    (state,) = [d for d in report.discrepancies if d.kind == "state"]
+    assert (state.field, state.model, state.chain) == ("collateral", collateral, collateral + 7 * USDC)
+    assert "no event explains it" in state.where and "Engine.CollateralAdded" in state.where
+    assert any(d.kind == "invariant" for d in report.for_position(pid))
+
+    run = ape_run("audit", str(chain["manifest"]), "--network", "ethereum:local:foundry", "--quiet",
+                  anvil=anvil, keystore=keystore)
+    assert run.returncode == 1, output(run)
+    assert f"position {pid}" in run.stdout and "collateral: model" in run.stdout
+
+
+def test_tampered_position_then_traded_points_at_the_event(chain):
+    """Storage written, then the owner acts on the position: the event's
+    figures no longer follow from the model's, and the report names it."""
+    pid = chain["played"]["open"][1]
+    owner = chain["played"]["owners"][pid]
+    anvil, engine = chain["anvil"], chain["m"]["addresses"]["engine"]
+    word = hashmap_slot(POS_WORD1, pid >> 32)
+    value = anvil.rpc.storage(engine, word)
+    anvil.request("anvil_setStorageAt", [engine, hex(word), "0x%064x" % (value + (1 << 128))])
+    receipt = send(chain, "Engine", engine, "add_collateral", [pid, 5 * USDC], owner)
+    report = audit(chain)
+    replay = [d for d in report.for_position(pid) if d.kind == "replay"]
+    assert replay, report.render()
+    assert replay[0].field == "collateral" and replay[0].chain == replay[0].model + 1
+    assert replay[0].event["event"] == "CollateralAdded"
+    assert replay[0].event["tx"] == receipt.transactionHash.to_0x_hex()
+    assert replay[0].event["block"] == receipt.blockNumber
+    assert f"position {pid}" in subjects(report)
+
+
+def test_tokens_sent_straight_into_a_vault(chain):
+    pid = chain["played"]["open"][2]
+    d = activity.Devnet(chain["anvil"].url, chain["manifest"])
+    vault = d.vault_of(pid)
+    donor = chain["played"]["traders"][0]
+    receipt = send(chain, "MockUSDC", d.token.address, "transfer", [vault, 123 * USDC], donor)
+    report = audit(chain)
+    assert subjects(report) == {f"position {pid}"}, report.render()
+    kinds = {x.kind for x in report.discrepancies}
+    assert kinds == {"transfer", "balance", "invariant"}
+    (transfer,) = [x for x in report.discrepancies if x.kind == "transfer"]
+    assert transfer.position_id == pid and transfer.chain == 123 * USDC
+    assert transfer.event["tx"] == receipt.transactionHash.to_0x_hex()
+    (balance,) = [x for x in report.discrepancies if x.kind == "balance"]
+    assert balance.chain - balance.model == 123 * USDC
+    assert receipt.transactionHash.to_0x_hex() in balance.where
+
+
+def test_tokens_sent_into_a_free_vault_slot_and_the_pool(chain):
+    d = activity.Devnet(chain["anvil"].url, chain["manifest"])
+    engine = d.engine.functions
+    free = [s for s in engine.slots(1, 100).call() if not s[3]]
+    assert len(free) == 1
+    slot, vault = free[0][1], free[0][2]
+    donor = chain["played"]["traders"][0]
+    send(chain, "MockUSDC", d.token.address, "transfer", [vault, 5 * USDC], donor)
+    send(chain, "MockUSDC", d.token.address, "transfer", [d.pool.address, 9 * USDC], donor)
+    report = audit(chain)
+    assert subjects(report) >= {f"vault slot {slot}", "pool"}, report.render()
+    held = [x for x in report.discrepancies if x.kind == "invariant"]
+    assert [x.slot for x in held] == [slot] and "no open position" in held[0].field
+    pool = [x for x in report.discrepancies if x.subject == "pool"]
+    assert any(x.kind == "transfer" and x.chain == 9 * USDC for x in pool)
+    assert any(x.field == "totals.pool_assets" and x.chain - x.model == 9 * USDC for x in pool)
+
+
+def test_vault_swapped_for_a_proxy_of_another_implementation(chain):
+    pid = chain["played"]["open"][0]
+    anvil = chain["anvil"]
+    w3 = anvil.w3
+    d = activity.Devnet(anvil.url, chain["manifest"])
+    attacker = w3.eth.accounts[9]
+    rogue = w3.eth.contract(abi=artifact("Vault")["abi"], bytecode=artifact("Vault")["bytecode"])
+    rogue_impl = w3.eth.wait_for_transaction_receipt(
+        rogue.constructor(attacker, d.token.address).transact({"from": attacker})).contractAddress
+    vault = d.vault_of(pid)
+    anvil.request("anvil_setCode", [vault, "0x" + proxy_code(rogue_impl).hex()])
+    report = audit(chain)
+    (code,) = [x for x in report.discrepancies if x.kind == "code"]
+    assert code.position_id == pid and code.address == vault
+    assert f"minimal proxy of {rogue_impl}" in code.field
+    assert subjects(report) == {f"position {pid}"}, report.render()
+
+
+def test_implementation_code_replaced(chain):
+    anvil = chain["anvil"]
+    impl = chain["m"]["addresses"]["vault_implementation"]
+    lens_code = anvil.request("eth_getCode", [chain["m"]["addresses"]["lens"], "latest"])
+    anvil.request("anvil_setCode", [impl, lens_code])
+    report = audit(chain)
+    assert {x.kind for x in report.discrepancies} == {"code"}
+    (code,) = [x for x in report.discrepancies if x.subject.startswith("vault implementation")]
+    assert impl in code.field and "differs from Vault" in code.field
+    # Every vault delegates to it: each position's vault stops answering as a Vault.
+    assert {f"position {pid}" for pid in chain["played"]["open"]} <= subjects(report)
+
+
+def test_market_parameters_written_directly(chain):
+    anvil, engine = chain["anvil"], chain["m"]["addresses"]["engine"]
+    market_id = chain["m"]["markets"]["BTC"]["market_id"]
+    staleness_word = hashmap_slot(MARKET_PARAMS, market_id) + 8
+    anvil.request("anvil_setStorageAt", [engine, hex(staleness_word), "0x%064x" % 999_999])
+    report = audit(chain)
+    (d,) = report.discrepancies
+    assert (d.subject, d.field, d.chain) == (f"market {market_id}", "market_params.staleness", 999_999)
+
+
+def test_an_event_the_model_cannot_reproduce_is_named(chain):
+    """Tokens slipped into a vault and its position's collateral raised to
+    match (a consistent-looking forgery); the owner then withdraws more than
+    the model says the position ever held. The chain pays; the model
+    reverts, and that event is the divergence point."""
+    pid = chain["played"]["open"][1]
+    owner = chain["played"]["owners"][pid]
+    anvil, engine = chain["anvil"], chain["m"]["addresses"]["engine"]
+    d = activity.Devnet(anvil.url, chain["manifest"])
+    collateral = d.engine.functions.position(pid).call()[8]
+    send(chain, "MockUSDC", d.token.address, "transfer", [d.vault_of(pid), 5_000 * USDC],
+         chain["played"]["traders"][0])
+    word = hashmap_slot(POS_WORD1, pid >> 32)
+    anvil.request("anvil_setStorageAt", [engine, hex(word), "0x%064x" % (anvil.rpc.storage(engine, word)
+                                                                         + (5_000 * USDC << 128))])
+    anvil.request("evm_increaseTime", [60])
+    receipt = send(chain, "Engine", engine, "remove_collateral", [pid, collateral + 100 * USDC], owner)
+    report = audit(chain)
+    replay = [x for x in report.discrepancies if x.kind == "replay"]
+    assert len(replay) == 1, report.render()
+    assert replay[0].position_id == pid and replay[0].field == "outcome"
+    assert replay[0].model == "revert 'engine: amount exceeds collateral'" and replay[0].chain == "success"
+    assert replay[0].event["event"] == "CollateralRemoved"
+    assert replay[0].event["tx"] == receipt.transactionHash.to_0x_hex()
+    # Nothing else in that transaction is blamed on anyone else.
+    assert subjects(report) == {f"position {pid}"}, report.render()

@@ -1,0 +1,313 @@
+"""`ape run deploy` against a real anvil, from a keystore account.
+
+What it deployed is read back with plain web3.py, a client that shares no
+code with the deploy path, and checked address by address and parameter
+by parameter against the manifest and the config.
+"""
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from web3.logs import DISCARD
+
+from harness import netconfig
+from harness.artifacts import artifact
+from harness.bytecode import proxy_code
+from harness.deploy import create_address
+from harness.manifest import Manifest
+from harness.netdeploy import CRASH_ENV, Deployment, DeployError
+from model import MarketParams
+
+from .helpers import ROOT, ape_run, fund, output
+
+LOCAL = ROOT / "deployments" / "config" / "local.yaml"
+# Mock token and two feeds, two blueprints, engine, lens, two markets.
+DEPLOY_TXS = 9
+
+
+def _contract(w3, address, name):
+    return w3.eth.contract(address=address, abi=artifact(name)["abi"])
+
+
+@pytest.fixture(scope="module")
+def deployed(start_anvil, keystore, tmp_path_factory):
+    anvil = start_anvil()
+    fund(anvil, keystore.address)
+    manifest = tmp_path_factory.mktemp("deploy") / "local.json"
+    args = ("--account", keystore.alias, "--manifest", str(manifest))
+    dry = ape_run("deploy", *args, "--dry-run", anvil=anvil, keystore=keystore)
+    nonce_after_dry_run = anvil.w3.eth.get_transaction_count(keystore.address)
+    manifest_after_dry_run = manifest.exists()
+    real = ape_run("deploy", *args, "--yes", anvil=anvil, keystore=keystore)
+    assert real.returncode == 0, output(real)
+    return dict(anvil=anvil, manifest=manifest, args=args, dry=dry, nonce_after_dry_run=nonce_after_dry_run,
+                manifest_after_dry_run=manifest_after_dry_run, real=real)
+
+
+def test_dry_run_prints_every_transaction_and_its_gas_and_sends_nothing(deployed):
+    dry = deployed["dry"]
+    assert dry.returncode == 0, output(dry)
+    text = dry.stdout
+    assert "DRY RUN: nothing was sent." in text
+    for key in ("token", "feed:ETH", "feed:BTC", "vault_blueprint", "pool_blueprint", "engine", "lens",
+                "market:ETH", "market:BTC"):
+        assert f" {key} " in text, key
+    assert text.count(" gas ") >= DEPLOY_TXS
+    assert f"total: {DEPLOY_TXS} transaction(s)" in text
+    assert deployed["nonce_after_dry_run"] == 0
+    assert not deployed["manifest_after_dry_run"]
+
+
+def test_dry_run_predicts_the_real_addresses(deployed):
+    m = json.loads(deployed["manifest"].read_text())
+    for key in ("token", "engine", "lens", "vault_blueprint"):
+        assert f"-> {m['contracts'][key]['address']}" in deployed["dry"].stdout
+
+
+def test_deployment_read_back_with_plain_web3(deployed, keystore):
+    """Every address, transaction and parameter in the manifest, checked by an independent client."""
+    w3 = deployed["anvil"].w3
+    m = json.loads(deployed["manifest"].read_text())
+    config = netconfig.load(LOCAL)
+    c = m["contracts"]
+    a = m["addresses"]
+    deployer = keystore.address
+
+    assert m["status"] == "complete" and m["pending"] is None
+    assert m["chain_id"] == w3.eth.chain_id == 31337
+    assert m["genesis_hash"] == w3.eth.get_block(0)["hash"].to_0x_hex()
+    assert m["deployer"] == deployer
+    assert w3.eth.get_transaction_count(deployer) == DEPLOY_TXS
+    assert m["compiler"]["vyper"] == "0.4.3"
+    for path, digest in m["sources"].items():
+        assert hashlib.sha256((ROOT / path).read_bytes()).hexdigest() == digest
+    assert {"contracts/Engine.vy", "contracts/Vault.vy", "contracts/LiquidityPool.vy"} <= set(m["sources"])
+
+    # Each deployed contract: its transaction, block and CREATE address.
+    for key, entry in c.items():
+        assert a[key] == entry["address"]
+        receipt = w3.eth.get_transaction_receipt(entry["tx"])
+        assert receipt.status == 1 and receipt.blockNumber == entry["block"], key
+        if entry["kind"] in ("create", "blueprint"):
+            assert receipt.contractAddress == entry["address"], key
+            assert entry["address"] == create_address(deployer, entry["nonce"]), key
+        assert w3.eth.get_code(entry["address"]), key
+    assert m["start_block"] == min(e["block"] for e in c.values())
+
+    engine = _contract(w3, a["engine"], "Engine")
+    f = engine.functions
+    assert f.TOKEN().call() == a["token"]
+    assert f.POOL().call() == a["pool"] == create_address(a["engine"], 3)
+    assert f.INSURANCE().call() == a["insurance"] == create_address(a["engine"], 2)
+    assert f.VAULT_IMPLEMENTATION().call() == a["vault_implementation"] == create_address(a["engine"], 1)
+    assert f.owner().call() == deployer
+    assert f.guardian().call() == deployer          # config: guardian: deployer
+    assert f.paused().call() is False
+    assert f.market_count().call() == len(config.markets) == len(m["markets"])
+    assert f.vault_count().call() == 0
+
+    vault_impl = _contract(w3, a["vault_implementation"], "Vault")
+    assert vault_impl.functions.ENGINE().call() == a["engine"]
+    assert vault_impl.functions.TOKEN().call() == a["token"]
+    assert bytes(w3.eth.get_code(a["insurance"])) == proxy_code(a["vault_implementation"])
+    pool = _contract(w3, a["pool"], "LiquidityPool")
+    assert pool.functions.asset().call() == a["token"]
+    assert pool.functions.ENGINE().call() == a["engine"]
+    token = _contract(w3, a["token"], "MockUSDC")
+    assert token.functions.decimals().call() == 6
+    assert token.functions.allowance(a["pool"], a["engine"]).call() == 2**256 - 1
+
+    for mk in config.markets:
+        entry = m["markets"][mk.symbol]
+        market_id = entry["market_id"]
+        assert entry["feed"] == a[f"feed:{mk.symbol}"]
+        feed = _contract(w3, entry["feed"], "MockAggregator")
+        assert feed.functions.decimals().call() == mk.feed.decimals
+        assert feed.functions.description().call() == mk.feed.description
+        assert feed.functions.latestRoundData().call()[1] == mk.feed.answer
+        assert feed.functions.owner().call() == deployer
+        assert f.market_state(market_id).call()[0] == entry["feed"]
+        on_chain = MarketParams(*f.market_params(market_id).call())
+        assert on_chain == mk.params
+        assert entry["params"] == netconfig.params_dict(mk.params)
+        receipt = w3.eth.get_transaction_receipt(entry["tx"])
+        listed = engine.events.MarketListed().process_receipt(receipt, errors=DISCARD)
+        assert [(e.args.market_id, e.args.feed) for e in listed] == [(market_id, entry["feed"])]
+
+
+def test_running_again_sends_nothing(deployed, keystore):
+    anvil = deployed["anvil"]
+    before = deployed["manifest"].read_bytes()
+    again = ape_run("deploy", *deployed["args"], "--yes", anvil=anvil, keystore=keystore)
+    assert again.returncode == 0, output(again)
+    assert "nothing to send" in again.stdout
+    assert anvil.w3.eth.get_transaction_count(keystore.address) == DEPLOY_TXS
+    assert deployed["manifest"].read_bytes() == before
+
+
+def test_changed_parameters_are_updated_not_relisted(deployed, keystore, tmp_path):
+    anvil = deployed["anvil"]
+    text = LOCAL.read_text().replace("open_fee_bps: 10\n", "open_fee_bps: 12\n", 1)
+    config = tmp_path / "local.yaml"
+    config.write_text(text)
+    run = ape_run("deploy", *deployed["args"], "--config", str(config), "--yes", anvil=anvil, keystore=keystore)
+    assert run.returncode == 0, output(run)
+    assert "open_fee_bps 10->12" in run.stdout
+    assert anvil.w3.eth.get_transaction_count(keystore.address) == DEPLOY_TXS + 1
+    m = json.loads(deployed["manifest"].read_text())
+    engine = _contract(anvil.w3, m["addresses"]["engine"], "Engine")
+    assert engine.functions.market_count().call() == 2
+    assert engine.functions.market_params(m["markets"]["ETH"]["market_id"]).call()[2] == 12
+    assert m["markets"]["ETH"]["params"]["open_fee_bps"] == 12
+
+
+def test_resume_after_crashes_never_deploys_twice(start_anvil, keystore, tmp_path):
+    """Killed before broadcasting, then killed after broadcasting but before
+    recording: each rerun continues from the manifest, and every contract
+    exists exactly once."""
+    anvil = start_anvil()
+    fund(anvil, keystore.address)
+    manifest = tmp_path / "local.json"
+    args = ("--account", keystore.alias, "--manifest", str(manifest), "--yes")
+
+    first = ape_run("deploy", *args, anvil=anvil, keystore=keystore, env_extra={CRASH_ENV: "engine:before-send"})
+    assert first.returncode == 75, output(first)
+    m = json.loads(manifest.read_text())
+    assert m["pending"]["step"] == "engine" and "engine" not in m["contracts"]
+    assert anvil.w3.eth.get_transaction_count(keystore.address) == 5     # token, 2 feeds, 2 blueprints
+
+    second = ape_run("deploy", *args, anvil=anvil, keystore=keystore, env_extra={CRASH_ENV: "market:ETH:after-send"})
+    assert second.returncode == 75, output(second)
+    assert "never reached the node" in second.stdout
+    m = json.loads(manifest.read_text())
+    assert m["pending"]["step"] == "market:ETH" and "ETH" not in m["markets"]
+    assert anvil.w3.eth.get_transaction_count(keystore.address) == 8
+
+    third = ape_run("deploy", *args, anvil=anvil, keystore=keystore)
+    assert third.returncode == 0, output(third)
+    assert "pending market:ETH" in third.stdout and "recording it" in third.stdout
+    m = json.loads(manifest.read_text())
+    assert m["status"] == "complete" and m["pending"] is None
+    assert anvil.w3.eth.get_transaction_count(keystore.address) == DEPLOY_TXS
+    assert m["contracts"]["engine"]["address"] == create_address(keystore.address, 5)
+    engine = _contract(anvil.w3, m["contracts"]["engine"]["address"], "Engine")
+    assert engine.functions.market_count().call() == 2
+    assert [engine.functions.market_state(i).call()[0] for i in (1, 2)] == [m["markets"]["ETH"]["feed"],
+                                                                             m["markets"]["BTC"]["feed"]]
+
+
+def test_real_token_and_feeds_config(start_anvil, keystore, tmp_path):
+    """The testnet path (`mock: false`): the config names an existing token
+    and feeds; the deploy checks them on chain before sending anything."""
+    anvil = start_anvil()
+    fund(anvil, keystore.address)
+    w3 = anvil.w3
+    funder = w3.eth.accounts[0]
+
+    def deploy_raw(name, args):
+        c = w3.eth.contract(abi=artifact(name)["abi"], bytecode=artifact(name)["bytecode"])
+        receipt = w3.eth.wait_for_transaction_receipt(c.constructor(*args).transact({"from": funder}))
+        return receipt.contractAddress
+
+    token = deploy_raw("MockUSDC", [])
+    eth_feed = deploy_raw("MockAggregator", [8, "ETH / USD", 2_000 * 10**8])
+    eth = netconfig.load(LOCAL).market("ETH").params
+    params = "\n".join(f"      {k}: {v}" for k, v in netconfig.params_dict(eth).items())
+    config = netconfig.load(_write(tmp_path / "c.yaml", f"""
+chain_id: 31337
+mock: false
+token:
+  address: "{token}"
+  decimals: 6
+markets:
+  ETH:
+    feed:
+      address: "{eth_feed}"
+      decimals: 8
+      description: "ETH / USD"
+    params:
+{params}
+"""))
+    assert config.token_address == token and config.market("ETH").feed.address == eth_feed
+
+    bad = _write(tmp_path / "bad.yaml", config.path.read_text().replace('"ETH / USD"', '"BTC / USD"'))
+    manifest = tmp_path / "local.json"
+    refused = ape_run("deploy", "--account", keystore.alias, "--manifest", str(manifest), "--config", str(bad),
+                      "--yes", anvil=anvil, keystore=keystore)
+    assert refused.returncode != 0
+    assert "is 'ETH / USD', config says 'BTC / USD'" in output(refused)
+    assert w3.eth.get_transaction_count(keystore.address) == 0
+
+    run = ape_run("deploy", "--account", keystore.alias, "--manifest", str(manifest), "--config", str(config.path),
+                  "--yes", anvil=anvil, keystore=keystore)
+    assert run.returncode == 0, output(run)
+    m = json.loads(manifest.read_text())
+    assert "token" not in m["contracts"] and "feed:ETH" not in m["contracts"]
+    engine = _contract(w3, m["addresses"]["engine"], "Engine")
+    assert engine.functions.TOKEN().call() == token
+    assert engine.functions.market_state(1).call()[0] == eth_feed
+    assert w3.eth.get_transaction_count(keystore.address) == 5    # 2 blueprints, engine, lens, 1 market
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+# ---------------------------------------------------------------- without ape: config and manifest rules
+
+def test_shipped_configs_load():
+    for name in ("local", "sepolia", "base-sepolia", "arbitrum-sepolia"):
+        config = netconfig.load(netconfig.default_config_path(name))
+        assert [m.symbol for m in config.markets] == ["ETH", "BTC"]
+        assert config.mock == (name == "local")
+    assert netconfig.manifest_name("ethereum", "sepolia") == "sepolia"
+    assert netconfig.manifest_name("base", "sepolia") == "base-sepolia"
+    assert netconfig.default_config_path("sepolia-fork").name == "sepolia.yaml"
+
+
+@pytest.mark.parametrize("edit, message", [
+    (("maintenance_margin_bps: 500", "maintenance_margin_bps: 1500"), "markets.ETH.params: rejected by the engine's "
+                                                                      "bounds: params: maintenance margin out of bounds"),
+    (("staleness: 3_600", "stalenes: 3_600"), "markets.ETH.params: unknown key(s) ['stalenes']"),
+    (("      oi_cap: 3_000_000_000_000        # 3M USDC per side\n", ""), "markets.ETH.params: missing key(s) ['oi_cap']"),
+    (("guardian: deployer", 'guardian: "0x694aa1769357215de4fac081bf1f309adc325306"'), None),
+    (("guardian: deployer", 'guardian: "0x694AA1769357215DE4FAC081bf1f309aDC325307"'), "guardian: bad EIP-55 checksum"),
+    (("guardian: deployer", "guardian: 0x694AA1769357215DE4FAC081bf1f309aDC325306"), "guardian: write addresses as "
+                                                                                   "quoted strings"),
+    (("answer: 200_000_000_000", "answer: -1"), "markets.ETH.feed.answer: must be >= 1"),
+])
+def test_config_errors_name_the_file_and_key(tmp_path, edit, message):
+    old, new = edit
+    text = LOCAL.read_text()
+    assert old in text
+    path = _write(tmp_path / "local.yaml", text.replace(old, new, 1))
+    if message is None:
+        netconfig.load(path)
+        return
+    with pytest.raises(netconfig.ConfigError) as err:
+        netconfig.load(path)
+    assert str(err.value).startswith(f"{path}: ")
+    assert message in str(err.value)
+
+
+def test_manifest_of_another_chain_is_refused_unless_fresh(start_anvil, tmp_path):
+    anvil = start_anvil()
+    config = netconfig.load(LOCAL)
+    deployer = anvil.w3.eth.accounts[0]
+    path = tmp_path / "local.json"
+    other = Manifest.new(path, name="local", network_choice="ethereum:local:foundry", chain_id=31337,
+                         genesis_hash="0x" + "ab" * 32, deployer=deployer, config_path="x", config_sha256="y")
+    other.save()
+    lines = []
+    with pytest.raises(DeployError, match="genesis block .*restarted devnet.*--fresh"):
+        Deployment(anvil.rpc, config, path, deployer, name="local", network_choice="x", out=lines.append)
+    d = Deployment(anvil.rpc, config, path, deployer, name="local", network_choice="x", fresh=True, dry_run=True,
+                   out=lines.append)
+    assert path.exists() and d.manifest.contracts == {}
+    d = Deployment(anvil.rpc, config, path, deployer, name="local", network_choice="x", fresh=True, out=lines.append)
+    assert not path.exists() and len(list(tmp_path.glob("local.*.bak.json"))) == 1
+    with pytest.raises(DeployError, match="is for chain 11155111"):
+        Deployment(anvil.rpc, netconfig.load(netconfig.default_config_path("sepolia")), tmp_path / "s.json", deployer,
+                   name="sepolia", network_choice="x", out=lines.append)
