@@ -1,0 +1,44 @@
+"""Constants and arithmetic shared by the unit tests (imported, unlike conftest)."""
+from eth_utils import keccak
+
+from harness.world import MARKETS, PRICE, USDC
+
+MAX_UINT256 = 2**256 - 1
+MAX_U128 = 2**128 - 1
+ZERO = "0x0000000000000000000000000000000000000000"
+ETH = MARKETS["ETH"]
+ETH_PARAMS = ETH["params"]
+RATE = ETH_PARAMS.borrow_rate  # 3,170,979,198 per second (10%/year, 1e18 scale)
+LP_DEPOSIT = 1_000_000 * USDC
+INSURANCE_FUND = 10_000 * USDC
+MINT = 10_000_000 * USDC
+GEN_BITS = 32
+
+# Engine storage slots (vyper -f layout contracts/Engine.vy); used only to
+# reach guards that no sequence of calls can reach in a test's lifetime.
+SLOT_MARKET_COUNT = 6
+SLOT_VAULT_COUNT = 7
+SLOT_MARKET_STATE = 9
+SLOT_POS_WORD0 = 11
+
+
+def usd(x) -> int:
+    return int(round(x * USDC))
+
+
+def px(x) -> int:
+    return int(round(x * PRICE))
+
+
+def borrow_fee(size: int, seconds: int, rate: int = RATE) -> int:
+    """Engine._borrow_fee for an index that grew for `seconds`: rounds up."""
+    return -(-size * rate * seconds // 10**18)
+
+
+def position_id(slot: int, generation: int) -> int:
+    return (slot << GEN_BITS) | generation
+
+
+def hashmap_slot(base: int, key: int) -> int:
+    # Vyper: keccak256(slot . key)
+    return int.from_bytes(keccak(base.to_bytes(32, "big") + key.to_bytes(32, "big")), "big")

@@ -1,0 +1,80 @@
+"""Gas budgets for the hot paths (receipt.gas_used, 21k base included).
+Run with -s to see the measured numbers.
+
+Steady state: alice's position, opened first, stays open through every
+measurement, so protocol-wide counters (open_positions, vault_count, open
+interest, total_reserved) are already non-zero and never return to zero:
+no measured transaction pays to initialise them or earns a refund for
+clearing them.
+"""
+import pytest
+
+from .helpers import usd
+
+SIZE = usd(10_000)
+AMOUNT = usd(1_010)
+
+BUDGETS = {
+    "open, fresh vault": 250_000,
+    "open, recycled vault": 180_000,
+    "add_collateral": 60_000,
+    "close_position": 120_000,
+    "liquidate": 150_000,
+}
+
+
+def _check(name, receipt):
+    print(f"\ngas {name}: {receipt.gas_used:,} (budget {BUDGETS[name]:,})")
+    assert receipt.gas_used <= BUDGETS[name]
+
+
+@pytest.fixture
+def warm(engine, alice, open_pos, clock):
+    clock.at(0)
+    pid, _ = open_pos(alice, SIZE, AMOUNT)
+    return pid
+
+
+@pytest.fixture
+def subject(engine, bob, warm, open_pos, clock):
+    """bob's position in vault slot 2, opened after alice's."""
+    clock.at(10)
+    pid, receipt = open_pos(bob, SIZE, AMOUNT)
+    return pid, receipt
+
+
+def test_gas_open_fresh_vault(engine, subject):
+    pid, receipt = subject
+    assert receipt.events.filter(engine.VaultCreated)  # really a new vault
+    _check("open, fresh vault", receipt)
+
+
+def test_gas_open_recycled_vault(engine, bob, carol, subject, open_pos, clock):
+    clock.at(20)
+    engine.close_position(subject[0], sender=bob)
+    clock.at(30)
+    pid, receipt = open_pos(carol, SIZE, AMOUNT)
+    assert not receipt.events.filter(engine.VaultCreated) and engine.position(pid).slot == 2
+    _check("open, recycled vault", receipt)
+
+
+def test_gas_add_collateral(engine, bob, subject, clock):
+    clock.at(20)
+    _check("add_collateral", engine.add_collateral(subject[0], usd(100), sender=bob))
+
+
+def test_gas_close_position(engine, bob, subject, clock):
+    clock.at(20)
+    receipt = engine.close_position(subject[0], sender=bob)
+    assert receipt.events.filter(engine.PositionClosed)[0].to_pool > 0  # fees: two vault payments
+    _check("close_position", receipt)
+
+
+def test_gas_liquidate(engine, alice, liquidator, subject, set_price, clock):
+    clock.at(15)
+    set_price(1_880)
+    clock.at(20)
+    receipt = engine.liquidate(subject[0], sender=liquidator)
+    assert receipt.events.filter(engine.PositionLiquidated)[0].insurance_cut > 0  # all three payouts
+    assert engine.open_positions() == 1  # alice's warm position is still open
+    _check("liquidate", receipt)

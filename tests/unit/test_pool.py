@@ -1,0 +1,199 @@
+"""LiquidityPool: snekmate ERC4626 with exact deposits and withdrawals
+capped by the engine's reserves.
+
+The standard world has 1,000,000 USDC and 1,000,000e6 shares, all lp's;
+snekmate converts with (supply + 1) / (assets + 1) (decimals offset 0).
+"""
+import ape
+
+from .helpers import LP_DEPOSIT, MAX_UINT256, MINT, ZERO, usd
+
+
+def test_deposit_one_to_one(pool, token, lp2):
+    receipt = pool.deposit(usd(1_000), lp2, sender=lp2)
+    assert pool.balanceOf(lp2) == usd(1_000)
+    assert token.balanceOf(lp2) == MINT - usd(1_000)
+    assert pool.totalAssets() == LP_DEPOSIT + usd(1_000)
+    [log] = receipt.events.filter(pool.Deposit)
+    assert (log.sender, log.owner, log.assets, log.shares) == (lp2.address, lp2.address, usd(1_000), usd(1_000))
+
+
+def test_deposit_for_another_receiver_and_mint(pool, token, lp2, stranger):
+    pool.deposit(usd(5), stranger, sender=lp2)
+    assert (pool.balanceOf(stranger), pool.balanceOf(lp2)) == (usd(5), 0)
+    receipt = pool.mint(usd(500), lp2, sender=lp2)
+    [log] = receipt.events.filter(pool.Deposit)
+    assert (log.assets, log.shares) == (usd(500), usd(500))
+    assert token.balanceOf(lp2) == MINT - usd(505)
+
+
+def test_withdraw_and_redeem(pool, token, lp):
+    receipt = pool.withdraw(usd(1_000), lp, lp, sender=lp)
+    [log] = receipt.events.filter(pool.Withdraw)
+    assert (log.sender, log.receiver, log.owner, log.assets, log.shares) == (
+        lp.address, lp.address, lp.address, usd(1_000), usd(1_000))
+    pool.redeem(usd(2_000), lp, lp, sender=lp)
+    assert pool.balanceOf(lp) == LP_DEPOSIT - usd(3_000)
+    assert token.balanceOf(lp) == MINT - LP_DEPOSIT + usd(3_000)
+    assert pool.totalSupply() == LP_DEPOSIT - usd(3_000)
+
+
+def test_conversion_views_at_one_to_one(pool, lp):
+    assert pool.convertToShares(usd(7)) == usd(7)
+    assert pool.convertToAssets(usd(7)) == usd(7)
+    assert (pool.previewDeposit(usd(7)), pool.previewMint(usd(7))) == (usd(7), usd(7))
+    assert (pool.previewWithdraw(usd(7)), pool.previewRedeem(usd(7))) == (usd(7), usd(7))
+    assert (pool.maxDeposit(lp), pool.maxMint(lp)) == (MAX_UINT256, MAX_UINT256)
+    assert (pool.maxWithdraw(lp), pool.maxRedeem(lp), pool.free_assets()) == (LP_DEPOSIT, LP_DEPOSIT, LP_DEPOSIT)
+
+
+def test_trader_losses_accrue_to_lps(engine, pool, token, lp, lp2, alice, open_pos, set_price, clock):
+    # alice loses 760.000318 to the pool (see test_close), after a 10 USDC
+    # open fee: the pool holds 1,000,770.000318 for 1,000,000 shares.
+    clock.at(0)
+    pid, _ = open_pos(alice, usd(10_000), usd(1_010))
+    clock.at(5)
+    set_price(1_850)
+    clock.at(10)
+    engine.close_position(pid, sender=alice)
+    assets = LP_DEPOSIT + usd(770) + 318
+    assert pool.totalAssets() == assets
+    # 1,000 * (1e12 + 1) / (assets + 1), rounded down.
+    assert pool.deposit(usd(1_000), lp2, sender=lp2).events.filter(pool.Deposit)[0].shares == 999_230_592
+    assets += usd(1_000)
+    shares = LP_DEPOSIT + 999_230_592
+    expected = LP_DEPOSIT * (assets + 1) // (shares + 1)
+    assert pool.previewRedeem(LP_DEPOSIT) == expected
+    pool.redeem(LP_DEPOSIT, lp, lp, sender=lp)
+    assert token.balanceOf(lp) == MINT - LP_DEPOSIT + expected
+    assert expected > LP_DEPOSIT + usd(770)
+
+
+def test_reserves_cap_withdrawals(engine, pool, token, lp, alice, open_pos, snapshot):
+    # 300,000 long reserves 900,000; the pool holds 1,000,300 (open fee 300).
+    open_pos(alice, usd(300_000), usd(30_300))
+    free = usd(100_300)
+    assert pool.free_assets() == free
+    assert pool.maxWithdraw(lp) == free
+    # Shares for 100,300 at 1,000,300 assets / 1e12 shares, rounded down.
+    assert pool.maxRedeem(lp) == free * (LP_DEPOSIT + 1) // (LP_DEPOSIT + usd(300) + 1) == 100_269_919_024
+    before = snapshot(holders=[lp])
+    with ape.reverts("pool: assets reserved for open positions"):
+        pool.withdraw(free + 1, lp, lp, sender=lp)
+    with ape.reverts("pool: assets reserved for open positions"):
+        pool.redeem(100_269_919_024 + 2, lp, lp, sender=lp)
+    with ape.reverts("pool: assets reserved for open positions"):
+        pool.redeem(LP_DEPOSIT, lp, lp, sender=lp)
+    assert snapshot(holders=[lp]) == before
+    pool.withdraw(free, lp, lp, sender=lp)
+    assert token.balanceOf(pool) == engine.total_reserved() == usd(900_000)
+    assert pool.free_assets() == 0 and pool.maxWithdraw(lp) == 0 and pool.maxRedeem(lp) == 0
+
+
+def test_max_redeem_is_redeemable(engine, pool, lp, alice, open_pos):
+    open_pos(alice, usd(300_000), usd(30_300))
+    shares = pool.maxRedeem(lp)
+    pool.redeem(shares, lp, lp, sender=lp)
+    assert pool.free_assets() < 2
+
+
+def test_closing_positions_frees_reserves(engine, pool, token, lp, alice, open_pos, clock):
+    # Open and close 300,000 at an unchanged price 10 s apart: the pool keeps
+    # 300 + 300 in fees and 0.009513 of borrow fee, and nothing is reserved.
+    clock.at(0)
+    pid, _ = open_pos(alice, usd(300_000), usd(30_300))
+    clock.at(10)
+    engine.close_position(pid, sender=alice)
+    assets = LP_DEPOSIT + usd(600) + 9_513
+    assert engine.total_reserved() == 0
+    assert pool.free_assets() == pool.totalAssets() == assets
+    owed = LP_DEPOSIT * (assets + 1) // (LP_DEPOSIT + 1)  # the +1s leave one unit behind
+    assert pool.maxWithdraw(lp) == owed == assets - 1
+    pool.redeem(LP_DEPOSIT, lp, lp, sender=lp)
+    assert pool.totalSupply() == 0
+    assert token.balanceOf(lp) == MINT - LP_DEPOSIT + owed
+
+
+def test_withdraw_and_redeem_more_than_owned(pool, lp2, lp, snapshot):
+    before = snapshot(holders=[lp, lp2])
+    with ape.reverts("erc4626: withdraw more than maximum"):
+        pool.withdraw(1, lp2, lp2, sender=lp2)
+    with ape.reverts("erc4626: redeem more than maximum"):
+        pool.redeem(1, lp2, lp2, sender=lp2)
+    with ape.reverts("erc4626: redeem more than maximum"):
+        pool.redeem(LP_DEPOSIT + 1, lp, lp, sender=lp)
+    assert snapshot(holders=[lp, lp2]) == before
+    pool.deposit(usd(1_000), lp2, sender=lp2)
+    with ape.reverts("erc4626: withdraw more than maximum"):
+        pool.withdraw(usd(1_000) + 1, lp2, lp2, sender=lp2)
+
+
+def test_withdrawing_more_than_the_pool_holds_reads_as_reserved(pool, lp):
+    # The free-assets check comes first, so with no position open at all a
+    # sole LP asking for one unit more than everything is told it is reserved.
+    assert pool.free_assets() == LP_DEPOSIT
+    with ape.reverts("pool: assets reserved for open positions"):
+        pool.withdraw(LP_DEPOSIT + 1, lp, lp, sender=lp)
+
+
+def test_withdraw_for_another_owner_spends_share_allowance(pool, token, lp, stranger):
+    with ape.reverts("erc20: insufficient allowance"):
+        pool.withdraw(usd(1), stranger, lp, sender=stranger)
+    with ape.reverts("erc20: insufficient allowance"):
+        pool.redeem(usd(1), stranger, lp, sender=stranger)
+    pool.approve(stranger, usd(100), sender=lp)
+    pool.withdraw(usd(60), stranger, lp, sender=stranger)
+    assert pool.allowance(lp, stranger) == usd(40)
+    assert token.balanceOf(stranger) == MINT + usd(60)
+    pool.redeem(usd(40), stranger, lp, sender=stranger)
+    assert pool.allowance(lp, stranger) == 0
+    assert pool.balanceOf(lp) == LP_DEPOSIT - usd(100)
+
+
+def test_zero_amounts_are_refused(pool, lp):
+    with ape.reverts("pool: zero assets"):
+        pool.deposit(0, lp, sender=lp)
+    with ape.reverts("pool: zero assets"):
+        pool.mint(0, lp, sender=lp)
+    with ape.reverts("pool: zero assets"):
+        pool.withdraw(0, lp, lp, sender=lp)
+    with ape.reverts("pool: zero shares"):
+        pool.redeem(0, lp, lp, sender=lp)
+
+
+def test_deposit_worth_no_shares_is_refused(project, fresh_engine, token, lp):
+    # An empty pool holding a 100-unit donation: 1 unit buys 1 * 1 / 101 = 0 shares.
+    pool = project.LiquidityPool.at(fresh_engine.POOL())
+    token.transfer(pool, 100, sender=lp)
+    token.approve(pool, MAX_UINT256, sender=lp)
+    with ape.reverts("pool: zero shares"):
+        pool.deposit(1, lp, sender=lp)
+    pool.deposit(101, lp, sender=lp)
+    assert pool.balanceOf(lp) == 1
+
+
+def test_deposit_needs_token_allowance(pool, stranger):
+    with ape.reverts("erc20: insufficient allowance"):
+        pool.deposit(usd(1), stranger, sender=stranger)
+
+
+def test_share_token_transfers(pool, lp, lp2, stranger):
+    pool.transfer(lp2, usd(10), sender=lp)
+    assert (pool.balanceOf(lp), pool.balanceOf(lp2)) == (LP_DEPOSIT - usd(10), usd(10))
+    pool.approve(stranger, usd(4), sender=lp2)
+    pool.transferFrom(lp2, stranger, usd(4), sender=stranger)
+    assert (pool.balanceOf(lp2), pool.balanceOf(stranger), pool.allowance(lp2, stranger)) == (usd(6), usd(4), 0)
+    with ape.reverts("erc20: transfer amount exceeds balance"):
+        pool.transfer(lp, usd(7), sender=lp2)
+    with ape.reverts("erc20: transfer to the zero address"):
+        pool.transfer(ZERO, 1, sender=lp2)
+    # Shares moved to lp2 are redeemable by lp2.
+    pool.redeem(usd(6), lp2, lp2, sender=lp2)
+    assert pool.balanceOf(lp2) == 0
+
+
+def test_share_token_metadata_and_permit_domain(pool, chain):
+    fields, name, version, chain_id, verifying, salt, extensions = pool.eip712Domain()
+    assert (name, version, chain_id, verifying) == ("isomargin LP", "1", chain.chain_id, pool.address)
+    assert pool.nonces(ZERO) == 0
+    assert len(bytes(pool.DOMAIN_SEPARATOR())) == 32

@@ -1,0 +1,110 @@
+"""How the engine, vaults and pool react to a collateral token that
+returns False or delivers less than asked (FaultyToken, tests/unit/support).
+
+`faulty` is a second protocol over FaultyToken: ETH market 1, a 1,000,000
+pool funded by lp, 10,000 of insurance, alice funded and approved.
+"""
+import ape
+
+from .helpers import MAX_UINT256, ZERO, usd
+
+SIZE = usd(10_000)
+AMOUNT = usd(1_010)
+
+
+def _configure(tok, owner, *, approve=True, transfer=True, fail_from=ZERO, fail_to=ZERO, skim=0):
+    tok.configure(approve, transfer, fail_from, fail_to, skim, sender=owner)
+
+
+def _opened(engine, receipt):
+    return receipt.events.filter(engine.PositionOpened)[0].position_id
+
+
+def test_faulty_world_trades_when_well_behaved(faulty, alice):
+    tok, engine, pool = faulty
+    pid = _opened(engine, engine.open_position(1, True, SIZE, AMOUNT, sender=alice))
+    assert tok.balanceOf(engine.position(pid).vault) == usd(1_000)
+    engine.close_position(pid, sender=alice)
+    assert engine.open_positions() == 0
+
+
+def test_fee_on_transfer_collateral_is_refused(faulty, owner, alice):
+    tok, engine, pool = faulty
+    pid = _opened(engine, engine.open_position(1, True, SIZE, AMOUNT, sender=alice))
+    _configure(tok, owner, skim=1)
+    balance = tok.balanceOf(alice)
+    with ape.reverts("engine: token transfer not exact"):
+        engine.open_position(1, True, SIZE, AMOUNT, sender=alice)
+    with ape.reverts("engine: token transfer not exact"):
+        engine.add_collateral(pid, usd(1), sender=alice)
+    with ape.reverts("engine: token transfer not exact"):
+        engine.increase_position(pid, usd(100), usd(100), sender=alice)
+    with ape.reverts("engine: token transfer not exact"):
+        engine.fund_insurance(usd(1), sender=alice)
+    assert tok.balanceOf(alice) == balance
+    assert engine.position(pid).collateral == usd(1_000)
+
+
+def test_fee_on_transfer_deposit_is_refused(faulty, owner, lp):
+    tok, engine, pool = faulty
+    _configure(tok, owner, skim=1)
+    shares = pool.totalSupply()
+    with ape.reverts("pool: token transfer not exact"):
+        pool.deposit(usd(1), lp, sender=lp)
+    assert pool.totalSupply() == shares
+
+
+def test_collateral_pull_returning_false(faulty, owner, alice):
+    tok, engine, pool = faulty
+    pid = _opened(engine, engine.open_position(1, True, SIZE, AMOUNT, sender=alice))
+    _configure(tok, owner, fail_from=alice.address)
+    with ape.reverts("engine: transfer failed"):
+        engine.open_position(1, True, SIZE, AMOUNT, sender=alice)
+    with ape.reverts("engine: transfer failed"):
+        engine.add_collateral(pid, usd(1), sender=alice)
+    with ape.reverts("engine: transfer failed"):
+        engine.fund_insurance(usd(1), sender=alice)
+    assert engine.open_positions() == 1
+
+
+def test_open_fee_transfer_returning_false(faulty, owner, alice):
+    # The collateral reaches the new vault; the fee to the pool does not.
+    tok, engine, pool = faulty
+    _configure(tok, owner, fail_to=pool.address)
+    with ape.reverts("engine: transfer failed"):
+        engine.open_position(1, True, SIZE, AMOUNT, sender=alice)
+    assert engine.vault_count() == 0
+
+
+def test_profit_payment_from_pool_returning_false(faulty, owner, alice, feed):
+    tok, engine, pool = faulty
+    pid = _opened(engine, engine.open_position(1, True, SIZE, AMOUNT, sender=alice))
+    feed.set_answer(2_200 * 10**8, sender=owner)
+    _configure(tok, owner, fail_from=pool.address)
+    with ape.reverts("engine: transfer failed"):
+        engine.close_position(pid, sender=alice)
+    with ape.reverts("engine: transfer failed"):
+        engine.decrease_position(pid, usd(5_000), sender=alice)
+    assert engine.position(pid).size == SIZE
+
+
+def test_vault_transfer_returning_false(faulty, owner, alice):
+    tok, engine, pool = faulty
+    pid = _opened(engine, engine.open_position(1, True, SIZE, AMOUNT, sender=alice))
+    _configure(tok, owner, transfer=False)
+    with ape.reverts("vault: transfer failed"):
+        engine.close_position(pid, sender=alice)
+    assert engine.position(pid).is_open is True
+    assert tok.balanceOf(engine.position(pid).vault) == usd(1_000)
+
+
+def test_pool_token_calls_returning_false(faulty, owner, lp):
+    tok, engine, pool = faulty
+    _configure(tok, owner, fail_from=lp.address)
+    with ape.reverts("erc4626: transferFrom operation did not succeed"):
+        pool.deposit(usd(1), lp, sender=lp)
+    _configure(tok, owner, transfer=False)
+    with ape.reverts("erc4626: transfer operation did not succeed"):
+        pool.withdraw(usd(1), lp, lp, sender=lp)
+    assert pool.balanceOf(lp) == usd(1_000_000)
+    assert tok.allowance(pool, engine) == MAX_UINT256

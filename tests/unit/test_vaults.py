@@ -1,0 +1,142 @@
+"""Position vaults: only the engine moves their funds, each holds exactly
+its position's collateral, and recycled vaults start clean under a new id."""
+import ape
+import pytest
+
+from .helpers import SLOT_POS_WORD0, ZERO, hashmap_slot, position_id, usd
+
+SIZE = usd(10_000)
+AMOUNT = usd(1_010)
+GEN_MASK = 2**32 - 1
+
+
+@pytest.fixture
+def pos(open_pos, alice, clock):
+    clock.at(0)
+    pid, _ = open_pos(alice, SIZE, AMOUNT)
+    return pid
+
+
+# ---------------------------------------------------------------- Vault.pay
+
+@pytest.mark.parametrize("who", ["alice", "owner", "guardian", "stranger"])
+def test_only_the_engine_can_pay_from_a_vault(project, engine, token, insurance, pos, request, who):
+    account = request.getfixturevalue(who)
+    targets = [engine.position(pos).vault, insurance, engine.VAULT_IMPLEMENTATION()]
+    before = [token.balanceOf(t) for t in targets]
+    for target in targets:
+        with ape.reverts("vault: caller is not the engine"):
+            project.Vault.at(target).pay(account, 1, sender=account)
+    assert [token.balanceOf(t) for t in targets] == before
+
+
+def test_position_vault_is_a_proxy_wired_to_the_engine(project, engine, token, pos):
+    vault = project.Vault.at(engine.position(pos).vault)
+    assert (vault.ENGINE(), vault.TOKEN()) == (engine.address, token.address)
+    code = bytes(ape.chain.provider.get_code(vault.address))
+    assert len(code) == 45 and code[10:30] == bytes.fromhex(engine.VAULT_IMPLEMENTATION()[2:])
+
+
+def test_settling_one_position_never_touches_another_vault(engine, token, alice, bob, carol, liquidator, open_pos,
+                                                           set_price, clock):
+    clock.at(0)
+    a, _ = open_pos(alice, SIZE, AMOUNT)
+    b, _ = open_pos(bob, SIZE, AMOUNT, is_long=False)
+    c, _ = open_pos(carol, SIZE, usd(2_010))
+    vaults = [engine.position(p).vault for p in (a, b, c)]
+    assert [token.balanceOf(v) for v in vaults] == [usd(1_000), usd(1_000), usd(2_000)]
+    clock.at(5)
+    set_price(1_880)
+    clock.at(10)
+    engine.liquidate(a, sender=liquidator)
+    assert [token.balanceOf(v) for v in vaults] == [0, usd(1_000), usd(2_000)]
+    clock.at(15)
+    engine.close_position(b, sender=bob)
+    assert [token.balanceOf(v) for v in vaults] == [0, 0, usd(2_000)]
+
+
+# ---------------------------------------------------------------- recycling
+
+def test_recycled_vault_gets_a_new_id_and_no_leftovers(engine, token, alice, bob, pos, open_pos, set_price, clock):
+    vault = engine.position(pos).vault
+    clock.at(5)
+    set_price(2_200)  # alice closes at a profit: the vault is emptied to her
+    clock.at(10)
+    engine.close_position(pos, sender=alice)
+    assert token.balanceOf(vault) == 0
+    clock.at(15)
+    new, receipt = open_pos(bob, usd(20_000), usd(2_020), is_long=False)
+    assert new == position_id(1, 2) and new != pos
+    assert not receipt.events.filter(engine.VaultCreated)
+    view = engine.position(new)
+    assert (view.slot, view.vault, view.owner, view.is_long, view.size, view.collateral) == (
+        1, vault, bob.address, False, usd(20_000), usd(2_000))
+    assert token.balanceOf(vault) == usd(2_000)
+    assert engine.vault_count() == 1
+    # The old id is gone for good: every view and action treats it as closed.
+    assert engine.position(pos).is_open is False
+    assert tuple(engine.position(pos))[:4] == (0, 0, ZERO, False)
+    with ape.reverts("engine: position not open"):
+        engine.health(pos)
+    for call, args in [(engine.close_position, ()), (engine.add_collateral, (usd(1),)),
+                       (engine.remove_collateral, (usd(1),)), (engine.increase_position, (usd(1), usd(1))),
+                       (engine.decrease_position, (usd(1),)), (engine.liquidate, ())]:
+        with ape.reverts("engine: position not open"):
+            call(pos, *args, sender=alice)
+    # The previous owner has no say over the new position in the same vault.
+    with ape.reverts("engine: caller is not the position owner"):
+        engine.close_position(new, sender=alice)
+    assert token.balanceOf(vault) == usd(2_000)
+    assert engine.position(new).collateral == usd(2_000)
+
+
+def test_liquidated_vault_is_recycled(engine, token, liquidator, bob, pos, open_pos, set_price, clock):
+    vault = engine.position(pos).vault
+    clock.at(5)
+    set_price(1_880)
+    clock.at(10)
+    engine.liquidate(pos, sender=liquidator)
+    clock.at(15)
+    new, _ = open_pos(bob, SIZE, AMOUNT)
+    assert (new, engine.position(new).vault, token.balanceOf(vault)) == (position_id(1, 2), vault, usd(1_000))
+
+
+def test_free_vaults_are_reused_last_in_first_out(engine, alice, bob, carol, open_pos):
+    ids = [open_pos(who, SIZE, AMOUNT)[0] for who in (alice, bob, carol)]
+    assert ids == [position_id(s, 1) for s in (1, 2, 3)]
+    engine.close_position(ids[0], sender=alice)
+    engine.close_position(ids[2], sender=carol)
+    reused = [open_pos(alice, SIZE, AMOUNT)[0] for _ in range(3)]
+    assert reused == [position_id(3, 2), position_id(1, 2), position_id(4, 1)]
+    assert engine.vault_count() == 4
+    assert engine.open_positions() == 4
+
+
+def test_dust_sent_to_a_vault_stays_out_of_the_accounts(engine, token, alice, bob, stranger, pos, open_pos):
+    # Tokens sent straight to a vault are not collateral: settlement only
+    # moves recorded amounts, so the dust stays behind, also once recycled.
+    vault = engine.position(pos).vault
+    token.transfer(vault, 7, sender=stranger)
+    engine.close_position(pos, sender=alice)
+    assert token.balanceOf(vault) == 7
+    new, _ = open_pos(bob, SIZE, AMOUNT)
+    assert engine.position(new).collateral == usd(1_000)
+    assert token.balanceOf(vault) == usd(1_000) + 7
+
+
+def test_slot_generations_run_out_at_2_pow_32(engine, alice, bob, pos, open_pos, poke, snapshot):
+    # A slot's generation lives in 32 bits of word0. Reaching 2**32 - 1
+    # takes four billion open/close cycles, so word0 is written directly:
+    # alice's closed position, now at generation 2**32 - 2.
+    engine.close_position(pos, sender=alice)
+    word0 = int(alice.address, 16) | 1 << 160 | 1 << 176 | 30_000 << 184
+    poke(engine.address, hashmap_slot(SLOT_POS_WORD0, 1), word0 | (GEN_MASK - 1) << 216)
+    last, _ = open_pos(bob, SIZE, AMOUNT)
+    assert last == position_id(1, GEN_MASK)
+    assert engine.position(last).owner == bob.address
+    engine.close_position(last, sender=bob)
+    before = snapshot(holders=[bob])
+    with ape.reverts("engine: slot generations exhausted"):
+        engine.open_position(1, True, SIZE, AMOUNT, sender=bob)
+    assert snapshot(holders=[bob]) == before
+    assert engine.vault_count() == 1

@@ -1,0 +1,128 @@
+"""Engine views: position, health, totals, slots, market getters."""
+import ape
+import pytest
+
+from .helpers import (ETH_PARAMS, INSURANCE_FUND, LP_DEPOSIT, SLOT_VAULT_COUNT, ZERO, borrow_fee, position_id, px,
+                      usd)
+
+SIZE = usd(10_000)
+AMOUNT = usd(1_010)
+EMPTY_VIEW = (0, 0, ZERO, False, ZERO, 0, False, 0, 0, 0, 0, 0, 0)
+
+
+def _health(engine, pid):
+    h = engine.health(pid)
+    return (h.price, h.pnl, h.borrow_fee, h.equity, h.maintenance_margin, h.liquidation_price, h.liquidatable)
+
+
+@pytest.mark.parametrize("is_long, price, expected", [
+    # 1,850 long: PnL -750, fee 318 units, equity 249.999682. Liquidation
+    # price: slack 1,000 - 0.000318 - 500 = 499.999682; 2,000 * slack /
+    # 10,000 = 99.9999364 below entry -> 1,900.0000636.
+    (True, 1_850, (px(1_850), -usd(750), 318, 249_999_682, usd(500), 190_000_006_360, True)),
+    (False, 1_850, (px(1_850), usd(750), 318, 1_749_999_682, usd(500), 209_999_993_640, False)),
+    # Profit capped at 300%: 30,000 at 10,000.
+    (True, 10_000, (px(10_000), usd(30_000), 318, usd(31_000) - 318, usd(500), 190_000_006_360, False)),
+])
+def test_health(engine, alice, open_pos, set_price, clock, is_long, price, expected):
+    clock.at(0)
+    pid, _ = open_pos(alice, SIZE, AMOUNT, is_long=is_long)
+    clock.at(5)
+    set_price(price)
+    clock.mine(10)
+    assert _health(engine, pid) == expected
+
+
+def test_health_liquidation_price_beyond_entry_when_fees_ate_the_margin(engine, alice, bob, open_pos, set_price,
+                                                                        clock):
+    # After 200 days the borrow fee (547.945206) exceeds collateral minus
+    # maintenance by 47.945206: the long is liquidatable above its entry
+    # (2,000 + 2,000 * 47.945206 / 10,000 = 2,009.5890412), the short below it.
+    clock.at(0)
+    long_id, _ = open_pos(alice, SIZE, AMOUNT)
+    clock.at(1)
+    short_id, _ = open_pos(bob, SIZE, AMOUNT, is_long=False)
+    dt = 200 * 86_400
+    clock.at(dt - 10)
+    set_price(2_000)
+    clock.mine(dt)
+    fee_long, fee_short = borrow_fee(SIZE, dt), borrow_fee(SIZE, dt - 1)  # bob opened 1 s later
+    assert engine.health(long_id).borrow_fee == fee_long == 547_945_206
+    assert engine.health(long_id).liquidation_price == 200_958_904_120
+    assert engine.health(short_id).borrow_fee == fee_short
+    slack = usd(1_000) - fee_short - usd(500)
+    assert engine.health(short_id).liquidation_price == px(2_000) - (-(-px(2_000) * -slack // SIZE))
+    assert engine.health(long_id).liquidatable and engine.health(short_id).liquidatable
+
+
+def test_health_liquidation_price_is_zero_for_an_unlevered_long(engine, alice, open_pos):
+    # 10,000 long with 20,000 collateral survives any price above zero.
+    pid, _ = open_pos(alice, SIZE, usd(20_010))
+    assert engine.health(pid).liquidation_price == 0
+
+
+def test_health_refused(engine, feed, owner, alice, open_pos, clock):
+    clock.at(0)
+    pid, _ = open_pos(alice, SIZE, AMOUNT)
+    with ape.reverts("engine: position not open"):
+        engine.health(pid + 1)
+    clock.mine(3_700)
+    with ape.reverts("oracle: price is stale"):
+        engine.health(pid)
+    feed.set_answer(0, sender=owner)
+    with ape.reverts("oracle: price not positive"):
+        engine.health(pid)
+
+
+def test_position_view_of_unknown_ids(engine, alice, open_pos):
+    pid, _ = open_pos(alice, SIZE, AMOUNT)
+    for other in (0, 1, pid + 1, position_id(2, 1), 2**256 - 1):
+        assert tuple(engine.position(other)) == EMPTY_VIEW
+
+
+def test_totals_track_everything(engine, guardian, alice, bob, open_pos):
+    open_pos(alice, SIZE, AMOUNT)
+    open_pos(bob, usd(20_000), usd(2_020), is_long=False)
+    engine.pause(sender=guardian)
+    # Open fees 10 + 20 to the pool; reserves 30,000 + 60,000.
+    assert tuple(engine.totals()) == (
+        LP_DEPOSIT + usd(30), LP_DEPOSIT, usd(90_000), INSURANCE_FUND, 2, 2, 1, True)
+
+
+def test_market_getters(engine, feed):
+    assert tuple(engine.market_params(1)) == ETH_PARAMS.as_tuple()
+    assert engine.market_state(1).feed == feed.address
+    assert tuple(engine.market_params(2)) == (0,) * 11
+    assert tuple(engine.market_state(2)) == (ZERO, 0, 0, 0, 0)
+    assert engine.vaults(1) == ZERO
+
+
+def test_slots_pages_through_vaults(engine, alice, bob, carol, open_pos):
+    ids = [open_pos(who, SIZE, AMOUNT)[0] for who in (alice, bob, carol)]
+    engine.close_position(ids[1], sender=bob)
+    page = engine.slots(1, 10)
+    assert [v.slot for v in page] == [1, 2, 3]
+    assert [v.position_id for v in page] == [ids[0], 0, ids[2]]
+    assert [v.is_open for v in page] == [True, False, True]
+    # A free slot still names its vault, and nothing else.
+    assert page[1].vault == engine.vaults(2) and page[1].owner == ZERO and page[1].size == 0
+    assert tuple(page[0]) == tuple(engine.position(ids[0]))
+    assert [v.slot for v in engine.slots(2, 1)] == [2]
+    assert [v.slot for v in engine.slots(3, 1000)] == [3]
+    assert list(engine.slots(4, 10)) == []
+    assert list(engine.slots(1, 0)) == []
+
+
+def test_slots_page_is_capped_at_100(engine, poke, alice, open_pos):
+    open_pos(alice, SIZE, AMOUNT)
+    poke(engine.address, SLOT_VAULT_COUNT, 150)  # vault_count: slots 2..150 read as empty, never-used slots
+    page = engine.slots(1, 1_000)
+    assert len(page) == 100 and page[0].slot == 1 and page[-1].slot == 100
+    assert page[1].vault == ZERO and page[1].is_open is False
+
+
+def test_slots_past_the_end_is_an_empty_page(engine, alice, open_pos):
+    open_pos(alice, SIZE, AMOUNT)
+    assert list(engine.slots(2, 10)) == []
+    assert list(engine.slots(3, 10)) == []
+    assert list(engine.slots(2**255, 100)) == []
