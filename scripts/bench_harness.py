@@ -27,7 +27,7 @@ from harness.revm_chain import RevmChain  # noqa: E402
 from harness.rpc_chain import RpcChain  # noqa: E402
 from harness.twin import Twin  # noqa: E402
 from harness.world import build_world  # noqa: E402
-from tests.stateful.machine import make_machine  # noqa: E402
+from tests.stateful.machine import make_machine, outcome_table  # noqa: E402
 
 MNEMONIC = "test test test test test test test test test test test junk"
 
@@ -35,12 +35,14 @@ MNEMONIC = "test test test test test test test test test test test junk"
 def run(chain, examples, steps):
     twin = Twin(chain)
     world = build_world(twin)
-    stats = {"steps": 0}
+    stats = {"steps": 0, "outcomes": {}}
     s = settings(max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
                  suppress_health_check=list(HealthCheck))
     started = time.perf_counter()
     run_state_machine_as_test(make_machine(world, stats), settings=s)
     elapsed = time.perf_counter() - started
+    if os.environ.get("ISOMARGIN_OUTCOMES"):
+        print(outcome_table(stats))
     return stats["steps"], elapsed
 
 

@@ -18,7 +18,7 @@ from harness.rpc_chain import RpcChain
 from harness.twin import Twin
 from harness.world import build_world
 
-from .machine import make_machine
+from .machine import make_machine, outcome_table
 
 # Ape's transactions cost milliseconds each: a share of the profile's examples.
 APE_SHARE = int(os.environ.get("ISOMARGIN_APE_SHARE", "10"))
@@ -27,7 +27,7 @@ APE_SHARE = int(os.environ.get("ISOMARGIN_APE_SHARE", "10"))
 def _run(chain, examples):
     twin = Twin(chain)
     world = build_world(twin)
-    stats = {"steps": 0}
+    stats = {"steps": 0, "outcomes": {}}
     base = settings()
     started = time.perf_counter()
     run_state_machine_as_test(
@@ -36,7 +36,7 @@ def _run(chain, examples):
     )
     elapsed = time.perf_counter() - started
     print(f"\n{chain.name}: {stats['steps']} checked steps in {elapsed:.1f}s "
-          f"({stats['steps'] / elapsed:.0f} steps/s)")
+          f"({stats['steps'] / elapsed:.0f} steps/s)\n{outcome_table(stats)}")
     return stats
 
 
