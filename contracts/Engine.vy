@@ -34,6 +34,12 @@ MAX_U128: constant(uint256) = 2**128 - 1
 FREE_END: constant(uint256) = max_value(uint256)
 GEN_BITS: constant(uint256) = 32
 GEN_MASK: constant(uint256) = 2**32 - 1
+U16: constant(uint256) = 2**16 - 1
+U32: constant(uint256) = 2**32 - 1
+U64: constant(uint256) = 2**64 - 1
+# The engine's own nonces 1..3 create the vault implementation, the
+# insurance vault and the pool; vault slot v is created with nonce 3 + v.
+NONCE_BEFORE_VAULTS: constant(uint256) = 3
 MAX_PAGE: constant(uint256) = 100
 
 # Bounds checked on every write of market parameters.
@@ -251,17 +257,26 @@ open_positions: public(uint256)
 market_count: public(uint256)
 vault_count: public(uint256)
 
-market_params: public(HashMap[uint256, MarketParams])
-market_state: public(HashMap[uint256, MarketState])
+# Markets are packed so that a trade reads five cold slots, not eleven
+# (see _params, _store_params; market_params() and market_state() unpack):
+#   market_risk:   the bps, max profit, staleness and borrow-rate fields
+#   market_limits: min_collateral | oi_cap << 128
+#   market_oi:     oi_long | oi_short << 128
+#   market_index:  borrow_index | last_accrual << 128
+market_risk: HashMap[uint256, uint256]
+market_limits: HashMap[uint256, uint256]
+market_feed: HashMap[uint256, address]
+market_oi: HashMap[uint256, uint256]
+market_index: HashMap[uint256, uint256]
 
-# Positions live in vault slots: slot v owns vaults[v] for good, and a
-# position id is (v << 32 | generation), unique for ever although slots
-# are recycled. Each slot is three packed words (see _store):
+# Positions live in vault slots: slot v owns vault _vault(v) for good (its
+# CREATE address, computed, never stored), and a position id is
+# (v << 32 | generation), unique for ever although slots are recycled.
+# Each slot is three packed words (see _store):
 #   word0: owner | market_id << 160 | is_long << 176 | max_profit_bps << 184
 #          | generation << 216 | is_open << 248
 #   word1: size | collateral << 128   (a closed slot: next free slot)
 #   word2: entry_price | entry_index << 128
-vaults: public(HashMap[uint256, address])
 pos_word0: HashMap[uint256, uint256]
 pos_word1: HashMap[uint256, uint256]
 pos_word2: HashMap[uint256, uint256]
@@ -277,6 +292,8 @@ def __init__(token: IERC20, vault_blueprint: address, pool_blueprint: address, g
     VAULT_IMPLEMENTATION = impl
     INSURANCE = create_minimal_proxy_to(impl)
     POOL = create_from_blueprint(pool_blueprint, token, self)
+    # Vault addresses are computed from nonces (see _vault): check the rule.
+    assert impl == self._created_address(1) and POOL == self._created_address(NONCE_BEFORE_VAULTS), "engine: nonce rule"
     self.free_head = FREE_END
     self.guardian = guardian
     log GuardianSet(guardian=guardian)
@@ -420,6 +437,30 @@ def _load(position_id: uint256) -> (uint256, Position):
 
 
 @internal
+@view
+def _load_owned(position_id: uint256) -> (uint256, Position):
+    # One copy of each check (and of its reason string) keeps the engine
+    # under the 24 KiB code-size limit.
+    slot: uint256 = 0
+    pos: Position = empty(Position)
+    slot, pos = self._load(position_id)
+    assert pos.owner == msg.sender, "engine: caller is not the position owner"
+    return slot, pos
+
+
+@internal
+@view
+def _not_paused():
+    assert not self.paused, "engine: paused"
+
+
+@internal
+@view
+def _listed(market_id: uint256):
+    assert self.market_feed[market_id] != empty(address), "engine: unknown market"
+
+
+@internal
 def _take_slot() -> uint256:
     # Recycle the most recently freed vault (LIFO), else create one.
     slot: uint256 = self.free_head
@@ -427,11 +468,37 @@ def _take_slot() -> uint256:
         self.free_head = self.pos_word1[slot]
         return slot
     slot = self.vault_count + 1
+    assert slot + NONCE_BEFORE_VAULTS <= U32, "engine: vault slots exhausted"
     self.vault_count = slot
     vault: address = create_minimal_proxy_to(VAULT_IMPLEMENTATION)
-    self.vaults[slot] = vault
+    assert vault == self._vault(slot), "engine: nonce rule"
     log VaultCreated(slot=slot, vault=vault)
     return slot
+
+
+@internal
+@view
+def _created_address(nonce: uint256) -> address:
+    # keccak256(rlp([self, nonce]))[12:], for nonces below 2**32.
+    me: bytes20 = convert(self, bytes20)
+    encoded: Bytes[27] = b""
+    if nonce < 128:
+        encoded = concat(b"\xd6\x94", me, convert(convert(nonce, uint8), bytes1))
+    elif nonce < 2**8:
+        encoded = concat(b"\xd7\x94", me, b"\x81", convert(convert(nonce, uint8), bytes1))
+    elif nonce < 2**16:
+        encoded = concat(b"\xd8\x94", me, b"\x82", convert(convert(nonce, uint16), bytes2))
+    elif nonce < 2**24:
+        encoded = concat(b"\xd9\x94", me, b"\x83", convert(convert(nonce, uint24), bytes3))
+    else:
+        encoded = concat(b"\xda\x94", me, b"\x84", convert(convert(nonce, uint32), bytes4))
+    return convert(convert(convert(keccak256(encoded), uint256) & (2**160 - 1), uint160), address)
+
+
+@internal
+@view
+def _vault(slot: uint256) -> address:
+    return self._created_address(slot + NONCE_BEFORE_VAULTS)
 
 
 @internal
@@ -450,47 +517,93 @@ def _release_slot(slot: uint256, pos: Position):
 
 @internal
 def _add_open_interest(market_id: uint256, is_long: bool, amount: uint256, increase: bool):
+    oi: uint256 = self.market_oi[market_id]
+    long: uint256 = oi & MAX_U128
+    short: uint256 = oi >> 128
     if is_long:
-        if increase:
-            self.market_state[market_id].oi_long += amount
-        else:
-            self.market_state[market_id].oi_long -= amount
+        long = long + amount if increase else long - amount
     else:
-        if increase:
-            self.market_state[market_id].oi_short += amount
-        else:
-            self.market_state[market_id].oi_short -= amount
+        short = short + amount if increase else short - amount
+    # Both sides stay within oi_cap <= 2**128 - 1: the packing cannot spill.
+    self.market_oi[market_id] = long | (short << 128)
+
+
+@internal
+@view
+def _side_open_interest(market_id: uint256, is_long: bool) -> uint256:
+    oi: uint256 = self.market_oi[market_id]
+    if is_long:
+        return oi & MAX_U128
+    return oi >> 128
+
+
+@internal
+@view
+def _params(market_id: uint256) -> MarketParams:
+    a: uint256 = self.market_risk[market_id]
+    b: uint256 = self.market_limits[market_id]
+    return MarketParams(
+        initial_margin_bps=a & U16,
+        maintenance_margin_bps=(a >> 16) & U16,
+        open_fee_bps=(a >> 32) & U16,
+        close_fee_bps=(a >> 48) & U16,
+        liquidation_fee_bps=(a >> 64) & U16,
+        insurance_share_bps=(a >> 80) & U16,
+        max_profit_bps=(a >> 96) & U32,
+        borrow_rate=(a >> 160) & U64,
+        staleness=(a >> 128) & U32,
+        min_collateral=b & MAX_U128,
+        oi_cap=b >> 128,
+    )
+
+
+@internal
+def _store_params(market_id: uint256, p: MarketParams):
+    # _check_params bounds every field within its width.
+    self.market_risk[market_id] = (
+        p.initial_margin_bps
+        | (p.maintenance_margin_bps << 16)
+        | (p.open_fee_bps << 32)
+        | (p.close_fee_bps << 48)
+        | (p.liquidation_fee_bps << 64)
+        | (p.insurance_share_bps << 80)
+        | (p.max_profit_bps << 96)
+        | (p.staleness << 128)
+        | (p.borrow_rate << 160)
+    )
+    self.market_limits[market_id] = p.min_collateral | (p.oi_cap << 128)
 
 
 # ---------------------------------------------------------------- oracle and fees
 
 @internal
-def _accrue(market_id: uint256) -> uint256:
-    index: uint256 = self.market_state[market_id].borrow_index
-    last: uint256 = self.market_state[market_id].last_accrual
+def _accrue(market_id: uint256, borrow_rate: uint256) -> uint256:
+    packed: uint256 = self.market_index[market_id]
+    index: uint256 = packed & MAX_U128
+    last: uint256 = packed >> 128
     if block.timestamp > last:
-        index += self.market_params[market_id].borrow_rate * (block.timestamp - last)
+        index += borrow_rate * (block.timestamp - last)
         assert index <= MAX_U128, "engine: borrow index overflow"
-        self.market_state[market_id].borrow_index = index
-        self.market_state[market_id].last_accrual = block.timestamp
+        self.market_index[market_id] = index | (block.timestamp << 128)
         log BorrowIndexAccrued(market_id=market_id, borrow_index=index, timestamp=block.timestamp)
     return index
 
 
 @internal
 @view
-def _current_index(market_id: uint256) -> uint256:
-    index: uint256 = self.market_state[market_id].borrow_index
-    last: uint256 = self.market_state[market_id].last_accrual
+def _current_index(market_id: uint256, borrow_rate: uint256) -> uint256:
+    packed: uint256 = self.market_index[market_id]
+    index: uint256 = packed & MAX_U128
+    last: uint256 = packed >> 128
     if block.timestamp > last:
-        index += self.market_params[market_id].borrow_rate * (block.timestamp - last)
+        index += borrow_rate * (block.timestamp - last)
     return index
 
 
 @internal
 @view
-def _price(market_id: uint256) -> uint256:
-    feed: address = self.market_state[market_id].feed
+def _price(market_id: uint256, staleness: uint256) -> uint256:
+    feed: address = self.market_feed[market_id]
     assert feed != empty(address), "engine: unknown market"
     answer: int256 = 0
     updated_at: uint256 = 0
@@ -499,7 +612,7 @@ def _price(market_id: uint256) -> uint256:
     ___: uint80 = 0
     _, answer, __, updated_at, ___ = staticcall AggregatorV3(feed).latestRoundData()
     assert answer > 0, "oracle: price not positive"
-    assert updated_at + self.market_params[market_id].staleness >= block.timestamp, "oracle: price is stale"
+    assert updated_at + staleness >= block.timestamp, "oracle: price is stale"
     assert convert(answer, uint256) <= MAX_U128, "oracle: price out of range"
     return convert(answer, uint256)
 
@@ -569,23 +682,21 @@ def open_position(market_id: uint256, is_long: bool, size: uint256, amount: uint
             pool and the rest becomes the position's collateral in its vault.
     @return The new position's id.
     """
-    assert not self.paused, "engine: paused"
-    assert self.market_state[market_id].feed != empty(address), "engine: unknown market"
+    self._not_paused()
+    self._listed(market_id)
     assert size != 0, "engine: zero size"
     assert size <= MAX_U128, "engine: size too large"
     assert amount <= MAX_U128, "engine: amount too large"
-    index: uint256 = self._accrue(market_id)
-    price: uint256 = self._price(market_id)
-    open_fee: uint256 = self._fee(size, self.market_params[market_id].open_fee_bps)
+    p: MarketParams = self._params(market_id)
+    index: uint256 = self._accrue(market_id, p.borrow_rate)
+    price: uint256 = self._price(market_id, p.staleness)
+    open_fee: uint256 = self._fee(size, p.open_fee_bps)
     assert amount > open_fee, "engine: amount does not cover the open fee"
     collateral: uint256 = amount - open_fee
-    assert collateral >= self.market_params[market_id].min_collateral, "engine: collateral below minimum"
-    assert collateral >= self._fee(size, self.market_params[market_id].initial_margin_bps), "engine: leverage above maximum"
-    oi: uint256 = self.market_state[market_id].oi_short
-    if is_long:
-        oi = self.market_state[market_id].oi_long
-    assert oi + size <= self.market_params[market_id].oi_cap, "engine: open interest cap reached"
-    max_profit_bps: uint256 = self.market_params[market_id].max_profit_bps
+    assert collateral >= p.min_collateral, "engine: collateral below minimum"
+    assert collateral >= self._fee(size, p.initial_margin_bps), "engine: leverage above maximum"
+    assert self._side_open_interest(market_id, is_long) + size <= p.oi_cap, "engine: open interest cap reached"
+    max_profit_bps: uint256 = p.max_profit_bps
     reserved: uint256 = self.total_reserved + self._reserve(size, max_profit_bps)
     assert reserved <= staticcall TOKEN.balanceOf(POOL), "engine: pool liquidity too low"
 
@@ -609,7 +720,7 @@ def open_position(market_id: uint256, is_long: bool, size: uint256, amount: uint
     self._add_open_interest(market_id, is_long, size, True)
 
     position_id: uint256 = (slot << GEN_BITS) | generation
-    vault: address = self.vaults[slot]
+    vault: address = self._vault(slot)
     self._pull(msg.sender, vault, collateral)
     if open_fee != 0:
         assert extcall TOKEN.transferFrom(msg.sender, POOL, open_fee, default_return_value=True), "engine: transfer failed"
@@ -635,14 +746,13 @@ def add_collateral(position_id: uint256, amount: uint256):
     """@notice Add collateral to your position's vault. Works while paused."""
     slot: uint256 = 0
     pos: Position = empty(Position)
-    slot, pos = self._load(position_id)
-    assert pos.owner == msg.sender, "engine: caller is not the position owner"
+    slot, pos = self._load_owned(position_id)
     assert amount != 0, "engine: zero amount"
     # Bounded before any arithmetic, so oversized input gets a reason.
     assert amount <= MAX_U128, "engine: amount too large"
     pos.collateral += amount
     self._store(slot, pos)
-    self._pull(msg.sender, self.vaults[slot], amount)
+    self._pull(msg.sender, self._vault(slot), amount)
     log CollateralAdded(position_id=position_id, amount=amount, collateral=pos.collateral)
 
 
@@ -650,21 +760,21 @@ def add_collateral(position_id: uint256, amount: uint256):
 @nonreentrant
 def remove_collateral(position_id: uint256, amount: uint256):
     """@notice Withdraw collateral while initial margin still holds."""
-    assert not self.paused, "engine: paused"
+    self._not_paused()
     slot: uint256 = 0
     pos: Position = empty(Position)
-    slot, pos = self._load(position_id)
-    assert pos.owner == msg.sender, "engine: caller is not the position owner"
+    slot, pos = self._load_owned(position_id)
     assert amount != 0, "engine: zero amount"
     assert amount < pos.collateral, "engine: amount exceeds collateral"
     pos.collateral -= amount
-    assert pos.collateral >= self.market_params[pos.market_id].min_collateral, "engine: collateral below minimum"
-    index: uint256 = self._accrue(pos.market_id)
-    price: uint256 = self._price(pos.market_id)
-    margin: uint256 = self._fee(pos.size, self.market_params[pos.market_id].initial_margin_bps)
+    p: MarketParams = self._params(pos.market_id)
+    assert pos.collateral >= p.min_collateral, "engine: collateral below minimum"
+    index: uint256 = self._accrue(pos.market_id, p.borrow_rate)
+    price: uint256 = self._price(pos.market_id, p.staleness)
+    margin: uint256 = self._fee(pos.size, p.initial_margin_bps)
     assert self._equity(pos, price, index) >= convert(margin, int256), "engine: margin too low"
     self._store(slot, pos)
-    self._pay_from_vault(self.vaults[slot], msg.sender, amount)
+    self._pay_from_vault(self._vault(slot), msg.sender, amount)
     log CollateralRemoved(position_id=position_id, amount=amount, collateral=pos.collateral, price=price)
 
 
@@ -676,19 +786,19 @@ def increase_position(position_id: uint256, size_delta: uint256, collateral_delt
             The borrow fee so far and the open fee on the added size are paid
             from collateral; initial margin must hold afterwards.
     """
-    assert not self.paused, "engine: paused"
+    self._not_paused()
     slot: uint256 = 0
     pos: Position = empty(Position)
-    slot, pos = self._load(position_id)
-    assert pos.owner == msg.sender, "engine: caller is not the position owner"
+    slot, pos = self._load_owned(position_id)
     assert size_delta != 0, "engine: zero size"
     assert size_delta <= MAX_U128, "engine: size too large"
     assert collateral_delta <= MAX_U128, "engine: amount too large"
     market_id: uint256 = pos.market_id
-    index: uint256 = self._accrue(market_id)
-    price: uint256 = self._price(market_id)
+    p: MarketParams = self._params(market_id)
+    index: uint256 = self._accrue(market_id, p.borrow_rate)
+    price: uint256 = self._price(market_id, p.staleness)
     borrow_fee: uint256 = self._borrow_fee(pos.size, pos.entry_index, index)
-    open_fee: uint256 = self._fee(size_delta, self.market_params[market_id].open_fee_bps)
+    open_fee: uint256 = self._fee(size_delta, p.open_fee_bps)
     funds: uint256 = pos.collateral + collateral_delta
     assert funds > borrow_fee + open_fee, "engine: collateral does not cover fees"
     old_reserve: uint256 = self._reserve(pos.size, pos.max_profit_bps)
@@ -696,13 +806,10 @@ def increase_position(position_id: uint256, size_delta: uint256, collateral_delt
     pos.size += size_delta
     pos.collateral = funds - borrow_fee - open_fee
     pos.entry_index = index
-    pos.max_profit_bps = self.market_params[market_id].max_profit_bps
-    margin: uint256 = self._fee(pos.size, self.market_params[market_id].initial_margin_bps)
+    pos.max_profit_bps = p.max_profit_bps
+    margin: uint256 = self._fee(pos.size, p.initial_margin_bps)
     assert self._equity(pos, price, index) >= convert(margin, int256), "engine: leverage above maximum"
-    oi: uint256 = self.market_state[market_id].oi_short
-    if pos.is_long:
-        oi = self.market_state[market_id].oi_long
-    assert oi + size_delta <= self.market_params[market_id].oi_cap, "engine: open interest cap reached"
+    assert self._side_open_interest(market_id, pos.is_long) + size_delta <= p.oi_cap, "engine: open interest cap reached"
     new_reserve: uint256 = self._reserve(pos.size, pos.max_profit_bps)
     reserved: uint256 = self.total_reserved - old_reserve + new_reserve
     if new_reserve > old_reserve:
@@ -710,7 +817,7 @@ def increase_position(position_id: uint256, size_delta: uint256, collateral_delt
     self._store(slot, pos)
     self.total_reserved = reserved
     self._add_open_interest(market_id, pos.is_long, size_delta, True)
-    vault: address = self.vaults[slot]
+    vault: address = self._vault(slot)
     if collateral_delta != 0:
         self._pull(msg.sender, vault, collateral_delta)
     self._pay_from_vault(vault, POOL, borrow_fee + open_fee)
@@ -740,20 +847,20 @@ def decrease_position(position_id: uint256, size_delta: uint256):
     """
     slot: uint256 = 0
     pos: Position = empty(Position)
-    slot, pos = self._load(position_id)
-    assert pos.owner == msg.sender, "engine: caller is not the position owner"
+    slot, pos = self._load_owned(position_id)
     assert size_delta != 0, "engine: zero size"
     assert size_delta < pos.size, "engine: decrease covers the whole position, close it"
     market_id: uint256 = pos.market_id
-    index: uint256 = self._accrue(market_id)
-    price: uint256 = self._price(market_id)
+    p: MarketParams = self._params(market_id)
+    index: uint256 = self._accrue(market_id, p.borrow_rate)
+    price: uint256 = self._price(market_id, p.staleness)
     old_reserve: uint256 = self._reserve(pos.size, pos.max_profit_bps)
     new_reserve: uint256 = self._reserve(pos.size - size_delta, pos.max_profit_bps)
     pnl: int256 = min(
         self._pnl(pos.is_long, size_delta, pos.entry_price, price), convert(old_reserve - new_reserve, int256)
     )
     borrow_fee: uint256 = self._borrow_fee(pos.size, pos.entry_index, index)
-    close_fee: uint256 = self._fee(size_delta, self.market_params[market_id].close_fee_bps)
+    close_fee: uint256 = self._fee(size_delta, p.close_fee_bps)
     net: int256 = pnl - convert(borrow_fee + close_fee, int256)
     to_trader: uint256 = 0
     to_pool: uint256 = 0
@@ -765,13 +872,13 @@ def decrease_position(position_id: uint256, size_delta: uint256):
     pos.size -= size_delta
     pos.collateral -= to_pool
     pos.entry_index = index
-    maintenance: uint256 = self._fee(pos.size, self.market_params[market_id].maintenance_margin_bps)
+    maintenance: uint256 = self._fee(pos.size, p.maintenance_margin_bps)
     assert self._equity(pos, price, index) >= convert(maintenance, int256), "engine: position would be liquidatable"
     self._store(slot, pos)
     self.total_reserved -= old_reserve - new_reserve
     self._add_open_interest(market_id, pos.is_long, size_delta, False)
     self._pay_from_pool(msg.sender, to_trader)
-    self._pay_from_vault(self.vaults[slot], POOL, to_pool)
+    self._pay_from_vault(self._vault(slot), POOL, to_pool)
     log PositionDecreased(
         position_id=position_id,
         size_delta=size_delta,
@@ -797,13 +904,13 @@ def close_position(position_id: uint256):
     """
     slot: uint256 = 0
     pos: Position = empty(Position)
-    slot, pos = self._load(position_id)
-    assert pos.owner == msg.sender, "engine: caller is not the position owner"
-    index: uint256 = self._accrue(pos.market_id)
-    price: uint256 = self._price(pos.market_id)
-    s: Settlement = self._settle(pos, price, index, self.market_params[pos.market_id].close_fee_bps)
+    slot, pos = self._load_owned(position_id)
+    p: MarketParams = self._params(pos.market_id)
+    index: uint256 = self._accrue(pos.market_id, p.borrow_rate)
+    price: uint256 = self._price(pos.market_id, p.staleness)
+    s: Settlement = self._settle(pos, price, index, p.close_fee_bps)
     self._release_slot(slot, pos)
-    vault: address = self.vaults[slot]
+    vault: address = self._vault(slot)
     self._pay_from_vault(vault, msg.sender, s.to_trader)
     self._pay_from_vault(vault, POOL, s.to_pool)
     self._pay_from_pool(msg.sender, s.from_pool)
@@ -834,14 +941,15 @@ def liquidate(position_id: uint256):
     pos: Position = empty(Position)
     slot, pos = self._load(position_id)
     market_id: uint256 = pos.market_id
-    index: uint256 = self._accrue(market_id)
-    price: uint256 = self._price(market_id)
+    p: MarketParams = self._params(market_id)
+    index: uint256 = self._accrue(market_id, p.borrow_rate)
+    price: uint256 = self._price(market_id, p.staleness)
     pnl: int256 = self._capped_pnl(pos, price)
     borrow_fee: uint256 = self._borrow_fee(pos.size, pos.entry_index, index)
     equity: int256 = convert(pos.collateral, int256) + pnl - convert(borrow_fee, int256)
-    maintenance: uint256 = self._fee(pos.size, self.market_params[market_id].maintenance_margin_bps)
+    maintenance: uint256 = self._fee(pos.size, p.maintenance_margin_bps)
     assert equity < convert(maintenance, int256), "engine: position is healthy"
-    reward: uint256 = min(self._fee(pos.size, self.market_params[market_id].liquidation_fee_bps), pos.collateral)
+    reward: uint256 = min(self._fee(pos.size, p.liquidation_fee_bps), pos.collateral)
     rest: int256 = equity - convert(reward, int256)
     remainder: uint256 = 0
     bad_debt: uint256 = 0
@@ -849,10 +957,10 @@ def liquidate(position_id: uint256):
         remainder = min(convert(rest, uint256), pos.collateral - reward)
     else:
         bad_debt = convert(-rest, uint256)
-    insurance_cut: uint256 = remainder * self.market_params[market_id].insurance_share_bps // BPS
+    insurance_cut: uint256 = remainder * p.insurance_share_bps // BPS
     to_pool: uint256 = pos.collateral - reward - insurance_cut
     self._release_slot(slot, pos)
-    vault: address = self.vaults[slot]
+    vault: address = self._vault(slot)
     self._pay_from_vault(vault, msg.sender, reward)
     self._pay_from_vault(vault, INSURANCE, insurance_cut)
     self._pay_from_vault(vault, POOL, to_pool)
@@ -906,9 +1014,9 @@ def list_market(feed: address, params: MarketParams) -> uint256:
     market_id: uint256 = self.market_count + 1
     assert market_id <= MAX_MARKETS, "params: too many markets"
     self.market_count = market_id
-    self.market_state[market_id].feed = feed
-    self.market_state[market_id].last_accrual = block.timestamp
-    self.market_params[market_id] = params
+    self.market_feed[market_id] = feed
+    self.market_index[market_id] = block.timestamp << 128
+    self._store_params(market_id, params)
     log MarketListed(market_id=market_id, feed=feed, timestamp=block.timestamp)
     log MarketParamsSet(market_id=market_id, params=params, borrow_index=0)
     return market_id
@@ -919,19 +1027,19 @@ def list_market(feed: address, params: MarketParams) -> uint256:
 def set_market_params(market_id: uint256, params: MarketParams):
     """@notice New parameters apply from now: fees accrued so far keep the old rate."""
     ownable._check_owner()
-    assert self.market_state[market_id].feed != empty(address), "engine: unknown market"
+    self._listed(market_id)
     self._check_params(params)
-    index: uint256 = self._accrue(market_id)
-    self.market_params[market_id] = params
+    index: uint256 = self._accrue(market_id, self._params(market_id).borrow_rate)
+    self._store_params(market_id, params)
     log MarketParamsSet(market_id=market_id, params=params, borrow_index=index)
 
 
 @external
 def set_market_feed(market_id: uint256, feed: address):
     ownable._check_owner()
-    assert self.market_state[market_id].feed != empty(address), "engine: unknown market"
+    self._listed(market_id)
     assert feed != empty(address), "params: zero feed"
-    self.market_state[market_id].feed = feed
+    self.market_feed[market_id] = feed
     log MarketFeedSet(market_id=market_id, feed=feed)
 
 
@@ -946,7 +1054,7 @@ def set_guardian(guardian: address):
 def pause():
     """@notice Stops opening, increasing and collateral removal only."""
     assert msg.sender == self.guardian or msg.sender == ownable.owner, "engine: caller is not the guardian"
-    assert not self.paused, "engine: paused"
+    self._not_paused()
     self.paused = True
     log Paused(account=msg.sender)
 
@@ -967,7 +1075,7 @@ def _view(slot: uint256) -> PositionView:
     pos: Position = self._read(slot)
     v: PositionView = empty(PositionView)
     v.slot = slot
-    v.vault = self.vaults[slot]
+    v.vault = self._existing_vault(slot)
     if not pos.is_open:
         return v
     v.position_id = (slot << GEN_BITS) | pos.generation
@@ -1015,9 +1123,10 @@ def health(position_id: uint256) -> Health:
     pos: Position = empty(Position)
     slot, pos = self._load(position_id)
     h: Health = empty(Health)
-    index: uint256 = self._current_index(pos.market_id)
-    mm_bps: uint256 = self.market_params[pos.market_id].maintenance_margin_bps
-    h.price = self._price(pos.market_id)
+    p: MarketParams = self._params(pos.market_id)
+    index: uint256 = self._current_index(pos.market_id, p.borrow_rate)
+    mm_bps: uint256 = p.maintenance_margin_bps
+    h.price = self._price(pos.market_id, p.staleness)
     h.pnl = self._capped_pnl(pos, h.price)
     h.borrow_fee = self._borrow_fee(pos.size, pos.entry_index, index)
     h.equity = convert(pos.collateral, int256) + h.pnl - convert(h.borrow_fee, int256)
@@ -1025,6 +1134,41 @@ def health(position_id: uint256) -> Health:
     h.liquidation_price = self._liquidation_price(pos, index, mm_bps)
     h.liquidatable = h.equity < convert(h.maintenance_margin, int256)
     return h
+
+
+@internal
+@view
+def _existing_vault(slot: uint256) -> address:
+    if slot == 0 or slot > self.vault_count:
+        return empty(address)
+    return self._vault(slot)
+
+
+@external
+@view
+def vaults(slot: uint256) -> address:
+    """@notice The vault of a slot that exists (empty address otherwise)."""
+    return self._existing_vault(slot)
+
+
+@external
+@view
+def market_params(market_id: uint256) -> MarketParams:
+    return self._params(market_id)
+
+
+@external
+@view
+def market_state(market_id: uint256) -> MarketState:
+    oi: uint256 = self.market_oi[market_id]
+    index: uint256 = self.market_index[market_id]
+    return MarketState(
+        feed=self.market_feed[market_id],
+        oi_long=oi & MAX_U128,
+        oi_short=oi >> 128,
+        borrow_index=index & MAX_U128,
+        last_accrual=index >> 128,
+    )
 
 
 @external

@@ -3,6 +3,9 @@
 @title Devnet Chainlink AggregatorV3 feed whose answer the owner sets
 @notice set_round lets drills write any answer and timestamp: zero,
         negative and stale answers are how oracle faults are rehearsed.
+        A round is one storage word, as Chainlink packs its transmissions
+        (int192 answer, uint32 timestamp), so reading a price costs what
+        it costs on a real feed rather than four cold slots.
 """
 
 decimals: public(uint8)
@@ -10,10 +13,8 @@ description: public(String[32])
 version: public(uint256)
 owner: public(address)
 
-round_id: uint80
-answer: int256
-started_at: uint256
-updated_at: uint256
+# answer (int192, two's complement) | updated_at << 192 | round_id << 224
+round: uint256
 
 event AnswerUpdated:
     current: indexed(int256)
@@ -32,11 +33,17 @@ def __init__(decimals_: uint8, description_: String[32], initial_answer: int256)
 
 @internal
 def _set(answer: int256, updated_at: uint256):
-    self.round_id += 1
-    self.answer = answer
-    self.started_at = updated_at
-    self.updated_at = updated_at
-    log AnswerUpdated(current=answer, roundId=convert(self.round_id, uint256), updatedAt=updated_at)
+    assert answer >= -2**191 and answer < 2**191, "aggregator: answer out of range"
+    assert updated_at < 2**32, "aggregator: timestamp out of range"
+    round_id: uint256 = (self.round >> 224) + 1
+    assert round_id < 2**32, "aggregator: rounds exhausted"
+    raw: uint256 = 0
+    if answer < 0:
+        raw = convert(answer + 2**192, uint256)    # two's complement in 192 bits
+    else:
+        raw = convert(answer, uint256)
+    self.round = raw | (updated_at << 192) | (round_id << 224)
+    log AnswerUpdated(current=answer, roundId=round_id, updatedAt=updated_at)
 
 
 @external
@@ -51,13 +58,25 @@ def set_round(answer: int256, updated_at: uint256):
     self._set(answer, updated_at)
 
 
+@internal
+@view
+def _answer(packed: uint256) -> int256:
+    raw: uint256 = packed & (2**192 - 1)
+    if raw >= 2**191:
+        return convert(raw, int256) - 2**192
+    return convert(raw, int256)
+
+
 @external
 @view
 def latestRoundData() -> (uint80, int256, uint256, uint256, uint80):
-    return (self.round_id, self.answer, self.started_at, self.updated_at, self.round_id)
+    packed: uint256 = self.round
+    round_id: uint80 = convert(packed >> 224, uint80)
+    updated_at: uint256 = (packed >> 192) & (2**32 - 1)
+    return (round_id, self._answer(packed), updated_at, updated_at, round_id)
 
 
 @external
 @view
 def latestAnswer() -> int256:
-    return self.answer
+    return self._answer(self.round)

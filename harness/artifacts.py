@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS = ROOT / "contracts"
 CACHE = ROOT / ".build" / "harness"
 CONTRACT_NAMES = ("Engine", "Vault", "LiquidityPool", "MockUSDC", "MockAggregator", "Lens")
-FORMATS = ["abi", "bytecode", "blueprint_bytecode"]
+FORMATS = ["abi", "bytecode", "blueprint_bytecode", "layout"]
 
 
 def _sources_digest() -> str:
@@ -37,7 +37,25 @@ def _compile(name: str) -> dict:
         "abi": out["abi"],
         "bytecode": out["bytecode"],
         "blueprint_bytecode": out["blueprint_bytecode"],
+        "storage": _flatten(out["layout"].get("storage_layout", {})),
     }
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict:
+    out = {}
+    for name, node in tree.items():
+        if isinstance(node, dict) and "slot" in node:
+            out[prefix + name] = node["slot"]
+        elif isinstance(node, dict):
+            out.update(_flatten(node, prefix + name + "."))
+    return out
+
+
+def storage_slot(contract: str, variable: str) -> int:
+    """A storage variable's slot, from the compiler's layout: tests that
+    write storage directly (tampering, unreachable guards) follow the
+    contract instead of hard-coding numbers."""
+    return artifact(contract)["storage"][variable]
 
 
 @lru_cache(maxsize=None)

@@ -18,6 +18,9 @@ class MockAggregator(Contract):
         self._set(initial_answer, env.timestamp)
 
     def _set(self, answer: int, updated_at: int) -> None:
+        require(-2**191 <= answer < 2**191, "aggregator: answer out of range")
+        require(updated_at < 2**32, "aggregator: timestamp out of range")
+        require(self.round_id + 1 < 2**32, "aggregator: rounds exhausted")
         self.round_id += 1
         self.answer = answer
         self.updated_at = updated_at

@@ -17,16 +17,17 @@ from eth_utils import keccak
 from harness.artifacts import artifact
 from harness.audit import Auditor
 from harness.bytecode import proxy_code
+from harness.artifacts import storage_slot
 from harness.manifest import Manifest
 from harness.rpc import Rpc, RpcError
 
 from . import activity
 from .helpers import ape_run, fund, output
 
-# Engine storage (vyper -f layout contracts/Engine.vy): HashMap slots, and
-# a HashMap[k] lives at keccak256(slot ++ k).
-POS_WORD1 = 12          # size | collateral << 128
-MARKET_PARAMS = 8       # MarketParams struct, 11 words from keccak(8 ++ market_id)
+# Engine storage slots from the compiler's layout; a HashMap[k] lives at
+# keccak256(slot ++ k).
+POS_WORD1 = storage_slot("Engine", "pos_word1")            # size | collateral << 128
+MARKET_RISK = storage_slot("Engine", "market_risk")        # packed; staleness at bits 128..159
 USDC = 10**6
 
 
@@ -231,8 +232,10 @@ def test_implementation_code_replaced(chain):
 def test_market_parameters_written_directly(chain):
     anvil, engine = chain["anvil"], chain["m"]["addresses"]["engine"]
     market_id = chain["m"]["markets"]["BTC"]["market_id"]
-    staleness_word = hashmap_slot(MARKET_PARAMS, market_id) + 8
-    anvil.request("anvil_setStorageAt", [engine, hex(staleness_word), "0x%064x" % 999_999])
+    word = hashmap_slot(MARKET_RISK, market_id)
+    packed = anvil.rpc.storage(engine, word)
+    packed = (packed & ~((2**32 - 1) << 128)) | (999_999 << 128)
+    anvil.request("anvil_setStorageAt", [engine, hex(word), "0x%064x" % packed])
     report = audit(chain)
     (d,) = report.discrepancies
     assert (d.subject, d.field, d.chain) == (f"market {market_id}", "market_params.staleness", 999_999)

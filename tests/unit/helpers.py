@@ -1,6 +1,7 @@
 """Constants and arithmetic shared by the unit tests (imported, unlike conftest)."""
 from eth_utils import keccak
 
+from harness.artifacts import storage_slot
 from harness.world import MARKETS, PRICE, USDC
 
 MAX_UINT256 = 2**256 - 1
@@ -14,12 +15,12 @@ INSURANCE_FUND = 10_000 * USDC
 MINT = 10_000_000 * USDC
 GEN_BITS = 32
 
-# Engine storage slots (vyper -f layout contracts/Engine.vy); used only to
-# reach guards that no sequence of calls can reach in a test's lifetime.
-SLOT_MARKET_COUNT = 6
-SLOT_VAULT_COUNT = 7
-SLOT_MARKET_STATE = 9
-SLOT_POS_WORD0 = 11
+# Engine storage slots, from the compiler's layout; used only to reach
+# guards that no sequence of calls can reach in a test's lifetime.
+SLOT_MARKET_COUNT = storage_slot("Engine", "market_count")
+SLOT_VAULT_COUNT = storage_slot("Engine", "vault_count")
+SLOT_MARKET_INDEX = storage_slot("Engine", "market_index")   # borrow_index | last_accrual << 128
+SLOT_POS_WORD0 = storage_slot("Engine", "pos_word0")
 
 
 def usd(x) -> int:

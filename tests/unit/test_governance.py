@@ -3,7 +3,7 @@ the guardian, pause/unpause, and the two-step ownership transfer."""
 import ape
 import pytest
 
-from .helpers import (ETH_PARAMS, MAX_U128, SLOT_MARKET_COUNT, SLOT_MARKET_STATE, ZERO, borrow_fee, hashmap_slot,
+from .helpers import (ETH_PARAMS, MAX_U128, SLOT_MARKET_COUNT, SLOT_MARKET_INDEX, ZERO, borrow_fee, hashmap_slot,
                       px, usd)
 
 MAX_BORROW_RATE = 317_097_919_837
@@ -160,7 +160,8 @@ def test_borrow_index_overflow_is_refused(engine, owner, alice, poke, clock, ope
     # it would take ~1e27 s to get there, so the index is set directly.
     clock.at(0)
     pid, _ = open_pos(alice, usd(10_000), usd(1_010))
-    poke(engine.address, hashmap_slot(SLOT_MARKET_STATE, 1) + 3, MAX_U128)
+    last_accrual = engine.market_state(1).last_accrual
+    poke(engine.address, hashmap_slot(SLOT_MARKET_INDEX, 1), MAX_U128 | last_accrual << 128)
     assert engine.market_state(1).borrow_index == MAX_U128
     clock.at(10)
     with ape.reverts("engine: borrow index overflow"):
