@@ -455,6 +455,14 @@ def _not_paused():
 
 
 @internal
+@pure
+def _min_collateral(collateral: uint256, p: MarketParams):
+    # Holds after every change a trader makes, so a liquidation always has
+    # collateral to pay its liquidator from.
+    assert collateral >= p.min_collateral, "engine: collateral below minimum"
+
+
+@internal
 @view
 def _listed(market_id: uint256):
     assert self.market_feed[market_id] != empty(address), "engine: unknown market"
@@ -693,7 +701,7 @@ def open_position(market_id: uint256, is_long: bool, size: uint256, amount: uint
     open_fee: uint256 = self._fee(size, p.open_fee_bps)
     assert amount > open_fee, "engine: amount does not cover the open fee"
     collateral: uint256 = amount - open_fee
-    assert collateral >= p.min_collateral, "engine: collateral below minimum"
+    self._min_collateral(collateral, p)
     assert collateral >= self._fee(size, p.initial_margin_bps), "engine: leverage above maximum"
     assert self._side_open_interest(market_id, is_long) + size <= p.oi_cap, "engine: open interest cap reached"
     max_profit_bps: uint256 = p.max_profit_bps
@@ -768,7 +776,7 @@ def remove_collateral(position_id: uint256, amount: uint256):
     assert amount < pos.collateral, "engine: amount exceeds collateral"
     pos.collateral -= amount
     p: MarketParams = self._params(pos.market_id)
-    assert pos.collateral >= p.min_collateral, "engine: collateral below minimum"
+    self._min_collateral(pos.collateral, p)
     index: uint256 = self._accrue(pos.market_id, p.borrow_rate)
     price: uint256 = self._price(pos.market_id, p.staleness)
     margin: uint256 = self._fee(pos.size, p.initial_margin_bps)
@@ -807,6 +815,7 @@ def increase_position(position_id: uint256, size_delta: uint256, collateral_delt
     pos.collateral = funds - borrow_fee - open_fee
     pos.entry_index = index
     pos.max_profit_bps = p.max_profit_bps
+    self._min_collateral(pos.collateral, p)
     margin: uint256 = self._fee(pos.size, p.initial_margin_bps)
     assert self._equity(pos, price, index) >= convert(margin, int256), "engine: leverage above maximum"
     assert self._side_open_interest(market_id, pos.is_long) + size_delta <= p.oi_cap, "engine: open interest cap reached"
@@ -872,6 +881,7 @@ def decrease_position(position_id: uint256, size_delta: uint256):
     pos.size -= size_delta
     pos.collateral -= to_pool
     pos.entry_index = index
+    self._min_collateral(pos.collateral, p)
     maintenance: uint256 = self._fee(pos.size, p.maintenance_margin_bps)
     assert self._equity(pos, price, index) >= convert(maintenance, int256), "engine: position would be liquidatable"
     self._store(slot, pos)
@@ -1107,9 +1117,9 @@ def position(position_id: uint256) -> PositionView:
 def slots(first: uint256, count: uint256) -> DynArray[PositionView, MAX_PAGE]:
     """@notice A page of vault slots with their current positions, in one call."""
     page: DynArray[PositionView, MAX_PAGE] = []
-    last: uint256 = min(first + min(count, MAX_PAGE), self.vault_count + 1)
-    if first >= last:
+    if first > self.vault_count:
         return page
+    last: uint256 = min(first + min(count, MAX_PAGE), self.vault_count + 1)
     for slot: uint256 in range(first, last, bound=MAX_PAGE):
         page.append(self._view(slot))
     return page

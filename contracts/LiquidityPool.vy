@@ -112,8 +112,10 @@ def mint(shares: uint256, receiver: address) -> uint256:
 @nonreentrant
 def withdraw(assets: uint256, receiver: address, owner: address) -> uint256:
     assert assets != 0, "pool: zero assets"
-    assert assets <= self._free_assets(), "pool: assets reserved for open positions"
+    # What the owner holds first: "reserved" is the answer only when the
+    # owner could otherwise have withdrawn that much.
     assert assets <= erc4626._max_withdraw(owner), "erc4626: withdraw more than maximum"
+    assert assets <= self._free_assets(), "pool: assets reserved for open positions"
     shares: uint256 = erc4626._preview_withdraw(assets)
     erc4626._withdraw(msg.sender, receiver, owner, assets, shares)
     return shares

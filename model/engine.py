@@ -405,6 +405,7 @@ class Engine(Contract):
                       collateral=funds - borrow_fee - open_fee,
                       entry_index=index,
                       max_profit_bps=p.max_profit_bps)
+        require(pos.collateral >= p.min_collateral, "engine: collateral below minimum")
         margin = _fee(pos.size, p.initial_margin_bps)
         require(_equity(pos, price, index) >= margin, "engine: leverage above maximum")
         st = self.market_state[market_id]
@@ -444,6 +445,7 @@ class Engine(Contract):
             to_pool = -net
             require(to_pool < pos.collateral, "engine: loss exceeds collateral, close it")
         pos = replace(pos, size=pos.size - size_delta, collateral=pos.collateral - to_pool, entry_index=index)
+        require(pos.collateral >= self.market_params[market_id].min_collateral, "engine: collateral below minimum")
         maintenance = _fee(pos.size, self.market_params[market_id].maintenance_margin_bps)
         require(_equity(pos, price, index) >= maintenance, "engine: position would be liquidatable")
         self._store(slot, pos)
@@ -596,6 +598,8 @@ class Engine(Contract):
         return v
 
     def slots(self, first: int, count: int) -> list:
+        if first > self.vault_count:
+            return []
         last = min(first + min(count, 100), self.vault_count + 1)
         return [self._view(slot) for slot in range(first, last)]
 

@@ -79,9 +79,9 @@ class LiquidityPool(Contract):
     @external
     def withdraw(self, assets: int, receiver: str, owner: str, *, sender: str) -> int:
         require(assets != 0, "pool: zero assets")
-        require(assets <= self._free_assets(), "pool: assets reserved for open positions")
         require(assets <= self._convert_to_assets(self.shares.balanceOf[owner], False),
                 "erc4626: withdraw more than maximum")
+        require(assets <= self._free_assets(), "pool: assets reserved for open positions")
         shares = self._convert_to_shares(assets, True)
         self._withdraw(sender, receiver, owner, assets, shares)
         return shares

@@ -128,11 +128,11 @@ def test_withdraw_and_redeem_more_than_owned(pool, lp2, lp, snapshot):
         pool.withdraw(usd(1_000) + 1, lp2, lp2, sender=lp2)
 
 
-def test_withdrawing_more_than_the_pool_holds_reads_as_reserved(pool, lp):
-    # The free-assets check comes first, so with no position open at all a
-    # sole LP asking for one unit more than everything is told it is reserved.
+def test_withdrawing_more_than_you_own_is_not_blamed_on_reserves(pool, lp):
+    # The owner's own maximum is checked first: with no position open, a
+    # sole LP asking for one unit more than everything is told the truth.
     assert pool.free_assets() == LP_DEPOSIT
-    with ape.reverts("pool: assets reserved for open positions"):
+    with ape.reverts("erc4626: withdraw more than maximum"):
         pool.withdraw(LP_DEPOSIT + 1, lp, lp, sender=lp)
 
 

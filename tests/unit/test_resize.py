@@ -223,3 +223,33 @@ def test_decrease_refused_for_access_and_oracle(engine, alice, bob, pos, clock):
     clock.at(3_700)
     with ape.reverts("oracle: price is stale"):
         engine.decrease_position(pos, usd(100), sender=alice)
+
+
+# ---------------------------------------------------------------- minimum collateral
+
+def test_increase_cannot_leave_collateral_below_the_minimum(engine, alice, pos, set_price, clock):
+    # At 2,400 the long is 2,000 in profit, which counts towards margin, so
+    # alice may take collateral down to 20 USDC (10 USDC minimum). Growing
+    # the position by 10,000 charges a 10 USDC open fee plus the borrow fee from
+    # that collateral: below the minimum, so refused, state unchanged.
+    _at_price(set_price, clock, 2_400)
+    engine.remove_collateral(pos, usd(980), sender=alice)
+    assert engine.position(pos).collateral == usd(20)
+    before = tuple(engine.position(pos))
+    clock.at(20)
+    with ape.reverts("engine: collateral below minimum"):
+        engine.increase_position(pos, usd(10_000), 0, sender=alice)
+    assert tuple(engine.position(pos)) == before
+
+
+def test_decrease_at_a_loss_cannot_leave_collateral_below_the_minimum(engine, alice, pos, set_price, clock):
+    # At 1,998 half the position loses 5 USDC (+ 5 USDC close fee and the
+    # borrow fee): with collateral at 20 USDC that leaves under 10 USDC.
+    clock.at(2)
+    set_price(2_300)
+    clock.at(3)
+    engine.remove_collateral(pos, usd(980), sender=alice)
+    _at_price(set_price, clock, 1_998)
+    with ape.reverts("engine: collateral below minimum"):
+        engine.decrease_position(pos, usd(5_000), sender=alice)
+    assert engine.position(pos).collateral == usd(20)
