@@ -1,6 +1,7 @@
 """Put the protocol on a chain: token, blueprints, engine (which creates its
 vault implementation, insurance vault and pool), the lens, and feeds."""
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Dict
 
 import rlp
@@ -14,6 +15,7 @@ from .chain import Chain, ChainError
 ENGINE_NONCE_BEFORE_VAULTS = 3
 
 
+@lru_cache(maxsize=65536)
 def create_address(sender: str, nonce: int) -> str:
     return to_checksum_address(keccak(rlp.encode([bytes.fromhex(sender[2:]), nonce]))[12:])
 
