@@ -12,6 +12,7 @@ step checks prove equal to the chain's, so a chain run and an offline run
 (`backend="model"`) of the same scenario give the same figures; only gas
 and the checks themselves need a chain.
 """
+import random
 import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
@@ -23,7 +24,7 @@ from model.engine import Position, _borrow_fee, _capped_pnl, _fee
 from .chain import Chain, ChainError
 from .drivers import make_driver
 from .faults import FlakyChain
-from .health import liquidatable, model_market_view, open_positions
+from .health import TriggerCache, model_market_view, open_positions
 from .isolation import InvariantBreach, check_conservation, check_isolation
 from .keeper import Attempt, Keeper, TwinPort
 from .population import Planned, plan_population
@@ -100,6 +101,7 @@ class DrillResult:
     backend: str
     measures_gas: bool
     checks_chain: bool
+    gas_source: Optional[str] = None
     positions: List[PositionRecord] = field(default_factory=list)
     steps: List[StepRecord] = field(default_factory=list)
     liquidations: List[LiquidationEvent] = field(default_factory=list)
@@ -130,7 +132,9 @@ class Drill:
         self.model = self.driver.model
         self.engine = self.model.engine
         self.step = 0
-        self.result = DrillResult(scenario, self.driver.label, self.driver.measures_gas, self.driver.checks_chain)
+        self.scanner = TriggerCache()
+        self.result = DrillResult(scenario, self.driver.label, self.driver.measures_gas, self.driver.checks_chain,
+                                  self.driver.gas_source)
 
     # ---------------------------------------------------------------- running
 
@@ -212,8 +216,8 @@ class Drill:
             self._send("engine", "fund_insurance", [s.insurance], self.owner, "funding insurance")
         self.result.start = self._balances()
         self.state = self._check()
-        self.keepers = [Keeper(f"keeper-{i}", a, TwinPort(d), max_per_scan=s.keepers.max_per_scan, sleep=None,
-                               on_attempt=self._on_attempt)
+        # No sleeping between retries: chain time is pinned, and wall time only slows the drill.
+        self.keepers = [Keeper(f"keeper-{i}", a, TwinPort(d), sleep=None, on_attempt=self._on_attempt)
                         for i, a in enumerate(self.keeper_addresses)]
         self.keeper_by_name = {k.name: k for k in self.keepers}
         self.pending: List[tuple] = []          # (due step, keeper index, candidates)
@@ -275,12 +279,12 @@ class Drill:
             if ps.update:
                 self._publish(m.symbol, ps.price)
         views = {mid: model_market_view(self.engine, mid, d.clock + 1) for mid in self.symbol_of}
-        found = [pid for pid, _ in liquidatable(open_positions(self.engine), views)]
-        self._track_episodes(step, found)
+        found = [pid for pid, _ in self.scanner.liquidatable(open_positions(self.engine), views)]
+        self._track_episodes(step, found, views)
 
         for i, k in enumerate(self.keepers):
             if self._scans(i, step):
-                self.pending.append((step + s.keepers.latency, i, found))
+                self.pending.append((step + s.keepers.latency, i, self._pick(i, step, found)))
         due = [p for p in self.pending if p[0] <= step]
         self.pending = [p for p in self.pending if p[0] > step]
         self.step_liquidated_slots, self.step_liquidators = set(), set()
@@ -302,6 +306,15 @@ class Drill:
         offset = (i * k.scan_every // k.count) if k.stagger else 0
         return (step - 1 - offset) % k.scan_every == 0
 
+    def _pick(self, i: int, step: int, found: List[int]) -> List[int]:
+        # "random": keepers with their own priorities, so they collide less
+        # than when all chase the deepest first.
+        if self.s.keepers.pick == "deepest":
+            return found
+        order = list(found)
+        random.Random(f"isomargin:{self.s.seed}:keeper:{i}:step:{step}").shuffle(order)
+        return order
+
     def _execute(self, step: int, due: List[tuple]) -> None:
         # Keepers that act in the same step race: their transactions
         # interleave, the first in each step's rotation going first.
@@ -316,13 +329,17 @@ class Drill:
                 if n < len(queues[i]):
                     self.keepers[i].liquidate(queues[i][n])
 
-    def _track_episodes(self, step: int, found: List[int]) -> None:
+    def _track_episodes(self, step: int, found: List[int], views) -> None:
         now = set(found)
         for pid in list(self.episodes):
-            if pid not in now:
-                # Healthy again before anyone liquidated it: a window missed.
-                del self.episodes[pid]
-                self.result.missed_windows += 1
+            if pid in now:
+                continue
+            if views[self.market_ids[self.records_by_id[pid].plan.market]].price is None:
+                # The oracle is refused: still waiting, not healthy.
+                continue
+            # Healthy again before anyone liquidated it: a window missed.
+            del self.episodes[pid]
+            self.result.missed_windows += 1
         for pid in found:
             self.episodes.setdefault(pid, step)
 

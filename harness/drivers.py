@@ -6,6 +6,7 @@ so a drill runs the same code either way and, chain or not, gets the same
 figures: the model is the chain's exact twin.
 """
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Dict, Optional
 
 from eth_utils import keccak, to_checksum_address
@@ -42,6 +43,12 @@ class DrillTwin(Twin):
     measures_gas = True
     checks_chain = True
 
+    def __init__(self, chain: Chain, deployer: Optional[str] = None, guardian: Optional[str] = None):
+        super().__init__(chain, deployer, guardian)
+        # Every state read derives every vault's CREATE address (rlp +
+        # keccak + checksum, ~0.2 ms each): remember them.
+        self.deployment.vault_address = lru_cache(maxsize=None)(self.deployment.vault_address)
+
     @property
     def label(self) -> str:
         return self.chain.name
@@ -49,6 +56,14 @@ class DrillTwin(Twin):
     @property
     def accounts(self):
         return self.chain.accounts
+
+    @property
+    def gas_source(self) -> str:
+        # pyrevm keeps one journal across message calls, so slots touched by
+        # an earlier transaction stay warm: its gas understates a node's.
+        if self.chain.name == "revm":
+            return "revm message calls (understated: storage stays warm between transactions)"
+        return "transaction receipts"
 
     def read_chain(self, slot_count: Optional[int] = None) -> ChainState:
         # Twin reads every holder's balance in one Lens call, which reverts
@@ -123,6 +138,7 @@ class ModelTwin:
     measures_gas = False
     checks_chain = False
     label = "model"
+    gas_source = None
     # deploy_core sends five transactions, one second apart, before the
     # model exists: start the clock where a Twin's would be.
     DEPLOY_TXS = 5

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from model import Revert
-from model.engine import MAX_U128, Position, _equity, _fee
+from model.engine import MAX_U128, Position, _borrow_fee, _equity, _fee, _liquidation_price, _reserve
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,8 @@ class MarketView:
     index: int                  # borrow index at the view's timestamp
     maintenance_bps: int
     oracle_error: Optional[str] = None
+    timestamp: int = 0
+    borrow_rate: int = 0
 
 
 def index_at(borrow_index: int, last_accrual: int, rate: int, timestamp: int) -> int:
@@ -50,7 +52,7 @@ def model_market_view(engine, market_id: int, timestamp: int) -> MarketView:
     error = oracle_error(feed.answer, feed.updated_at, p.staleness, timestamp)
     return MarketView(market_id, None if error else feed.answer,
                       index_at(st.borrow_index, st.last_accrual, p.borrow_rate, timestamp),
-                      p.maintenance_margin_bps, error)
+                      p.maintenance_margin_bps, error, timestamp, p.borrow_rate)
 
 
 def liquidatable(positions: Iterable[Tuple[int, Position]], markets: Dict[int, MarketView]) -> List[Tuple[int, int]]:
@@ -81,3 +83,55 @@ def price_or_none(engine, market_id: int) -> Optional[int]:
         return engine._price(market_id)
     except Revert:
         return None
+
+
+class TriggerCache:
+    """`liquidatable`, without the exact rule for every position every step.
+
+    Each position gets a trigger price: its liquidation price at the borrow
+    index `horizon` seconds ahead (borrow fees only ever raise a long's and
+    lower a short's), widened by the rounding of `_pnl` (entry / size + 2
+    feed units). Until the horizon, a long above its trigger or a short
+    below it cannot be liquidatable, so only positions whose trigger the
+    price crossed get the exact check. A position whose borrow fee could
+    exceed collateral plus its capped profit is always checked. Entries are
+    keyed by the model's Position object, which is replaced on every change.
+    """
+
+    def __init__(self, horizon: int = 6 * 3600):
+        self.horizon = horizon
+        self._cache: Dict[int, tuple] = {}
+
+    def _trigger(self, pos: Position, m: MarketView) -> tuple:
+        index_hi = m.index + m.borrow_rate * self.horizon
+        slack = pos.collateral - (_borrow_fee(pos.size, pos.entry_index, index_hi) + _fee(pos.size, m.maintenance_bps))
+        if slack + _reserve(pos.size, pos.max_profit_bps) < 0:
+            trigger = None
+        else:
+            margin = pos.entry_price // pos.size + 2
+            price = _liquidation_price(pos, index_hi, m.maintenance_bps)
+            trigger = price + margin if pos.is_long else price - margin
+        return (pos, m.timestamp + self.horizon, m.maintenance_bps, m.borrow_rate, trigger)
+
+    def liquidatable(self, positions: Iterable[Tuple[int, Position]],
+                     markets: Dict[int, MarketView]) -> List[Tuple[int, int]]:
+        cache, out, alive = self._cache, [], []
+        for pid, pos in positions:
+            alive.append(pid)
+            m = markets[pos.market_id]
+            if m.price is None:
+                continue
+            c = cache.get(pid)
+            if c is None or c[0] is not pos or c[1] < m.timestamp or c[2] != m.maintenance_bps or c[3] != m.borrow_rate:
+                c = cache[pid] = self._trigger(pos, m)
+            trigger = c[4]
+            if trigger is not None and (m.price >= trigger if pos.is_long else m.price <= trigger):
+                continue
+            shortfall = _fee(pos.size, m.maintenance_bps) - _equity(pos, m.price, m.index)
+            if shortfall > 0:
+                out.append((pid, shortfall))
+        if len(cache) > 2 * len(alive) + 1_000:
+            # Closed positions' entries: forget them now and then.
+            self._cache = {pid: cache[pid] for pid in alive if pid in cache}
+        out.sort(key=lambda x: (-x[1], x[0]))
+        return out

@@ -12,7 +12,8 @@ What can go wrong, and what the keeper does:
     back-off). Gone: either our call ran and only its answer was lost, or
     someone else's did; the port tells which, and ours is counted once.
     If even that question cannot be answered, the position is "unsettled"
-    and `reconcile` asks again later.
+    and `reconcile` asks again later; a standalone keeper, which cannot
+    tell its own call from another's, waits for the engine's event.
 The ledger is keyed by position id, which is unique for ever (slot and
 generation), so a liquidation seen twice - by receipt and again by event,
 or after a retry - is still one liquidation.
@@ -30,6 +31,8 @@ from .twin import Outcome
 
 NOT_OPEN = "engine: position not open"
 HEALTHY = "engine: position is healthy"
+# A port's answer when only the engine's events can say whose call closed a position.
+AWAIT_EVENT = "closed; whose call did it is in the events"
 
 OUTCOMES = ("liquidated", "lost_race", "healthy", "oracle", "reverted", "unsettled", "gave_up")
 
@@ -91,10 +94,10 @@ class ChainPort:
     def is_open(self, position_id: int) -> bool:
         return bool(self.chain.call(self.engine, "Engine", "position", [position_id])[3])
 
-    def adopt(self, position_id: int, sender: str) -> Optional[Outcome]:
+    def adopt(self, position_id: int, sender: str):
         # Who closed it is in the PositionLiquidated event; the keeper's
-        # event sync credits it if it was us.
-        return None
+        # event sync settles it (settle_event).
+        return AWAIT_EVENT
 
 
 def _backoff(attempt: int) -> float:
@@ -153,6 +156,8 @@ class Keeper:
         """Ask again about positions whose fate a client error hid."""
         settled = []
         for pid in sorted(self.unsettled):
+            if self.unsettled[pid].reason == AWAIT_EVENT:
+                continue
             still_open = self._probe(pid)
             if still_open is None:
                 continue
@@ -165,6 +170,8 @@ class Keeper:
 
     def _gone(self, position_id: int, errors: int) -> Attempt:
         adopted = self.port.adopt(position_id, self.address)
+        if adopted == AWAIT_EVENT:
+            return self._settle(Attempt(position_id, self.name, "unsettled", AWAIT_EVENT, rpc_errors=errors))
         if adopted is None:
             return self._settle(Attempt(position_id, self.name, "lost_race", NOT_OPEN, rpc_errors=errors))
         return self._settle(Attempt(position_id, self.name, "liquidated", None, adopted.gas_used, adopted.value,
@@ -181,15 +188,17 @@ class Keeper:
 
     # ---------------------------------------------------------------- counting
 
-    def _settle(self, attempt: Attempt) -> Attempt:
-        self.counts[attempt.outcome] += 1
+    def _settle(self, attempt: Attempt, sent: bool = True) -> Attempt:
+        if sent:
+            self.counts[attempt.outcome] += 1
         if attempt.outcome == "unsettled":
             self.unsettled[attempt.position_id] = attempt
         elif attempt.outcome == "liquidated":
             if attempt.position_id in self.ledger:
                 # Cannot happen on chain (the second call reverts); guard the count anyway.
                 self.duplicates_ignored += 1
-                self.counts["liquidated"] -= 1
+                if sent:
+                    self.counts["liquidated"] -= 1
                 return attempt
             self.ledger[attempt.position_id] = attempt
         if self.on_attempt is not None:
@@ -202,16 +211,27 @@ class Keeper:
             self.counts["unsettled"] -= 1
         return prior
 
+    def settle_event(self, position_id: int, liquidator: Optional[str], value: Optional[dict]) -> None:
+        """A position closed, by the engine's log: ours to count if we
+        liquidated it, else settles any attempt of ours left unsettled."""
+        if liquidator == self.address:
+            self.credit_event(position_id, value or {})
+        elif self._resolve(position_id) is not None:
+            self._settle(Attempt(position_id, self.name, "lost_race", NOT_OPEN))
+
     def credit_event(self, position_id: int, value: dict) -> bool:
         """A PositionLiquidated event naming us: count it unless already counted."""
-        self._resolve(position_id)
+        prior = self._resolve(position_id)
         known = self.ledger.get(position_id)
         if known is not None:
+            # Already counted from its receipt: the event only adds the figures.
             if known.value is None:
                 known.value = value
-            self.duplicates_ignored += 1
             return False
-        self._settle(Attempt(position_id, self.name, "liquidated", None, None, value, adopted=True))
+        # Ours, by the log, with no receipt in hand: a lost one (an attempt
+        # of this run, left unsettled) or one from before a restart.
+        self._settle(Attempt(position_id, self.name, "liquidated", None, None, value,
+                             rpc_errors=prior.rpc_errors if prior else 0, adopted=True), sent=prior is not None)
         return True
 
     @property
@@ -232,6 +252,7 @@ class Keeper:
             "rpc_errors": self.counts["rpc_errors"],
             "gave_up": self.counts["gave_up"],
             "unsettled": len(self.unsettled),
+            # counted without a receipt: a client error hid it, or only the log showed it
             "adopted": sum(1 for a in self.ledger.values() if a.adopted),
             "duplicates_ignored": self.duplicates_ignored,
             "rewards": self.rewards(),

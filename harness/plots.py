@@ -4,6 +4,7 @@ Each plot reads the report's own figures (and the drill's per-liquidation
 records), so what is drawn is what report.json says. PNGs carry no date:
 the same drill draws the same bytes.
 """
+from collections import Counter
 from pathlib import Path
 from typing import Dict
 
@@ -42,19 +43,22 @@ def _price(f: dict, result, path: Path) -> Path:
     for ax, sym in zip(axes[:, 0], markets):
         ax.step(s["step"], [p / PRICE for p in s["price"][sym]], where="post", label="oracle", color="tab:blue")
         if s["market_price"][sym] != s["price"][sym]:
-            ax.plot(s["step"], [p / PRICE for p in s["market_price"][sym]], ls="--", color="grey", label="market")
+            ax.step(s["step"], [p / PRICE for p in s["market_price"][sym]], where="post", ls="--", color="grey",
+                    label="market")
         for step, ok in zip(s["step"], s["oracle_ok"][sym]):
             if not ok:
                 ax.axvspan(step - 0.5, step + 0.5, color="gold", alpha=0.3, lw=0)
-        events = [e for e in result.liquidations if e.market == sym]
-        fine = [e for e in events if not e.bad_debt]
-        bad = [e for e in events if e.bad_debt]
-        if fine:
-            ax.scatter([e.step for e in fine], [e.price / PRICE for e in fine], s=12, color="tab:orange",
-                       label=f"liquidation ({len(fine)})", zorder=3)
-        if bad:
-            ax.scatter([e.step for e in bad], [e.price / PRICE for e in bad], s=16, color="tab:red", marker="x",
-                       label=f"with bad debt ({len(bad)})", zorder=4)
+        # All of a step's liquidations happen at that step's oracle price:
+        # one marker per step and kind, sized by how many.
+        groups = Counter((e.step, e.price, bool(e.bad_debt)) for e in result.liquidations if e.market == sym)
+        for bad, color, marker, label in ((False, "tab:orange", "o", "liquidations"),
+                                          (True, "tab:red", "x", "with bad debt")):
+            pts = sorted((k, n) for k, n in groups.items() if k[2] == bad)
+            if pts:
+                total = sum(n for _, n in pts)
+                ax.scatter([k[0] for k, _ in pts], [k[1] / PRICE for k, _ in pts],
+                           s=[12 + 6 * n ** 0.5 for _, n in pts], color=color, marker=marker, alpha=0.8,
+                           label=f"{label} ({total}; size ~ count)", zorder=4 if bad else 3)
         if any(not ok for ok in s["oracle_ok"][sym]):
             ax.plot([], [], color="gold", alpha=0.5, lw=6, label="oracle refused (stale)")
         ax.set_ylabel(f"{sym} (USD)")
@@ -141,4 +145,6 @@ def _gas(f: dict, result, path: Path) -> Path:
         b.set_title(f"total {f['gas']['liquidations_total']:,} gas")
         for ax in (a, b):
             ax.grid(alpha=0.3)
+        fig.text(0.5, 0.005, f"measured from {f['gas']['source']}", ha="center", va="bottom", fontsize=8,
+                 color="grey")
     return _save(fig, path)

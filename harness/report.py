@@ -123,17 +123,19 @@ def figures(r: DrillResult, *, wall_time: Optional[float] = None) -> dict:
         "insurance_fund": {
             "start": r.start.get("insurance"),
             "end": r.end.get("insurance"),
-            "min": min(series["insurance"], default=None),
+            "min": min(series["insurance"] + [r.start["insurance"]] if r.start else series["insurance"], default=None),
             "cuts_received": sum(e.insurance_cut for e in liq),
             "covers_paid": covered,
         },
         "pool": {
             "start_assets": r.start.get("pool_assets"),
             "end_assets": r.end.get("pool_assets"),
-            "min_assets": min(series["pool_assets"], default=None),
+            "min_assets": min(series["pool_assets"] + [r.start["pool_assets"]] if r.start else series["pool_assets"],
+                              default=None),
         },
         "gas": {
             "measured": r.measures_gas,
+            "source": r.gas_source,
             "per_liquidation": {k: gas_stats[k] for k in ("mean", "median", "min", "max")} if r.measures_gas
             else {"mean": None, "median": None, "min": None, "max": None},
             "liquidations_total": gas_stats["total"] if r.measures_gas else None,
@@ -268,6 +270,7 @@ def markdown(fig: dict, plots: List[str]) -> str:
             f"{_n(g['per_liquidation']['mean'])} / {_n(g['per_liquidation']['min'])} / {_n(g['per_liquidation']['max'])}"
             if g["measured"] else "not measured (offline)") + " |",
         f"| gas, all liquidations | {_n(g['liquidations_total'])} |",
+        f"| gas measured from | {g['source'] or 'n/a (offline)'} |",
         f"| liquidation gas cost at {g['gas_price_wei'] / 1e9:g} gwei | "
         + (f"{_usdc(g['liquidation_cost_usdc'])} USDC" if g["measured"] else "n/a") + " |",
         f"| delay liquidatable -> liquidated, max / mean | {_n(d['max'])} / {_n(d['mean'])} steps |",

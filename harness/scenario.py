@@ -24,6 +24,7 @@ from .world import MARKETS, USDC, rate_per_year
 
 DEFAULT_SCENARIO = "drills/default.yaml"
 ISOLATION_MODES = ("tx", "step")
+PICKS = ("deepest", "random")
 
 
 class ScenarioError(ValueError):
@@ -80,6 +81,7 @@ class KeeperSpec:
     max_per_scan: int = 0       # 0: no limit
     gas_price_wei: int = 20 * 10**9
     stagger: bool = True        # spread the keepers' scans over scan_every
+    pick: str = "deepest"       # deepest first (all keepers chase the same), or random order per keeper
     eth_usd: Optional[int] = None   # feed units; None: the ETH market's price, else 2,000
 
 
@@ -295,7 +297,7 @@ def load_scenario(path, *, seed: Optional[int] = None, positions: Optional[int] 
     steps = max(len(m.path) for m in markets)
     if steps == 0:
         r.fail("markets", "no market has a price path: nothing to drill")
-    markets = [replace(m, path=_pad(m.path, steps)) for m in markets]
+    markets = [replace(m, path=_pad(m.path, m.price, steps)) for m in markets]
     symbols = [m.symbol for m in markets]
 
     liq = r.mapping(raw.get("liquidity"), "liquidity", {"lps", "deposit"}, required=("deposit",))
@@ -312,7 +314,9 @@ def load_scenario(path, *, seed: Optional[int] = None, positions: Optional[int] 
         r.fail("traders", "no cohorts and no positions: nobody to liquidate")
 
     kp = r.mapping(raw.get("keepers"), "keepers",
-                   {"count", "scan_every", "latency", "max_per_scan", "gas_price_gwei", "stagger", "eth_usd"})
+                   {"count", "scan_every", "latency", "max_per_scan", "gas_price_gwei", "stagger", "eth_usd", "pick"})
+    if kp.get("pick", "deepest") not in PICKS:
+        r.fail("keepers.pick", f"expected one of {', '.join(PICKS)}, got {kp.get('pick')!r}")
     keepers = KeeperSpec(
         count=r.integer(kp.get("count", 1), "keepers.count", lo=1, hi=16),
         scan_every=r.integer(kp.get("scan_every", 1), "keepers.scan_every", lo=1),
@@ -321,6 +325,7 @@ def load_scenario(path, *, seed: Optional[int] = None, positions: Optional[int] 
         gas_price_wei=r.scaled(kp.get("gas_price_gwei", 20), "keepers.gas_price_gwei", 10**9, positive=False),
         stagger=r.boolean(kp.get("stagger", True), "keepers.stagger"),
         eth_usd=r.scaled(kp["eth_usd"], "keepers.eth_usd", 10**8) if "eth_usd" in kp else None,
+        pick=kp.get("pick", "deepest"),
     )
 
     checks = r.mapping(raw.get("checks"), "checks", {"isolation"})
@@ -356,10 +361,10 @@ def load_scenario(path, *, seed: Optional[int] = None, positions: Optional[int] 
     return scenario
 
 
-def _pad(path: Tuple[PriceStep, ...], steps: int) -> Tuple[PriceStep, ...]:
-    # A market whose path ends early holds its last price, oracle beating.
-    last = path[-1].price if path else None
-    return path + tuple(PriceStep(last, True) for _ in range(steps - len(path))) if path else path
+def _pad(path: Tuple[PriceStep, ...], start: int, steps: int) -> Tuple[PriceStep, ...]:
+    # A market whose path ends early (or has none) holds its last price, oracle beating.
+    last = path[-1].price if path else start
+    return path + tuple(PriceStep(last, True) for _ in range(steps - len(path)))
 
 
 def _cohort(r: _Reader, raw, where: str, symbols: List[str]) -> Cohort:
@@ -405,8 +410,9 @@ def _explicit(r: _Reader, raw, where: str, symbols: List[str]) -> ExplicitPositi
 
 def rescale(s: Scenario, positions: int) -> Scenario:
     """The same drill with `positions` positions: cohorts keep their shares
-    (largest remainder), and the LP deposit, insurance fund and open-interest
-    caps grow in proportion so the bigger population still fits."""
+    (largest remainder), and the LP deposit, insurance fund, open-interest
+    caps and keepers' capacity grow in proportion, so the bigger population
+    still fits and is served as well."""
     if positions < len(s.positions) or not s.cohorts:
         raise ScenarioError(f"{s.file}: cannot rescale to {positions} positions "
                             f"({len(s.positions)} are listed explicitly, {len(s.cohorts)} cohorts)")
@@ -424,9 +430,10 @@ def rescale(s: Scenario, positions: int) -> Scenario:
 
     markets = tuple(replace(m, params=replace(m.params, oi_cap=min(grow(m.params.oi_cap), 2**128 - 1)))
                     for m in s.markets)
+    keepers = replace(s.keepers, max_per_scan=grow(s.keepers.max_per_scan))
     return replace(s, cohorts=tuple(replace(c, count=n) for c, n in zip(s.cohorts, counts)),
                    lp_deposit=grow(s.lp_deposit), insurance=grow(s.insurance), markets=markets,
-                   name=f"{s.name}-{positions}")
+                   keepers=keepers, name=f"{s.name}-{positions}")
 
 
 def scenario_summary(s: Scenario) -> Dict[str, Any]:
@@ -445,7 +452,8 @@ def scenario_summary(s: Scenario) -> Dict[str, Any]:
         "liquidity": {"lps": s.lp_count, "deposit_each": s.lp_deposit},
         "insurance": s.insurance,
         "keepers": {"count": s.keepers.count, "scan_every": s.keepers.scan_every, "latency": s.keepers.latency,
-                    "max_per_scan": s.keepers.max_per_scan, "gas_price_wei": s.keepers.gas_price_wei},
+                    "max_per_scan": s.keepers.max_per_scan, "gas_price_wei": s.keepers.gas_price_wei,
+                    "pick": s.keepers.pick, "stagger": s.keepers.stagger},
         "isolation_mode": s.isolation,
         "close_all": s.close_all,
         "rpc_error_rate": s.rpc_error_rate,

@@ -1,0 +1,101 @@
+"""Run a liquidation drill and write its report.
+
+    ape run drill                                   # drills/default.yaml on ape's default network
+    ape run drill drills/cascade-1000.yaml --network ethereum:local:foundry
+    ape run drill drills/cascade-1000.yaml --backend revm       # in process, fast
+    ape run drill drills/offline-100k.yaml --backend model      # no chain: the model alone
+
+The report lands in reports/<scenario>-<backend>-s<seed>/ (or --out).
+Exit status 1 when chain and model disagree or an invariant breaks; the
+report then says where. The drill always deploys a fresh protocol: running
+against an existing deployment (deployments/<network>.json) would leave the
+model without the state it must mirror, so it is not offered; the
+standalone keeper (scripts/keeper.py) does work against one.
+"""
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import click  # noqa: E402
+from ape.cli import ConnectedProviderCommand, network_option  # noqa: E402
+
+from harness.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario  # noqa: E402
+
+
+@click.command(cls=ConnectedProviderCommand, short_help="Run a liquidation drill")
+@click.argument("scenario", required=False, default=DEFAULT_SCENARIO)
+@network_option()
+@click.option("--backend", type=click.Choice(["ape", "revm", "model"]), default="ape", show_default=True,
+              help="ape: the connected ape network; revm: in-process EVM; model: offline, no chain")
+@click.option("--seed", type=int, help="override the scenario's seed")
+@click.option("--positions", type=int, help="rescale the population to this many positions")
+@click.option("--isolation", type=click.Choice(["tx", "step"]), help="override the scenario's isolation check")
+@click.option("--out", type=click.Path(file_okay=False), help="report folder")
+@click.option("--no-plots", is_flag=True, help="skip the PNG plots")
+@click.option("--no-progress", is_flag=True, help="no progress bar")
+def cli(scenario, backend, seed, positions, isolation, out, no_plots, no_progress):
+    from dataclasses import replace
+
+    from harness.drill import SetupError, run_drill
+    from harness.report import figures, report_dir, write_report
+
+    path = Path(scenario)
+    if not path.exists() and (ROOT / scenario).exists():
+        path = ROOT / scenario
+    try:
+        s = load_scenario(path, seed=seed, positions=positions)
+    except ScenarioError as err:
+        raise click.ClickException(str(err))
+    if isolation:
+        s = replace(s, isolation=isolation)
+
+    chain = _chain(backend, s.accounts_needed())
+    try:
+        result = run_drill(s, backend, chain, progress=not no_progress)
+    except SetupError as err:
+        raise click.ClickException(f"setting up {s.name}: {err}")
+    folder = Path(out) if out else report_dir(ROOT / "reports", result)
+    write_report(result, folder, plots=not no_plots)
+    _summary(figures(result), folder)
+    if result.status != "ok":
+        click.secho(f"\nDRILL STOPPED: {result.status}\n{result.failure['message']}", fg="red", err=True)
+        sys.exit(1)
+
+
+def _chain(backend: str, accounts: int):
+    if backend == "model":
+        return None
+    if backend == "revm":
+        from harness.revm_chain import RevmChain
+        return RevmChain(n_accounts=accounts)
+    from harness.ape_support import QuietApeChain, quiet_ape
+    # One INFO line per transaction would bury the progress bar.
+    quiet_ape()
+    chain = QuietApeChain()
+    if len(chain.accounts) < accounts:
+        raise click.ClickException(f"the scenario needs {accounts} accounts; the network has {len(chain.accounts)} "
+                                   "(ape-config.yaml test.number_of_accounts), use fewer traders.accounts")
+    return chain
+
+
+def _summary(f: dict, folder: Path) -> None:
+    p, b, d, a, g = f["positions"], f["bad_debt"], f["delay_steps"], f["model_agreement"], f["gas"]
+    usdc = 10**6
+    click.echo(f"\n{f['scenario']['name']} on {f['backend']}: {f['status']}")
+    click.echo(f"  positions: {p['opened']} opened, {p['liquidated']} liquidated, "
+               f"{p['closed_at_bankruptcy']} closed at bankruptcy, {p['open_at_end']} still open")
+    click.echo(f"  bad debt: {b['created'] / usdc:,.2f} USDC, {b['covered_by_insurance'] / usdc:,.2f} covered by "
+               f"insurance, {b['absorbed_by_pool'] / usdc:,.2f} absorbed by the pool")
+    click.echo(f"  liquidator rewards: {f['liquidator_rewards']['total'] / usdc:,.2f} USDC; delay max "
+               f"{d['max']} / mean {d['mean']} steps")
+    if g["measured"]:
+        click.echo(f"  gas per liquidation: mean {g['per_liquidation']['mean'] or 0:,.0f}, "
+                   f"total {g['liquidations_total']:,} ({g['source']})")
+    if a["checked"]:
+        click.echo(f"  model agreement: {a['steps_checked']} steps checked, {a['disagreements']} disagreements, "
+                   f"{a['isolation_checks']} isolation checks ({a['isolation_mode']})")
+    click.echo(f"  wall time: {f['timing']['wall_time_s']:.1f} s")
+    click.echo(f"  report: {folder}/report.md")

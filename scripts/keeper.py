@@ -1,0 +1,89 @@
+"""A standalone liquidation keeper for an isomargin engine on any ape network.
+
+    ape run keeper --network ethereum:sepolia:node --manifest deployments/sepolia.json --account my-keeper
+    ape run keeper --network ethereum:local:foundry --engine 0x... --test-account 9 --once
+
+Open positions are tracked from the engine's events (read in block ranges
+from the deployment's start block), their state is read 100 slots per
+call and their health computed locally; liquidations that revert because
+someone else was first or the price recovered are normal, RPC errors are
+retried, and each liquidation is counted once (by position id). Prints a
+line per round and a summary on exit (JSON with --json).
+"""
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import click  # noqa: E402
+from ape.cli import ConnectedProviderCommand, network_option  # noqa: E402
+
+
+@click.command(cls=ConnectedProviderCommand, short_help="Run a liquidation keeper")
+@network_option()
+@click.option("--engine", help="Engine address (or use --manifest)")
+@click.option("--manifest", type=click.Path(dir_okay=False), help="deployments/<network>.json")
+@click.option("--account", help="ape account alias to liquidate from")
+@click.option("--test-account", type=int, help="index of an ape test account instead (devnets)")
+@click.option("--from-block", type=int, help="first block to read events from (default: the manifest's)")
+@click.option("--interval", type=float, default=12.0, show_default=True, help="seconds between rounds")
+@click.option("--rounds", type=int, help="stop after this many rounds (default: run until interrupted)")
+@click.option("--once", is_flag=True, help="one round, then exit")
+@click.option("--max-per-round", type=int, default=0, help="liquidations per round (0: no limit)")
+@click.option("--no-events", is_flag=True, help="page through every slot instead of tracking events")
+@click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
+def cli(engine, manifest, account, test_account, from_block, interval, rounds, once, max_per_round, no_events,
+        as_json):
+    import ape
+
+    from harness.ape_support import ApeEngineEvents, QuietApeChain, quiet_ape
+    from harness.chain_source import ChainPositions, run_keeper
+    from harness.keeper import ChainPort, Keeper
+
+    quiet_ape()
+    engine, start = _target(engine, manifest)
+    if from_block is not None:
+        start = from_block
+    if account and test_account is not None:
+        raise click.UsageError("give --account or --test-account, not both")
+    if account:
+        signer = ape.accounts.load(account)
+    elif test_account is not None:
+        signer = ape.accounts.test_accounts[test_account]
+    else:
+        raise click.UsageError("which account liquidates? --account ALIAS or --test-account N")
+    if not ape.chain.provider.get_code(engine):
+        raise click.ClickException(f"no contract at {engine} on {ape.chain.provider.network.choice}")
+
+    chain = QuietApeChain(accounts=[signer])
+    events = None if no_events else ApeEngineEvents(engine)
+    positions = ChainPositions(chain, engine, events=events, start_block=start or 0)
+    keeper = Keeper("keeper", signer.address, ChainPort(chain, engine), max_per_scan=max_per_round)
+    try:
+        summary = run_keeper(positions, keeper, rounds=1 if once else rounds, interval=interval,
+                             log=lambda line: click.echo(line, err=True))
+    except KeyboardInterrupt:
+        summary = keeper.summary()
+    click.echo(json.dumps(summary, indent=1, sort_keys=True) if as_json else
+               f"liquidated {summary['liquidated']} (rewards {summary['rewards'] / 1e6:,.2f} USDC), "
+               f"lost races {summary['lost_races']}, healthy again {summary['healthy_reverts']}, "
+               f"RPC errors {summary['rpc_errors']}, gas {summary['gas_spent']:,}")
+
+
+def _target(engine, manifest):
+    if manifest:
+        from harness.manifest import Manifest, ManifestError
+        try:
+            m = Manifest.load(manifest)
+        except ManifestError as err:
+            raise click.ClickException(str(err))
+        contracts = m.data.get("contracts", {})
+        if "engine" not in contracts:
+            raise click.ClickException(f"{manifest} records no engine (deployment status: {m.data.get('status')})")
+        return contracts["engine"]["address"], m.data.get("start_block") or 0
+    if not engine:
+        raise click.UsageError("which engine? --engine ADDRESS or --manifest deployments/<network>.json")
+    return engine, 0

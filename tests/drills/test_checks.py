@@ -1,0 +1,83 @@
+"""A drill stops, with a clear diff, when chain and model disagree or a
+liquidation reaches beyond its own vault."""
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from harness.drill import run_drill
+from harness.faults import FlakyChain
+from harness.isolation import IsolationBreach, check_isolation
+from harness.report import markdown, figures
+from harness.revm_chain import RevmChain
+from harness.scenario import load_scenario
+from harness.twin import ChainState
+
+TINY = Path(__file__).parent / "data" / "tiny.yaml"
+
+
+class LyingChain(FlakyChain):
+    """Passes everything through, but once a liquidation has run it reports
+    one more token in the pool than there is."""
+
+    armed = False
+
+    def call(self, address, contract, fn, args=()):
+        out = self.inner.call(address, contract, fn, args)
+        if self.armed and fn == "totals":
+            out = (out[0] + 1,) + tuple(out[1:])
+        return out
+
+    def transact(self, address, contract, fn, args, sender):
+        self.armed = self.armed or fn == "liquidate"
+        return self.inner.transact(address, contract, fn, args, sender)
+
+
+def test_a_disagreement_stops_the_drill_with_the_field_and_both_values():
+    s = load_scenario(TINY)
+    r = run_drill(s, "revm", LyingChain(RevmChain(n_accounts=s.accounts_needed())), progress=False)
+    assert r.status == "disagreement"
+    f = r.failure
+    assert f["field"] == "totals.pool_assets" and f["drill_step"] == 2
+    assert int(f["chain"]) == int(f["model"]) + 1
+    assert "engine.liquidate" in f["action"]
+    md = markdown(figures(r), [])
+    assert "Stopped: chain and model disagree" in md and "totals.pool_assets" in md
+    assert figures(r)["model_agreement"]["disagreements"] == 1
+
+
+@dataclass
+class _D:
+    pool: str = "pool"
+    insurance: str = "insurance"
+
+    def vault_address(self, slot):
+        return f"vault:{slot}"
+
+
+def _state(slots, balances):
+    return ChainState(slots=slots, balances=balances, shares={}, totals=(), total_supply=sum(balances.values()))
+
+
+def _slot(n, is_open, collateral):
+    return (n << 32 | 1 if is_open else 0, n, f"vault:{n}", is_open, "owner", 1, True, 10, collateral, 1, 0, 1, 0)
+
+
+def test_isolation_allows_only_the_liquidated_vault_the_liquidator_the_pool_and_insurance():
+    before = _state([_slot(1, True, 100), _slot(2, True, 50)],
+                    {"vault:1": 100, "vault:2": 50, "keeper": 0, "pool": 1_000, "insurance": 10, "bob": 7})
+    good = _state([_slot(1, False, 0), _slot(2, True, 50)],
+                  {"vault:1": 0, "vault:2": 50, "keeper": 5, "pool": 1_094, "insurance": 11, "bob": 7})
+    check_isolation(1, _D(), before, good, {1}, {"keeper"})
+    touched_vault = _state(good.slots, {**good.balances, "vault:2": 49, "pool": 1_095})
+    with pytest.raises(IsolationBreach, match="changed the balance of vault:2"):
+        check_isolation(1, _D(), before, touched_vault, {1}, {"keeper"})
+    touched_slot = _state([_slot(1, False, 0), _slot(2, True, 49)], good.balances)
+    with pytest.raises(IsolationBreach, match="changed slot 2"):
+        check_isolation(1, _D(), before, touched_slot, {1}, {"keeper"})
+    left_funds = _state(good.slots, {**good.balances, "vault:1": 1, "pool": 1_093})
+    with pytest.raises(IsolationBreach, match="still holds 1"):
+        check_isolation(1, _D(), before, left_funds, {1}, {"keeper"})
+    paid_a_stranger = _state(good.slots, {**good.balances, "bob": 8, "pool": 1_093})
+    with pytest.raises(IsolationBreach, match="balance of bob"):
+        check_isolation(1, _D(), before, paid_a_stranger, {1}, {"keeper"})
