@@ -6,7 +6,6 @@ so a drill runs the same code either way and, chain or not, gets the same
 figures: the model is the chain's exact twin.
 """
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Dict, Optional
 
 from eth_utils import keccak, to_checksum_address
@@ -14,26 +13,7 @@ from eth_utils import keccak, to_checksum_address
 from model import Protocol, Revert
 
 from .chain import Chain, ChainError
-from .twin import ChainState, Disagreement, Outcome, Twin
-
-try:
-    from .twin import START_TIME
-except ImportError:  # older twin.py: clocks start wherever the chain is
-    START_TIME = 1_700_000_000
-
-# Lens.balances takes at most 1,024 holders per call.
-LENS_PAGE = 1_000
-
-
-def _commit(journal) -> None:
-    """Keep what happened since the matching journal.begin().
-
-    model/journal.py has begin/undo but no commit; this is its missing half
-    (drop one savepoint level, forget the undo log once outside them all).
-    """
-    journal.depth -= 1
-    if journal.depth == 0:
-        journal.log.clear()
+from .twin import START_TIME, ChainState, Disagreement, Outcome, Twin
 
 
 class DrillTwin(Twin):
@@ -42,12 +22,6 @@ class DrillTwin(Twin):
 
     measures_gas = True
     checks_chain = True
-
-    def __init__(self, chain: Chain, deployer: Optional[str] = None, guardian: Optional[str] = None):
-        super().__init__(chain, deployer, guardian)
-        # Every state read derives every vault's CREATE address (rlp +
-        # keccak + checksum, ~0.2 ms each): remember them.
-        self.deployment.vault_address = lru_cache(maxsize=None)(self.deployment.vault_address)
 
     @property
     def label(self) -> str:
@@ -65,20 +39,6 @@ class DrillTwin(Twin):
             return "revm message calls (understated: storage stays warm between transactions)"
         return "transaction receipts"
 
-    def read_chain(self, slot_count: Optional[int] = None) -> ChainState:
-        # Twin reads every holder's balance in one Lens call, which reverts
-        # past 1,024 holders (about 1,000 positions): page that one call,
-        # then let Twin decode the batch as if it had read it itself.
-        calls, shape = self._read_calls(slot_count)
-        lens, contract, fn, (token, holders) = calls[3]
-        if len(holders) <= LENS_PAGE:
-            return super().read_chain(slot_count)
-        pages = [(lens, contract, fn, [token, holders[i:i + LENS_PAGE]]) for i in range(0, len(holders), LENS_PAGE)]
-        r = self.chain.call_many(calls[:3] + pages + calls[4:])
-        balances = [b for page in r[3:3 + len(pages)] for b in page]
-        self._prefetched = (self.step, shape, r[:3] + [balances] + r[3 + len(pages):])
-        return super().read_chain(slot_count)
-
     def send_atomic(self, target: str, fn: str, args, sender: str, seconds: int = 1) -> Outcome:
         """`send`, except that a ChainError (the client failed, not the
         contract) undoes the model's side too, so the call can be retried."""
@@ -93,9 +53,9 @@ class DrillTwin(Twin):
             del self.log[log_len:]
             raise
         except BaseException:
-            _commit(journal)
+            journal.commit()
             raise
-        _commit(journal)
+        journal.commit()
         return out
 
     def adopt(self, target: str, fn: str, args, sender: str, seconds: int = 1) -> Outcome:

@@ -16,7 +16,8 @@ from model import MarketParams, Protocol, Revert
 from .chain import Chain
 from .deploy import Deployment, deploy_core
 
-PAGE = 100
+PAGE = 100          # Engine.slots returns at most 100 slots a call
+LENS_PAGE = 1_000   # Lens.balances takes at most 1,024 holders a call
 
 
 class Disagreement(AssertionError):
@@ -169,17 +170,18 @@ class Twin:
         n = self.model.engine.vault_count if slot_count is None else slot_count
         markets = self.model.engine.market_count
         holders = self.holders + [d.vault_address(s) for s in range(1, n + 1)]
+        balance_pages = [holders[i:i + LENS_PAGE] for i in range(0, len(holders), LENS_PAGE)]
         calls = [(d.engine, "Engine", "vault_count", []),
                  (d.engine, "Engine", "totals", []),
                  (d.token, "MockUSDC", "totalSupply", []),
-                 (d.lens, "Lens", "balances", [d.token, holders]),
                  (d.lens, "Lens", "balances", [d.pool, self.holders]),
                  (d.engine, "Engine", "guardian", []),
                  (d.engine, "Engine", "owner", [])]
         calls += [(d.engine, "Engine", "market_state", [m]) for m in range(1, markets + 1)]
         calls += [(d.engine, "Engine", "market_params", [m]) for m in range(1, markets + 1)]
+        calls += [(d.lens, "Lens", "balances", [d.token, page]) for page in balance_pages]
         calls += [(d.engine, "Engine", "slots", [first, PAGE]) for first in range(1, n + 1, PAGE)]
-        return calls, (n, markets)
+        return calls, (n, markets, len(balance_pages))
 
     def read_chain(self, slot_count: Optional[int] = None) -> ChainState:
         """Everything `check` compares, read in one batch of eth_calls."""
@@ -189,18 +191,20 @@ class Twin:
             r = pre[2]
         else:
             r = self.chain.call_many(calls)
-        n, markets = shape
+        n, markets, pages = shape
         holders = self.holders + [self.deployment.vault_address(s) for s in range(1, n + 1)]
-        count, totals, supply, bal, shares, guardian, owner = r[:7]
+        count, totals, supply, shares, guardian, owner = r[:6]
+        at = 6 + 2 * markets
+        balances = [b for page in r[at:at + pages] for b in page]
         return ChainState(
-            slots=[s for page in r[7 + 2 * markets:] for s in page],
-            balances=dict(zip(holders, bal)),
+            slots=[s for page in r[at + pages:] for s in page],
+            balances=dict(zip(holders, balances)),
             shares=dict(zip(self.holders, shares)),
             totals=totals,
             total_supply=supply,
             vault_count=count,
-            market_states=[tuple(x) for x in r[7:7 + markets]],
-            market_params=[tuple(x) for x in r[7 + markets:7 + 2 * markets]],
+            market_states=[tuple(x) for x in r[6:6 + markets]],
+            market_params=[tuple(x) for x in r[6 + markets:at]],
             guardian=guardian,
             owner=owner,
         )

@@ -7,9 +7,8 @@ rather than packed words; the 128-bit bounds of the packing are still
 checked in _store, as on chain.
 """
 from dataclasses import dataclass, replace
-from typing import Callable, Dict, Optional
+from typing import Callable, Optional
 
-from .aggregator import MockAggregator
 from .env import ZERO_ADDRESS, Env
 from .errors import Revert, require
 from .journal import Contract, Journal, external

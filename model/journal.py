@@ -23,6 +23,12 @@ class Journal:
         self.depth += 1
         return len(self.log)
 
+    def commit(self) -> None:
+        """Close the innermost savepoint and keep what happened inside it."""
+        self.depth -= 1
+        if self.depth == 0:
+            self.log.clear()
+
     def undo(self, mark: int) -> None:
         """Undo everything since begin() returned `mark`, even successes."""
         self.rollback(mark)
