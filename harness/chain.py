@@ -38,12 +38,17 @@ class Chain:
             c = self._codecs[contract] = Codec(artifact(contract)["abi"])
         return c
 
-    # ---- to implement
     def deploy(self, contract: str, args: Sequence, sender: str) -> str:
-        raise NotImplementedError
+        initcode = bytes.fromhex(artifact(contract)["bytecode"][2:]) + self.codec(contract).encode_constructor(args)
+        return self._deploy_initcode(initcode, sender)
 
     def declare(self, contract: str, sender: str) -> str:
         """Deploy an EIP-5202 blueprint of `contract`; return its address."""
+        return self._deploy_initcode(bytes.fromhex(artifact(contract)["blueprint_bytecode"][2:]), sender)
+
+    # ---- to implement
+    def _deploy_initcode(self, initcode: bytes, sender: str) -> str:
+        """Send a contract creation; return the created address."""
         raise NotImplementedError
 
     def transact(self, address: str, contract: str, fn: str, args: Sequence, sender: str) -> TxResult:

@@ -9,7 +9,6 @@ import re
 import pyrevm
 from eth_utils import keccak, to_checksum_address
 
-from .artifacts import artifact
 from .chain import Chain, ChainError, TxResult
 from .codec import revert_reason
 
@@ -49,14 +48,6 @@ class RevmChain(Chain):
             raise ChainError(f"deployment failed: {revert_reason(out)}")
         self._block += 1
         return to_checksum_address(out)
-
-    def deploy(self, contract, args, sender):
-        art = artifact(contract)
-        initcode = bytes.fromhex(art["bytecode"][2:]) + self.codec(contract).encode_constructor(args)
-        return self._deploy_initcode(initcode, sender)
-
-    def declare(self, contract, sender):
-        return self._deploy_initcode(bytes.fromhex(artifact(contract)["blueprint_bytecode"][2:]), sender)
 
     def transact(self, address, contract, fn, args, sender):
         f = self.codec(contract)[fn]

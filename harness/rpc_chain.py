@@ -9,7 +9,6 @@ import itertools
 
 import requests
 
-from .artifacts import artifact
 from .chain import Chain, ChainError, TxResult
 from .codec import revert_reason
 
@@ -92,14 +91,6 @@ class RpcChain(Chain):
     def codec_address(address: str) -> str:
         from eth_utils import to_checksum_address
         return to_checksum_address(address)
-
-    def deploy(self, contract, args, sender):
-        art = artifact(contract)
-        initcode = bytes.fromhex(art["bytecode"][2:]) + self.codec(contract).encode_constructor(args)
-        return self._deploy_initcode(initcode, sender)
-
-    def declare(self, contract, sender):
-        return self._deploy_initcode(bytes.fromhex(artifact(contract)["blueprint_bytecode"][2:]), sender)
 
     def transact(self, address, contract, fn, args, sender):
         return self.transact_then_call(address, contract, fn, args, sender, [])[0]
