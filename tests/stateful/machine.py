@@ -8,8 +8,6 @@ checked on the chain's own data too, so a bug shared by model and contract
 in accounting still shows up as broken conservation or isolation.
 """
 import json
-import os
-import time
 from pathlib import Path
 
 from hypothesis import strategies as st
@@ -66,8 +64,8 @@ class ProtocolMachine(RuleBasedStateMachine):
     def send(self, target, fn, args, sender, seconds=1):
         try:
             outcome = self.twin.send(target, fn, args, sender, seconds)
-        except Disagreement:
-            self._write_replay()
+        except Disagreement as err:
+            err.add_note(f"replay on any network: ape run replay {self._write_replay()} [--network ...]")
             raise
         # Which actions succeed and which revert, and why: a machine whose
         # opens all revert would agree with the model and prove little.
@@ -82,8 +80,10 @@ class ProtocolMachine(RuleBasedStateMachine):
     def _write_replay(self):
         REPLAY_DIR.mkdir(parents=True, exist_ok=True)
         body = json.dumps({"log": self.twin.log, "steps": self.twin.step}, indent=1)
-        (REPLAY_DIR / "latest.json").write_text(body)
-        (REPLAY_DIR / f"failure-{os.getpid()}-{int(time.time() * 1000)}.json").write_text(body)
+        # Hypothesis replays the shrunk example last, so what stays here is it.
+        path = REPLAY_DIR / "latest.json"
+        path.write_text(body)
+        return path.relative_to(ROOT)
 
     def pick_position(self, pick):
         ids = sorted(self.engine.open_position_ids())
@@ -323,7 +323,11 @@ class ProtocolMachine(RuleBasedStateMachine):
 
     @invariant()
     def model_and_chain_agree(self):
-        state = self.twin.check()
+        try:
+            state = self.twin.check()
+        except Disagreement as err:
+            err.add_note(f"replay on any network: ape run replay {self._write_replay()} [--network ...]")
+            raise
         self.checked += 1
         d = self.twin.deployment
         # Each vault holds exactly its position's collateral; a free vault holds nothing.
