@@ -19,10 +19,10 @@ from model import MarketParams, Revert
 from model.engine import Engine as ModelEngine
 
 from .artifacts import ROOT
+from .world import rate_per_year
 
 DEPLOYMENTS = ROOT / "deployments"
 CONFIG_DIR = DEPLOYMENTS / "config"
-YEAR = 365 * 86_400
 PARAM_FIELDS = tuple(MarketParams.__dataclass_fields__)
 MOCK_DESCRIPTION_MAX = 32   # MockAggregator.description is String[32]
 
@@ -80,11 +80,6 @@ def default_config_path(name: str) -> Path:
         if base.exists():
             return base
     return path
-
-
-def rate_per_year(bps: int) -> int:
-    """Per-second borrow rate (1e18 scale) for a yearly rate in bps (as harness/world.py)."""
-    return bps * 10**18 // 10_000 // YEAR
 
 
 # ---------------------------------------------------------------- loading

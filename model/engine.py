@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
 from .env import ZERO_ADDRESS, Env
-from .errors import Revert, require
+from .errors import Revert, checked, require
 from .journal import Contract, Journal, external
 from .token import Token
 
@@ -242,11 +242,9 @@ class Engine(Contract):
         st = self.market_state[market_id]
         delta = amount if increase else -amount
         if is_long:
-            require(st.oi_long + delta >= 0, "underflow")
-            self.market_state[market_id] = replace(st, oi_long=st.oi_long + delta)
+            self.market_state[market_id] = replace(st, oi_long=checked(st.oi_long + delta))
         else:
-            require(st.oi_short + delta >= 0, "underflow")
-            self.market_state[market_id] = replace(st, oi_short=st.oi_short + delta)
+            self.market_state[market_id] = replace(st, oi_short=checked(st.oi_short + delta))
 
     # ---------------------------------------------------------------- oracle and fees
 

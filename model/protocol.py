@@ -29,6 +29,3 @@ class Protocol:
         feed = MockAggregator(self.journal, self.env, address, decimals, answer, owner=self.deployer)
         self.engine.feeds[address] = feed
         return feed
-
-    def token_holders(self):
-        return list(self.token.balanceOf.keys())

@@ -21,26 +21,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from hypothesis import HealthCheck, settings  # noqa: E402
-from hypothesis.stateful import run_state_machine_as_test  # noqa: E402
 
 from harness.revm_chain import RevmChain  # noqa: E402
 from harness.rpc_chain import RpcChain  # noqa: E402
-from harness.twin import Twin  # noqa: E402
-from harness.world import build_world  # noqa: E402
-from tests.stateful.machine import make_machine, outcome_table  # noqa: E402
+from tests.stateful.machine import outcome_table, run_machine  # noqa: E402
 
 MNEMONIC = "test test test test test test test test test test test junk"
 
 
 def run(chain, examples, steps):
-    twin = Twin(chain)
-    world = build_world(twin)
-    stats = {"steps": 0, "outcomes": {}}
     s = settings(max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
                  suppress_health_check=list(HealthCheck))
-    started = time.perf_counter()
-    run_state_machine_as_test(make_machine(world, stats), settings=s)
-    elapsed = time.perf_counter() - started
+    stats, elapsed = run_machine(chain, s)
     if os.environ.get("ISOMARGIN_OUTCOMES"):
         print(outcome_table(stats))
     return stats["steps"], elapsed

@@ -8,13 +8,15 @@ checked on the chain's own data too, so a bug shared by model and contract
 in accounting still shows up as broken conservation or isolation.
 """
 import json
+import time
 from pathlib import Path
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition, rule,
+                                 run_state_machine_as_test)
 
 from harness.twin import Disagreement, Twin
-from harness.world import MARKETS, PRICE, USDC, World
+from harness.world import MARKETS, PRICE, USDC, World, build_world
 from model import MarketParams, Revert
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -345,6 +347,16 @@ class ProtocolMachine(RuleBasedStateMachine):
 def outcome_table(stats: dict) -> str:
     rows = sorted(stats["outcomes"].items(), key=lambda kv: (kv[0][0], -kv[1]))
     return "\n".join(f"  {fn:28s} {n:6d}  {reason}" for (fn, reason), n in rows)
+
+
+def run_machine(chain, hypothesis_settings) -> tuple:
+    """Deploy the standard world on `chain` and run the machine on it:
+    (stats, seconds). The stateful test and scripts/bench_harness.py share it."""
+    world = build_world(Twin(chain))
+    stats = {"steps": 0, "outcomes": {}}
+    started = time.perf_counter()
+    run_state_machine_as_test(make_machine(world, stats), settings=hypothesis_settings)
+    return stats, time.perf_counter() - started
 
 
 def make_machine(world: World, stats: dict):

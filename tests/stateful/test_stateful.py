@@ -6,35 +6,22 @@ for anvil), for many examples, and once through ape itself (accounts,
 providers, ape's transaction pipeline), for a share of them.
 """
 import os
-import time
 
 import pytest
 from hypothesis import settings
-from hypothesis.stateful import run_state_machine_as_test
 
 from harness.ape_chain import ApeChain
 from harness.revm_chain import RevmChain
 from harness.rpc_chain import RpcChain
-from harness.twin import Twin
-from harness.world import build_world
 
-from .machine import make_machine, outcome_table
+from .machine import outcome_table, run_machine
 
 # Ape's transactions cost milliseconds each: a share of the profile's examples.
 APE_SHARE = int(os.environ.get("ISOMARGIN_APE_SHARE", "10"))
 
 
 def _run(chain, examples):
-    twin = Twin(chain)
-    world = build_world(twin)
-    stats = {"steps": 0, "outcomes": {}}
-    base = settings()
-    started = time.perf_counter()
-    run_state_machine_as_test(
-        make_machine(world, stats),
-        settings=settings(base, max_examples=examples),
-    )
-    elapsed = time.perf_counter() - started
+    stats, elapsed = run_machine(chain, settings(settings(), max_examples=examples))
     print(f"\n{chain.name}: {stats['steps']} checked steps in {elapsed:.1f}s "
           f"({stats['steps'] / elapsed:.0f} steps/s)\n{outcome_table(stats)}")
     return stats
