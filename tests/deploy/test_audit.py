@@ -26,8 +26,8 @@ from .helpers import ape_run, fund, output
 
 # Engine storage slots from the compiler's layout; a HashMap[k] lives at
 # keccak256(slot ++ k).
-POS_WORD1 = storage_slot("Engine", "pos_word1")            # size | collateral << 128
-MARKET_RISK = storage_slot("Engine", "market_risk")        # packed; staleness at bits 128..159
+POS_WORD1 = storage_slot("Engine", "positions.pos_word1")          # size | collateral << 128
+MARKET_RISK = storage_slot("Engine", "markets.market_risk")      # packed; staleness at bits 128..159
 USDC = 10**6
 
 

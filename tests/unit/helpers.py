@@ -17,10 +17,10 @@ GEN_BITS = 32
 
 # Engine storage slots, from the compiler's layout; used only to reach
 # guards that no sequence of calls can reach in a test's lifetime.
-SLOT_MARKET_COUNT = storage_slot("Engine", "market_count")
-SLOT_VAULT_COUNT = storage_slot("Engine", "vault_count")
-SLOT_MARKET_INDEX = storage_slot("Engine", "market_index")   # borrow_index | last_accrual << 128
-SLOT_POS_WORD0 = storage_slot("Engine", "pos_word0")
+SLOT_MARKET_COUNT = storage_slot("Engine", "markets.market_count")
+SLOT_VAULT_COUNT = storage_slot("Engine", "positions.vault_count")
+SLOT_MARKET_INDEX = storage_slot("Engine", "markets.market_index")   # borrow_index | last_accrual << 128
+SLOT_POS_WORD0 = storage_slot("Engine", "positions.pos_word0")
 
 
 def usd(x) -> int:

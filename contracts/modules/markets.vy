@@ -1,0 +1,304 @@
+# pragma version ~=0.4.3
+"""
+@title isomargin markets: packed parameters, bounds, borrow index, oracle
+@custom:contract-name markets
+@notice Markets are packed so that a trade reads five cold slots, not
+        eleven (see _params, _store_params; _state unpacks the rest):
+          market_risk:   the bps, max profit, staleness and borrow-rate fields
+          market_limits: min_collateral | oi_cap << 128
+          market_oi:     oi_long | oi_short << 128
+          market_index:  borrow_index | last_accrual << 128
+        model/markets.py is the Python twin.
+"""
+from ..interfaces import AggregatorV3
+from . import risk
+
+
+# @dev Market ids are 1..MAX_MARKETS: a position packs its market id in 16 bits.
+MAX_MARKETS: constant(uint256) = 65_535
+
+
+# @dev Bounds checked on every write of market parameters (_check_params).
+MIN_INITIAL_MARGIN_BPS: constant(uint256) = 10
+MAX_FEE_BPS: constant(uint256) = 500
+MAX_LIQUIDATION_FEE_BPS: constant(uint256) = 1_000
+MAX_MAX_PROFIT_BPS: constant(uint256) = 100_000
+# @dev About 1000% of notional a year.
+MAX_BORROW_RATE: constant(uint256) = 317_097_919_837
+MAX_STALENESS: constant(uint256) = 7 * 86_400
+
+
+# @dev Field widths in market_risk.
+U16: constant(uint256) = 2**16 - 1
+U32: constant(uint256) = 2**32 - 1
+U64: constant(uint256) = 2**64 - 1
+
+
+# @dev A market's parameters, as the owner sets them.
+struct MarketParams:
+    initial_margin_bps: uint256
+    maintenance_margin_bps: uint256
+    open_fee_bps: uint256
+    close_fee_bps: uint256
+    liquidation_fee_bps: uint256
+    insurance_share_bps: uint256
+    max_profit_bps: uint256
+    borrow_rate: uint256
+    staleness: uint256
+    min_collateral: uint256
+    oi_cap: uint256
+
+
+# @dev A market's moving state, as views show it.
+struct MarketState:
+    feed: address
+    oi_long: uint256
+    oi_short: uint256
+    borrow_index: uint256
+    last_accrual: uint256
+
+
+# @dev Emitted whenever the stored borrow index moves (at most once a block
+# per market).
+event BorrowIndexAccrued:
+    market_id: indexed(uint256)
+    borrow_index: uint256
+    timestamp: uint256
+
+
+market_risk: HashMap[uint256, uint256]
+market_limits: HashMap[uint256, uint256]
+market_feed: HashMap[uint256, address]
+market_oi: HashMap[uint256, uint256]
+market_index: HashMap[uint256, uint256]
+
+
+# @dev Number of markets listed (ids are 1..market_count).
+market_count: public(uint256)
+
+
+@internal
+@view
+def _params(market_id: uint256) -> MarketParams:
+    """
+    @dev Unpacks a market's parameters (all zero for an unlisted market).
+    @param market_id The market id.
+    @return MarketParams The parameters.
+    """
+    a: uint256 = self.market_risk[market_id]
+    b: uint256 = self.market_limits[market_id]
+    return MarketParams(
+        initial_margin_bps=a & U16,
+        maintenance_margin_bps=(a >> 16) & U16,
+        open_fee_bps=(a >> 32) & U16,
+        close_fee_bps=(a >> 48) & U16,
+        liquidation_fee_bps=(a >> 64) & U16,
+        insurance_share_bps=(a >> 80) & U16,
+        max_profit_bps=(a >> 96) & U32,
+        borrow_rate=(a >> 160) & U64,
+        staleness=(a >> 128) & U32,
+        min_collateral=b & risk.MAX_U128,
+        oi_cap=b >> 128,
+    )
+
+
+@internal
+def _store_params(market_id: uint256, p: MarketParams):
+    """
+    @dev Packs a market's parameters. _check_params bounds every field
+         within its width, so nothing spills.
+    @param market_id The market id.
+    @param p Parameters that passed _check_params.
+    """
+    self.market_risk[market_id] = (
+        p.initial_margin_bps
+        | (p.maintenance_margin_bps << 16)
+        | (p.open_fee_bps << 32)
+        | (p.close_fee_bps << 48)
+        | (p.liquidation_fee_bps << 64)
+        | (p.insurance_share_bps << 80)
+        | (p.max_profit_bps << 96)
+        | (p.staleness << 128)
+        | (p.borrow_rate << 160)
+    )
+    self.market_limits[market_id] = p.min_collateral | (p.oi_cap << 128)
+
+
+@internal
+@pure
+def _check_params(p: MarketParams):
+    """
+    @dev Bounds every parameter, in field order so the first bad field
+         names the revert. The bounds keep each field within its packed
+         width and every liquidation payable (fee <= maintenance margin).
+    @param p The proposed parameters.
+    """
+    assert p.initial_margin_bps >= MIN_INITIAL_MARGIN_BPS and p.initial_margin_bps <= risk.BPS, "params: initial margin out of bounds"
+    assert p.maintenance_margin_bps != 0 and p.maintenance_margin_bps < p.initial_margin_bps, "params: maintenance margin out of bounds"
+    assert p.open_fee_bps <= MAX_FEE_BPS, "params: open fee out of bounds"
+    assert p.close_fee_bps <= MAX_FEE_BPS, "params: close fee out of bounds"
+    assert p.liquidation_fee_bps <= MAX_LIQUIDATION_FEE_BPS and p.liquidation_fee_bps <= p.maintenance_margin_bps, "params: liquidation fee out of bounds"
+    assert p.insurance_share_bps <= risk.BPS, "params: insurance share out of bounds"
+    assert p.max_profit_bps != 0 and p.max_profit_bps <= MAX_MAX_PROFIT_BPS, "params: max profit out of bounds"
+    assert p.borrow_rate <= MAX_BORROW_RATE, "params: borrow rate out of bounds"
+    assert p.staleness != 0 and p.staleness <= MAX_STALENESS, "params: staleness out of bounds"
+    assert p.min_collateral != 0 and p.min_collateral <= risk.MAX_U128, "params: min collateral out of bounds"
+    assert p.oi_cap != 0 and p.oi_cap <= risk.MAX_U128, "params: open interest cap out of bounds"
+
+
+@internal
+@pure
+def _min_collateral(collateral: uint256, p: MarketParams):
+    """
+    @dev Holds after every change a trader makes, so a liquidation always
+         has collateral to pay its liquidator from.
+    @param collateral The position's collateral after the change.
+    @param p The market's parameters.
+    """
+    assert collateral >= p.min_collateral, "engine: collateral below minimum"
+
+
+@internal
+@view
+def _listed(market_id: uint256):
+    """
+    @dev A market is listed once it has a feed; feeds are never unset.
+    @param market_id The market id.
+    """
+    assert self.market_feed[market_id] != empty(address), "engine: unknown market"
+
+
+@internal
+def _accrue(market_id: uint256, borrow_rate: uint256) -> uint256:
+    """
+    @dev Brings the stored borrow index up to now. Every trade accrues
+         before it reads the index, so fees charged so far keep the rate
+         they accrued at.
+    @param market_id The market id.
+    @param borrow_rate The market's borrow rate per second (1e18 scale).
+    @return uint256 The current borrow index.
+    """
+    packed: uint256 = self.market_index[market_id]
+    index: uint256 = packed & risk.MAX_U128
+    last: uint256 = packed >> 128
+    if block.timestamp > last:
+        index += borrow_rate * (block.timestamp - last)
+        assert index <= risk.MAX_U128, "engine: borrow index overflow"
+        self.market_index[market_id] = index | (block.timestamp << 128)
+        log BorrowIndexAccrued(market_id=market_id, borrow_index=index, timestamp=block.timestamp)
+    return index
+
+
+@internal
+@view
+def _current_index(market_id: uint256, borrow_rate: uint256) -> uint256:
+    """
+    @dev The borrow index _accrue would return now, without writing it, for
+         views.
+    @param market_id The market id.
+    @param borrow_rate The market's borrow rate per second (1e18 scale).
+    @return uint256 The current borrow index.
+    """
+    packed: uint256 = self.market_index[market_id]
+    index: uint256 = packed & risk.MAX_U128
+    last: uint256 = packed >> 128
+    if block.timestamp > last:
+        index += borrow_rate * (block.timestamp - last)
+    return index
+
+
+@internal
+@view
+def _price(market_id: uint256, staleness: uint256) -> uint256:
+    """
+    @dev The market's oracle price, refused when not positive, older than
+         `staleness` or too wide to pack into 128 bits.
+    @param market_id The market id.
+    @param staleness The oldest answer accepted, in seconds.
+    @return uint256 The price, in the feed's decimals.
+    """
+    feed: address = self.market_feed[market_id]
+    assert feed != empty(address), "engine: unknown market"
+    answer: int256 = 0
+    updated_at: uint256 = 0
+    _: uint80 = 0
+    __: uint256 = 0
+    ___: uint80 = 0
+    _, answer, __, updated_at, ___ = staticcall AggregatorV3(feed).latestRoundData()
+    assert answer > 0, "oracle: price not positive"
+    assert updated_at + staleness >= block.timestamp, "oracle: price is stale"
+    assert convert(answer, uint256) <= risk.MAX_U128, "oracle: price out of range"
+    return convert(answer, uint256)
+
+
+@internal
+def _add_open_interest(market_id: uint256, is_long: bool, amount: uint256, increase: bool):
+    """
+    @dev Moves one side's open interest. Both sides stay within
+         oi_cap <= 2**128 - 1, so the packing cannot spill; a decrease
+         below zero reverts (checked arithmetic).
+    @param market_id The market id.
+    @param is_long The side: True for longs.
+    @param amount The notional added or removed.
+    @param increase True to add, False to remove.
+    """
+    oi: uint256 = self.market_oi[market_id]
+    long: uint256 = oi & risk.MAX_U128
+    short: uint256 = oi >> 128
+    if is_long:
+        long = long + amount if increase else long - amount
+    else:
+        short = short + amount if increase else short - amount
+    self.market_oi[market_id] = long | (short << 128)
+
+
+@internal
+@view
+def _side_open_interest(market_id: uint256, is_long: bool) -> uint256:
+    """
+    @dev One side's open interest, for the oi_cap check.
+    @param market_id The market id.
+    @param is_long The side: True for longs.
+    @return uint256 The side's open interest.
+    """
+    oi: uint256 = self.market_oi[market_id]
+    if is_long:
+        return oi & risk.MAX_U128
+    return oi >> 128
+
+
+@internal
+@view
+def _state(market_id: uint256) -> MarketState:
+    """
+    @dev Unpacks a market's feed, open interest and stored borrow index.
+    @param market_id The market id.
+    @return MarketState The market's state.
+    """
+    oi: uint256 = self.market_oi[market_id]
+    index: uint256 = self.market_index[market_id]
+    return MarketState(
+        feed=self.market_feed[market_id],
+        oi_long=oi & risk.MAX_U128,
+        oi_short=oi >> 128,
+        borrow_index=index & risk.MAX_U128,
+        last_accrual=index >> 128,
+    )
+
+
+@internal
+def _list(feed: address, p: MarketParams) -> uint256:
+    """
+    @dev Lists a market with checked parameters; its borrow index starts at
+         zero, now.
+    @param feed The market's oracle (not the empty address).
+    @param p Parameters that passed _check_params.
+    @return uint256 The new market's id.
+    """
+    market_id: uint256 = self.market_count + 1
+    assert market_id <= MAX_MARKETS, "params: too many markets"
+    self.market_count = market_id
+    self.market_feed[market_id] = feed
+    self.market_index[market_id] = block.timestamp << 128
+    self._store_params(market_id, p)
+    return market_id

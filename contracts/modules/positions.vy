@@ -1,0 +1,288 @@
+# pragma version ~=0.4.3
+"""
+@title isomargin positions: packed position slots and the recycled-vault stack
+@custom:contract-name positions
+@notice Positions live in vault slots: slot v owns vault _vault(v) for good
+        (its CREATE address, computed, never stored), and a position id is
+        (v << 32 | generation), unique for ever although slots are recycled.
+        Each slot is three packed words (see _store), so a trade reads three
+        cold slots, not ten. model/positions.py is the Python twin.
+"""
+from . import risk
+
+
+# @dev A position id is (slot << GEN_BITS | generation).
+GEN_BITS: constant(uint256) = 32
+GEN_MASK: constant(uint256) = 2**32 - 1
+
+
+# @dev Marks the end of the recycled-vault stack. Non-zero, so that pushing
+# onto an empty stack rewrites a non-zero slot (2.9k gas) instead of 20k.
+FREE_END: constant(uint256) = max_value(uint256)
+
+
+# @dev The engine's own nonces 1..3 create the vault implementation, the
+# insurance vault and the pool; vault slot v is created with nonce 3 + v.
+NONCE_BEFORE_VAULTS: constant(uint256) = 3
+
+
+# @dev The most slots `Engine.slots` returns in one page.
+MAX_PAGE: constant(uint256) = 100
+
+
+# @dev Vault nonces stay below 2**32, the largest the address rule covers.
+U32: constant(uint256) = 2**32 - 1
+
+
+# @dev A slot and its current position as views and tools see it.
+struct PositionView:
+    position_id: uint256
+    slot: uint256
+    vault: address
+    is_open: bool
+    owner: address
+    market_id: uint256
+    is_long: bool
+    size: uint256
+    collateral: uint256
+    entry_price: uint256
+    entry_index: uint256
+    max_profit_bps: uint256
+    reserve: uint256
+
+
+# @dev Emitted when a slot's vault is created (only the first time the slot
+# is used: recycled slots keep their vault).
+event VaultCreated:
+    slot: indexed(uint256)
+    vault: indexed(address)
+
+
+# @dev Slot words (see _store):
+#   word0: owner | market_id << 160 | is_long << 176 | max_profit_bps << 184
+#          | generation << 216 | is_open << 248
+#   word1: size | collateral << 128   (a closed slot: next free slot)
+#   word2: entry_price | entry_index << 128
+pos_word0: HashMap[uint256, uint256]
+pos_word1: HashMap[uint256, uint256]
+pos_word2: HashMap[uint256, uint256]
+
+
+# @dev Top of the recycled-vault stack (FREE_END when empty).
+free_head: uint256
+
+
+# @dev Number of vault slots ever created (slots are 1..vault_count).
+vault_count: public(uint256)
+
+
+# @dev Number of positions open now.
+open_positions: public(uint256)
+
+
+@deploy
+def __init__():
+    """
+    @dev Starts with an empty recycled-vault stack.
+    """
+    self.free_head = FREE_END
+
+
+@internal
+@view
+def _read(slot: uint256) -> risk.Position:
+    """
+    @dev Unpacks a slot's three words, open or not.
+    @param slot The vault slot.
+    @return Position The slot's (possibly closed) position.
+    """
+    w0: uint256 = self.pos_word0[slot]
+    w1: uint256 = self.pos_word1[slot]
+    w2: uint256 = self.pos_word2[slot]
+    return risk.Position(
+        owner=convert(convert(w0 & (2**160 - 1), uint160), address),
+        market_id=(w0 >> 160) & 65535,
+        is_long=((w0 >> 176) & 255) == 1,
+        max_profit_bps=(w0 >> 184) & GEN_MASK,
+        generation=(w0 >> 216) & GEN_MASK,
+        is_open=(w0 >> 248) == 1,
+        size=w1 & risk.MAX_U128,
+        collateral=w1 >> 128,
+        entry_price=w2 & risk.MAX_U128,
+        entry_index=w2 >> 128,
+    )
+
+
+@internal
+def _store(slot: uint256, pos: risk.Position):
+    """
+    @dev Packs a position into its slot. Size and collateral are checked
+         here, where they would otherwise spill into the next field; the
+         other fields are bounded by their sources (market ids, bps bounds,
+         the generation check, the oracle's price range, the index check).
+    @param slot The vault slot.
+    @param pos The position to write.
+    """
+    assert pos.size <= risk.MAX_U128, "engine: size too large"
+    assert pos.collateral <= risk.MAX_U128, "engine: collateral too large"
+    w0: uint256 = convert(convert(pos.owner, uint160), uint256)
+    w0 |= pos.market_id << 160
+    w0 |= convert(pos.is_long, uint256) << 176
+    w0 |= pos.max_profit_bps << 184
+    w0 |= pos.generation << 216
+    w0 |= convert(pos.is_open, uint256) << 248
+    self.pos_word0[slot] = w0
+    self.pos_word1[slot] = pos.size | (pos.collateral << 128)
+    self.pos_word2[slot] = pos.entry_price | (pos.entry_index << 128)
+
+
+@internal
+@view
+def _load(position_id: uint256) -> (uint256, risk.Position):
+    """
+    @dev Reads an open position by id; an id whose slot was recycled (other
+         generation) or closed is not open.
+    @param position_id The position id.
+    @return uint256 The vault slot.
+    @return Position The position.
+    """
+    slot: uint256 = position_id >> GEN_BITS
+    pos: risk.Position = self._read(slot)
+    assert pos.is_open and pos.generation == position_id & GEN_MASK, "engine: position not open"
+    return slot, pos
+
+
+@internal
+@view
+def _load_owned(position_id: uint256) -> (uint256, risk.Position):
+    """
+    @dev _load, for the position's owner only. One copy of each check (and
+         of its reason string) keeps the engine under the 24 KiB code-size
+         limit.
+    @param position_id The position id.
+    @return uint256 The vault slot.
+    @return Position The position.
+    """
+    slot: uint256 = 0
+    pos: risk.Position = empty(risk.Position)
+    slot, pos = self._load(position_id)
+    assert pos.owner == msg.sender, "engine: caller is not the position owner"
+    return slot, pos
+
+
+@internal
+def _take_slot(implementation: address) -> uint256:
+    """
+    @dev Recycles the most recently freed vault (LIFO), else creates one.
+         A new vault must land on the address _vault computes, which is
+         what lets every trade compute it instead of reading it.
+    @param implementation The vault implementation the new vault proxies
+           (the engine's VAULT_IMPLEMENTATION immutable).
+    @return uint256 The slot for the new position.
+    """
+    slot: uint256 = self.free_head
+    if slot != FREE_END:
+        self.free_head = self.pos_word1[slot]
+        return slot
+    slot = self.vault_count + 1
+    assert slot + NONCE_BEFORE_VAULTS <= U32, "engine: vault slots exhausted"
+    self.vault_count = slot
+    vault: address = create_minimal_proxy_to(implementation)
+    assert vault == self._vault(slot), "engine: nonce rule"
+    log VaultCreated(slot=slot, vault=vault)
+    return slot
+
+
+@internal
+def _release_slot(slot: uint256):
+    """
+    @dev Closes a slot's position and pushes the slot onto the recycled-vault
+         stack. Only word0 keeps its meaning (owner, generation): the next
+         opener rewrites every field and bumps the generation, so a recycled
+         vault carries no value and no permission from this position. Open
+         interest and total_reserved are the engine's to release (see
+         Engine._release).
+    @param slot The vault slot of an open position.
+    """
+    w0: uint256 = self.pos_word0[slot]
+    self.pos_word0[slot] = w0 & ~(1 << 248)
+    self.pos_word1[slot] = self.free_head
+    self.free_head = slot
+    self.open_positions -= 1
+
+
+@internal
+@view
+def _vault(slot: uint256) -> address:
+    """
+    @dev A slot's vault: the engine's CREATE address for nonce 3 + slot.
+    @param slot The vault slot (need not exist yet).
+    @return address The vault's address.
+    """
+    return self._created_address(slot + NONCE_BEFORE_VAULTS)
+
+
+@internal
+@view
+def _existing_vault(slot: uint256) -> address:
+    """
+    @dev _vault for slots that exist, so views never name an address that
+         holds no vault.
+    @param slot The vault slot.
+    @return address The vault, or the empty address.
+    """
+    if slot == 0 or slot > self.vault_count:
+        return empty(address)
+    return self._vault(slot)
+
+
+@internal
+@view
+def _view(slot: uint256) -> PositionView:
+    """
+    @dev A slot and its open position; a closed slot shows only its slot
+         and vault.
+    @param slot The vault slot.
+    @return PositionView The slot's view.
+    """
+    pos: risk.Position = self._read(slot)
+    v: PositionView = empty(PositionView)
+    v.slot = slot
+    v.vault = self._existing_vault(slot)
+    if not pos.is_open:
+        return v
+    v.position_id = (slot << GEN_BITS) | pos.generation
+    v.is_open = True
+    v.owner = pos.owner
+    v.market_id = pos.market_id
+    v.is_long = pos.is_long
+    v.size = pos.size
+    v.collateral = pos.collateral
+    v.entry_price = pos.entry_price
+    v.entry_index = pos.entry_index
+    v.max_profit_bps = pos.max_profit_bps
+    v.reserve = risk._reserve(pos.size, pos.max_profit_bps)
+    return v
+
+
+@internal
+@view
+def _created_address(nonce: uint256) -> address:
+    """
+    @dev keccak256(rlp([self, nonce]))[12:], for nonces below 2**32.
+    @param nonce The engine's CREATE nonce.
+    @return address The address a CREATE with that nonce deploys to.
+    """
+    me: bytes20 = convert(self, bytes20)
+    encoded: Bytes[27] = b""
+    if nonce < 128:
+        encoded = concat(b"\xd6\x94", me, convert(convert(nonce, uint8), bytes1))
+    elif nonce < 2**8:
+        encoded = concat(b"\xd7\x94", me, b"\x81", convert(convert(nonce, uint8), bytes1))
+    elif nonce < 2**16:
+        encoded = concat(b"\xd8\x94", me, b"\x82", convert(convert(nonce, uint16), bytes2))
+    elif nonce < 2**24:
+        encoded = concat(b"\xd9\x94", me, b"\x83", convert(convert(nonce, uint24), bytes3))
+    else:
+        encoded = concat(b"\xda\x94", me, b"\x84", convert(convert(nonce, uint32), bytes4))
+    return convert(convert(convert(keccak256(encoded), uint256) & (2**160 - 1), uint160), address)
