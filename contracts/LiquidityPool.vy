@@ -45,6 +45,12 @@ TOKEN: immutable(IERC20)
 
 @deploy
 def __init__(token: IERC20, engine: IEngine):
+    """
+    @dev Deployed by the engine from a blueprint (so `engine` is its
+         creator). No decimals offset: shares start 1:1 with assets.
+    @param token The collateral token, the vault's asset.
+    @param engine The engine, which reserves assets and pays profits.
+    """
     erc4626.__init__("isomargin LP", "imLP", token, 0, "isomargin LP", "1")
     ENGINE = engine
     TOKEN = token
@@ -56,6 +62,11 @@ def __init__(token: IERC20, engine: IEngine):
 @internal
 @view
 def _free_assets() -> uint256:
+    """
+    @dev Assets above what the engine reserves for open positions'
+         maximum profit; zero when the reserve exceeds the balance.
+    @return uint256 The withdrawable assets.
+    """
     assets: uint256 = staticcall TOKEN.balanceOf(self)
     reserved: uint256 = staticcall ENGINE.total_reserved()
     if assets <= reserved:
@@ -66,35 +77,62 @@ def _free_assets() -> uint256:
 @external
 @view
 def free_assets() -> uint256:
-    """@notice Assets not reserved for open positions' maximum profit."""
+    """
+    @notice Assets not reserved for open positions' maximum profit.
+    @return uint256 The withdrawable assets, across all LPs.
+    """
     return self._free_assets()
 
 
 @external
 @view
 def maxWithdraw(owner: address) -> uint256:
+    """
+    @notice ERC4626 maxWithdraw, capped by the free assets.
+    @param owner The share owner.
+    @return uint256 The most `owner` can withdraw now.
+    """
     return min(erc4626._max_withdraw(owner), self._free_assets())
 
 
 @external
 @view
 def maxRedeem(owner: address) -> uint256:
+    """
+    @notice ERC4626 maxRedeem, capped by the shares the free assets are
+            worth (rounded down).
+    @param owner The share owner.
+    @return uint256 The most shares `owner` can redeem now.
+    """
     return min(erc4626._max_redeem(owner), erc4626._convert_to_shares(self._free_assets(), False))
 
 
 @internal
 def _deposit_exact(receiver: address, assets: uint256, shares: uint256):
+    """
+    @dev snekmate's deposit, refusing zero amounts and tokens that do not
+         arrive whole: fee-on-transfer and rebasing tokens would mint
+         unbacked shares.
+    @param receiver Who gets the shares.
+    @param assets The assets the caller pays.
+    @param shares The shares minted.
+    """
     assert assets != 0, "pool: zero assets"
     assert shares != 0, "pool: zero shares"
     before: uint256 = staticcall TOKEN.balanceOf(self)
     erc4626._deposit(msg.sender, receiver, assets, shares)
-    # Fee-on-transfer and rebasing tokens would mint unbacked shares.
     assert staticcall TOKEN.balanceOf(self) == before + assets, "pool: token transfer not exact"
 
 
 @external
 @nonreentrant
 def deposit(assets: uint256, receiver: address) -> uint256:
+    """
+    @notice ERC4626 deposit; the token must transfer exactly.
+    @param assets The assets to deposit.
+    @param receiver Who gets the shares.
+    @return uint256 The shares minted.
+    """
     shares: uint256 = erc4626._preview_deposit(assets)
     self._deposit_exact(receiver, assets, shares)
     return shares
@@ -103,6 +141,12 @@ def deposit(assets: uint256, receiver: address) -> uint256:
 @external
 @nonreentrant
 def mint(shares: uint256, receiver: address) -> uint256:
+    """
+    @notice ERC4626 mint; the token must transfer exactly.
+    @param shares The shares to mint.
+    @param receiver Who gets the shares.
+    @return uint256 The assets paid.
+    """
     assets: uint256 = erc4626._preview_mint(shares)
     self._deposit_exact(receiver, assets, shares)
     return assets
@@ -111,6 +155,13 @@ def mint(shares: uint256, receiver: address) -> uint256:
 @external
 @nonreentrant
 def withdraw(assets: uint256, receiver: address, owner: address) -> uint256:
+    """
+    @notice ERC4626 withdraw, of free (unreserved) assets only.
+    @param assets The assets to withdraw.
+    @param receiver Who gets the assets.
+    @param owner Whose shares are burnt (the caller, or who approved it).
+    @return uint256 The shares burnt.
+    """
     assert assets != 0, "pool: zero assets"
     # What the owner holds first: "reserved" is the answer only when the
     # owner could otherwise have withdrawn that much.
@@ -124,6 +175,13 @@ def withdraw(assets: uint256, receiver: address, owner: address) -> uint256:
 @external
 @nonreentrant
 def redeem(shares: uint256, receiver: address, owner: address) -> uint256:
+    """
+    @notice ERC4626 redeem, of free (unreserved) assets only.
+    @param shares The shares to redeem.
+    @param receiver Who gets the assets.
+    @param owner Whose shares are burnt (the caller, or who approved it).
+    @return uint256 The assets paid.
+    """
     assert shares != 0, "pool: zero shares"
     assert shares <= erc4626._max_redeem(owner), "erc4626: redeem more than maximum"
     assets: uint256 = erc4626._preview_redeem(shares)

@@ -24,6 +24,12 @@ event AnswerUpdated:
 
 @deploy
 def __init__(decimals_: uint8, description_: String[32], initial_answer: int256):
+    """
+    @dev The deployer owns the feed; the first round is stamped now.
+    @param decimals_ The answer's decimals (Chainlink USD feeds use 8).
+    @param description_ The feed's name, e.g. "ETH / USD".
+    @param initial_answer The first answer.
+    """
     self.decimals = decimals_
     self.description = description_
     self.version = 4
@@ -33,6 +39,12 @@ def __init__(decimals_: uint8, description_: String[32], initial_answer: int256)
 
 @internal
 def _set(answer: int256, updated_at: uint256):
+    """
+    @dev Writes the next round into one word, refusing what would not fit
+         its packing (rather than wrapping into a different answer).
+    @param answer The answer.
+    @param updated_at The round's timestamp.
+    """
     assert answer >= -2**191 and answer < 2**191, "aggregator: answer out of range"
     assert updated_at < 2**32, "aggregator: timestamp out of range"
     round_id: uint256 = (self.round >> 224) + 1
@@ -48,12 +60,22 @@ def _set(answer: int256, updated_at: uint256):
 
 @external
 def set_answer(answer: int256):
+    """
+    @notice Publish a new answer, stamped now (owner only).
+    @param answer The answer.
+    """
     assert msg.sender == self.owner, "aggregator: caller is not the owner"
     self._set(answer, block.timestamp)
 
 
 @external
 def set_round(answer: int256, updated_at: uint256):
+    """
+    @notice Publish a round with any timestamp, so drills can make a price
+            stale (owner only).
+    @param answer The answer.
+    @param updated_at The round's timestamp.
+    """
     assert msg.sender == self.owner, "aggregator: caller is not the owner"
     self._set(answer, updated_at)
 
@@ -61,6 +83,11 @@ def set_round(answer: int256, updated_at: uint256):
 @internal
 @view
 def _answer(packed: uint256) -> int256:
+    """
+    @dev Sign-extends the packed 192-bit answer.
+    @param packed The round word.
+    @return int256 The answer.
+    """
     raw: uint256 = packed & (2**192 - 1)
     if raw >= 2**191:
         return convert(raw, int256) - 2**192
@@ -70,6 +97,15 @@ def _answer(packed: uint256) -> int256:
 @external
 @view
 def latestRoundData() -> (uint80, int256, uint256, uint256, uint80):
+    """
+    @notice The latest round, as Chainlink's AggregatorV3 returns it
+            (startedAt is updatedAt, answeredInRound the round id).
+    @return uint80 The round id.
+    @return int256 The answer.
+    @return uint256 When the round started.
+    @return uint256 When the round was updated.
+    @return uint80 The round the answer was computed in.
+    """
     packed: uint256 = self.round
     round_id: uint80 = convert(packed >> 224, uint80)
     updated_at: uint256 = (packed >> 192) & (2**32 - 1)
@@ -79,4 +115,8 @@ def latestRoundData() -> (uint80, int256, uint256, uint256, uint80):
 @external
 @view
 def latestAnswer() -> int256:
+    """
+    @notice The latest answer (the legacy AggregatorV2 read).
+    @return int256 The answer.
+    """
     return self._answer(self.round)

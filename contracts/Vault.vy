@@ -15,11 +15,23 @@ TOKEN: public(immutable(IERC20))
 
 @deploy
 def __init__(engine: address, token: IERC20):
+    """
+    @dev Runs once, for the implementation: its proxies share these
+         immutables through its code.
+    @param engine The only account that may move the vault's tokens.
+    @param token The collateral token.
+    """
     ENGINE = engine
     TOKEN = token
 
 
 @external
 def pay(to: address, amount: uint256):
+    """
+    @notice Pay out of this vault (engine only). The engine decides every
+            amount; the vault only refuses anyone else and a failed transfer.
+    @param to The recipient.
+    @param amount The amount.
+    """
     assert msg.sender == ENGINE, "vault: caller is not the engine"
     assert extcall TOKEN.transfer(to, amount, default_return_value=True), "vault: transfer failed"
