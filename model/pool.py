@@ -61,6 +61,9 @@ class LiquidityPool(Contract):
     def decimals(self) -> int:
         return self.shares.decimals
 
+    def nonces(self, owner: str) -> int:
+        return self.shares.nonces[owner]
+
     @external
     def transfer(self, to: str, amount: int, *, sender: str) -> bool:
         return self.shares.transfer(to, amount, sender=sender)

@@ -51,6 +51,8 @@ class Token(Ownable, Contract):
         self.balanceOf = self.mapping()
         self.allowance = self.mapping(arity=2)  # keyed by (owner, spender)
         self.is_minter = self.mapping(False)
+        # EIP-2612 nonces: the model signs nothing, so every nonce stays 0.
+        self.nonces = self.mapping()
         Ownable.__init__(self, minter)
         self.is_minter[minter] = True
         self._emit(RoleMinterChanged(minter, True))
