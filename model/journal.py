@@ -21,16 +21,20 @@ class Journal:
 
     `events` is every event every contract sharing this journal emitted,
     in order, as Emitted(address, event); a reverted call leaves none.
+    `record_events=False` keeps no log (events is None): for long
+    simulations, where half a million live events cost memory and GC time.
     """
     __slots__ = ("log", "depth", "events")
 
-    def __init__(self):
+    def __init__(self, record_events: bool = True):
         self.log = []
         self.depth = 0
-        self.events = []
+        self.events = [] if record_events else None
 
     def emit(self, address: str, event: Event) -> None:
         """Twin of `log`: append to the event log, undone with the call."""
+        if self.events is None:
+            return
         if self.depth:
             self.log.append((self.events, None, None, _EVENT))
         self.events.append(Emitted(address, event))
@@ -114,7 +118,14 @@ class Contract:
 
     def _emit(self, event: Event) -> None:
         """Twin of `log Event(...)`, from this contract's address."""
-        self._journal.emit(self.address, event)
+        # Journal.emit, inlined: every transfer logs, so this is a hot path.
+        j = self._journal
+        events = j.events
+        if events is None:
+            return
+        if j.depth:
+            j.log.append((events, None, None, _EVENT))
+        events.append(Emitted(self.address, event))
 
     def __setattr__(self, name, value):
         j = self._journal

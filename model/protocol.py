@@ -27,8 +27,8 @@ class Protocol:
     def __init__(self, *, deployer: str, guardian: str, timestamp: int = 0,
                  token: str = "token", engine: str = "engine", pool: str = "pool",
                  insurance: str = "insurance", vault_address: Optional[Callable[[int], str]] = None,
-                 lens: str = "lens"):
-        self.journal = Journal()
+                 lens: str = "lens", record_events: bool = True):
+        self.journal = Journal(record_events)
         self.env = Env(timestamp)
         self.deployer = deployer
         self.token = Token(self.journal, token, decimals=6, minter=deployer)
@@ -51,17 +51,18 @@ class Protocol:
     # ---------------------------------------------------------------- events
 
     @property
-    def events(self) -> List[Emitted]:
-        """Every event so far, in order (the list itself: do not modify)."""
+    def events(self) -> Optional[List[Emitted]]:
+        """Every event so far, in order (the list itself: do not modify);
+        None if built with record_events=False."""
         return self.journal.events
 
     def events_mark(self) -> int:
         """A position in the log, for events_since."""
-        return len(self.journal.events)
+        return len(self.journal.events or ())
 
     def events_since(self, mark: int = 0, *names: str, address: Optional[str] = None) -> List[Emitted]:
         """The events after `mark`, optionally only these names / this emitter."""
-        out = self.journal.events[mark:]
+        out = (self.journal.events or [])[mark:]
         if names:
             out = [e for e in out if type(e.event).__name__ in names]
         if address is not None:

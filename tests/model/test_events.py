@@ -183,3 +183,11 @@ def test_feed_logs_answer_updated():
     last = w.p.events[-1]
     assert last.address == w.feed.address and last.event.args() == dict(
         current=123, roundId=w.feed.round_id, updatedAt=w.p.env.timestamp - 1)
+
+
+def test_record_events_false_keeps_no_log_and_changes_nothing_else():
+    from model import Protocol
+    p = Protocol(deployer=OWNER, guardian=GUARDIAN, record_events=False)
+    feed = p.add_feed("feed", 8, P0)
+    market = p.engine.list_market(feed.address, make_world().engine.market_params[1], sender=OWNER)
+    assert market == 1 and p.events is None and p.journal.log == []
