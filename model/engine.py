@@ -19,7 +19,7 @@ from .engine_events import (CollateralAdded, CollateralRemoved, InsuranceFunded,
                             MarketParamsSet, PositionClosed, PositionDecreased, PositionIncreased,
                             PositionLiquidated, PositionOpened)
 from .env import ZERO_ADDRESS, Env
-from .errors import require
+from .errors import Revert, checked, require  # Revert, checked: names model.engine gave before the split
 from .guardian import Guardian, GuardianSet, Paused, Unpaused
 from .journal import Contract, Journal, external
 from .markets import (EMPTY_PARAMS, MAX_BORROW_RATE, MAX_FEE_BPS, MAX_LIQUIDATION_FEE_BPS, MAX_MARKETS,
