@@ -15,10 +15,10 @@ ABI_WITHOUT_TWIN lists the few with none, each with its reason.
 Part 2, the sources. For each contract source, every internal function
 (constructors aside), constant, struct and event it declares must be
 found in its twin model module (SOURCE_TWINS; contracts/modules/X.vy twins
-model/X.py) with the same argument count (externals are part 1's: they
-may be a public mapping's getter on a deployed twin), the same value (the constant's
+model/X.py) with the same argument count, the same value (the constant's
 expression is folded from the Vyper AST, never copied here), the same
-fields. The rule, one for before and after the engine's split:
+fields. Externals are part 1's (on a deployed twin, where one may be a
+public mapping's getter). The rule, one for before and after the split:
   - a name is looked up in the twin module's namespace: its own names,
     what it imports, and the methods of the contract class it defines
     (with its mixins). So today's Engine.vy, which still holds every
@@ -31,6 +31,11 @@ fields. The rule, one for before and after the engine's split:
     to another fails here.
 Mock contracts (MockUSDC, MockAggregator) and contracts/test/ are devnet
 scaffolding: their ABI is twinned in part 1, their internals are not rules.
+
+Part 3, until contracts/modules/ exists: the split's layout (LAYOUT) is
+sketched from today's Engine.vy, declaration by declaration, and part 2's
+file-for-file rule runs on the sketch, so the model's modules are already
+held to the layout the Vyper side is moving to.
 """
 import ast
 import dataclasses
