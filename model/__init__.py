@@ -1,19 +1,31 @@
 """isomargin's reference model: the contracts' rules in pure Python integers.
 
     from model import Protocol, MarketParams, Revert
+
+One model module per contract file: engine.py (Engine.vy) composed of
+risk.py, positions.py, markets.py, transfers.py, guardian.py (the
+contracts/modules/ of the same names) and ownable.py (snekmate); pool.py
+(LiquidityPool.vy), vault.py, lens.py, token.py (MockUSDC.vy),
+aggregator.py (MockAggregator.vy). Events: events.py; journal.py makes
+every call all-or-nothing, its events included.
 """
 from .aggregator import MockAggregator
 from .engine import (BPS, INDEX_ONE, Engine, Health, MarketParams, MarketState, Position, PositionView,
                      Settlement, Totals, position_id_of)
 from .env import ZERO_ADDRESS, Env
 from .errors import Revert, require
+from .events import Emitted, Event
 from .journal import Journal
+from .lens import Lens
+from .markets import index_at, oracle_error, rate_per_year
 from .pool import LiquidityPool
 from .protocol import Protocol
 from .token import Token
+from .vault import Vault
 
 __all__ = [
-    "BPS", "INDEX_ONE", "Engine", "Env", "Health", "Journal", "LiquidityPool", "MarketParams", "MarketState",
-    "MockAggregator", "Position", "PositionView", "Protocol", "Revert", "Settlement", "Token", "Totals",
-    "ZERO_ADDRESS", "position_id_of", "require",
+    "BPS", "INDEX_ONE", "Emitted", "Engine", "Env", "Event", "Health", "Journal", "Lens", "LiquidityPool",
+    "MarketParams", "MarketState", "MockAggregator", "Position", "PositionView", "Protocol", "Revert",
+    "Settlement", "Token", "Totals", "Vault", "ZERO_ADDRESS", "index_at", "oracle_error", "position_id_of",
+    "rate_per_year", "require",
 ]

@@ -8,15 +8,36 @@ again in the same order as their Vyper twins.
 from contextlib import contextmanager
 from functools import wraps
 
+from .events import Emitted, Event
+
 _MISSING = object()
+# The kind of an undo entry that removes an event rather than restoring a
+# value (attribute entries are True, mapping entries False).
+_EVENT = None
 
 
 class Journal:
-    __slots__ = ("log", "depth")
+    """The undo log of one deployment's contracts, and their event log.
 
-    def __init__(self):
+    `events` is every event every contract sharing this journal emitted,
+    in order, as Emitted(address, event); a reverted call leaves none.
+    `record_events=False` keeps no log (events is None): for long
+    simulations, where half a million live events cost memory and GC time.
+    """
+    __slots__ = ("log", "depth", "events")
+
+    def __init__(self, record_events: bool = True):
         self.log = []
         self.depth = 0
+        self.events = [] if record_events else None
+
+    def emit(self, address: str, event: Event) -> None:
+        """Twin of `log`: append to the event log, undone with the call."""
+        if self.events is None:
+            return
+        if self.depth:
+            self.log.append((self.events, None, None, _EVENT))
+        self.events.append(Emitted(address, event))
 
     def begin(self) -> int:
         """Open a savepoint: from now on every write is journaled."""
@@ -49,7 +70,9 @@ class Journal:
         log = self.log
         while len(log) > mark:
             target, key, old, is_attr = log.pop()
-            if is_attr:
+            if is_attr is _EVENT:
+                target.pop()
+            elif is_attr:
                 if old is _MISSING:
                     object.__delattr__(target, key)
                 else:
@@ -61,14 +84,18 @@ class Journal:
 
 
 class Mapping(dict):
-    """A storage HashMap: missing keys read as the type's default."""
+    """A storage HashMap: missing keys read as the type's default.
 
-    __slots__ = ("_journal", "_default")
+    `arity` is how many keys its public getter takes on chain (a nested
+    HashMap is keyed here by a tuple): what the twin test compares."""
 
-    def __init__(self, journal: Journal, default=0):
+    __slots__ = ("_journal", "_default", "arity")
+
+    def __init__(self, journal: Journal, default=0, arity: int = 1):
         super().__init__()
         self._journal = journal
         self._default = default
+        self.arity = arity
 
     def __missing__(self, key):
         return self._default
@@ -86,8 +113,19 @@ class Contract:
     def __init__(self, journal: Journal):
         object.__setattr__(self, "_journal", journal)
 
-    def mapping(self, default=0) -> Mapping:
-        return Mapping(self._journal, default)
+    def mapping(self, default=0, arity: int = 1) -> Mapping:
+        return Mapping(self._journal, default, arity)
+
+    def _emit(self, event: Event) -> None:
+        """Twin of `log Event(...)`, from this contract's address."""
+        # Journal.emit, inlined: every transfer logs, so this is a hot path.
+        j = self._journal
+        events = j.events
+        if events is None:
+            return
+        if j.depth:
+            j.log.append((events, None, None, _EVENT))
+        events.append(Emitted(self.address, event))
 
     def __setattr__(self, name, value):
         j = self._journal

@@ -2,13 +2,23 @@
 
 Mirrors what scripts/deploy.py puts on chain. Addresses default to names;
 a harness passes the chain's real addresses so keys match on both sides.
+
+Every contract's events land in one ordered log, `events` (the journal's):
+a list of Emitted(address, event), event a frozen dataclass named and
+shaped as the contract's (model.events). A reverted call leaves none.
+
+    mark = p.events_mark()
+    p.engine.close_position(pid, sender=alice)
+    [e.event for e in p.events_since(mark, "PositionClosed")]
 """
-from typing import Callable, Optional
+from typing import Callable, List, Optional
 
 from .aggregator import MockAggregator
 from .engine import Engine
 from .env import Env
-from .journal import Journal
+from .events import Emitted
+from .journal import Journal, Mapping
+from .lens import Lens
 from .pool import LiquidityPool
 from .token import Token
 
@@ -16,16 +26,45 @@ from .token import Token
 class Protocol:
     def __init__(self, *, deployer: str, guardian: str, timestamp: int = 0,
                  token: str = "token", engine: str = "engine", pool: str = "pool",
-                 insurance: str = "insurance", vault_address: Optional[Callable[[int], str]] = None):
-        self.journal = Journal()
+                 insurance: str = "insurance", vault_address: Optional[Callable[[int], str]] = None,
+                 lens: str = "lens", record_events: bool = True):
+        self.journal = Journal(record_events)
         self.env = Env(timestamp)
         self.deployer = deployer
         self.token = Token(self.journal, token, decimals=6, minter=deployer)
         self.engine = Engine(self.journal, self.env, engine, self.token, owner=deployer, guardian=guardian,
-                             pool_address=pool, insurance=insurance, vault_address=vault_address)
-        self.pool = LiquidityPool(self.journal, pool, self.token, self.engine)
+                             pool_address=pool, insurance=insurance, vault_address=vault_address,
+                             make_pool=lambda e: LiquidityPool(self.journal, pool, self.token, e))
+        self.pool = self.engine.pool
+        # Contracts by address, for calls that name their target (Lens).
+        self.contracts = Mapping(self.journal, None)
+        for c in (self.token, self.engine, self.pool):
+            self.contracts[c.address] = c
+        self.lens = Lens(lens, self.contracts)
 
     def add_feed(self, address: str, decimals: int, answer: int) -> MockAggregator:
         feed = MockAggregator(self.journal, self.env, address, decimals, answer, owner=self.deployer)
         self.engine.feeds[address] = feed
+        self.contracts[address] = feed
         return feed
+
+    # ---------------------------------------------------------------- events
+
+    @property
+    def events(self) -> Optional[List[Emitted]]:
+        """Every event so far, in order (the list itself: do not modify);
+        None if built with record_events=False."""
+        return self.journal.events
+
+    def events_mark(self) -> int:
+        """A position in the log, for events_since."""
+        return len(self.journal.events or ())
+
+    def events_since(self, mark: int = 0, *names: str, address: Optional[str] = None) -> List[Emitted]:
+        """The events after `mark`, optionally only these names / this emitter."""
+        out = (self.journal.events or [])[mark:]
+        if names:
+            out = [e for e in out if type(e.event).__name__ in names]
+        if address is not None:
+            out = [e for e in out if e.address == address]
+        return out

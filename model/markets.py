@@ -1,0 +1,172 @@
+"""Twin of contracts/modules/markets.vy: market parameters, borrow index,
+oracle price and open interest.
+
+The model keeps each market as two records (MarketParams, MarketState)
+where the contract packs words; _check_params bounds every field within
+its packed width, so the records hold exactly what the words can.
+The rules the harness also needs off chain live here once: index_at is
+_current_index's arithmetic, oracle_error is _price's checks.
+"""
+from dataclasses import dataclass, replace
+from typing import Optional
+
+from .env import ZERO_ADDRESS
+from .errors import Revert, checked, require
+from .events import Event
+from .risk import BPS, INDEX_ONE
+
+MAX_U128 = 2**128 - 1
+# Field widths of the packed market words (market_risk).
+U16 = 2**16 - 1
+U32 = 2**32 - 1
+U64 = 2**64 - 1
+# Bounds checked on every write of market parameters.
+MAX_MARKETS = 65_535
+MIN_INITIAL_MARGIN_BPS = 10
+MAX_FEE_BPS = 500
+MAX_LIQUIDATION_FEE_BPS = 1_000
+MAX_MAX_PROFIT_BPS = 100_000
+# About 1000% of notional a year.
+MAX_BORROW_RATE = 317_097_919_837
+MAX_STALENESS = 7 * 86_400
+
+YEAR = 365 * 86_400
+
+
+@dataclass(frozen=True)
+class MarketParams:
+    initial_margin_bps: int
+    maintenance_margin_bps: int
+    open_fee_bps: int
+    close_fee_bps: int
+    liquidation_fee_bps: int
+    insurance_share_bps: int
+    max_profit_bps: int
+    borrow_rate: int
+    staleness: int
+    min_collateral: int
+    oi_cap: int
+
+    def as_tuple(self) -> tuple:
+        return tuple(self.__dict__[f] for f in self.__dataclass_fields__)
+
+
+EMPTY_PARAMS = MarketParams(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class MarketState:
+    feed: str = ZERO_ADDRESS
+    oi_long: int = 0
+    oi_short: int = 0
+    borrow_index: int = 0
+    last_accrual: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BorrowIndexAccrued(Event):
+    market_id: int
+    borrow_index: int
+    timestamp: int
+
+
+# ---------------------------------------------------------------- rules (pure)
+
+def rate_per_year(bps: int) -> int:
+    """Per-second borrow rate (INDEX_ONE scale) for a yearly rate in bps."""
+    return bps * INDEX_ONE // BPS // YEAR
+
+
+def index_at(borrow_index: int, last_accrual: int, rate: int, timestamp: int) -> int:
+    """A market's borrow index in a block at `timestamp` (_current_index's rule)."""
+    return borrow_index + rate * (timestamp - last_accrual) if timestamp > last_accrual else borrow_index
+
+
+def oracle_error(answer: int, updated_at: int, staleness: int, timestamp: int) -> Optional[str]:
+    """The reason _price would refuse this round at `timestamp`; None if accepted."""
+    if answer <= 0:
+        return "oracle: price not positive"
+    if updated_at + staleness < timestamp:
+        return "oracle: price is stale"
+    if answer > MAX_U128:
+        return "oracle: price out of range"
+    return None
+
+
+class Markets:
+    """Mixin of the model Engine: state market_params, market_state, feeds."""
+
+    def __init__(self):
+        self.market_params = self.mapping(None)
+        self.market_state = self.mapping(MarketState())
+
+    def _params(self, market_id: int) -> MarketParams:
+        p = self.market_params[market_id]
+        return EMPTY_PARAMS if p is None else p
+
+    def _store_params(self, market_id: int, p: MarketParams) -> None:
+        self.market_params[market_id] = p
+
+    @staticmethod
+    def _check_params(p: MarketParams) -> None:
+        require(MIN_INITIAL_MARGIN_BPS <= p.initial_margin_bps <= BPS, "params: initial margin out of bounds")
+        require(p.maintenance_margin_bps != 0 and p.maintenance_margin_bps < p.initial_margin_bps,
+                "params: maintenance margin out of bounds")
+        require(p.open_fee_bps <= MAX_FEE_BPS, "params: open fee out of bounds")
+        require(p.close_fee_bps <= MAX_FEE_BPS, "params: close fee out of bounds")
+        require(p.liquidation_fee_bps <= MAX_LIQUIDATION_FEE_BPS and p.liquidation_fee_bps <= p.maintenance_margin_bps,
+                "params: liquidation fee out of bounds")
+        require(p.insurance_share_bps <= BPS, "params: insurance share out of bounds")
+        require(p.max_profit_bps != 0 and p.max_profit_bps <= MAX_MAX_PROFIT_BPS, "params: max profit out of bounds")
+        require(p.borrow_rate <= MAX_BORROW_RATE, "params: borrow rate out of bounds")
+        require(p.staleness != 0 and p.staleness <= MAX_STALENESS, "params: staleness out of bounds")
+        require(p.min_collateral != 0 and p.min_collateral <= MAX_U128, "params: min collateral out of bounds")
+        require(p.oi_cap != 0 and p.oi_cap <= MAX_U128, "params: open interest cap out of bounds")
+
+    def _listed(self, market_id: int) -> None:
+        require(self.market_state[market_id].feed != ZERO_ADDRESS, "engine: unknown market")
+
+    def _accrue(self, market_id: int, borrow_rate: int) -> int:
+        """Bring the borrow index to this block; logs BorrowIndexAccrued if it moved in time."""
+        st = self.market_state[market_id]
+        now = self.env.timestamp
+        if now <= st.last_accrual:
+            return st.borrow_index
+        index = index_at(st.borrow_index, st.last_accrual, borrow_rate, now)
+        require(index <= MAX_U128, "engine: borrow index overflow")
+        self.market_state[market_id] = replace(st, borrow_index=index, last_accrual=now)
+        self._emit(BorrowIndexAccrued(market_id, index, now))
+        return index
+
+    def _current_index(self, market_id: int, borrow_rate: int) -> int:
+        st = self.market_state[market_id]
+        return index_at(st.borrow_index, st.last_accrual, borrow_rate, self.env.timestamp)
+
+    def _price(self, market_id: int, staleness: Optional[int] = None) -> int:
+        """`staleness` defaults to the market's own, for callers that only ask
+        whether the engine would take the price now."""
+        feed = self.market_state[market_id].feed
+        require(feed != ZERO_ADDRESS, "engine: unknown market")
+        aggregator = self.feeds[feed]
+        if aggregator is None:
+            raise Revert(None)      # no contract there: the call reverts without a reason
+        _, answer, _, updated_at, _ = aggregator.latestRoundData()
+        if staleness is None:
+            staleness = self._params(market_id).staleness
+        error = oracle_error(answer, updated_at, staleness, self.env.timestamp)
+        if error is not None:
+            raise Revert(error)
+        return answer
+
+    def _add_open_interest(self, market_id: int, is_long: bool, amount: int, increase: bool) -> None:
+        # An underflow reverts bare, as the contract's checked subtraction does.
+        st = self.market_state[market_id]
+        delta = amount if increase else -amount
+        if is_long:
+            self.market_state[market_id] = replace(st, oi_long=checked(st.oi_long + delta))
+        else:
+            self.market_state[market_id] = replace(st, oi_short=checked(st.oi_short + delta))
+
+    def _side_open_interest(self, market_id: int, is_long: bool) -> int:
+        st = self.market_state[market_id]
+        return st.oi_long if is_long else st.oi_short

@@ -1,0 +1,193 @@
+"""The model's event log: what each call logs, in the contracts' order and
+with their figures, and that a reverted call (or a what-if) logs nothing."""
+from dataclasses import replace
+
+from model import ZERO_ADDRESS, Emitted
+from model.engine_events import PositionClosed, PositionDecreased, PositionOpened
+from model.guardian import GuardianSet, Paused
+from model.markets import BorrowIndexAccrued
+from model.ownable import OwnershipTransferred
+from model.pool import Deposit, Withdraw
+from model.positions import VaultCreated
+from model.token import MAX_UINT256, Approval, RoleMinterChanged, Transfer
+
+from .support import ALICE, BOB, GUARDIAN, LP, OWNER, P0, USDC, expect_revert, make_world
+
+
+def names(entries):
+    return [e.name for e in entries]
+
+
+def test_construction_logs_as_the_deployment_does():
+    w = make_world(lp_deposit=0, insurance=0)
+    t, e, pool = w.token.address, w.engine.address, w.pool.address
+    head = w.p.events[:7]
+    assert head == [
+        Emitted(t, OwnershipTransferred(ZERO_ADDRESS, OWNER)),
+        Emitted(t, RoleMinterChanged(OWNER, True)),
+        Emitted(e, OwnershipTransferred(ZERO_ADDRESS, OWNER)),
+        # The engine creates the pool: its owner and minter, and its allowance.
+        Emitted(pool, OwnershipTransferred(ZERO_ADDRESS, e)),
+        Emitted(pool, RoleMinterChanged(e, True)),
+        Emitted(t, Approval(pool, e, MAX_UINT256)),
+        Emitted(e, GuardianSet(GUARDIAN)),
+    ]
+    assert w.p.events[7].name == "AnswerUpdated"
+    assert names(w.p.events[8:10]) == ["MarketListed", "MarketParamsSet"]
+
+
+def test_a_reverted_call_leaves_no_events():
+    w = make_world()
+    w.wait(60)
+    broke = "broke"
+    w.token.approve(w.engine.address, MAX_UINT256, sender=broke)
+    mark = w.p.events_mark()
+    # Accrues (BorrowIndexAccrued) and creates a vault (VaultCreated) before
+    # the collateral pull fails.
+    undone = expect_revert(w.p, "erc20: transfer amount exceeds balance", w.engine.open_position, w.market, True,
+                           10_000 * USDC, 1_010 * USDC, sender=broke)
+    assert undone > 0
+    assert w.p.events_mark() == mark
+
+
+def test_a_what_if_leaves_no_events():
+    w = make_world()
+    pid = w.open()
+    mark = w.p.events_mark()
+    with w.p.journal.savepoint():
+        w.wait(10)
+        w.engine.close_position(pid, sender=ALICE)
+        assert "PositionClosed" in names(w.p.events_since(mark))
+    assert w.p.events_mark() == mark
+
+
+def test_open_logs_accrual_vault_transfers_then_position_opened():
+    w = make_world()
+    w.wait(60)
+    mark = w.p.events_mark()
+    pid = w.open()
+    got = w.p.events_since(mark)
+    assert names(got) == ["BorrowIndexAccrued", "VaultCreated", "Transfer", "Transfer", "PositionOpened"]
+    e, vault = w.engine, w.vault(pid)
+    st = e.market_state[w.market]
+    assert got[0] == Emitted(e.address, BorrowIndexAccrued(w.market, st.borrow_index, w.p.env.timestamp))
+    assert got[1] == Emitted(e.address, VaultCreated(pid >> 32, vault))
+    fee = 10 * USDC
+    assert got[2] == Emitted(w.token.address, Transfer(ALICE, vault, 1_000 * USDC))
+    assert got[3] == Emitted(w.token.address, Transfer(ALICE, w.pool.address, fee))
+    assert got[4].event == PositionOpened(pid, ALICE, w.market, True, 10_000 * USDC, 1_000 * USDC, P0,
+                                          st.borrow_index, 30_000, fee, vault)
+    # Same block again: no accrual; a recycled vault: no creation.
+    w.engine.close_position(pid, sender=ALICE)
+    mark = w.p.events_mark()
+    w.open()
+    assert "BorrowIndexAccrued" not in names(w.p.events_since(mark))
+    assert "VaultCreated" not in names(w.p.events_since(mark))
+
+
+def test_close_logs_the_settlement_it_returns():
+    w = make_world()
+    pid = w.open()
+    w.wait(600)
+    w.set_price(P0 * 11 // 10)
+    mark = w.p.events_mark()
+    s = w.engine.close_position(pid, sender=ALICE)
+    closed = w.p.events_since(mark, "PositionClosed")
+    assert closed == [Emitted(w.engine.address, PositionClosed(
+        pid, P0 * 11 // 10, s.pnl, s.borrow_fee, s.trading_fee, s.to_trader + s.from_pool, s.to_pool, s.bad_debt, 0))]
+    assert w.p.events[-1] == closed[0]
+
+
+def test_bad_debt_close_logs_the_insurance_cover():
+    w = make_world(insurance=1 * USDC)
+    pid = w.open()
+    w.set_price(P0 // 2)
+    mark = w.p.events_mark()
+    s = w.engine.close_position(pid, sender=ALICE)
+    ev = w.p.events_since(mark, "PositionClosed")[0].event
+    assert s.bad_debt > 1 * USDC and ev.bad_debt == s.bad_debt and ev.insurance_cover == 1 * USDC
+    cover = w.p.events_since(mark, "Transfer", address=w.token.address)[-1].event
+    assert cover == Transfer(w.engine.INSURANCE, w.pool.address, 1 * USDC)
+
+
+def test_decrease_returns_what_it_logs_and_the_position_agrees():
+    w = make_world()
+    pid = w.open()
+    w.wait(3_600)
+    w.set_price(P0 * 105 // 100)
+    before = w.engine.position(pid)
+    mark = w.p.events_mark()
+    ev = w.engine.decrease_position(pid, 2_500 * USDC, sender=ALICE)
+    assert isinstance(ev, PositionDecreased)
+    assert w.p.events_since(mark, "PositionDecreased") == [Emitted(w.engine.address, ev)]
+    after = w.engine.position(pid)
+    assert (ev.size, ev.collateral, ev.entry_index) == (after.size, after.collateral, after.entry_index)
+    assert ev.size == before.size - ev.size_delta
+    assert ev.to_pool == before.collateral - after.collateral
+    assert ev.to_trader - ev.to_pool == ev.pnl - ev.borrow_fee - ev.close_fee
+    assert ev.to_trader == 0 or ev.to_pool == 0
+
+
+def test_liquidate_logs_what_it_returns():
+    w = make_world()
+    pid = w.open()
+    w.set_price(P0 * 94 // 100)
+    mark = w.p.events_mark()
+    out = w.engine.liquidate(pid, sender=BOB)
+    ev = w.p.events_since(mark, "PositionLiquidated")[0].event
+    assert ev.position_id == pid and ev.liquidator == BOB
+    assert {k: v for k, v in ev.args().items() if k in out} == out
+
+
+def test_pause_and_governance_log():
+    w = make_world()
+    mark = w.p.events_mark()
+    w.engine.pause(sender=GUARDIAN)
+    w.engine.unpause(sender=OWNER)
+    w.engine.set_guardian(BOB, sender=OWNER)
+    w.engine.set_market_feed(w.market, w.feed.address, sender=OWNER)
+    w.wait(10)
+    w.engine.set_market_params(w.market, replace(w.engine.market_params[w.market], close_fee_bps=20), sender=OWNER)
+    got = w.p.events_since(mark)
+    assert names(got) == ["Paused", "Unpaused", "GuardianSet", "MarketFeedSet", "BorrowIndexAccrued",
+                          "MarketParamsSet"]
+    assert got[0].event == Paused(GUARDIAN)
+    assert got[5].event.borrow_index == got[4].event.borrow_index == w.engine.market_state[w.market].borrow_index
+
+
+def test_pool_deposit_and_withdraw_log_as_snekmate():
+    w = make_world(lp_deposit=0)
+    t, pool = w.token.address, w.pool.address
+    mark = w.p.events_mark()
+    shares = w.pool.deposit(1_000 * USDC, LP, sender=LP)
+    assert w.p.events_since(mark) == [
+        Emitted(t, Transfer(LP, pool, 1_000 * USDC)),       # LP's allowance is infinite: no Approval
+        Emitted(pool, Transfer(ZERO_ADDRESS, LP, shares)),
+        Emitted(pool, Deposit(LP, LP, 1_000 * USDC, shares)),
+    ]
+    w.pool.approve(BOB, 10 * USDC, sender=LP)
+    mark = w.p.events_mark()
+    burnt = w.pool.withdraw(5 * USDC, BOB, LP, sender=BOB)
+    assert w.p.events_since(mark) == [
+        Emitted(pool, Approval(LP, BOB, 10 * USDC - burnt)),
+        Emitted(pool, Transfer(LP, ZERO_ADDRESS, burnt)),
+        Emitted(t, Transfer(pool, BOB, 5 * USDC)),
+        Emitted(pool, Withdraw(BOB, BOB, LP, 5 * USDC, burnt)),
+    ]
+
+
+def test_feed_logs_answer_updated():
+    w = make_world()
+    w.wait(5)
+    w.feed.set_round(123, w.p.env.timestamp - 1, sender=OWNER)
+    last = w.p.events[-1]
+    assert last.address == w.feed.address and last.event.args() == dict(
+        current=123, roundId=w.feed.round_id, updatedAt=w.p.env.timestamp - 1)
+
+
+def test_record_events_false_keeps_no_log_and_changes_nothing_else():
+    from model import Protocol
+    p = Protocol(deployer=OWNER, guardian=GUARDIAN, record_events=False)
+    feed = p.add_feed("feed", 8, P0)
+    market = p.engine.list_market(feed.address, make_world().engine.market_params[1], sender=OWNER)
+    assert market == 1 and p.events is None and p.journal.log == []
