@@ -57,12 +57,6 @@ class Totals:
     paused: bool
 
 
-def _min_collateral(collateral: int, p: MarketParams) -> None:
-    """Holds after every change a trader makes, so a liquidation always has
-    collateral to pay its liquidator from."""
-    require(collateral >= p.min_collateral, "engine: collateral below minimum")
-
-
 class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
     def __init__(self, journal: Journal, env: Env, address: str, token: Token, owner: str, guardian: str,
                  pool_address: str, insurance: str, vault_address: Optional[Callable[[int], str]] = None, *,
@@ -82,7 +76,6 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
         # what-if is gone afterwards, as on chain.
         self.feeds = self.mapping(None)
         Ownable2Step.__init__(self, owner)
-        Guardian.__init__(self, guardian)
         Markets.__init__(self)
         Positions.__init__(self)
         Transfers.__init__(self)
@@ -91,9 +84,25 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
         self.INSURANCE = insurance
         self.POOL = pool_address
         self.total_reserved = 0
-        self.market_count = 0
         self.pool = make_pool(self) if make_pool is not None else None
-        self._emit(GuardianSet(guardian))
+        # Last, as on chain: guard.__init__ logs GuardianSet after the pool exists.
+        Guardian.__init__(self, guardian)
+
+    # ---------------------------------------------------------------- shared steps
+
+    def _market_now(self, market_id: int):
+        """(params, index accrued to now, oracle price), in that order: an
+        index overflow outranks a bad price."""
+        p = self._params(market_id)
+        index = self._accrue(market_id, p.borrow_rate)
+        price = self._price(market_id, p.staleness)
+        return p, index, price
+
+    def _release(self, slot: int, pos: Position) -> None:
+        """Closes a whole position: frees its slot, then its open interest and reserve."""
+        self._release_slot(slot)
+        self._add_open_interest(pos.market_id, pos.is_long, pos.size, False)
+        self.total_reserved -= _reserve(pos.size, pos.max_profit_bps)
 
     # ---------------------------------------------------------------- positions
 
@@ -104,20 +113,18 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
         require(size != 0, "engine: zero size")
         require(size <= MAX_U128, "engine: size too large")
         require(amount <= MAX_U128, "engine: amount too large")
-        p = self._params(market_id)
-        index = self._accrue(market_id, p.borrow_rate)
-        price = self._price(market_id, p.staleness)
+        p, index, price = self._market_now(market_id)
         open_fee = _fee(size, p.open_fee_bps)
         require(amount > open_fee, "engine: amount does not cover the open fee")
         collateral = amount - open_fee
-        _min_collateral(collateral, p)
+        self._min_collateral(collateral, p)
         require(collateral >= _fee(size, p.initial_margin_bps), "engine: leverage above maximum")
         require(self._side_open_interest(market_id, is_long) + size <= p.oi_cap, "engine: open interest cap reached")
         max_profit_bps = p.max_profit_bps
         reserved = self.total_reserved + _reserve(size, max_profit_bps)
         require(reserved <= self.token.balanceOf[self.POOL], "engine: pool liquidity too low")
 
-        slot = self._take_slot()
+        slot = self._take_slot(self.VAULT_IMPLEMENTATION)
         generation = self._read(slot).generation + 1
         require(generation <= GEN_MASK, "engine: slot generations exhausted")
         self._store(slot, Position(owner=sender, market_id=market_id, is_long=is_long,
@@ -129,9 +136,8 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
 
         position_id = position_id_of(slot, generation)
         vault = self._vault(slot)
-        self._pull(sender, vault, collateral)
-        if open_fee != 0:
-            self.token.transferFrom(sender, self.POOL, open_fee, sender=self.address)
+        self._pull(self.token, sender, vault, collateral)
+        self._transfer_from(self.token, sender, self.POOL, open_fee)
         self._emit(PositionOpened(position_id, sender, market_id, is_long, size, collateral, price, index,
                                   max_profit_bps, open_fee, vault))
         return position_id
@@ -144,7 +150,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
         require(amount <= MAX_U128, "engine: amount too large")
         pos = replace(pos, collateral=pos.collateral + amount)
         self._store(slot, pos)
-        self._pull(sender, self._vault(slot), amount)
+        self._pull(self.token, sender, self._vault(slot), amount)
         self._emit(CollateralAdded(position_id, amount, pos.collateral))
 
     @external
@@ -155,7 +161,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
         require(amount < pos.collateral, "engine: amount exceeds collateral")
         pos = replace(pos, collateral=pos.collateral - amount)
         p = self._params(pos.market_id)
-        _min_collateral(pos.collateral, p)
+        self._min_collateral(pos.collateral, p)
         index = self._accrue(pos.market_id, p.borrow_rate)
         price = self._price(pos.market_id, p.staleness)
         margin = _fee(pos.size, p.initial_margin_bps)
@@ -172,9 +178,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
         require(size_delta <= MAX_U128, "engine: size too large")
         require(collateral_delta <= MAX_U128, "engine: amount too large")
         market_id = pos.market_id
-        p = self._params(market_id)
-        index = self._accrue(market_id, p.borrow_rate)
-        price = self._price(market_id, p.staleness)
+        p, index, price = self._market_now(market_id)
         borrow_fee = _borrow_fee(pos.size, pos.entry_index, index)
         open_fee = _fee(size_delta, p.open_fee_bps)
         funds = pos.collateral + collateral_delta
@@ -186,7 +190,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
                       collateral=funds - borrow_fee - open_fee,
                       entry_index=index,
                       max_profit_bps=p.max_profit_bps)
-        _min_collateral(pos.collateral, p)
+        self._min_collateral(pos.collateral, p)
         margin = _fee(pos.size, p.initial_margin_bps)
         require(_equity(pos, price, index) >= margin, "engine: leverage above maximum")
         require(self._side_open_interest(market_id, pos.is_long) + size_delta <= p.oi_cap,
@@ -200,7 +204,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
         self._add_open_interest(market_id, pos.is_long, size_delta, True)
         vault = self._vault(slot)
         if collateral_delta != 0:
-            self._pull(sender, vault, collateral_delta)
+            self._pull(self.token, sender, vault, collateral_delta)
         self._pay_from_vault(vault, self.POOL, borrow_fee + open_fee)
         self._emit(PositionIncreased(position_id, size_delta, collateral_delta, pos.size, pos.collateral,
                                      pos.entry_price, index, pos.max_profit_bps, borrow_fee, open_fee, price))
@@ -212,9 +216,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
         require(size_delta != 0, "engine: zero size")
         require(size_delta < pos.size, "engine: decrease covers the whole position, close it")
         market_id = pos.market_id
-        p = self._params(market_id)
-        index = self._accrue(market_id, p.borrow_rate)
-        price = self._price(market_id, p.staleness)
+        p, index, price = self._market_now(market_id)
         old_reserve = _reserve(pos.size, pos.max_profit_bps)
         new_reserve = _reserve(pos.size - size_delta, pos.max_profit_bps)
         pnl = min(_pnl(pos.is_long, size_delta, pos.entry_price, price), old_reserve - new_reserve)
@@ -228,13 +230,13 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
             to_pool = -net
             require(to_pool < pos.collateral, "engine: loss exceeds collateral, close it")
         pos = replace(pos, size=pos.size - size_delta, collateral=pos.collateral - to_pool, entry_index=index)
-        _min_collateral(pos.collateral, p)
+        self._min_collateral(pos.collateral, p)
         maintenance = _fee(pos.size, p.maintenance_margin_bps)
         require(_equity(pos, price, index) >= maintenance, "engine: position would be liquidatable")
         self._store(slot, pos)
         self.total_reserved -= old_reserve - new_reserve
         self._add_open_interest(market_id, pos.is_long, size_delta, False)
-        self._pay_from_pool(sender, to_trader)
+        self._pay_from_pool(self.token, self.POOL, sender, to_trader)
         self._pay_from_vault(self._vault(slot), self.POOL, to_pool)
         event = PositionDecreased(position_id, size_delta, pos.size, pos.collateral, index, price, pnl, borrow_fee,
                                   close_fee, to_trader, to_pool)
@@ -244,16 +246,14 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
     @external
     def close_position(self, position_id: int, *, sender: str) -> Settlement:
         slot, pos = self._load_owned(position_id, sender=sender)
-        p = self._params(pos.market_id)
-        index = self._accrue(pos.market_id, p.borrow_rate)
-        price = self._price(pos.market_id, p.staleness)
+        p, index, price = self._market_now(pos.market_id)
         s = _settle(pos, price, index, p.close_fee_bps)
-        self._release_slot(slot, pos)
+        self._release(slot, pos)
         vault = self._vault(slot)
         self._pay_from_vault(vault, sender, s.to_trader)
         self._pay_from_vault(vault, self.POOL, s.to_pool)
-        self._pay_from_pool(sender, s.from_pool)
-        cover = self._cover_bad_debt(s.bad_debt)
+        self._pay_from_pool(self.token, self.POOL, sender, s.from_pool)
+        cover = self._cover_bad_debt(self.token, self.INSURANCE, self.POOL, s.bad_debt)
         self._emit(PositionClosed(position_id, price, s.pnl, s.borrow_fee, s.trading_fee, s.to_trader + s.from_pool,
                                   s.to_pool, s.bad_debt, cover))
         return s
@@ -262,9 +262,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
     def liquidate(self, position_id: int, *, sender: str) -> dict:
         slot, pos = self._load(position_id)
         market_id = pos.market_id
-        p = self._params(market_id)
-        index = self._accrue(market_id, p.borrow_rate)
-        price = self._price(market_id, p.staleness)
+        p, index, price = self._market_now(market_id)
         pnl = _capped_pnl(pos, price)
         borrow_fee = _borrow_fee(pos.size, pos.entry_index, index)
         equity = pos.collateral + pnl - borrow_fee
@@ -279,12 +277,12 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
             bad_debt = -rest
         insurance_cut = remainder * p.insurance_share_bps // BPS
         to_pool = pos.collateral - reward - insurance_cut
-        self._release_slot(slot, pos)
+        self._release(slot, pos)
         vault = self._vault(slot)
         self._pay_from_vault(vault, sender, reward)
         self._pay_from_vault(vault, self.INSURANCE, insurance_cut)
         self._pay_from_vault(vault, self.POOL, to_pool)
-        cover = self._cover_bad_debt(bad_debt)
+        cover = self._cover_bad_debt(self.token, self.INSURANCE, self.POOL, bad_debt)
         self._emit(PositionLiquidated(position_id, sender, price, pnl, borrow_fee, reward, insurance_cut, to_pool,
                                       bad_debt, cover))
         return dict(price=price, pnl=pnl, borrow_fee=borrow_fee, reward=reward, insurance_cut=insurance_cut,
@@ -293,7 +291,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
     @external
     def fund_insurance(self, amount: int, *, sender: str) -> None:
         require(amount != 0, "engine: zero amount")
-        self._pull(sender, self.INSURANCE, amount)
+        self._pull(self.token, sender, self.INSURANCE, amount)
         self._emit(InsuranceFunded(sender, amount))
 
     # ---------------------------------------------------------------- governance
@@ -303,11 +301,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
         self._check_owner(sender=sender)
         require(feed != ZERO_ADDRESS, "params: zero feed")
         self._check_params(params)
-        market_id = self.market_count + 1
-        require(market_id <= MAX_MARKETS, "params: too many markets")
-        self.market_count = market_id
-        self.market_state[market_id] = MarketState(feed=feed, last_accrual=self.env.timestamp)
-        self._store_params(market_id, params)
+        market_id = self._list(feed, params)
         self._emit(MarketListed(market_id, feed, self.env.timestamp))
         self._emit(MarketParamsSet(market_id, params, 0))
         return market_id
@@ -333,22 +327,16 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
     @external
     def set_guardian(self, guardian: str, *, sender: str) -> None:
         self._check_owner(sender=sender)
-        self.guardian = guardian
-        self._emit(GuardianSet(guardian))
+        self._set_guardian(guardian)
 
     @external
     def pause(self, *, sender: str) -> None:
-        self._check_guardian(sender=sender)
-        self._not_paused()
-        self.paused = True
-        self._emit(Paused(sender))
+        self._pause(self.owner, sender=sender)
 
     @external
     def unpause(self, *, sender: str) -> None:
         self._check_owner(sender=sender)
-        require(self.paused, "engine: not paused")
-        self.paused = False
-        self._emit(Unpaused(sender))
+        self._unpause(sender=sender)
 
     # ---------------------------------------------------------------- views
 

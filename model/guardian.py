@@ -26,10 +26,28 @@ class Guardian:
 
     def __init__(self, guardian: str):
         self.paused = False
-        self.guardian = guardian
+        self._set_guardian(guardian)
 
     def _not_paused(self) -> None:
         require(not self.paused, "engine: paused")
 
-    def _check_guardian(self, *, sender: str) -> None:
-        require(sender == self.guardian or sender == self.owner, "engine: caller is not the guardian")
+    def _check_guardian(self, owner: str, *, sender: str) -> None:
+        """The guardian or the engine's owner (passed in, as on chain)."""
+        require(sender == self.guardian or sender == owner, "engine: caller is not the guardian")
+
+    def _set_guardian(self, guardian_: str) -> None:
+        """No access check: the engine checks the owner first."""
+        self.guardian = guardian_
+        self._emit(GuardianSet(guardian_))
+
+    def _pause(self, owner: str, *, sender: str) -> None:
+        self._check_guardian(owner, sender=sender)
+        self._not_paused()
+        self.paused = True
+        self._emit(Paused(sender))
+
+    def _unpause(self, *, sender: str) -> None:
+        """No access check: the engine checks the owner first."""
+        require(self.paused, "engine: not paused")
+        self.paused = False
+        self._emit(Unpaused(sender))

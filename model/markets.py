@@ -13,9 +13,7 @@ from typing import Optional
 from .env import ZERO_ADDRESS
 from .errors import Revert, checked, require
 from .events import Event
-from .risk import BPS, INDEX_ONE
-
-MAX_U128 = 2**128 - 1
+from .risk import BPS, INDEX_ONE, MAX_U128
 # Field widths of the packed market words (market_risk).
 U16 = 2**16 - 1
 U32 = 2**32 - 1
@@ -97,6 +95,7 @@ class Markets:
     """Mixin of the model Engine: state market_params, market_state, feeds."""
 
     def __init__(self):
+        self.market_count = 0
         self.market_params = self.mapping(None)
         self.market_state = self.mapping(MarketState())
 
@@ -122,6 +121,12 @@ class Markets:
         require(p.staleness != 0 and p.staleness <= MAX_STALENESS, "params: staleness out of bounds")
         require(p.min_collateral != 0 and p.min_collateral <= MAX_U128, "params: min collateral out of bounds")
         require(p.oi_cap != 0 and p.oi_cap <= MAX_U128, "params: open interest cap out of bounds")
+
+    @staticmethod
+    def _min_collateral(collateral: int, p: MarketParams) -> None:
+        """Holds after every change a trader makes, so a liquidation always
+        has collateral to pay its liquidator from."""
+        require(collateral >= p.min_collateral, "engine: collateral below minimum")
 
     def _listed(self, market_id: int) -> None:
         require(self.market_state[market_id].feed != ZERO_ADDRESS, "engine: unknown market")
@@ -170,3 +175,16 @@ class Markets:
     def _side_open_interest(self, market_id: int, is_long: bool) -> int:
         st = self.market_state[market_id]
         return st.oi_long if is_long else st.oi_short
+
+    def _state(self, market_id: int) -> MarketState:
+        """Feed, open interest and stored borrow index (market_state's body)."""
+        return self.market_state[market_id]
+
+    def _list(self, feed: str, p: MarketParams) -> int:
+        """Lists a market with checked parameters; its index starts at zero, now."""
+        market_id = self.market_count + 1
+        require(market_id <= MAX_MARKETS, "params: too many markets")
+        self.market_count = market_id
+        self.market_state[market_id] = MarketState(feed=feed, last_accrual=self.env.timestamp)
+        self._store_params(market_id, p)
+        return market_id

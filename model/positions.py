@@ -12,8 +12,7 @@ from dataclasses import dataclass, replace
 from .env import ZERO_ADDRESS
 from .errors import require
 from .events import Event
-from .markets import MAX_U128, U32
-from .risk import Position, _reserve
+from .risk import MAX_U128, Position, _reserve
 
 GEN_BITS = 32
 GEN_MASK = 2**32 - 1
@@ -23,6 +22,8 @@ FREE_END = 2**256 - 1
 # vault and the pool; vault slot v is created with nonce 3 + v.
 NONCE_BEFORE_VAULTS = 3
 MAX_PAGE = 100
+# CREATE nonces this module encodes stay below 2**32 (see _created_address).
+U32 = 2**32 - 1
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,10 @@ class Positions:
         require(pos.owner == sender, "engine: caller is not the position owner")
         return slot, pos
 
-    def _take_slot(self) -> int:
-        """Recycle the most recently freed vault (LIFO), else create one."""
+    def _take_slot(self, implementation: str) -> int:
+        """Recycle the most recently freed vault (LIFO), else create one.
+        `implementation` is what the new vault proxies; the model's vault
+        twin needs none, since its address comes from `_vault`."""
         slot = self.free_head
         if slot != FREE_END:
             self.free_head = self.free_next[slot]
@@ -115,15 +118,14 @@ class Positions:
         vault = self.vaults[slot]
         return vault if vault != ZERO_ADDRESS else self._created_address(slot + NONCE_BEFORE_VAULTS)
 
-    def _release_slot(self, slot: int, pos: Position) -> None:
+    def _release_slot(self, slot: int) -> None:
         """Close the slot and push it on the free stack; the next opener
-        rewrites every field and bumps the generation."""
+        rewrites every field and bumps the generation. Open interest and
+        total_reserved are the engine's to release (Engine._release)."""
         self.slots_[slot] = replace(self.slots_[slot], is_open=False)
         self.free_next[slot] = self.free_head
         self.free_head = slot
         self.open_positions -= 1
-        self._add_open_interest(pos.market_id, pos.is_long, pos.size, False)
-        self.total_reserved -= _reserve(pos.size, pos.max_profit_bps)
 
     def _existing_vault(self, slot: int) -> str:
         if slot == 0 or slot > self.vault_count:

@@ -11,6 +11,8 @@ from .env import ZERO_ADDRESS
 BPS = 10_000
 # Borrow index: fee per unit of notional, scaled by 1e18.
 INDEX_ONE = 10**18
+# Packed position and market fields are 128 bits wide.
+MAX_U128 = 2**128 - 1
 
 
 @dataclass(frozen=True)

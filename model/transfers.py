@@ -23,22 +23,29 @@ class Transfers:
             vault = self._vault_twins[address] = Vault(self._journal, address, self.address, self.token)
         return vault
 
-    def _pull(self, src: str, vault: str, amount: int) -> None:
-        self.token.transferFrom(src, vault, amount, sender=self.address)
+    def _pull(self, token, src: str, vault: str, amount: int) -> None:
+        """Into a vault, whole (the contract also checks the vault's balance)."""
+        token.transferFrom(src, vault, amount, sender=self.address)
 
     def _pay_from_vault(self, vault: str, to: str, amount: int) -> None:
+        """Out of one vault; nothing is called for a zero amount."""
         if amount != 0:
             self._vault_at(vault).pay(to, amount, sender=self.address)
 
-    def _pay_from_pool(self, to: str, amount: int) -> None:
+    def _transfer_from(self, token, src: str, to: str, amount: int) -> None:
+        """What `src` approved the engine for; nothing moves for a zero amount."""
         if amount != 0:
-            self.token.transferFrom(self.POOL, to, amount, sender=self.address)
+            token.transferFrom(src, to, amount, sender=self.address)
 
-    def _cover_bad_debt(self, bad_debt: int) -> int:
+    def _pay_from_pool(self, token, pool: str, to: str, amount: int) -> None:
+        """The pool pays a trader's profit through its allowance to the engine."""
+        self._transfer_from(token, pool, to, amount)
+
+    def _cover_bad_debt(self, token, insurance: str, pool: str, bad_debt: int) -> int:
         """The insurance fund pays the pool what a bankrupt vault could not;
         the rest is the pool's loss."""
         if bad_debt == 0:
             return 0
-        cover = min(bad_debt, self.token.balanceOf[self.INSURANCE])
-        self._pay_from_vault(self.INSURANCE, self.POOL, cover)
+        cover = min(bad_debt, token.balanceOf[insurance])
+        self._pay_from_vault(insurance, pool, cover)
         return cover

@@ -21,21 +21,14 @@ fields. Externals are part 1's (on a deployed twin, where one may be a
 public mapping's getter). The rule, one for before and after the split:
   - a name is looked up in the twin module's namespace: its own names,
     what it imports, and the methods of the contract class it defines
-    (with its mixins). So today's Engine.vy, which still holds every
-    internal, is checked against model/engine.py as composed from all the
-    model's modules;
+    (with its mixins), so Engine.vy's own internals (_market_now,
+    _release) are found on model/engine.py's Engine;
   - for a file under contracts/modules/ the name must moreover be defined
     in that very model file (a function's __module__, a constant or class
-    assigned in the file's own source), so once the split lands each
-    module is held file for file, and a name drifting from its module
-    to another fails here.
-Mock contracts (MockUSDC, MockAggregator) and contracts/test/ are devnet
+    assigned in the file's own source): each module is held file for
+    file, and a name drifting from its module to another fails here.
+Mock contracts (MockUSDC, MockAggregator, contracts/mocks/) are devnet
 scaffolding: their ABI is twinned in part 1, their internals are not rules.
-
-Part 3, until contracts/modules/ exists: the split's layout (LAYOUT) is
-sketched from today's Engine.vy, declaration by declaration, and part 2's
-file-for-file rule runs on the sketch, so the model's modules are already
-held to the layout the Vyper side is moving to.
 """
 import ast
 import dataclasses
@@ -315,54 +308,4 @@ def source_problems(path: Path, module_name: str, strict: bool) -> list:
 @pytest.mark.parametrize("path, module_name, strict", sources(), ids=lambda x: getattr(x, "name", str(x)))
 def test_every_function_constant_struct_and_event_of_a_source_has_a_model_twin(path, module_name, strict):
     problems = source_problems(path, module_name, strict)
-    assert not problems, "\n".join(problems)
-
-
-# ---------------------------------------------------------------- the split, ahead of time
-
-# The module layout the engine is being split into (names fixed with the
-# Vyper side). Until contracts/modules/ exists, each module is sketched
-# from today's Engine.vy: the declarations' own source text, cut out by
-# the AST, so part 2's file-for-file rule already runs on the model.
-LAYOUT = {
-    "risk": ["BPS", "INDEX_ONE", "Position", "Settlement", "_fee", "_reserve", "_pnl", "_capped_pnl", "_borrow_fee",
-             "_equity", "_average_entry", "_liquidation_price", "_settle"],
-    "positions": ["GEN_BITS", "GEN_MASK", "FREE_END", "NONCE_BEFORE_VAULTS", "MAX_PAGE", "PositionView",
-                  "VaultCreated", "_read", "_store", "_load", "_load_owned", "_take_slot", "_created_address",
-                  "_vault", "_release_slot", "_existing_vault", "_view"],
-    "markets": ["MAX_U128", "U16", "U32", "U64", "MAX_MARKETS", "MIN_INITIAL_MARGIN_BPS", "MAX_FEE_BPS",
-                "MAX_LIQUIDATION_FEE_BPS", "MAX_MAX_PROFIT_BPS", "MAX_BORROW_RATE", "MAX_STALENESS", "MarketParams",
-                "MarketState", "BorrowIndexAccrued", "_params", "_store_params", "_check_params", "_listed", "_accrue",
-                "_current_index", "_price", "_add_open_interest", "_side_open_interest"],
-    "transfers": ["_pull", "_pay_from_vault", "_pay_from_pool", "_cover_bad_debt"],
-    "guardian": ["GuardianSet", "Paused", "Unpaused", "_not_paused"],
-}
-
-
-def _sketch(names, engine_source: str) -> str:
-    tree = vy_ast.parse_to_ast(engine_source, source_id=0)
-    by_name = {}
-    for node in tree.body:
-        name = getattr(node, "name", None) or getattr(getattr(node, "target", None), "id", None)
-        if name:
-            by_name[name] = node
-    missing = [n for n in names if n not in by_name]
-    assert not missing, f"contracts/Engine.vy no longer declares {missing}: update LAYOUT"
-    return "\n\n".join(_node_text(engine_source, by_name[n]) for n in names) + "\n"
-
-
-def _node_text(source: str, node) -> str:
-    lines = source.splitlines()
-    start = node.lineno - 1
-    while start > 0 and lines[start - 1].startswith("@"):
-        start -= 1                       # decorators
-    return "\n".join(lines[start:node.end_lineno])
-
-
-@pytest.mark.skipif((CONTRACTS / "modules").is_dir(), reason="contracts/modules/ exists: part 2 checks it directly")
-@pytest.mark.parametrize("module_name", sorted(LAYOUT))
-def test_the_split_layout_sketched_from_engine_vy_is_twinned_file_for_file(module_name, tmp_path):
-    path = tmp_path / f"{module_name}.vy"
-    path.write_text(_sketch(LAYOUT[module_name], (CONTRACTS / "Engine.vy").read_text()))
-    problems = source_problems(path, module_name, strict=True)
     assert not problems, "\n".join(problems)
