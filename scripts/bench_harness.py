@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/bench_harness.py [--examples N] [--steps N] [--backend revm|rpc|all]
 
-Runs the stateful test's machine (tests/stateful/machine.py) outside pytest,
+Runs the stateful test's machine (harness/twin/machine.py) outside pytest,
 on revm in process and on a fresh anvil over raw JSON-RPC (anvil from
 node_modules, started and stopped here, on a free loopback port). Prints
 figures; asserts nothing about time. The ape paths print their own figures
@@ -22,9 +22,9 @@ sys.path.insert(0, str(ROOT))
 
 from hypothesis import HealthCheck, settings  # noqa: E402
 
-from harness.revm_chain import RevmChain  # noqa: E402
-from harness.rpc_chain import RpcChain  # noqa: E402
-from tests.stateful.machine import outcome_table, run_machine  # noqa: E402
+from harness.chains.revm import RevmChain  # noqa: E402
+from harness.chains.rpc_chain import RpcChain  # noqa: E402
+from harness.twin.machine import outcome_table, run_machine  # noqa: E402
 
 MNEMONIC = "test test test test test test test test test test test junk"
 

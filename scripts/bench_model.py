@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.world import MARKETS, PRICE, USDC  # noqa: E402
+from harness.twin.world import MARKETS, PRICE, USDC  # noqa: E402
 from model import Protocol, Revert  # noqa: E402
 from model.engine import _reserve  # noqa: E402
 

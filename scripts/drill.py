@@ -22,7 +22,7 @@ if str(ROOT) not in sys.path:
 import click  # noqa: E402
 from ape.cli import ConnectedProviderCommand, network_option  # noqa: E402
 
-from harness.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario  # noqa: E402
+from harness.drills.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario  # noqa: E402
 
 
 @click.command(cls=ConnectedProviderCommand, short_help="Run a liquidation drill")
@@ -39,8 +39,8 @@ from harness.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario  # n
 def cli(scenario, backend, seed, positions, isolation, out, no_plots, no_progress):
     from dataclasses import replace
 
-    from harness.drill import SetupError, run_drill
-    from harness.report import figures, report_dir, write_report
+    from harness.drills.drill import SetupError, run_drill
+    from harness.drills.report import figures, report_dir, write_report
 
     path = Path(scenario)
     if not path.exists() and (ROOT / scenario).exists():
@@ -69,9 +69,9 @@ def _chain(backend: str, accounts: int):
     if backend == "model":
         return None
     if backend == "revm":
-        from harness.revm_chain import RevmChain
+        from harness.chains.revm import RevmChain
         return RevmChain(n_accounts=accounts)
-    from harness.ape_support import QuietApeChain, quiet_ape
+    from harness.chains.quiet_ape import QuietApeChain, quiet_ape
     # One INFO line per transaction would bury the progress bar.
     quiet_ape()
     chain = QuietApeChain()

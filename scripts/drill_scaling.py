@@ -28,9 +28,9 @@ from ape.cli import ConnectedProviderCommand, network_option  # noqa: E402
 @click.option("--sizes", default="100,1000,10000", show_default=True)
 @click.option("--isolation", type=click.Choice(["tx", "step"]), default="step", show_default=True)
 def cli(scenario, backend, sizes, isolation):
-    from harness.drill import run_drill
-    from harness.report import figures
-    from harness.scenario import load_scenario
+    from harness.drills.drill import run_drill
+    from harness.drills.report import figures
+    from harness.drills.scenario import load_scenario
 
     rows = []
     for n in [int(x) for x in sizes.split(",")]:
@@ -55,8 +55,8 @@ def _chain(backend, accounts):
     if backend == "model":
         return None
     if backend == "revm":
-        from harness.revm_chain import RevmChain
+        from harness.chains.revm import RevmChain
         return RevmChain(n_accounts=accounts)
-    from harness.ape_support import QuietApeChain, quiet_ape
+    from harness.chains.quiet_ape import QuietApeChain, quiet_ape
     quiet_ape()
     return QuietApeChain()

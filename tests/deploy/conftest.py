@@ -16,7 +16,7 @@ import pytest
 from eth_account import Account
 from web3 import HTTPProvider, Web3
 
-from harness.rpc import Rpc
+from harness.chains.rpc import Rpc
 
 from .helpers import ALIAS, Anvil, Keystore, anvil_binary as _find_anvil
 

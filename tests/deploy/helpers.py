@@ -8,7 +8,7 @@ from pathlib import Path
 
 from web3 import Web3
 
-from harness.rpc import Rpc
+from harness.chains.rpc import Rpc
 
 ROOT = Path(__file__).resolve().parents[2]
 ALIAS = "isomargin_test_deployer"

@@ -14,12 +14,12 @@ import pytest
 from eth_abi import encode
 from eth_utils import keccak
 
-from harness.artifacts import artifact
-from harness.audit import Auditor
-from harness.bytecode import proxy_code
-from harness.artifacts import storage_slot
-from harness.manifest import Manifest
-from harness.rpc import Rpc, RpcError
+from harness.chains.artifacts import artifact
+from harness.live.audit import Auditor
+from harness.live.bytecode import proxy_code
+from harness.chains.artifacts import storage_slot
+from harness.live.manifest import Manifest
+from harness.chains.rpc import Rpc, RpcError
 
 from . import activity
 from .helpers import ape_run, fund, output

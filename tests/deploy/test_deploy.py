@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from web3.logs import DISCARD
 
-from harness import netconfig
-from harness.artifacts import artifact
-from harness.bytecode import proxy_code
-from harness.deploy import create_address
-from harness.manifest import Manifest
-from harness.netdeploy import CRASH_ENV, Deployment, DeployError
+from harness.live import netconfig
+from harness.chains.artifacts import artifact
+from harness.live.bytecode import proxy_code
+from harness.twin.deploy import create_address
+from harness.live.manifest import Manifest
+from harness.live.netdeploy import CRASH_ENV, Deployment, DeployError
 from model import MarketParams
 
 from .helpers import ROOT, ape_run, fund, output

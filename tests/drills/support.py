@@ -10,8 +10,8 @@ liquidatable. The 5x long has 995 - 500 = 495 >= 250: healthy.
 from dataclasses import dataclass
 from typing import List
 
-from harness.drivers import DrillTwin
-from harness.world import PRICE, USDC
+from harness.drills.drivers import DrillTwin
+from harness.twin.world import PRICE, USDC
 from model import MarketParams
 
 MAX_UINT256 = 2**256 - 1

@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.population import plan_population
-from harness.pricepath import PriceStep
-from harness.scenario import ScenarioError, load_scenario, rescale
+from harness.drills.population import plan_population
+from harness.drills.pricepath import PriceStep
+from harness.drills.scenario import ScenarioError, load_scenario, rescale
 
 ROOT = Path(__file__).resolve().parents[2]
 DRILLS = sorted((ROOT / "drills").glob("*.yaml"))

@@ -13,7 +13,7 @@ from math import ceil, floor
 from hypothesis import given, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from harness.world import MARKETS
+from harness.twin.world import MARKETS
 from model import MarketParams, Position, Protocol, Revert
 from model.engine import (BPS, INDEX_ONE, _average_entry, _borrow_fee, _fee, _liquidation_price, _pnl,
                           _reserve)

@@ -1,8 +1,8 @@
 """Constants and arithmetic shared by the unit tests (imported, unlike conftest)."""
 from eth_utils import keccak
 
-from harness.artifacts import storage_slot
-from harness.world import MARKETS, PRICE, USDC
+from harness.chains.artifacts import storage_slot
+from harness.twin.world import MARKETS, PRICE, USDC
 
 MAX_UINT256 = 2**256 - 1
 MAX_U128 = 2**128 - 1

@@ -2,7 +2,7 @@
 import ape
 import pytest
 
-from harness.deploy import create_address
+from harness.twin.deploy import create_address
 
 from .helpers import (ETH_PARAMS, INSURANCE_FUND, LP_DEPOSIT, SLOT_VAULT_COUNT, ZERO, borrow_fee, position_id, px,
                       usd)

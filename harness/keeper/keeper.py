@@ -19,15 +19,15 @@ generation), so a liquidation seen twice - by receipt and again by event,
 or after a retry - is still one liquidation.
 
 Which positions to try is not decided here: a drill asks the model, the
-standalone keeper reads the chain (harness/chain_source.py).
+standalone keeper reads the chain (harness/keeper/chain_source.py).
 """
 import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional
 
-from .chain import ChainError
-from .twin import Outcome
+from ..chains.chain import ChainError
+from ..twin.twin import Outcome
 
 NOT_OPEN = "engine: position not open"
 HEALTHY = "engine: position is healthy"

@@ -29,16 +29,16 @@ from eth_utils import keccak, to_checksum_address
 
 from model import MarketParams
 
-from .artifacts import artifact
+from ..chains.artifacts import artifact
 from .bytecode import check_code, proxy_code
-from .codec import Codec, revert_reason
-from .deploy import create_address
+from ..chains.codec import Codec, revert_reason
+from ..twin.deploy import create_address
 from .manifest import Manifest, ManifestError
 from .netconfig import NetConfig, params_dict
-from .rpc import Rpc, RpcError
+from ..chains.rpc import Rpc, RpcError
 
 # What the engine's constructor creates, with the engine's own nonces 1..3
-# (harness/deploy.py), and the getter naming each.
+# (harness/twin/deploy.py), and the getter naming each.
 ENGINE_CREATES = (("vault_implementation", "Vault", 1, "VAULT_IMPLEMENTATION"),
                   ("insurance", "Vault", 2, "INSURANCE"),
                   ("pool", "LiquidityPool", 3, "POOL"))
@@ -104,7 +104,7 @@ def _redact(url: str) -> str:
 def _display_path(path) -> str:
     from pathlib import Path
 
-    from .artifacts import ROOT
+    from ..chains.artifacts import ROOT
 
     p = Path(path).resolve()
     return p.relative_to(ROOT).as_posix() if p.is_relative_to(ROOT) else str(p)

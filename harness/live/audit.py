@@ -38,10 +38,10 @@ from model.pool import LiquidityPool
 from model.token import Token
 
 from .bytecode import check_code, proxy_code, proxy_target, source_hashes
-from .deploy import ENGINE_NONCE_BEFORE_VAULTS, create_address
+from ..twin.deploy import ENGINE_NONCE_BEFORE_VAULTS, create_address
 from .indexer import ZERO, Indexer, Log, by_transaction
 from .manifest import Manifest
-from .rpc import Rpc, RpcError
+from ..chains.rpc import Rpc, RpcError
 
 PAGE = 100
 LENS_MAX = 1024

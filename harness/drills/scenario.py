@@ -20,7 +20,7 @@ from model import MarketParams, Revert
 from model.engine import Engine
 
 from .pricepath import PriceStep, compile_path
-from .world import MARKETS, USDC, rate_per_year
+from ..twin.world import MARKETS, USDC, rate_per_year
 
 DEFAULT_SCENARIO = "drills/default.yaml"
 ISOLATION_MODES = ("tx", "step")

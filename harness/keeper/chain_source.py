@@ -16,7 +16,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
 from model import MarketParams
 from model.engine import Position
 
-from .chain import Chain, ChainError
+from ..chains.chain import Chain, ChainError
 from .health import MarketView, index_at, liquidatable, oracle_error
 
 PAGE = 100

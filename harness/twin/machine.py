@@ -9,17 +9,17 @@ in accounting still shows up as broken conservation or isolation.
 """
 import json
 import time
-from pathlib import Path
 
 from hypothesis import strategies as st
 from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition, rule,
                                  run_state_machine_as_test)
 
-from harness.twin import Disagreement, Twin
-from harness.world import MARKETS, PRICE, USDC, World, build_world
 from model import MarketParams, Revert
 
-ROOT = Path(__file__).resolve().parents[2]
+from ..chains.artifacts import ROOT
+from .twin import Disagreement, Twin
+from .world import MARKETS, PRICE, USDC, World, build_world
+
 REPLAY_DIR = ROOT / "reports" / "replays"
 
 # Mostly valid input, with the edges and the invalid on purpose: a machine

@@ -12,8 +12,8 @@ from eth_utils import keccak, to_checksum_address
 
 from model import Protocol, Revert
 
-from .chain import Chain, ChainError
-from .twin import START_TIME, ChainState, Disagreement, Outcome, Twin
+from ..chains.chain import Chain, ChainError
+from ..twin.twin import START_TIME, ChainState, Disagreement, Outcome, Twin
 
 
 class DrillTwin(Twin):

@@ -7,7 +7,7 @@ from typing import Dict
 import rlp
 from eth_utils import keccak, to_checksum_address
 
-from .chain import Chain, ChainError
+from ..chains.chain import Chain, ChainError
 
 # The engine creates, in its constructor, with its own nonces 1, 2, 3:
 # the vault implementation, the insurance vault and the pool. Vault slot v

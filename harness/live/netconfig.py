@@ -18,8 +18,8 @@ from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
 from model import MarketParams, Revert
 from model.engine import Engine as ModelEngine
 
-from .artifacts import ROOT
-from .world import rate_per_year
+from ..chains.artifacts import ROOT
+from ..twin.world import rate_per_year
 
 DEPLOYMENTS = ROOT / "deployments"
 CONFIG_DIR = DEPLOYMENTS / "config"

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional
 
 from model import MarketParams, Protocol, Revert
 
-from .chain import Chain
+from ..chains.chain import Chain
 from .deploy import Deployment, deploy_core
 
 PAGE = 100          # Engine.slots returns at most 100 slots a call

@@ -21,7 +21,7 @@ from eth_utils import to_checksum_address
 from vyper.compiler import compile_from_file_input
 from vyper.compiler.input_bundle import FilesystemInputBundle
 
-from .artifacts import CACHE, CONTRACTS, ROOT
+from ..chains.artifacts import CACHE, CONTRACTS, ROOT
 
 EIP1167_PREFIX = bytes.fromhex("363d3d373d3d3d363d73")
 EIP1167_SUFFIX = bytes.fromhex("5af43d82803e903d91602b57fd5bf3")
@@ -53,7 +53,7 @@ def source_hashes() -> Dict[str, str]:
 def compiler_info() -> dict:
     from vyper.evm.opcodes import DEFAULT_EVM_VERSION
 
-    # harness/artifacts.py and ape-vyper both compile with vyper's default target.
+    # harness/chains/artifacts.py and ape-vyper both compile with vyper's default target.
     return {"vyper": vyper.__version__, "snekmate": _snekmate_version(), "evm_version": DEFAULT_EVM_VERSION}
 
 

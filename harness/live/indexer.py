@@ -13,8 +13,8 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence
 from eth_abi import decode
 from eth_utils import keccak, to_checksum_address
 
-from .artifacts import artifact
-from .rpc import Rpc, RpcError
+from ..chains.artifacts import artifact
+from ..chains.rpc import Rpc, RpcError
 
 TRANSFER_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
 ZERO = "0x" + "0" * 40

@@ -1,0 +1,2 @@
+"""Live networks: deploy configs, the resumable deploy, the manifest, the
+code checks, the event indexer and the audit. Never imports the twin."""
