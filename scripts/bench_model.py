@@ -4,7 +4,7 @@
     python scripts/bench_model.py --sizes 5000 --steps 20 --profile
 
 For each size: open that many positions across the two devnet markets of
-harness/world.py (random side, collateral and leverage), then walk both
+harness/protocol/markets.py (random side, collateral and leverage), then walk both
 prices through `--steps` oracle updates; after each update a keeper reads
 every open position's health() and liquidates what is liquidatable. Prints
 wall times and rates; asserts nothing about time. It does check the books
@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.twin.world import MARKETS, PRICE, USDC  # noqa: E402
+from harness.protocol.markets import MARKETS, PRICE, USDC  # noqa: E402
 from model import Protocol, Revert  # noqa: E402
 from model.engine import _reserve  # noqa: E402
 

@@ -1,14 +1,14 @@
 """What the harness needs of a chain, whatever runs it.
 
-Every backend (in-process titanoboa, ape on any network) offers the same
+Every backend (revm in process, raw JSON-RPC, ape on any network) offers the same
 few operations on raw contracts: deploy, transact, call, time, snapshots.
 Tests, drills and the keeper are written against this, once.
 """
 from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence
 
+from .artifacts import blueprint_initcode, codec, initcode
 from .codec import Codec
-from .artifacts import artifact
 
 
 @dataclass
@@ -29,22 +29,15 @@ class Chain:
     # True where reads are cheapest batched with the transaction before them.
     batches_reads = False
 
-    def __init__(self):
-        self._codecs = {}
-
     def codec(self, contract: str) -> Codec:
-        c = self._codecs.get(contract)
-        if c is None:
-            c = self._codecs[contract] = Codec(artifact(contract)["abi"])
-        return c
+        return codec(contract)
 
     def deploy(self, contract: str, args: Sequence, sender: str) -> str:
-        initcode = bytes.fromhex(artifact(contract)["bytecode"][2:]) + self.codec(contract).encode_constructor(args)
-        return self._deploy_initcode(initcode, sender)
+        return self._deploy_initcode(initcode(contract, args), sender)
 
     def declare(self, contract: str, sender: str) -> str:
         """Deploy an EIP-5202 blueprint of `contract`; return its address."""
-        return self._deploy_initcode(bytes.fromhex(artifact(contract)["blueprint_bytecode"][2:]), sender)
+        return self._deploy_initcode(blueprint_initcode(contract), sender)
 
     # ---- to implement
     def _deploy_initcode(self, initcode: bytes, sender: str) -> str:

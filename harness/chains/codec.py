@@ -115,10 +115,11 @@ def _freeze(value):
     return value
 
 
-def _type(param: dict) -> str:
+def abi_type(param: dict) -> str:
+    """An ABI parameter's canonical type string (tuples spelled out)."""
     t = param["type"]
     if t.startswith("tuple"):
-        return "(" + ",".join(_type(c) for c in param["components"]) + ")" + t[5:]
+        return "(" + ",".join(abi_type(c) for c in param["components"]) + ")" + t[5:]
     return t
 
 
@@ -127,8 +128,8 @@ class Function:
 
     def __init__(self, item: dict):
         self.name = item["name"]
-        self.inputs = [_type(p) for p in item["inputs"]]
-        self.outputs = [_type(p) for p in item["outputs"]]
+        self.inputs = [abi_type(p) for p in item["inputs"]]
+        self.outputs = [abi_type(p) for p in item["outputs"]]
         self.selector = keccak(text=f"{self.name}({','.join(self.inputs)})")[:4]
         self.single = len(self.outputs) == 1
         self._out = _compile("(" + ",".join(self.outputs) + ")")
@@ -160,7 +161,7 @@ class Codec:
     def __init__(self, abi: list):
         self.functions = {i["name"]: Function(i) for i in abi if i.get("type") == "function"}
         ctor = [i for i in abi if i.get("type") == "constructor"]
-        self.constructor_inputs = [_type(p) for p in ctor[0]["inputs"]] if ctor else []
+        self.constructor_inputs = [abi_type(p) for p in ctor[0]["inputs"]] if ctor else []
 
     def __getitem__(self, name: str) -> Function:
         return self.functions[name]

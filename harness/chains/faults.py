@@ -25,7 +25,6 @@ class FlakyChain(Chain):
         self.inner = inner
         self.name = inner.name
         self.accounts = inner.accounts
-        self._codecs = inner._codecs
         self.script = defaultdict(deque, {k: deque(v) for k, v in (script or {}).items()})
         self.rate = rate
         self.functions = set(functions)

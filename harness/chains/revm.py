@@ -7,7 +7,9 @@ harness's hot path, tens of thousands of transactions a second.
 import re
 
 import pyrevm
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
+
+from .addresses import dev_accounts
 
 from .chain import Chain, ChainError, TxResult
 from .codec import revert_reason
@@ -21,7 +23,7 @@ class RevmChain(Chain):
     def __init__(self, n_accounts: int = 16, timestamp: int = 1_700_000_000):
         super().__init__()
         self.evm = pyrevm.EVM()
-        self.accounts = [to_checksum_address(keccak(b"isomargin account %d" % i)[12:]) for i in range(n_accounts)]
+        self.accounts = dev_accounts(n_accounts)
         for a in self.accounts:
             self.evm.set_balance(a, 10**24)
         self._block = 1

@@ -1,28 +1,44 @@
-"""Plain JSON-RPC to a node, whoever holds the connection.
+"""Plain JSON-RPC to a node, whoever holds the connection: the one client.
 
 The deploy and audit scripts run inside ape and send requests through ape's
-provider; tests and other tools talk to a URL directly. Both go through
-this one small class, so the audit never depends on which client is used,
-and every state read can be pinned to one block.
+provider; RpcChain, tests and other tools talk to a URL directly, where
+requests can also go in batches (one HTTP round trip for many eth_calls).
+Both go through this one class, so no tool depends on which client is
+used, and every state read can be pinned to one block.
 """
-from typing import Any, Callable, Iterable, Optional, Sequence, Union
+import itertools
+from typing import Any, Callable, Iterable, List, Optional, Sequence, Union
 
-from .codec import Codec
-from .artifacts import artifact
+from .artifacts import codec
+from .chain import ChainError
 
 Block = Union[int, str]
 
 
-class RpcError(Exception):
-    """The node answered with an error (or not at all)."""
+class RpcError(ChainError):
+    """The node answered with an error (or not at all). `error` is the
+    JSON-RPC error object when there is one."""
 
+    def __init__(self, error: Union[str, dict]):
+        if isinstance(error, dict):
+            super().__init__(error.get("message", str(error)))
+            self.error = error
+        else:
+            super().__init__(error)
+            self.error = {}
 
-def _hex(n: int) -> str:
-    return hex(n)
+    @property
+    def revert_data(self) -> Optional[bytes]:
+        data = self.error.get("data")
+        if isinstance(data, dict):
+            data = data.get("data")
+        if isinstance(data, str) and data.startswith("0x"):
+            return bytes.fromhex(data[2:])
+        return None
 
 
 def _block(block: Block) -> str:
-    return block if isinstance(block, str) else _hex(block)
+    return block if isinstance(block, str) else hex(block)
 
 
 def _bytes(value) -> bytes:
@@ -41,30 +57,45 @@ def _int(value) -> int:
 
 
 class Rpc:
-    def __init__(self, request: Callable[[str, list], Any], label: str = "rpc"):
+    def __init__(self, request: Callable[[str, list], Any], label: str = "rpc",
+                 batch: Optional[Callable[[list], list]] = None):
+        """`request(method, params)` returns the result or raises RpcError;
+        `batch([(method, params), ...])`, where the transport has batches,
+        returns each call's result or RpcError, in order."""
         self._request = request
+        self._batch = batch
         self.label = label
-        self._codecs = {}
 
     # ---------------------------------------------------------------- constructors
 
     @classmethod
-    def http(cls, url: str, timeout: int = 60) -> "Rpc":
-        from web3 import HTTPProvider
+    def http(cls, url: str, timeout: float = 60) -> "Rpc":
+        import requests
 
-        provider = HTTPProvider(url, request_kwargs={"timeout": timeout})
+        session, ids = requests.Session(), itertools.count(1)
+
+        def post(payload):
+            try:
+                resp = session.post(url, json=payload, timeout=timeout)
+                resp.raise_for_status()
+                return resp.json()
+            except (requests.RequestException, ValueError) as err:  # refused, timeouts, HTTP errors
+                what = payload["method"] if isinstance(payload, dict) else f"batch of {len(payload)}"
+                raise RpcError(f"{what}: {err}") from err
 
         def request(method, params):
-            try:
-                reply = provider.make_request(method, params)
-            except Exception as err:  # connection refused, timeouts, HTTP errors
-                raise RpcError(f"{method}: {err}") from err
+            reply = post({"jsonrpc": "2.0", "id": next(ids), "method": method, "params": params})
             if "error" in reply:
-                err = reply["error"]
-                raise RpcError(err.get("message", str(err)) if isinstance(err, dict) else str(err))
+                raise RpcError(reply["error"])
             return reply.get("result")
 
-        return cls(request, label=url)
+        def batch(calls):
+            payload = [{"jsonrpc": "2.0", "id": next(ids), "method": m, "params": p} for m, p in calls]
+            replies = {r["id"]: r for r in post(payload)}
+            return [RpcError(replies[p["id"]]["error"]) if "error" in replies[p["id"]]
+                    else replies[p["id"]]["result"] for p in payload]
+
+        return cls(request, label=url, batch=batch)
 
     @classmethod
     def ape(cls, provider) -> "Rpc":
@@ -78,8 +109,21 @@ class Rpc:
 
     # ---------------------------------------------------------------- raw
 
-    def request(self, method: str, params: Optional[list] = None) -> Any:
+    def request(self, method: str, params: Optional[Sequence] = None) -> Any:
         return self._request(method, list(params or []))
+
+    def batch(self, calls: Sequence[tuple]) -> list:
+        """[(method, params), ...] -> each result, or the RpcError of a call
+        that failed; one round trip where the transport allows."""
+        if self._batch is not None:
+            return self._batch([(m, list(p)) for m, p in calls])
+        out = []
+        for method, params in calls:
+            try:
+                out.append(self.request(method, params))
+            except RpcError as err:
+                out.append(err)
+        return out
 
     # ---------------------------------------------------------------- chain
 
@@ -114,7 +158,7 @@ class Rpc:
         return _bytes(self.request("eth_getCode", [address, _block(block)]))
 
     def storage(self, address: str, slot: int, block: Block = "latest") -> int:
-        return _int(self.request("eth_getStorageAt", [address, _hex(slot), _block(block)]))
+        return _int(self.request("eth_getStorageAt", [address, hex(slot), _block(block)]))
 
     def receipt(self, tx_hash: str) -> Optional[dict]:
         return self.request("eth_getTransactionReceipt", [tx_hash])
@@ -124,7 +168,7 @@ class Rpc:
 
     def logs(self, address: Union[str, Sequence[str], None], from_block: int, to_block: int,
              topics: Optional[list] = None) -> list:
-        flt = {"fromBlock": _hex(from_block), "toBlock": _hex(to_block)}
+        flt = {"fromBlock": hex(from_block), "toBlock": hex(to_block)}
         if address is not None:
             flt["address"] = address if isinstance(address, str) else list(address)
         if topics is not None:
@@ -132,26 +176,41 @@ class Rpc:
         return self.request("eth_getLogs", [flt]) or []
 
     def call_raw(self, to: str, data: bytes, block: Block = "latest", sender: Optional[str] = None) -> bytes:
-        tx = {"to": to, "data": "0x" + data.hex()}
-        if sender:
-            tx["from"] = sender
-        return _bytes(self.request("eth_call", [tx, _block(block)]))
+        return _bytes(self.request("eth_call", [_call_tx(to, data, sender), _block(block)]))
 
     # ---------------------------------------------------------------- contracts
 
-    def codec(self, contract: str) -> Codec:
-        c = self._codecs.get(contract)
-        if c is None:
-            c = self._codecs[contract] = Codec(artifact(contract)["abi"])
-        return c
-
     def call(self, address: str, contract: str, fn: str, args: Iterable = (), block: Block = "latest"):
         """Call a view of one of the project's contracts and decode its result."""
-        f = self.codec(contract)[fn]
-        try:
-            out = self.call_raw(address, f.encode(list(args)), block)
-        except RpcError as err:
-            raise RpcError(f"{contract}.{fn} at {address}: {err}") from err
-        if not out and f.outputs:
+        return self.call_many([(address, contract, fn, args)], block)[0]
+
+    def call_many(self, calls: Sequence[tuple], block: Block = "latest") -> List[Any]:
+        """[(address, contract, fn, args), ...] -> decoded results, in one batch."""
+        prepared = [eth_call(*c, block=block) for c in calls]
+        return decode_calls(prepared, self.batch([p for _, p in prepared]), calls)
+
+
+def _call_tx(to: str, data: bytes, sender: Optional[str] = None) -> dict:
+    tx = {"to": to, "data": "0x" + data.hex()}
+    if sender:
+        tx["from"] = sender
+    return tx
+
+
+def eth_call(address, contract, fn, args=(), block: Block = "latest"):
+    """(the codec function, the ("eth_call", params) request) of a view call."""
+    f = codec(contract)[fn]
+    return f, ("eth_call", [_call_tx(address, f.encode(list(args))), _block(block)])
+
+
+def decode_calls(prepared, results, calls) -> list:
+    """Decode eth_call results; the first failed or empty one raises RpcError."""
+    out = []
+    for (f, _), r, (address, contract, fn, *_) in zip(prepared, results, calls):
+        if isinstance(r, RpcError):
+            raise RpcError(f"{contract}.{fn} at {address}: {r}") from r
+        data = _bytes(r)
+        if not data and f.outputs:
             raise RpcError(f"{contract}.{fn} at {address} returned nothing (no contract there?)")
-        return f.decode(out)
+        out.append(f.decode(data))
+    return out

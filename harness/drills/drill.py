@@ -22,16 +22,15 @@ from tqdm import tqdm
 from model.engine import Position, _borrow_fee, _capped_pnl, _fee
 
 from ..chains.chain import Chain, ChainError
-from .drivers import make_driver
 from ..chains.faults import FlakyChain
 from ..keeper.health import TriggerCache, model_market_view, open_positions
-from ..twin.invariants import InvariantBreach, check_conservation, check_isolation
 from ..keeper.keeper import Attempt, Keeper, TwinPort
+from ..protocol.markets import MAX_UINT256
+from ..twin.invariants import InvariantBreach, check_conservation, check_isolation
+from ..twin.twin import Disagreement
+from .drivers import make_driver
 from .population import Planned, plan_population
 from .scenario import Scenario
-from ..twin.twin import Disagreement
-
-MAX_UINT256 = 2**256 - 1
 READ_RETRIES = 3
 
 

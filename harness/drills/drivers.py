@@ -8,12 +8,12 @@ figures: the model is the chain's exact twin.
 from dataclasses import dataclass, field
 from typing import Dict, Optional
 
-from eth_utils import keccak, to_checksum_address
-
 from model import Protocol, Revert
 
-from ..chains.chain import Chain, ChainError
-from ..twin.twin import START_TIME, ChainState, Disagreement, Outcome, Twin
+from ..chains.addresses import dev_accounts
+from ..chains.chain import Chain, ChainError, TxResult
+from ..protocol.snapshot import ChainState
+from ..twin.twin import START_TIME, Disagreement, Twin
 
 
 class DrillTwin(Twin):
@@ -39,7 +39,7 @@ class DrillTwin(Twin):
             return "revm message calls (understated: storage stays warm between transactions)"
         return "transaction receipts"
 
-    def send_atomic(self, target: str, fn: str, args, sender: str, seconds: int = 1) -> Outcome:
+    def send_atomic(self, target: str, fn: str, args, sender: str, seconds: int = 1) -> TxResult:
         """`send`, except that a ChainError (the client failed, not the
         contract) undoes the model's side too, so the call can be retried."""
         journal = self.model.journal
@@ -58,7 +58,7 @@ class DrillTwin(Twin):
         journal.commit()
         return out
 
-    def adopt(self, target: str, fn: str, args, sender: str, seconds: int = 1) -> Outcome:
+    def adopt(self, target: str, fn: str, args, sender: str, seconds: int = 1) -> TxResult:
         """The chain ran this call although its client reported an error:
         run it on the model alone, at the time it ran on chain."""
         self.step += 1
@@ -71,7 +71,7 @@ class DrillTwin(Twin):
             value = getattr(self.targets[target].model, fn)(*args, sender=sender)
         except Revert as err:
             raise Disagreement(self.step, self.last_action, "outcome", f"revert {err.reason!r}", "success") from None
-        return Outcome(True, None, value, None)
+        return TxResult(True, None, value, None)
 
     def position_is_open(self, position_id: int) -> bool:
         d = self.deployment
@@ -104,7 +104,7 @@ class ModelTwin:
     DEPLOY_TXS = 5
 
     def __init__(self, n_accounts: int, timestamp: int = START_TIME):
-        self.accounts = [to_checksum_address(keccak(b"isomargin account %d" % i)[12:]) for i in range(n_accounts)]
+        self.accounts = dev_accounts(n_accounts)
         self.clock = timestamp + self.DEPLOY_TXS
         self.step = 0
         self.last_action = "deploy"
@@ -127,13 +127,13 @@ class ModelTwin:
         self.targets[f"feed:{symbol}"] = self.model.engine.feeds[address]
         return address
 
-    def send(self, target: str, fn: str, args, sender: str, seconds: int = 1) -> Outcome:
+    def send(self, target: str, fn: str, args, sender: str, seconds: int = 1) -> TxResult:
         self.step += 1
         self.tick(seconds)
         try:
-            return Outcome(True, None, getattr(self.targets[target], fn)(*args, sender=sender), None)
+            return TxResult(True, None, getattr(self.targets[target], fn)(*args, sender=sender), None)
         except Revert as err:
-            return Outcome(False, err.reason, None, None)
+            return TxResult(False, err.reason, None, None)
 
     send_atomic = send
 

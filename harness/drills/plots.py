@@ -13,8 +13,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-USDC = 10**6
-PRICE = 10**8
+from ..protocol.markets import PRICE, USDC  # noqa: E402
+
 META = {"Software": None}
 
 

@@ -15,12 +15,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from ..protocol.markets import PRICE, USDC
 from .drill import DrillResult
 from .scenario import scenario_summary
 
 FORMAT = "isomargin-drill-report/1"
-USDC = 10**6
-PRICE = 10**8
 LOSS_BINS_PCT = list(range(-100, 101, 10))
 
 

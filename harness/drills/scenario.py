@@ -16,11 +16,11 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
-from model import MarketParams, Revert
-from model.engine import Engine
+from model import MarketParams
 
+from ..protocol.markets import MARKETS, USDC
+from ..protocol.params import read_market_params
 from .pricepath import PriceStep, compile_path
-from ..twin.world import MARKETS, USDC, rate_per_year
 
 DEFAULT_SCENARIO = "drills/default.yaml"
 ISOLATION_MODES = ("tx", "step")
@@ -229,32 +229,14 @@ def _join(where: str, key) -> str:
 
 # ---------------------------------------------------------------- market params
 
-# Scenario keys of a market's `params`: engine field names, with amounts in
-# USDC and the borrow rate per year in bps (the engine's is per second).
-PARAM_KEYS = {
-    "initial_margin_bps", "maintenance_margin_bps", "open_fee_bps", "close_fee_bps", "liquidation_fee_bps",
-    "insurance_share_bps", "max_profit_bps", "borrow_rate_bps_per_year", "staleness", "min_collateral", "oi_cap",
-}
-
-
 def _market_params(r: _Reader, symbol: str, raw, where: str) -> MarketParams:
-    base = MARKETS.get(symbol, MARKETS["ETH"])["params"]
-    raw = r.mapping(raw, where, PARAM_KEYS)
-    values = dict(base.__dict__)
-    for key, value in raw.items():
-        w = _join(where, key)
-        if key == "borrow_rate_bps_per_year":
-            values["borrow_rate"] = rate_per_year(r.integer(value, w, lo=0))
-        elif key in ("min_collateral", "oi_cap"):
-            values[key] = r.scaled(value, w, USDC)
-        else:
-            values[key] = r.integer(value, w, lo=0)
-    params = MarketParams(**values)
-    try:
-        Engine._check_params(params)
-    except Revert as err:
-        r.fail(where, f"the engine would refuse these parameters: {err.reason}")
-    return params
+    """Overrides of the standard market's parameters (ETH's for a new
+    symbol), in the keys and units of protocol/params.py; the collateral is
+    MockUSDC. Old scenarios' min_collateral / oi_cap were whole USDC too."""
+    return read_market_params(raw, where, file=r.file, fail=r.fail,
+                              keys=lambda w, value, allowed, required: r.mapping(value, w, allowed, required),
+                              token_decimals=6, legacy_units=USDC,
+                              base=MARKETS.get(symbol, MARKETS["ETH"])["params"])
 
 
 # ---------------------------------------------------------------- loading

@@ -11,15 +11,16 @@ position. Without an event source (a backend with no logs), every slot is
 paged through instead.
 """
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Callable, Dict, List, Optional, Set, Tuple
 
 from model import MarketParams
 from model.engine import Position
 
 from ..chains.chain import Chain, ChainError
-from .health import MarketView, index_at, liquidatable, oracle_error
+from ..protocol.layout import slot_pages, slot_windows  # noqa: F401 - slot_windows: the keeper's paging
+from ..protocol.snapshot import read_slots
+from .health import MarketView, liquidatable, market_view
 
-PAGE = 100
 LOG_RANGE = 2_000
 
 
@@ -50,18 +51,6 @@ def position_of(view) -> Tuple[int, Position]:
     return pid, Position(owner=owner, market_id=market_id, is_long=is_long, max_profit_bps=max_profit_bps,
                          generation=pid & (2**32 - 1), is_open=is_open, size=size, collateral=collateral,
                          entry_price=entry_price, entry_index=entry_index)
-
-
-def slot_windows(slots: Iterable[int], page: int = PAGE) -> List[Tuple[int, int]]:
-    """(first, count) reads covering `slots`, each at most `page` long."""
-    out: List[Tuple[int, int]] = []
-    for s in sorted(set(slots)):
-        if out and s < out[-1][0] + page:
-            first, _ = out[-1]
-            out[-1] = (first, s - first + 1)
-        else:
-            out.append((s, 1))
-    return out
 
 
 class ChainPositions:
@@ -105,15 +94,11 @@ class ChainPositions:
     def positions(self) -> List[Tuple[int, Position]]:
         """Every open position, read in pages."""
         if self.events is None:
-            windows = [(first, PAGE) for first in range(1, self._call("vault_count") + 1, PAGE)]
+            windows = slot_pages(self._call("vault_count"))
         else:
             windows = slot_windows(pid >> 32 for pid in self.open_ids)
-        out = []
-        for first, count in windows:
-            for view in self._call("slots", [first, count]):
-                if view[3]:
-                    out.append(position_of(view))
-        return out
+        self.calls += len(windows)
+        return [position_of(view) for view in read_slots(self.chain.call_many, self.engine, windows) if view[3]]
 
     def markets(self, timestamp: int) -> Dict[int, MarketView]:
         views = {}
@@ -122,10 +107,7 @@ class ChainPositions:
             feed, _oi_long, _oi_short, borrow_index, last_accrual = self._call("market_state", [market_id])
             self.calls += 1
             _, answer, _, updated_at, _ = self.chain.call(feed, "MockAggregator", "latestRoundData")
-            error = oracle_error(answer, updated_at, p.staleness, timestamp)
-            views[market_id] = MarketView(market_id, None if error else answer,
-                                          index_at(borrow_index, last_accrual, p.borrow_rate, timestamp),
-                                          p.maintenance_margin_bps, error)
+            views[market_id] = market_view(market_id, p, borrow_index, last_accrual, answer, updated_at, timestamp)
         return views
 
     def scan(self) -> List[Tuple[int, int]]:

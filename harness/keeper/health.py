@@ -44,15 +44,27 @@ def oracle_error(answer: int, updated_at: int, staleness: int, timestamp: int) -
     return None
 
 
+def market_view(market_id: int, params, borrow_index: int, last_accrual: int, answer: int, updated_at: int,
+                timestamp: int) -> MarketView:
+    """A market as the engine would see it in a block at `timestamp`, from
+    its parameters, state and oracle round (the model's or the chain's)."""
+    error = oracle_error(answer, updated_at, params.staleness, timestamp)
+    return MarketView(market_id, None if error else answer,
+                      index_at(borrow_index, last_accrual, params.borrow_rate, timestamp),
+                      params.maintenance_margin_bps, error, timestamp, params.borrow_rate)
+
+
 def model_market_view(engine, market_id: int, timestamp: int) -> MarketView:
     """A market as the model's engine would see it in a block at `timestamp`."""
     st = engine.market_state[market_id]
-    p = engine.market_params[market_id]
     feed = engine.feeds[st.feed]
-    error = oracle_error(feed.answer, feed.updated_at, p.staleness, timestamp)
-    return MarketView(market_id, None if error else feed.answer,
-                      index_at(st.borrow_index, st.last_accrual, p.borrow_rate, timestamp),
-                      p.maintenance_margin_bps, error, timestamp, p.borrow_rate)
+    return market_view(market_id, engine.market_params[market_id], st.borrow_index, st.last_accrual, feed.answer,
+                       feed.updated_at, timestamp)
+
+
+def shortfall(pos: Position, m: MarketView) -> int:
+    """How far `pos` is below maintenance margin in market view `m` (> 0: liquidatable)."""
+    return _fee(pos.size, m.maintenance_bps) - _equity(pos, m.price, m.index)
 
 
 def liquidatable(positions: Iterable[Tuple[int, Position]], markets: Dict[int, MarketView]) -> List[Tuple[int, int]]:
@@ -64,9 +76,9 @@ def liquidatable(positions: Iterable[Tuple[int, Position]], markets: Dict[int, M
         m = markets[pos.market_id]
         if m.price is None:
             continue
-        shortfall = _fee(pos.size, m.maintenance_bps) - _equity(pos, m.price, m.index)
-        if shortfall > 0:
-            out.append((pid, shortfall))
+        below = shortfall(pos, m)
+        if below > 0:
+            out.append((pid, below))
     out.sort(key=lambda x: (-x[1], x[0]))
     return out
 
@@ -127,9 +139,9 @@ class TriggerCache:
             trigger = c[4]
             if trigger is not None and (m.price >= trigger if pos.is_long else m.price <= trigger):
                 continue
-            shortfall = _fee(pos.size, m.maintenance_bps) - _equity(pos, m.price, m.index)
-            if shortfall > 0:
-                out.append((pid, shortfall))
+            below = shortfall(pos, m)
+            if below > 0:
+                out.append((pid, below))
         if len(cache) > 2 * len(alive) + 1_000:
             # Closed positions' entries: forget them now and then.
             self._cache = {pid: cache[pid] for pid in alive if pid in cache}

@@ -26,8 +26,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional
 
-from ..chains.chain import ChainError
-from ..twin.twin import Outcome
+from ..chains.chain import ChainError, TxResult
 
 NOT_OPEN = "engine: position not open"
 HEALTHY = "engine: position is healthy"
@@ -65,7 +64,7 @@ class TwinPort:
     def __init__(self, driver):
         self.driver = driver
 
-    def liquidate(self, position_id: int, sender: str) -> Outcome:
+    def liquidate(self, position_id: int, sender: str) -> TxResult:
         return self.driver.send_atomic("engine", "liquidate", [position_id], sender)
 
     def is_open(self, position_id: int) -> bool:
@@ -73,7 +72,7 @@ class TwinPort:
             return self.driver.position_is_open(position_id)
         return self.driver.model.engine.position(position_id).is_open
 
-    def adopt(self, position_id: int, sender: str) -> Optional[Outcome]:
+    def adopt(self, position_id: int, sender: str) -> Optional[TxResult]:
         # Gone on chain: if the model still has it open, the only call that
         # can have closed it is the one whose answer was lost - ours.
         if not self.driver.model.engine.position(position_id).is_open:
@@ -87,9 +86,8 @@ class ChainPort:
     def __init__(self, chain, engine: str):
         self.chain, self.engine = chain, engine
 
-    def liquidate(self, position_id: int, sender: str) -> Outcome:
-        r = self.chain.transact(self.engine, "Engine", "liquidate", [position_id], sender)
-        return Outcome(r.ok, r.reason, r.value, r.gas_used)
+    def liquidate(self, position_id: int, sender: str) -> TxResult:
+        return self.chain.transact(self.engine, "Engine", "liquidate", [position_id], sender)
 
     def is_open(self, position_id: int) -> bool:
         return bool(self.chain.call(self.engine, "Engine", "position", [position_id])[3])

@@ -8,20 +8,14 @@ immutables section of the compiled size whose address-valued entries must
 be the addresses the deployment says they are.
 """
 import hashlib
-import json
-import os
 from functools import lru_cache
-from pathlib import Path
 from typing import Dict, Optional
 
-import snekmate
 import vyper
 from eth_abi import encode
 from eth_utils import to_checksum_address
-from vyper.compiler import compile_from_file_input
-from vyper.compiler.input_bundle import FilesystemInputBundle
 
-from ..chains.artifacts import CACHE, CONTRACTS, ROOT
+from ..chains.artifacts import CONTRACTS, ROOT, snekmate_version, artifact
 
 EIP1167_PREFIX = bytes.fromhex("363d3d373d3d3d363d73")
 EIP1167_SUFFIX = bytes.fromhex("5af43d82803e903d91602b57fd5bf3")
@@ -54,59 +48,27 @@ def compiler_info() -> dict:
     from vyper.evm.opcodes import DEFAULT_EVM_VERSION
 
     # harness/chains/artifacts.py and ape-vyper both compile with vyper's default target.
-    return {"vyper": vyper.__version__, "snekmate": _snekmate_version(), "evm_version": DEFAULT_EVM_VERSION}
-
-
-def _snekmate_version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("snekmate")
-    except Exception:  # a source checkout without metadata
-        return "unknown"
-
-
-def _digest() -> str:
-    h = hashlib.sha256(f"{vyper.__version__} {_snekmate_version()}".encode())
-    for path, digest in source_hashes().items():
-        h.update(path.encode())
-        h.update(digest.encode())
-    return h.hexdigest()[:16]
-
-
-def _flatten_layout(tree: dict, prefix: str = "") -> Dict[str, dict]:
-    out = {}
-    for name, node in tree.items():
-        if isinstance(node, dict) and "offset" in node and "length" in node:
-            out[prefix + name] = node
-        elif isinstance(node, dict):
-            out.update(_flatten_layout(node, prefix + name + "."))
-    return out
+    return {"vyper": vyper.__version__, "snekmate": snekmate_version(), "evm_version": DEFAULT_EVM_VERSION}
 
 
 @lru_cache(maxsize=None)
 def runtime(name: str) -> dict:
     """{'code': runtime bytes, 'immutables': {name: (offset, length, type)}, 'immutables_size': n}."""
-    path = CACHE / f"{name}-runtime-{_digest()}.json"
-    if path.exists():
-        data = json.loads(path.read_text())
-    else:
-        bundle = FilesystemInputBundle([CONTRACTS, Path(list(snekmate.__path__)[0]).parent])
-        out = compile_from_file_input(bundle.load_file(CONTRACTS / f"{name}.vy"), input_bundle=bundle,
-                                      output_formats=["bytecode_runtime", "layout"])
-        flat = _flatten_layout(out["layout"].get("code_layout", {}))
-        data = {
-            "code": out["bytecode_runtime"],
-            "immutables": {k: [v["offset"], v["length"], v["type"]] for k, v in flat.items()},
-        }
-        CACHE.mkdir(parents=True, exist_ok=True)
-        # Atomic: test runs and scripts may compile the same contract at once.
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data))
-        os.replace(tmp, path)
-    imm = {k: tuple(v) for k, v in data["immutables"].items()}
+    art = artifact(name)
+    imm = {k: tuple(v) for k, v in art["immutables"].items()}
     size = max((o + n for o, n, _ in imm.values()), default=0)
-    return {"code": bytes.fromhex(data["code"][2:]), "immutables": imm, "immutables_size": size}
+    return {"code": bytes.fromhex(art["bytecode_runtime"][2:]), "immutables": imm, "immutables_size": size}
+
+
+def expected_code(engine: str, token: str, pool: str, insurance: str, implementation: str) -> Dict[str, tuple]:
+    """Manifest key -> (contract, {immutable: address}) of what the engine's
+    deployment must be: the deploy's verify and the audit check the same."""
+    return {
+        "engine": ("Engine", {"TOKEN": token, "POOL": pool, "INSURANCE": insurance,
+                              "VAULT_IMPLEMENTATION": implementation}),
+        "vault_implementation": ("Vault", {"ENGINE": engine, "TOKEN": token}),
+        "pool": ("LiquidityPool", {"ENGINE": engine, "TOKEN": token, "erc4626.asset": token, "erc4626._ASSET": token}),
+    }
 
 
 def code_hash(name: str) -> str:

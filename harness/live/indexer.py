@@ -14,17 +14,11 @@ from eth_abi import decode
 from eth_utils import keccak, to_checksum_address
 
 from ..chains.artifacts import artifact
+from ..chains.codec import abi_type
 from ..chains.rpc import Rpc, RpcError
 
 TRANSFER_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
 ZERO = "0x" + "0" * 40
-
-
-def _type(param: dict) -> str:
-    t = param["type"]
-    if t.startswith("tuple"):
-        return "(" + ",".join(_type(c) for c in param["components"]) + ")" + t[5:]
-    return t
 
 
 def _norm(value):
@@ -68,7 +62,7 @@ class EventDecoder:
         for item in abi:
             if item.get("type") != "event":
                 continue
-            sig = f"{item['name']}({','.join(_type(i) for i in item['inputs'])})"
+            sig = f"{item['name']}({','.join(abi_type(i) for i in item['inputs'])})"
             self.events["0x" + keccak(text=sig).hex()] = item
 
     def decode(self, raw: dict):
@@ -80,9 +74,9 @@ class EventDecoder:
         plain = [i for i in item["inputs"] if not i["indexed"]]
         args = {}
         for i, t in zip(indexed, topics[1:]):
-            args[i["name"]] = _norm(decode([_type(i)], bytes.fromhex(t[2:]))[0])
+            args[i["name"]] = _norm(decode([abi_type(i)], bytes.fromhex(t[2:]))[0])
         data = bytes.fromhex(raw["data"][2:])
-        for i, v in zip(plain, decode([_type(i) for i in plain], data) if plain else []):
+        for i, v in zip(plain, decode([abi_type(i) for i in plain], data) if plain else []):
             args[i["name"]] = _norm(v)
         return item["name"], args
 

@@ -15,11 +15,10 @@ from typing import List, Optional, Tuple
 import yaml
 from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
 
-from model import MarketParams, Revert
-from model.engine import Engine as ModelEngine
+from model import MarketParams
 
 from ..chains.artifacts import ROOT
-from ..twin.world import rate_per_year
+from ..protocol.params import read_market_params
 
 DEPLOYMENTS = ROOT / "deployments"
 CONFIG_DIR = DEPLOYMENTS / "config"
@@ -126,23 +125,15 @@ def _address(w: _Where, key: str, value) -> str:
     return to_checksum_address(value)
 
 
-def _params(w: _Where, key: str, raw) -> MarketParams:
-    fields = set(PARAM_FIELDS)
-    _keys(w, key, raw, fields - {"borrow_rate"}, {"borrow_rate", "borrow_rate_apr_bps"})
-    if ("borrow_rate" in raw) == ("borrow_rate_apr_bps" in raw):
-        w.fail(key, "give exactly one of borrow_rate (per second, 1e18 scale) or borrow_rate_apr_bps")
-    values = {}
-    for f in PARAM_FIELDS:
-        if f == "borrow_rate" and "borrow_rate_apr_bps" in raw:
-            values[f] = rate_per_year(_int(w, f"{key}.borrow_rate_apr_bps", raw["borrow_rate_apr_bps"]))
-        else:
-            values[f] = _int(w, f"{key}.{f}", raw[f])
-    params = MarketParams(**values)
-    try:
-        ModelEngine._check_params(params)
-    except Revert as err:
-        w.fail(key, f"rejected by the engine's bounds: {err.reason}")
-    return params
+def _params(w: _Where, key: str, raw, token_decimals: int) -> MarketParams:
+    """All eleven parameters, in the keys and units of protocol/params.py
+    (amounts in whole tokens). Old configs' min_collateral / oi_cap were in
+    token base units."""
+    return read_market_params(raw, key, file=str(w.path), fail=w.fail,
+                              keys=lambda k, value, allowed, required: _keys(w, k, value, set(required),
+                                                                             set(allowed) - set(required)),
+                              token_decimals=token_decimals, legacy_units=1,
+                              refusal="rejected by the engine's bounds")
 
 
 def _feed(w: _Where, key: str, raw, mock: bool) -> FeedConfig:
@@ -212,7 +203,7 @@ def load(path) -> NetConfig:
             if feed.address in feeds:
                 w.fail(f"{key}.feed.address", f"same feed as market {feeds[feed.address]}")
             feeds[feed.address] = symbol
-        markets.append(MarketConfig(symbol, feed, _params(w, f"{key}.params", m["params"])))
+        markets.append(MarketConfig(symbol, feed, _params(w, f"{key}.params", m["params"], decimals)))
     return NetConfig(path=path, sha256=hashlib.sha256(text).hexdigest(), chain_id=chain_id, mock=mock,
                      guardian=guardian, token_address=token_address, token_decimals=decimals,
                      markets=tuple(markets))

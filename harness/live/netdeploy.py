@@ -20,67 +20,24 @@ feed, a creation whose transaction was sent before a crash), is sent again.
 import copy
 import json
 import os
-import re
 import sys
-from dataclasses import dataclass, field
 from typing import Callable, Iterator, List, Optional
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 
 from model import MarketParams
 
-from ..chains.artifacts import artifact
-from .bytecode import check_code, proxy_code
-from ..chains.codec import Codec, revert_reason
-from ..twin.deploy import create_address
+from ..chains.addresses import create_address
+from ..chains.artifacts import artifact, blueprint_initcode, codec, initcode
+from ..chains.rpc import Rpc, RpcError
+from ..protocol.layout import ENGINE_CREATES
+from .bytecode import check_code, expected_code, proxy_code
 from .manifest import Manifest, ManifestError
 from .netconfig import NetConfig, params_dict
-from ..chains.rpc import Rpc, RpcError
+from .txs import (DeployError, NetworkSender, NetworkView, PlannedTx, Sender, Sent, SimulatedSender, View,  # noqa: F401
+                  _jsonable, sent_from_receipt)
 
-# What the engine's constructor creates, with the engine's own nonces 1..3
-# (harness/twin/deploy.py), and the getter naming each.
-ENGINE_CREATES = (("vault_implementation", "Vault", 1, "VAULT_IMPLEMENTATION"),
-                  ("insurance", "Vault", 2, "INSURANCE"),
-                  ("pool", "LiquidityPool", 3, "POOL"))
-MARKET_LISTED = "0x" + keccak(text="MarketListed(uint256,address,uint256)").hex()
 CRASH_ENV = "ISOMARGIN_DEPLOY_CRASH_AT"
-
-
-class DeployError(Exception):
-    pass
-
-
-@dataclass
-class PlannedTx:
-    key: str                      # manifest key this transaction produces
-    kind: str                     # "create", "blueprint" or "call"
-    contract: str                 # artifact name (created, or called)
-    description: str
-    data: bytes
-    to: Optional[str] = None      # calls only
-    fn: Optional[str] = None
-    args: list = field(default_factory=list)
-
-    def as_pending(self) -> dict:
-        return {"step": self.key, "kind": self.kind, "contract": self.contract, "fn": self.fn,
-                "to": self.to, "args": _jsonable(self.args), "description": self.description}
-
-
-@dataclass
-class Sent:
-    tx: Optional[str]
-    block: Optional[int]
-    gas_used: int
-    address: Optional[str]        # the created contract
-    nonce: int
-
-
-def _jsonable(value):
-    if isinstance(value, MarketParams):
-        return params_dict(value)
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 def _fmt_args(args) -> str:
@@ -91,14 +48,6 @@ def _fmt_args(args) -> str:
         else:
             out.append(repr(a) if isinstance(a, str) and not a.startswith("0x") else str(a))
     return ", ".join(out)
-
-
-def _redact(url: str) -> str:
-    # RPC URLs often carry an API key in their path or query.
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "") if parts.scheme else "?"
 
 
 def _display_path(path) -> str:
@@ -117,122 +66,6 @@ def _crash_point(key: str, moment: str) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(75)
-
-
-# ---------------------------------------------------------------- senders
-
-class Sender:
-    """Where planned transactions go: the simulator or the real network."""
-
-    deployer: str
-
-    def send(self, ptx: PlannedTx, before_broadcast: Callable[[dict], None]) -> Sent:
-        raise NotImplementedError
-
-    def call(self, address: str, contract: str, fn: str, args=()):
-        raise NotImplementedError
-
-    def nonce(self) -> int:
-        raise NotImplementedError
-
-
-class SimulatedSender(Sender):
-    """An in-process EVM (revm) forked from the target chain at its head:
-    exact gas and reverts, and nothing leaves this machine."""
-
-    def __init__(self, rpc: Rpc, fork_url: str, deployer: str):
-        import pyrevm
-
-        head = rpc.block("latest")
-        env = pyrevm.Env(cfg=pyrevm.CfgEnv(chain_id=rpc.chain_id()),
-                         block=pyrevm.BlockEnv(number=int(head["number"], 16) + 1,
-                                               timestamp=int(head["timestamp"], 16) + 12, basefee=0))
-        try:
-            self.evm = pyrevm.EVM(env=env, fork_url=fork_url, spec_id="PRAGUE")
-        except Exception as err:
-            raise DeployError(f"cannot fork {_redact(fork_url)} for the simulation: {err}") from err
-        self.deployer = deployer
-        self._pyrevm = pyrevm
-
-    def _bump_nonce(self):
-        # revm's message_call leaves the caller's nonce alone; a real call does not.
-        info = self.evm.basic(self.deployer)
-        self.evm.insert_account_info(self.deployer, self._pyrevm.AccountInfo(
-            nonce=info.nonce + 1, code_hash=info.code_hash, code=info.code))
-        self.evm.set_balance(self.deployer, info.balance)
-
-    def send(self, ptx, before_broadcast):
-        nonce = self.nonce()
-        try:
-            if ptx.kind == "call":
-                self.evm.message_call(self.deployer, ptx.to, ptx.data, gas=30_000_000)
-                self._bump_nonce()
-                address = None
-            else:
-                address = to_checksum_address(self.evm.deploy(self.deployer, ptx.data, gas=30_000_000))
-        except RuntimeError as err:
-            m = re.search(r"output: 0x([0-9a-fA-F]*)", str(err))
-            reason = revert_reason(bytes.fromhex(m.group(1))) if m else None
-            raise DeployError(f"{ptx.key}: {ptx.description} reverts in the simulation: "
-                              f"{reason or str(err)[:300]}") from err
-        return Sent(None, None, self.evm.result.gas_used, address, nonce)
-
-    def call(self, address, contract, fn, args=()):
-        f = Codec(artifact(contract)["abi"])[fn]
-        out = self.evm.message_call(self.deployer, address, f.encode(list(args)), is_static=True)
-        return f.decode(bytes(out))
-
-    def nonce(self):
-        return self.evm.basic(self.deployer).nonce
-
-
-class NetworkSender(Sender):
-    """Real transactions, signed by an ape account and sent through ape's provider."""
-
-    def __init__(self, rpc: Rpc, account, provider):
-        self.rpc, self.account, self.provider = rpc, account, provider
-        self.deployer = to_checksum_address(account.address)
-
-    def send(self, ptx, before_broadcast):
-        from eth_utils import to_hex
-
-        eco = self.provider.network.ecosystem
-        kwargs = {"data": ptx.data, "sender": self.deployer}
-        if ptx.to is not None:
-            kwargs["receiver"] = ptx.to
-        txn = self.account.prepare_transaction(eco.create_transaction(**kwargs))
-        signed = self.account.sign_transaction(txn)
-        if signed is None:
-            raise DeployError(f"{ptx.key}: the transaction was not signed")
-        tx_hash = to_hex(signed.txn_hash)
-        nonce = int(txn.nonce)
-        before_broadcast({"tx": tx_hash, "nonce": nonce,
-                          "address": create_address(self.deployer, nonce) if ptx.kind != "call" else None})
-        try:
-            self.provider.send_transaction(signed)
-        except Exception as err:  # ape raises per-provider error types; the receipt decides below
-            receipt = self.rpc.receipt(tx_hash)
-            if receipt is None or int(receipt["status"], 16) == 1:
-                raise DeployError(f"{ptx.key}: sending {tx_hash} failed: {err}") from err
-        return sent_from_receipt(self.rpc, tx_hash, nonce, ptx)
-
-    def call(self, address, contract, fn, args=()):
-        return self.rpc.call(address, contract, fn, args)
-
-    def nonce(self):
-        return self.rpc.nonce(self.deployer)
-
-
-def sent_from_receipt(rpc: Rpc, tx_hash: str, nonce: int, ptx: Optional[PlannedTx] = None) -> Sent:
-    receipt = rpc.receipt(tx_hash)
-    if receipt is None:
-        raise DeployError(f"no receipt for {tx_hash}")
-    if int(receipt["status"], 16) != 1:
-        what = f"{ptx.key}: {ptx.description}" if ptx else tx_hash
-        raise DeployError(f"{what} reverted on chain (tx {tx_hash}, block {int(receipt['blockNumber'], 16)})")
-    address = receipt.get("contractAddress")
-    return Sent(tx_hash, int(receipt["blockNumber"], 16), int(receipt["gasUsed"], 16),
-                to_checksum_address(address) if address else None, nonce)
 
 
 # ---------------------------------------------------------------- the deployment
@@ -393,16 +226,15 @@ class Deployment:
         return m.address(f"feed:{mk.symbol}") if self.config.mock else mk.feed.address
 
     def _create(self, key, contract, args) -> PlannedTx:
-        art = artifact(contract)
-        data = bytes.fromhex(art["bytecode"][2:]) + Codec(art["abi"]).encode_constructor(args)
-        return PlannedTx(key, "create", contract, f"create {contract}({_fmt_args(args)})", data, args=list(args))
+        return PlannedTx(key, "create", contract, f"create {contract}({_fmt_args(args)})", initcode(contract, args),
+                         args=list(args))
 
     def _blueprint(self, key, contract) -> PlannedTx:
-        data = bytes.fromhex(artifact(contract)["blueprint_bytecode"][2:])
-        return PlannedTx(key, "blueprint", contract, f"declare {contract} blueprint (EIP-5202)", data)
+        return PlannedTx(key, "blueprint", contract, f"declare {contract} blueprint (EIP-5202)",
+                         blueprint_initcode(contract))
 
     def _call(self, key, to, contract, fn, args, description) -> PlannedTx:
-        f = Codec(artifact(contract)["abi"])[fn]
+        f = codec(contract)[fn]
         chain_args = [a.as_tuple() if isinstance(a, MarketParams) else a for a in args]
         return PlannedTx(key, "call", contract, f"{description}: {contract}.{fn}({_fmt_args(args)})",
                          f.encode(chain_args), to=to, fn=fn, args=list(args))
@@ -560,13 +392,8 @@ class Deployment:
             return ["no engine yet"]
         engine = c["engine"]["address"]
         token = self._token(m)
-        expect = {
-            "engine": ("Engine", {"TOKEN": token, "POOL": c["pool"]["address"], "INSURANCE": c["insurance"]["address"],
-                                  "VAULT_IMPLEMENTATION": c["vault_implementation"]["address"]}),
-            "vault_implementation": ("Vault", {"ENGINE": engine, "TOKEN": token}),
-            "pool": ("LiquidityPool", {"ENGINE": engine, "TOKEN": token, "erc4626.asset": token,
-                                       "erc4626._ASSET": token}),
-        }
+        expect = expected_code(engine, token, c["pool"]["address"], c["insurance"]["address"],
+                               c["vault_implementation"]["address"])
         if "lens" in c:
             expect["lens"] = ("Lens", {})
         if self.config.mock:
@@ -596,19 +423,6 @@ class Deployment:
             if MarketParams(*rpc.call(engine, "Engine", "market_params", [entry["market_id"]])) != mk.params:
                 problems.append(f"market {mk.symbol}: parameters on chain differ from {self.config.path}")
         return problems
-
-
-class View:
-    def call(self, address, contract, fn, args=()):
-        raise NotImplementedError
-
-
-class NetworkView(View):
-    def __init__(self, rpc: Rpc):
-        self.rpc = rpc
-
-    def call(self, address, contract, fn, args=()):
-        return self.rpc.call(address, contract, fn, args)
 
 
 def _find_market(view, engine: str, feed: str) -> int:

@@ -1,23 +1,13 @@
 """Put the protocol on a chain: token, blueprints, engine (which creates its
 vault implementation, insurance vault and pool), the lens, and feeds."""
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Dict
 
-import rlp
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 
+from ..chains.addresses import create_address
 from ..chains.chain import Chain, ChainError
-
-# The engine creates, in its constructor, with its own nonces 1, 2, 3:
-# the vault implementation, the insurance vault and the pool. Vault slot v
-# is then created with nonce 3 + v.
-ENGINE_NONCE_BEFORE_VAULTS = 3
-
-
-@lru_cache(maxsize=65536)
-def create_address(sender: str, nonce: int) -> str:
-    return to_checksum_address(keccak(rlp.encode([bytes.fromhex(sender[2:]), nonce]))[12:])
+from ..protocol.layout import ENGINE_CREATES, vault_address
 
 
 @dataclass
@@ -33,7 +23,7 @@ class Deployment:
     feeds: Dict[str, str] = field(default_factory=dict)
 
     def vault_address(self, slot: int) -> str:
-        return create_address(self.engine, ENGINE_NONCE_BEFORE_VAULTS + slot)
+        return vault_address(self.engine, slot)
 
 
 def deploy_core(chain: Chain, deployer: str, guardian: str, tick=lambda: None) -> Deployment:
@@ -59,7 +49,7 @@ def deploy_core(chain: Chain, deployer: str, guardian: str, tick=lambda: None) -
         vault_implementation=chain.call(engine, "Engine", "VAULT_IMPLEMENTATION"),
         lens=lens,
     )
-    expected = [create_address(engine, n) for n in (1, 2, 3)]
+    expected = [create_address(engine, nonce) for _, _, nonce, _ in ENGINE_CREATES]
     actual = [to_checksum_address(a) for a in (d.vault_implementation, d.insurance, d.pool)]
     if expected != actual:
         raise ChainError(f"engine created contracts at {actual}, expected {expected}")

@@ -2,8 +2,8 @@
 
 A liquidation may move tokens only between the liquidated position's vault,
 its liquidator, the pool and the insurance fund, and must leave every other
-position exactly as it was. This is the check of tests/stateful/machine.py
-(`_check_isolation`), generalised to a batch: compare the state before a
+position exactly as it was. The state machine (machine.py) runs it per
+liquidation, the drills per batch: compare the state before a
 set of liquidations with the state after, allowing changes only where one
 of them was allowed to make them.
 
@@ -14,7 +14,7 @@ demands every vault pay exactly what the model says its own position owes.
 """
 from typing import Iterable
 
-from .twin import ChainState
+from ..protocol.snapshot import ChainState
 
 
 class InvariantBreach(AssertionError):

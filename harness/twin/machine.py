@@ -17,8 +17,10 @@ from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, p
 from model import MarketParams, Revert
 
 from ..chains.artifacts import ROOT
+from ..protocol.markets import MARKETS, PRICE, USDC
+from .invariants import check_conservation, check_isolation
 from .twin import Disagreement, Twin
-from .world import MARKETS, PRICE, USDC, World, build_world
+from .world import World, build_world
 
 REPLAY_DIR = ROOT / "reports" / "replays"
 
@@ -188,18 +190,8 @@ class ProtocolMachine(RuleBasedStateMachine):
     def _check_isolation(self, pid, liquidator, before, after):
         """A liquidation moves tokens only between the liquidated vault, the
         liquidator, the pool and the insurance fund, and leaves every other
-        position exactly as it was."""
-        d = self.twin.deployment
-        slot = pid >> 32
-        vault = d.vault_address(slot)
-        allowed = {vault, liquidator, d.pool, d.insurance}
-        for holder, value in after.balances.items():
-            if holder not in allowed:
-                assert before.balances.get(holder, 0) == value, f"liquidating {pid} changed {holder}'s balance"
-        for b, a in zip(before.slots, after.slots):
-            if b[1] != slot:
-                assert b == a, f"liquidating {pid} changed slot {b[1]}"
-        assert after.balances[vault] == 0
+        position exactly as it was (invariants.py, as the drills check it)."""
+        check_isolation(self.twin.step, self.twin.deployment, before, after, {pid >> 32}, {liquidator})
 
     # ---------------------------------------------------------------- LPs
 
@@ -332,12 +324,9 @@ class ProtocolMachine(RuleBasedStateMachine):
             raise
         self.checked += 1
         d = self.twin.deployment
-        # Each vault holds exactly its position's collateral; a free vault holds nothing.
-        for s in state.slots:
-            vault, is_open, collateral = s[2], s[3], s[8]
-            assert state.balances[vault] == (collateral if is_open else 0), f"vault of slot {s[1]}"
-        # Tokens are conserved: every token minted is held by someone we track.
-        assert sum(state.balances.values()) == state.total_supply, "tokens not conserved"
+        # Each vault holds exactly its position's collateral, a free vault
+        # nothing; every token minted is held by someone we track.
+        check_conservation(self.twin.step, d, state)
         # The pool can always pay every open position's capped maximum profit.
         pool_assets, total_reserved = state.totals[0], state.totals[2]
         assert pool_assets >= total_reserved, "pool cannot cover reserved profit"

@@ -13,11 +13,9 @@ from typing import Any, Dict, List, Optional
 
 from model import MarketParams, Protocol, Revert
 
-from ..chains.chain import Chain
+from ..chains.chain import Chain, TxResult
+from ..protocol.snapshot import ChainState, Snapshot
 from .deploy import Deployment, deploy_core
-
-PAGE = 100          # Engine.slots returns at most 100 slots a call
-LENS_PAGE = 1_000   # Lens.balances takes at most 1,024 holders a call
 
 
 class Disagreement(AssertionError):
@@ -31,29 +29,6 @@ class Target:
     address: str
     contract: str
     model: Any
-
-
-@dataclass
-class Outcome:
-    ok: bool
-    reason: Optional[str]
-    value: Any
-    gas_used: int
-
-
-@dataclass
-class ChainState:
-    """What one `read_chain` saw: enough to check invariants on chain data alone."""
-    slots: list            # Engine.PositionView tuples, slot 1..vault_count
-    balances: Dict[str, int]
-    shares: Dict[str, int]
-    totals: tuple
-    total_supply: int
-    vault_count: int = 0
-    market_states: list = None
-    market_params: list = None
-    guardian: str = ""
-    owner: str = ""
 
 
 # Every twin's clock starts here (or later, if the chain is already past it),
@@ -109,7 +84,7 @@ class Twin:
         self.log.append(("feed", symbol, decimals, answer))
         return address
 
-    def send(self, target: str, fn: str, args, sender: str, seconds: int = 1) -> Outcome:
+    def send(self, target: str, fn: str, args, sender: str, seconds: int = 1) -> TxResult:
         """Apply one call to model and chain; they must agree on its outcome."""
         self.step += 1
         self.last_action = f"{target}.{fn}{tuple(args)!r} from {self._names.get(sender, sender)}"
@@ -124,16 +99,16 @@ class Twin:
         if self.chain.batches_reads:
             # Read the state this step leaves in the same round trip: check()
             # after it then costs nothing more.
-            calls, shape = self._read_calls()
-            r, reads = self.chain.transact_then_call(t.address, t.contract, fn, chain_args, sender, calls)
-            self._prefetched = (self.step, shape, reads)
+            snap = self._snapshot()
+            r, reads = self.chain.transact_then_call(t.address, t.contract, fn, chain_args, sender, snap.calls())
+            self._prefetched = (self.step, snap.shape, reads)
         else:
             r = self.chain.transact(t.address, t.contract, fn, chain_args, sender)
         if r.ok != (reason is None) or r.reason != reason:
             model_says = "success" if reason is None else f"revert {reason!r}"
             chain_says = "success" if r.ok else f"revert {r.reason!r}"
             raise Disagreement(self.step, self.last_action, "outcome", model_says, chain_says)
-        return Outcome(r.ok, reason, value, r.gas_used)
+        return TxResult(r.ok, reason, value, r.gas_used)
 
     # ---------------------------------------------------------------- savepoints
 
@@ -161,53 +136,21 @@ class Twin:
 
     # ---------------------------------------------------------------- reading the chain
 
-    def _read_calls(self, slot_count: Optional[int] = None):
-        """Every eth_call `check` needs, and the shape to decode them with.
-
-        Vault addresses are derived from the engine's address (CREATE), so
-        balances are read in the same batch as the slots themselves."""
-        d = self.deployment
-        n = self.model.engine.vault_count if slot_count is None else slot_count
-        markets = self.model.engine.market_count
-        holders = self.holders + [d.vault_address(s) for s in range(1, n + 1)]
-        balance_pages = [holders[i:i + LENS_PAGE] for i in range(0, len(holders), LENS_PAGE)]
-        calls = [(d.engine, "Engine", "vault_count", []),
-                 (d.engine, "Engine", "totals", []),
-                 (d.token, "MockUSDC", "totalSupply", []),
-                 (d.lens, "Lens", "balances", [d.pool, self.holders]),
-                 (d.engine, "Engine", "guardian", []),
-                 (d.engine, "Engine", "owner", [])]
-        calls += [(d.engine, "Engine", "market_state", [m]) for m in range(1, markets + 1)]
-        calls += [(d.engine, "Engine", "market_params", [m]) for m in range(1, markets + 1)]
-        calls += [(d.lens, "Lens", "balances", [d.token, page]) for page in balance_pages]
-        calls += [(d.engine, "Engine", "slots", [first, PAGE]) for first in range(1, n + 1, PAGE)]
-        return calls, (n, markets, len(balance_pages))
+    def _snapshot(self, slot_count: Optional[int] = None) -> Snapshot:
+        """Every eth_call `check` needs (protocol/snapshot.py), for as many
+        slots and markets as the model has."""
+        eng = self.model.engine
+        return Snapshot(self.deployment, self.holders, self.holders,
+                        eng.vault_count if slot_count is None else slot_count, eng.market_count)
 
     def read_chain(self, slot_count: Optional[int] = None) -> ChainState:
-        """Everything `check` compares, read in one batch of eth_calls."""
-        calls, shape = self._read_calls(slot_count)
+        """Everything `check` compares, read in one batch of eth_calls (or
+        taken from the batch sent with the step's transaction)."""
+        snap = self._snapshot(slot_count)
         pre = self._prefetched
-        if pre is not None and pre[0] == self.step and pre[1] == shape:
-            r = pre[2]
-        else:
-            r = self.chain.call_many(calls)
-        n, markets, pages = shape
-        holders = self.holders + [self.deployment.vault_address(s) for s in range(1, n + 1)]
-        count, totals, supply, shares, guardian, owner = r[:6]
-        at = 6 + 2 * markets
-        balances = [b for page in r[at:at + pages] for b in page]
-        return ChainState(
-            slots=[s for page in r[at + pages:] for s in page],
-            balances=dict(zip(holders, balances)),
-            shares=dict(zip(self.holders, shares)),
-            totals=totals,
-            total_supply=supply,
-            vault_count=count,
-            market_states=[tuple(x) for x in r[6:6 + markets]],
-            market_params=[tuple(x) for x in r[6 + markets:at]],
-            guardian=guardian,
-            owner=owner,
-        )
+        if pre is not None and pre[0] == self.step and pre[1] == snap.shape:
+            return snap.decode(pre[2])
+        return snap.read(self.chain.call_many)
 
     # ---------------------------------------------------------------- comparing
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import List
 
 from harness.drills.drivers import DrillTwin
-from harness.twin.world import PRICE, USDC
+from harness.protocol.markets import PRICE, USDC
 from model import MarketParams
 
 MAX_UINT256 = 2**256 - 1

@@ -11,7 +11,7 @@ from harness.twin.invariants import IsolationBreach, check_isolation
 from harness.drills.report import markdown, figures
 from harness.chains.revm import RevmChain
 from harness.drills.scenario import load_scenario
-from harness.twin.twin import ChainState
+from harness.protocol.snapshot import ChainState
 
 TINY = Path(__file__).parent / "data" / "tiny.yaml"
 

@@ -7,7 +7,8 @@ import pytest
 from harness.chains.ape import ApeChain
 from harness.chains.revm import RevmChain
 from harness.twin.twin import Disagreement, Twin
-from harness.twin.world import USDC, build_world
+from harness.protocol.markets import USDC
+from harness.twin.world import build_world
 
 
 def _scenario(twin):

@@ -2,7 +2,7 @@
 from eth_utils import keccak
 
 from harness.chains.artifacts import storage_slot
-from harness.twin.world import MARKETS, PRICE, USDC
+from harness.protocol.markets import MARKETS, PRICE, USDC
 
 MAX_UINT256 = 2**256 - 1
 MAX_U128 = 2**128 - 1
