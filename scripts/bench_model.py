@@ -25,12 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.protocol.markets import MARKETS, PRICE, USDC  # noqa: E402
+from harness.protocol.markets import MARKETS, MAX_UINT256, PRICE, USDC  # noqa: E402
 from model import Protocol, Revert  # noqa: E402
 from model.engine import _reserve  # noqa: E402
 
 OWNER, GUARDIAN, LP, KEEPER = "owner", "guardian", "lp", "keeper"
-MAX_UINT256 = 2**256 - 1
 STEP_SECONDS = 60
 # Per-step volatility of each price (a random walk in bps), so that a 50-step
 # path liquidates a fair share of high-leverage positions.

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import snekmate
 import vyper
+from eth_utils import keccak
 from vyper.compiler import compile_from_file_input
 from vyper.compiler.input_bundle import FilesystemInputBundle
 
@@ -74,6 +75,11 @@ def storage_slot(contract: str, variable: str) -> int:
     write storage directly (tampering, unreachable guards) follow the
     contract instead of hard-coding numbers."""
     return artifact(contract)["storage"][variable]
+
+
+def hashmap_slot(slot: int, key: int) -> int:
+    """The storage slot of `HashMap[key]` whose variable is at `slot`: keccak256(slot ++ key)."""
+    return int.from_bytes(keccak(slot.to_bytes(32, "big") + key.to_bytes(32, "big")), "big")
 
 
 @lru_cache(maxsize=None)

@@ -11,15 +11,12 @@ another implementation, the implementation's own code replaced.
 import json
 
 import pytest
-from eth_abi import encode
-from eth_utils import keccak
 
-from harness.chains.artifacts import artifact
+from harness.chains.artifacts import artifact, hashmap_slot, storage_slot
+from harness.chains.rpc import Rpc, RpcError
 from harness.live.audit import Auditor
 from harness.live.bytecode import proxy_code
-from harness.chains.artifacts import storage_slot
 from harness.live.manifest import Manifest
-from harness.chains.rpc import Rpc, RpcError
 
 from . import activity
 from .helpers import ape_run, fund, output
@@ -29,10 +26,6 @@ from .helpers import ape_run, fund, output
 POS_WORD1 = storage_slot("Engine", "pos_word1")            # size | collateral << 128
 MARKET_RISK = storage_slot("Engine", "market_risk")        # packed; staleness at bits 128..159
 USDC = 10**6
-
-
-def hashmap_slot(slot: int, key: int) -> int:
-    return int.from_bytes(keccak(encode(["uint256", "uint256"], [slot, key])), "big")
 
 
 @pytest.fixture(scope="module")

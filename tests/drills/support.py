@@ -11,10 +11,8 @@ from dataclasses import dataclass
 from typing import List
 
 from harness.drills.drivers import DrillTwin
-from harness.protocol.markets import PRICE, USDC
+from harness.protocol.markets import MAX_UINT256, PRICE, USDC
 from model import MarketParams
-
-MAX_UINT256 = 2**256 - 1
 
 SIMPLE = MarketParams(
     initial_margin_bps=1_000, maintenance_margin_bps=500, open_fee_bps=10, close_fee_bps=10,
