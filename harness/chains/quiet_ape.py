@@ -13,6 +13,8 @@ import sys
 
 from .ape import ApeChain
 from .chain import ChainError, TxResult
+from .codec import revert_reason
+from .rpc import RpcError
 
 
 class _ExpectedRevertNoise(logging.Filter):
@@ -98,8 +100,6 @@ class QuietApeChain(ApeChain):
         # too, which is the cost being avoided.
         from eth_utils import to_hex
 
-        from .codec import revert_reason
-
         params = {"from": sender, "to": address, "data": to_hex(self.codec(contract)[fn].encode(args))}
         request = [params, "latest"]
         if self._next_timestamp is not None:
@@ -108,9 +108,5 @@ class QuietApeChain(ApeChain):
             reply = self.ape.chain.provider.web3.provider.make_request("eth_call", request)
         except Exception:  # noqa: BLE001 - the transaction itself will say
             return None
-        data = (reply.get("error") or {}).get("data")
-        if isinstance(data, dict):
-            data = data.get("data")
-        if isinstance(data, str) and data.startswith("0x"):
-            return revert_reason(bytes.fromhex(data[2:]))
-        return None
+        data = RpcError(reply["error"]).revert_data if isinstance(reply.get("error"), dict) else None
+        return revert_reason(data) if data else None

@@ -144,6 +144,25 @@ class ModelTwin:
         return None
 
 
+def drill_chain(backend: str, accounts: int) -> Optional[Chain]:
+    """The chain a drill runs on: none for `model`, revm in process for
+    `revm`, else the network ape is connected to (quietly: one INFO line
+    per transaction would bury the progress bar). ValueError if it has
+    fewer than `accounts` accounts."""
+    if backend == "model":
+        return None
+    if backend == "revm":
+        from ..chains.revm import RevmChain
+        return RevmChain(n_accounts=accounts)
+    from ..chains.quiet_ape import QuietApeChain, quiet_ape
+    quiet_ape()
+    chain = QuietApeChain()
+    if len(chain.accounts) < accounts:
+        raise ValueError(f"the scenario needs {accounts} accounts; the network has {len(chain.accounts)} "
+                         "(ape-config.yaml test.number_of_accounts), use fewer traders.accounts")
+    return chain
+
+
 def make_driver(backend: str, n_accounts: int, chain: Optional[Chain] = None):
     """`model`: ModelTwin; otherwise a DrillTwin on `chain`."""
     if backend == "model":

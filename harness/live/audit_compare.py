@@ -5,7 +5,7 @@ from model import MarketParams
 from model.engine import GEN_BITS
 
 from ..chains.rpc import Rpc, RpcError
-from ..protocol.snapshot import ChainState
+from ..protocol.snapshot import MARKET_STATE_FIELDS, ChainState, model_market_state
 from .audit_replay import Replayer
 from .audit_report import Discrepancy, Report, _show
 from .bytecode import check_code, expected_code, proxy_code, proxy_target
@@ -54,8 +54,7 @@ def compare_state(r: Replayer, state: ChainState, pending_owner: str, report: Re
         subject = f"market {market_id}"
         cs = state.market_states[market_id - 1]
         st = eng.market_state[market_id]
-        for name, mv, cv in zip(("feed", "oi_long", "oi_short", "borrow_index", "last_accrual"),
-                                (st.feed, st.oi_long, st.oi_short, st.borrow_index, st.last_accrual), cs):
+        for name, mv, cv in zip(MARKET_STATE_FIELDS, model_market_state(st), cs):
             if mv != cv:
                 flag("state", subject, f"market_state.{name}", mv, cv, _where(r, ("market", market_id)))
         cp = state.market_params[market_id - 1]

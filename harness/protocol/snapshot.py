@@ -13,6 +13,13 @@ from typing import Callable, Dict, List, Sequence
 from .layout import LENS_PAGE, slot_pages, vault_address
 
 Call = tuple   # (address, contract, fn, args)
+# Engine.market_state's fields, in order; model_market_state is the model's side.
+MARKET_STATE_FIELDS = ("feed", "oi_long", "oi_short", "borrow_index", "last_accrual")
+
+
+def model_market_state(st) -> tuple:
+    """A model MarketState as Engine.market_state returns it."""
+    return tuple(getattr(st, f) for f in MARKET_STATE_FIELDS)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional
 from model import MarketParams, Protocol, Revert
 
 from ..chains.chain import Chain, TxResult
-from ..protocol.snapshot import ChainState, Snapshot
+from ..protocol.snapshot import ChainState, Snapshot, model_market_state
 from .deploy import Deployment, deploy_core
 
 
@@ -178,8 +178,7 @@ class Twin:
             self._differ(f"totals.{name}", mv, cv)
         for market_id, (cs, cp) in enumerate(zip(state.market_states, state.market_params), start=1):
             st = eng.market_state[market_id]
-            self._differ(f"market_state[{market_id}]",
-                         (st.feed, st.oi_long, st.oi_short, st.borrow_index, st.last_accrual), cs)
+            self._differ(f"market_state[{market_id}]", model_market_state(st), cs)
             self._differ(f"market_params[{market_id}]", eng.market_params[market_id].as_tuple(), cp)
         self._differ("engine.guardian", eng.guardian, state.guardian)
         self._differ("engine.owner", eng.owner, state.owner)
