@@ -1,5 +1,4 @@
-"""Compiled contracts (ABI, bytecode, blueprint initcode, runtime code and
-its immutables, storage layout), cached on disk: the harness's one compile.
+"""Compiled contracts (ABI, bytecode, blueprint initcode), cached on disk.
 
 The in-process backend deploys raw bytecode, so it needs no ape project;
 ape compiles the same sources itself for the ape backend. Both use the
@@ -13,31 +12,19 @@ from pathlib import Path
 
 import snekmate
 import vyper
-from eth_utils import keccak
 from vyper.compiler import compile_from_file_input
 from vyper.compiler.input_bundle import FilesystemInputBundle
-
-from .codec import Codec
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = ROOT / "contracts"
 CACHE = ROOT / ".build" / "harness"
 CONTRACT_NAMES = ("Engine", "Vault", "LiquidityPool", "MockUSDC", "MockAggregator", "Lens")
 FORMATS = ["abi", "bytecode", "blueprint_bytecode", "bytecode_runtime", "layout"]
-CACHE_FORMAT = "2"   # what an artifact holds; bumped when that changes
-
-
-def snekmate_version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("snekmate")
-    except Exception:  # a source checkout without metadata
-        return "unknown"
+CACHE_FORMAT = "2"   # what an artifact holds (runtime code and immutables too, for live/bytecode.py)
 
 
 def _sources_digest() -> str:
-    h = hashlib.sha256(f"{CACHE_FORMAT} {vyper.__version__} {snekmate_version()}".encode())
+    h = hashlib.sha256(f"{CACHE_FORMAT} {vyper.__version__}".encode())
     for path in sorted(CONTRACTS.rglob("*.vy*")):
         h.update(path.relative_to(CONTRACTS).as_posix().encode())
         h.update(path.read_bytes())
@@ -52,21 +39,20 @@ def _compile(name: str) -> dict:
         "abi": out["abi"],
         "bytecode": out["bytecode"],
         "blueprint_bytecode": out["blueprint_bytecode"],
+        "storage": _flatten(out["layout"].get("storage_layout", {})),
         "bytecode_runtime": out["bytecode_runtime"],
-        "storage": {k: v["slot"] for k, v in _flatten(out["layout"].get("storage_layout", {}), "slot").items()},
         "immutables": {k: [v["offset"], v["length"], v["type"]]
-                       for k, v in _flatten(out["layout"].get("code_layout", {}), "offset").items()},
+                       for k, v in _flatten(out["layout"].get("code_layout", {}), leaf="offset").items()},
     }
 
 
-def _flatten(tree: dict, leaf: str, prefix: str = "") -> dict:
-    """A layout tree's entries (dicts holding `leaf`) by dotted name."""
+def _flatten(tree: dict, prefix: str = "", leaf: str = "slot") -> dict:
     out = {}
     for name, node in tree.items():
         if isinstance(node, dict) and leaf in node:
-            out[prefix + name] = node
+            out[prefix + name] = node["slot"] if leaf == "slot" else node
         elif isinstance(node, dict):
-            out.update(_flatten(node, leaf, prefix + name + "."))
+            out.update(_flatten(node, prefix + name + ".", leaf))
     return out
 
 
@@ -75,11 +61,6 @@ def storage_slot(contract: str, variable: str) -> int:
     write storage directly (tampering, unreachable guards) follow the
     contract instead of hard-coding numbers."""
     return artifact(contract)["storage"][variable]
-
-
-def hashmap_slot(slot: int, key: int) -> int:
-    """The storage slot of `HashMap[key]` whose variable is at `slot`: keccak256(slot ++ key)."""
-    return int.from_bytes(keccak(slot.to_bytes(32, "big") + key.to_bytes(32, "big")), "big")
 
 
 @lru_cache(maxsize=None)
@@ -94,19 +75,3 @@ def artifact(name: str) -> dict:
     tmp.write_text(json.dumps(art))
     os.replace(tmp, path)
     return art
-
-
-@lru_cache(maxsize=None)
-def codec(name: str) -> Codec:
-    """The ABI codec of a contract (one per contract, shared by every client)."""
-    return Codec(artifact(name)["abi"])
-
-
-def initcode(name: str, args=()) -> bytes:
-    """Creation code of `name` with its constructor arguments."""
-    return bytes.fromhex(artifact(name)["bytecode"][2:]) + codec(name).encode_constructor(args)
-
-
-def blueprint_initcode(name: str) -> bytes:
-    """Creation code of an EIP-5202 blueprint of `name`."""
-    return bytes.fromhex(artifact(name)["blueprint_bytecode"][2:])

@@ -7,7 +7,7 @@ Tests, drills and the keeper are written against this, once.
 from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence
 
-from .artifacts import blueprint_initcode, codec, initcode
+from .contracts import blueprint_initcode, codec, initcode
 from .codec import Codec
 
 

@@ -9,7 +9,7 @@ used, and every state read can be pinned to one block.
 import itertools
 from typing import Any, Callable, Iterable, List, Optional, Sequence, Union
 
-from .artifacts import codec
+from .contracts import codec
 from .chain import ChainError
 
 Block = Union[int, str]

@@ -15,7 +15,7 @@ import vyper
 from eth_abi import encode
 from eth_utils import to_checksum_address
 
-from ..chains.artifacts import CONTRACTS, ROOT, snekmate_version, artifact
+from ..chains.artifacts import CONTRACTS, ROOT, artifact
 
 EIP1167_PREFIX = bytes.fromhex("363d3d373d3d3d363d73")
 EIP1167_SUFFIX = bytes.fromhex("5af43d82803e903d91602b57fd5bf3")
@@ -48,7 +48,16 @@ def compiler_info() -> dict:
     from vyper.evm.opcodes import DEFAULT_EVM_VERSION
 
     # harness/chains/artifacts.py and ape-vyper both compile with vyper's default target.
-    return {"vyper": vyper.__version__, "snekmate": snekmate_version(), "evm_version": DEFAULT_EVM_VERSION}
+    return {"vyper": vyper.__version__, "snekmate": _snekmate_version(), "evm_version": DEFAULT_EVM_VERSION}
+
+
+def _snekmate_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("snekmate")
+    except Exception:  # a source checkout without metadata
+        return "unknown"
 
 
 @lru_cache(maxsize=None)

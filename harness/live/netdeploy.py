@@ -28,7 +28,8 @@ from eth_utils import to_checksum_address
 from model import MarketParams
 
 from ..chains.addresses import create_address
-from ..chains.artifacts import artifact, blueprint_initcode, codec, initcode
+from ..chains.artifacts import artifact
+from ..chains.contracts import blueprint_initcode, codec, initcode
 from ..chains.rpc import Rpc, RpcError
 from ..protocol.layout import ENGINE_CREATES
 from .bytecode import check_code, expected_code, proxy_code

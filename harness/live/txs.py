@@ -12,7 +12,7 @@ from eth_utils import to_checksum_address
 from model import MarketParams
 
 from ..chains.addresses import create_address
-from ..chains.artifacts import codec
+from ..chains.contracts import codec
 from ..chains.codec import revert_reason
 from ..chains.rpc import Rpc
 from .netconfig import params_dict

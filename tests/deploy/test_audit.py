@@ -12,7 +12,8 @@ import json
 
 import pytest
 
-from harness.chains.artifacts import artifact, hashmap_slot, storage_slot
+from harness.chains.artifacts import artifact, storage_slot
+from harness.chains.contracts import hashmap_slot
 from harness.chains.rpc import Rpc, RpcError
 from harness.live.audit import Auditor
 from harness.live.bytecode import proxy_code

@@ -1,5 +1,6 @@
 """Constants and arithmetic shared by the unit tests (imported, unlike conftest)."""
-from harness.chains.artifacts import hashmap_slot, storage_slot  # noqa: F401 - hashmap_slot: for the tests
+from harness.chains.artifacts import storage_slot
+from harness.chains.contracts import hashmap_slot  # noqa: F401 - for the tests
 from harness.protocol.markets import MARKETS, MAX_UINT256, PRICE, USDC  # noqa: F401
 MAX_U128 = 2**128 - 1
 ZERO = "0x0000000000000000000000000000000000000000"
