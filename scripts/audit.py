@@ -19,9 +19,9 @@ import click
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness.audit import Auditor, write_json  # noqa: E402
-from harness.manifest import Manifest, ManifestError  # noqa: E402
-from harness.rpc import Rpc, RpcError  # noqa: E402
+from harness.live.audit import Auditor, write_json  # noqa: E402
+from harness.live.manifest import Manifest, ManifestError  # noqa: E402
+from harness.chains.rpc import Rpc, RpcError  # noqa: E402
 
 
 @click.command(short_help="Audit a deployment: replay its events through the model, compare with the chain")

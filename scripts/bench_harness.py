@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/bench_harness.py [--examples N] [--steps N] [--backend revm|rpc|all]
 
-Runs the stateful test's machine (tests/stateful/machine.py) outside pytest,
+Runs the stateful test's machine (harness/twin/machine.py) outside pytest,
 on revm in process and on a fresh anvil over raw JSON-RPC (anvil from
 node_modules, started and stopped here, on a free loopback port). Prints
 figures; asserts nothing about time. The ape paths print their own figures
@@ -10,11 +10,7 @@ in the stateful test's output (`ape test tests/stateful -s`).
 """
 import argparse
 import os
-import shutil
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,9 +18,10 @@ sys.path.insert(0, str(ROOT))
 
 from hypothesis import HealthCheck, settings  # noqa: E402
 
-from harness.revm_chain import RevmChain  # noqa: E402
-from harness.rpc_chain import RpcChain  # noqa: E402
-from tests.stateful.machine import outcome_table, run_machine  # noqa: E402
+from harness.chains.anvil import anvil_binary, start_anvil  # noqa: E402
+from harness.chains.revm import RevmChain  # noqa: E402
+from harness.chains.rpc_chain import RpcChain  # noqa: E402
+from harness.twin.machine import outcome_table, run_machine  # noqa: E402
 
 MNEMONIC = "test test test test test test test test test test test junk"
 
@@ -38,37 +35,14 @@ def run(chain, examples, steps):
     return stats["steps"], elapsed
 
 
-def anvil_binary():
-    found = shutil.which("anvil")
-    if found:
-        return found
-    for cand in (ROOT / "node_modules" / "@foundry-rs").glob("anvil-*/bin/anvil"):
-        return str(cand)
-    sys.exit("anvil not found: run ./isomargin setup")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def with_anvil(fn):
-    port = free_port()
-    proc = subprocess.Popen([anvil_binary(), "--port", str(port), "--mnemonic", MNEMONIC, "--accounts", "20",
-                             "--hardfork", "prague", "--silent"], stdout=subprocess.DEVNULL)
+    if anvil_binary() is None:
+        sys.exit("anvil not found: run ./isomargin setup")
+    node = start_anvil("--mnemonic", MNEMONIC, "--accounts", "20", "--hardfork", "prague")
     try:
-        uri = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        return fn(RpcChain(uri))
+        return fn(RpcChain(node.url))
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        node.stop()
 
 
 def main():

@@ -4,7 +4,7 @@
     python scripts/bench_model.py --sizes 5000 --steps 20 --profile
 
 For each size: open that many positions across the two devnet markets of
-harness/world.py (random side, collateral and leverage), then walk both
+harness/protocol/markets.py (random side, collateral and leverage), then walk both
 prices through `--steps` oracle updates; after each update a keeper reads
 every open position's health() and liquidates what is liquidatable. Prints
 wall times and rates; asserts nothing about time. It does check the books
@@ -25,12 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.world import MARKETS, PRICE, USDC  # noqa: E402
+from harness.protocol.markets import MARKETS, MAX_UINT256, PRICE, USDC  # noqa: E402
 from model import Protocol, Revert  # noqa: E402
 from model.engine import _reserve  # noqa: E402
 
 OWNER, GUARDIAN, LP, KEEPER = "owner", "guardian", "lp", "keeper"
-MAX_UINT256 = 2**256 - 1
 STEP_SECONDS = 60
 # Per-step volatility of each price (a random walk in bps), so that a 50-step
 # path liquidates a fair share of high-leverage positions.

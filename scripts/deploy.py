@@ -18,9 +18,9 @@ from ape.cli import ConnectedProviderCommand, network_option
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import netconfig  # noqa: E402
-from harness.netdeploy import Deployment, DeployError, NetworkSender  # noqa: E402
-from harness.rpc import Rpc, RpcError  # noqa: E402
+from harness.live import netconfig  # noqa: E402
+from harness.live.netdeploy import Deployment, DeployError, NetworkSender  # noqa: E402
+from harness.chains.rpc import Rpc, RpcError  # noqa: E402
 
 
 def _load_account(alias: str):

@@ -22,7 +22,7 @@ if str(ROOT) not in sys.path:
 import click  # noqa: E402
 from ape.cli import ConnectedProviderCommand, network_option  # noqa: E402
 
-from harness.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario  # noqa: E402
+from harness.drills.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario  # noqa: E402
 
 
 @click.command(cls=ConnectedProviderCommand, short_help="Run a liquidation drill")
@@ -39,8 +39,9 @@ from harness.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario  # n
 def cli(scenario, backend, seed, positions, isolation, out, no_plots, no_progress):
     from dataclasses import replace
 
-    from harness.drill import SetupError, run_drill
-    from harness.report import figures, report_dir, write_report
+    from harness.drills.drill import SetupError, run_drill
+    from harness.drills.drivers import drill_chain
+    from harness.drills.report import figures, report_dir, write_report
 
     path = Path(scenario)
     if not path.exists() and (ROOT / scenario).exists():
@@ -52,7 +53,10 @@ def cli(scenario, backend, seed, positions, isolation, out, no_plots, no_progres
     if isolation:
         s = replace(s, isolation=isolation)
 
-    chain = _chain(backend, s.accounts_needed())
+    try:
+        chain = drill_chain(backend, s.accounts_needed())
+    except ValueError as err:
+        raise click.ClickException(str(err))
     try:
         result = run_drill(s, backend, chain, progress=not no_progress)
     except SetupError as err:
@@ -63,22 +67,6 @@ def cli(scenario, backend, seed, positions, isolation, out, no_plots, no_progres
     if result.status != "ok":
         click.secho(f"\nDRILL STOPPED: {result.status}\n{result.failure['message']}", fg="red", err=True)
         sys.exit(1)
-
-
-def _chain(backend: str, accounts: int):
-    if backend == "model":
-        return None
-    if backend == "revm":
-        from harness.revm_chain import RevmChain
-        return RevmChain(n_accounts=accounts)
-    from harness.ape_support import QuietApeChain, quiet_ape
-    # One INFO line per transaction would bury the progress bar.
-    quiet_ape()
-    chain = QuietApeChain()
-    if len(chain.accounts) < accounts:
-        raise click.ClickException(f"the scenario needs {accounts} accounts; the network has {len(chain.accounts)} "
-                                   "(ape-config.yaml test.number_of_accounts), use fewer traders.accounts")
-    return chain
 
 
 def _summary(f: dict, folder: Path) -> None:

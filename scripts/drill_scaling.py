@@ -28,14 +28,15 @@ from ape.cli import ConnectedProviderCommand, network_option  # noqa: E402
 @click.option("--sizes", default="100,1000,10000", show_default=True)
 @click.option("--isolation", type=click.Choice(["tx", "step"]), default="step", show_default=True)
 def cli(scenario, backend, sizes, isolation):
-    from harness.drill import run_drill
-    from harness.report import figures
-    from harness.scenario import load_scenario
+    from harness.drills.drill import run_drill
+    from harness.drills.drivers import drill_chain
+    from harness.drills.report import figures
+    from harness.drills.scenario import load_scenario
 
     rows = []
     for n in [int(x) for x in sizes.split(",")]:
         s = replace(load_scenario(ROOT / scenario, positions=n), isolation=isolation)
-        chain = _chain(backend, s.accounts_needed())
+        chain = drill_chain(backend, s.accounts_needed())
         t0, c0 = time.perf_counter(), time.process_time()
         r = run_drill(s, backend, chain, progress=False)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -50,13 +51,3 @@ def cli(scenario, backend, sizes, isolation):
         click.echo(f"| {n:,} | {b} | {wall:.1f} | {cpu:.1f} | {open_s:.1f} | {steps_s:.1f} | {liq:,} | {checked} | "
                    f"{1000 * wall / n:.2f} | {status} |")
 
-
-def _chain(backend, accounts):
-    if backend == "model":
-        return None
-    if backend == "revm":
-        from harness.revm_chain import RevmChain
-        return RevmChain(n_accounts=accounts)
-    from harness.ape_support import QuietApeChain, quiet_ape
-    quiet_ape()
-    return QuietApeChain()

@@ -39,9 +39,10 @@ def cli(engine, manifest, account, test_account, from_block, interval, rounds, o
         as_json):
     import ape
 
-    from harness.ape_support import ApeEngineEvents, QuietApeChain, quiet_ape
-    from harness.chain_source import ChainPositions, run_keeper
-    from harness.keeper import ChainPort, Keeper
+    from harness.chains.quiet_ape import QuietApeChain, quiet_ape
+    from harness.keeper.ape_events import ApeEngineEvents
+    from harness.keeper.chain_source import ChainPositions, run_keeper
+    from harness.keeper.keeper import ChainPort, Keeper
 
     quiet_ape()
     engine, start = _target(engine, manifest)
@@ -75,7 +76,7 @@ def cli(engine, manifest, account, test_account, from_block, interval, rounds, o
 
 def _target(engine, manifest):
     if manifest:
-        from harness.manifest import Manifest, ManifestError
+        from harness.live.manifest import Manifest, ManifestError
         try:
             m = Manifest.load(manifest)
         except ManifestError as err:

@@ -15,10 +15,10 @@ import sys
 import click
 from ape.cli import ConnectedProviderCommand
 
-from harness.ape_chain import ApeChain
-from harness.revm_chain import RevmChain
-from harness.rpc_chain import RpcChain
-from harness.twin import Disagreement, Twin
+from harness.chains.ape import ApeChain
+from harness.chains.revm import RevmChain
+from harness.chains.rpc_chain import RpcChain
+from harness.twin.twin import Disagreement, Twin
 
 
 def _chain(backend, provider):

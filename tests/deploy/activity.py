@@ -24,7 +24,7 @@ if str(ROOT) not in sys.path:
 from web3 import HTTPProvider, Web3  # noqa: E402
 from web3.logs import DISCARD  # noqa: E402
 
-from harness.artifacts import artifact  # noqa: E402
+from harness.chains.artifacts import artifact  # noqa: E402
 
 USDC = 10**6
 PRICE = 10**8

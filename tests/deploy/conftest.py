@@ -8,25 +8,17 @@ made up here and never written anywhere but that encrypted file.
 """
 import json
 import secrets
-import socket
 import subprocess
-import time
 
 import pytest
 from eth_account import Account
 from web3 import HTTPProvider, Web3
 
-from harness.rpc import Rpc
+from harness.chains.anvil import start_anvil as _start_node
 
 from .helpers import ALIAS, Anvil, Keystore, anvil_binary as _find_anvil
 
 ANVIL_START_TIMEOUT = 20
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -43,23 +35,9 @@ def start_anvil(anvil_binary):
     started = []
 
     def start(*args) -> Anvil:
-        for _ in range(3):
-            port = _free_port()
-            proc = subprocess.Popen([anvil_binary, "--port", str(port), "--silent", *args],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-            started.append(proc)
-            url = f"http://127.0.0.1:{port}"
-            rpc = Rpc.http(url, timeout=10)
-            deadline = time.monotonic() + ANVIL_START_TIMEOUT
-            while time.monotonic() < deadline and proc.poll() is None:
-                try:
-                    rpc.chain_id()
-                    return Anvil(proc, url, rpc, Web3(HTTPProvider(url, request_kwargs={"timeout": 30})))
-                except Exception:
-                    time.sleep(0.1)
-            proc.kill()  # lost the port to another process, or too slow: try again
-            proc.wait(timeout=5)
-        raise RuntimeError("anvil did not start")
+        node = _start_node(*args, binary=anvil_binary, timeout=ANVIL_START_TIMEOUT)
+        started.append(node.proc)
+        return Anvil(node.proc, node.url, node.rpc, Web3(HTTPProvider(node.url, request_kwargs={"timeout": 30})))
 
     yield start
     for proc in started:

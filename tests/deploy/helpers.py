@@ -1,6 +1,5 @@
 """Helpers for the deploy and audit tests: anvil nodes, a keystore, `ape run`."""
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -8,21 +7,12 @@ from pathlib import Path
 
 from web3 import Web3
 
-from harness.rpc import Rpc
+from harness.chains.anvil import anvil_binary  # noqa: F401 - the conftest's
+from harness.chains.rpc import Rpc
 
 ROOT = Path(__file__).resolve().parents[2]
 ALIAS = "isomargin_test_deployer"
 APE_RUN_TIMEOUT = 240
-
-
-def anvil_binary():
-    found = shutil.which("anvil")
-    if found:
-        return found
-    for cand in sorted(ROOT.glob("node_modules/@foundry-rs/anvil-*/bin/anvil")):
-        if os.access(cand, os.X_OK):
-            return str(cand)
-    return None
 
 
 @dataclass

@@ -11,15 +11,13 @@ another implementation, the implementation's own code replaced.
 import json
 
 import pytest
-from eth_abi import encode
-from eth_utils import keccak
 
-from harness.artifacts import artifact
-from harness.audit import Auditor
-from harness.bytecode import proxy_code
-from harness.artifacts import storage_slot
-from harness.manifest import Manifest
-from harness.rpc import Rpc, RpcError
+from harness.chains.artifacts import artifact, storage_slot
+from harness.chains.contracts import hashmap_slot
+from harness.chains.rpc import Rpc, RpcError
+from harness.live.audit import Auditor
+from harness.live.bytecode import proxy_code
+from harness.live.manifest import Manifest
 
 from . import activity
 from .helpers import ape_run, fund, output
@@ -29,10 +27,6 @@ from .helpers import ape_run, fund, output
 POS_WORD1 = storage_slot("Engine", "positions.pos_word1")          # size | collateral << 128
 MARKET_RISK = storage_slot("Engine", "markets.market_risk")      # packed; staleness at bits 128..159
 USDC = 10**6
-
-
-def hashmap_slot(slot: int, key: int) -> int:
-    return int.from_bytes(keccak(encode(["uint256", "uint256"], [slot, key])), "big")
 
 
 @pytest.fixture(scope="module")

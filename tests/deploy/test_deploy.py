@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 from web3.logs import DISCARD
 
-from harness import netconfig
-from harness.artifacts import artifact
-from harness.bytecode import proxy_code
-from harness.deploy import create_address
-from harness.manifest import Manifest
-from harness.netdeploy import CRASH_ENV, Deployment, DeployError
+from harness.live import netconfig
+from harness.chains.artifacts import artifact
+from harness.live.bytecode import proxy_code
+from harness.chains.addresses import create_address
+from harness.live.manifest import Manifest
+from harness.live.netdeploy import CRASH_ENV, Deployment, DeployError
+from harness.protocol.params import DeprecatedKey
 from model import MarketParams
 
 from .helpers import ROOT, ape_run, fund, output
@@ -271,7 +272,8 @@ def test_shipped_configs_load():
     (("maintenance_margin_bps: 500", "maintenance_margin_bps: 1500"), "markets.ETH.params: rejected by the engine's "
                                                                       "bounds: params: maintenance margin out of bounds"),
     (("staleness: 3_600", "stalenes: 3_600"), "markets.ETH.params: unknown key(s) ['stalenes']"),
-    (("      oi_cap: 3_000_000_000_000        # 3M USDC per side\n", ""), "markets.ETH.params: missing key(s) ['oi_cap']"),
+    (("      oi_cap_tokens: 3_000_000         # 3M USDC per side\n", ""),
+     "markets.ETH.params: missing key(s) ['oi_cap_tokens']"),
     (("guardian: deployer", 'guardian: "0x694aa1769357215de4fac081bf1f309adc325306"'), None),
     (("guardian: deployer", 'guardian: "0x694AA1769357215DE4FAC081bf1f309aDC325307"'), "guardian: bad EIP-55 checksum"),
     (("guardian: deployer", "guardian: 0x694AA1769357215DE4FAC081bf1f309aDC325306"), "guardian: write addresses as "
@@ -290,6 +292,26 @@ def test_config_errors_name_the_file_and_key(tmp_path, edit, message):
         netconfig.load(path)
     assert str(err.value).startswith(f"{path}: ")
     assert message in str(err.value)
+
+
+def test_old_param_keys_still_load_with_a_warning(tmp_path):
+    """borrow_rate_apr_bps and min_collateral / oi_cap in token base units:
+    read as before, each with a warning naming the file, the old key and the new."""
+    text = LOCAL.read_text()
+    for new, old in (("borrow_rate_bps_per_year: 1_000", "borrow_rate_apr_bps: 1_000"),
+                     ("min_collateral_tokens: 10 ", "min_collateral: 10_000_000 "),
+                     ("oi_cap_tokens: 3_000_000 ", "oi_cap: 3_000_000_000_000 ")):
+        assert new in text
+        text = text.replace(new, old, 1)
+    path = _write(tmp_path / "local.yaml", text)
+    with pytest.warns(DeprecatedKey) as caught:
+        config = netconfig.load(path)
+    assert config.markets == netconfig.load(LOCAL).markets
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 3
+    for old, new in (("borrow_rate_apr_bps", "borrow_rate_bps_per_year: 1000"), ("min_collateral", "min_collateral_tokens: 10"),
+                     ("oi_cap", "oi_cap_tokens: 3_000_000")):
+        assert any(m.startswith(f"{path}: markets.ETH.params.{old} is deprecated") and new in m for m in messages)
 
 
 def test_manifest_of_another_chain_is_refused_unless_fresh(start_anvil, tmp_path):

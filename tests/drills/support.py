@@ -10,11 +10,9 @@ liquidatable. The 5x long has 995 - 500 = 495 >= 250: healthy.
 from dataclasses import dataclass
 from typing import List
 
-from harness.drivers import DrillTwin
-from harness.world import PRICE, USDC
+from harness.drills.drivers import DrillTwin
+from harness.protocol.markets import MAX_UINT256, PRICE, USDC
 from model import MarketParams
-
-MAX_UINT256 = 2**256 - 1
 
 SIMPLE = MarketParams(
     initial_margin_bps=1_000, maintenance_margin_bps=500, open_fee_bps=10, close_fee_bps=10,

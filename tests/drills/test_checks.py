@@ -5,13 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.drill import run_drill
-from harness.faults import FlakyChain
-from harness.isolation import IsolationBreach, check_isolation
-from harness.report import markdown, figures
-from harness.revm_chain import RevmChain
-from harness.scenario import load_scenario
-from harness.twin import ChainState
+from harness.drills.drill import run_drill
+from harness.chains.faults import FlakyChain
+from harness.twin.invariants import IsolationBreach, check_isolation
+from harness.drills.report import markdown, figures
+from harness.chains.revm import RevmChain
+from harness.drills.scenario import load_scenario
+from harness.protocol.snapshot import ChainState
 
 TINY = Path(__file__).parent / "data" / "tiny.yaml"
 

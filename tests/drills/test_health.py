@@ -1,7 +1,7 @@
 """The drill's fast scan finds exactly what the engine's rule finds."""
 from hypothesis import given, settings, strategies as st
 
-from harness.health import MarketView, TriggerCache, liquidatable
+from harness.keeper.health import MarketView, TriggerCache, liquidatable
 from model.engine import Position
 
 U, P = 10**6, 10**8

@@ -5,11 +5,11 @@ also runs through ape on whatever network `ape test` is connected to.
 """
 import pytest
 
-from harness.chain_source import ChainPositions, run_keeper, slot_windows
-from harness.faults import FlakyChain
-from harness.health import liquidatable, model_market_view, open_positions
-from harness.keeper import ChainPort, Keeper, TwinPort
-from harness.revm_chain import RevmChain
+from harness.keeper.chain_source import ChainPositions, run_keeper, slot_windows
+from harness.chains.faults import FlakyChain
+from harness.keeper.health import liquidatable, model_market_view, open_positions
+from harness.keeper.keeper import ChainPort, Keeper, TwinPort
+from harness.chains.revm import RevmChain
 
 from .support import keeper_world
 
@@ -138,7 +138,8 @@ def test_standalone_keeper_without_events_pages_every_slot():
 
 
 def test_standalone_keeper_tracks_events_on_an_ape_network(accounts):
-    from harness.ape_support import ApeEngineEvents, QuietApeChain
+    from harness.chains.quiet_ape import QuietApeChain
+    from harness.keeper.ape_events import ApeEngineEvents
 
     chain = QuietApeChain(list(accounts))
     w = keeper_world(chain)

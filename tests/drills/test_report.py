@@ -28,10 +28,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.drill import run_drill
-from harness.report import figures, write_report
-from harness.revm_chain import RevmChain
-from harness.scenario import load_scenario
+from harness.drills.drill import run_drill
+from harness.drills.report import figures, write_report
+from harness.chains.revm import RevmChain
+from harness.drills.scenario import load_scenario
 
 HERE = Path(__file__).parent
 TINY = HERE / "data" / "tiny.yaml"
@@ -146,7 +146,7 @@ def test_offline_report_has_the_chain_reports_format_and_figures(tiny, tmp_path)
 
 
 def test_tiny_on_the_ape_network_matches(tiny, accounts):
-    from harness.ape_support import QuietApeChain
+    from harness.chains.quiet_ape import QuietApeChain
     _, f_revm = tiny
     s = load_scenario(TINY)
     r = run_drill(s, "ape", QuietApeChain(list(accounts)), progress=False)

@@ -3,9 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.population import plan_population
-from harness.pricepath import PriceStep
-from harness.scenario import ScenarioError, load_scenario, rescale
+from harness.drills.population import plan_population
+from harness.drills.pricepath import PriceStep
+from harness.drills.scenario import ScenarioError, load_scenario, rescale
+from harness.protocol.params import DeprecatedKey
 
 ROOT = Path(__file__).resolve().parents[2]
 DRILLS = sorted((ROOT / "drills").glob("*.yaml"))
@@ -40,6 +41,15 @@ liquidity: {deposit: 1000}
 traders:
   cohorts: [{count: 10, leverage: 5, collateral: 100}]
 """
+
+
+def test_old_param_keys_still_load_with_a_warning(tmp_path):
+    """A drill's min_collateral / oi_cap were whole USDC: read as before, with a warning."""
+    new = load_scenario(_write(tmp_path, BASE.replace("price: 2000", "price: 2000\n    params: {oi_cap_tokens: 20_000}")))
+    with pytest.warns(DeprecatedKey, match=r"s\.yaml: markets\.ETH\.params\.oi_cap is deprecated.*oi_cap_tokens: 20_000"):
+        old = load_scenario(_write(tmp_path, BASE.replace("price: 2000", "price: 2000\n    params: {oi_cap: 20_000}")))
+    assert old.market("ETH").params == new.market("ETH").params
+    assert new.market("ETH").params.oi_cap == 20_000 * 10**6
 
 
 def test_price_path_segments(tmp_path):

@@ -2,7 +2,7 @@
 
 The worked examples use SIMPLE, a market with round numbers so every figure
 can be derived by hand in a comment; changing it breaks those derivations on
-purpose. Realistic markets (harness/world.py) are used by the property tests.
+purpose. Realistic markets (harness/protocol/markets.py) are used by the property tests.
 """
 from dataclasses import dataclass, replace
 

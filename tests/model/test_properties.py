@@ -1,7 +1,7 @@
 """Property tests of the model alone.
 
 Part 1: the pure rules of model/engine.py against exact rational arithmetic.
-Part 2: a random market (harness/world.py's parameters) driven through every
+Part 2: a random market (harness/protocol/markets.py's parameters) driven through every
 public entry point, with a snapshot before each call: a revert must change
 nothing, a call about one position must not touch another position's record
 or any balance but its vault's, the sender's, the pool's and insurance's,
@@ -13,7 +13,7 @@ from math import ceil, floor
 from hypothesis import given, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from harness.world import MARKETS
+from harness.protocol.markets import MARKETS
 from model import MarketParams, Position, Protocol, Revert
 from model.engine import (BPS, INDEX_ONE, _average_entry, _borrow_fee, _fee, _liquidation_price, _pnl,
                           _reserve)

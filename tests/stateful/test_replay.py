@@ -4,10 +4,11 @@ import json
 
 import pytest
 
-from harness.ape_chain import ApeChain
-from harness.revm_chain import RevmChain
-from harness.twin import Disagreement, Twin
-from harness.world import USDC, build_world
+from harness.chains.ape import ApeChain
+from harness.chains.revm import RevmChain
+from harness.twin.twin import Disagreement, Twin
+from harness.protocol.markets import USDC
+from harness.twin.world import build_world
 
 
 def _scenario(twin):

@@ -10,11 +10,11 @@ import os
 import pytest
 from hypothesis import settings
 
-from harness.ape_chain import ApeChain
-from harness.revm_chain import RevmChain
-from harness.rpc_chain import RpcChain
+from harness.chains.ape import ApeChain
+from harness.chains.revm import RevmChain
+from harness.chains.rpc_chain import RpcChain
 
-from .machine import outcome_table, run_machine
+from harness.twin.machine import outcome_table, run_machine
 
 # Ape's transactions cost milliseconds each: a share of the profile's examples.
 APE_SHARE = int(os.environ.get("ISOMARGIN_APE_SHARE", "10"))

@@ -1,10 +1,7 @@
 """Constants and arithmetic shared by the unit tests (imported, unlike conftest)."""
-from eth_utils import keccak
-
-from harness.artifacts import storage_slot
-from harness.world import MARKETS, PRICE, USDC
-
-MAX_UINT256 = 2**256 - 1
+from harness.chains.artifacts import storage_slot
+from harness.chains.contracts import hashmap_slot  # noqa: F401 - for the tests
+from harness.protocol.markets import MARKETS, MAX_UINT256, PRICE, USDC  # noqa: F401
 MAX_U128 = 2**128 - 1
 ZERO = "0x0000000000000000000000000000000000000000"
 ETH = MARKETS["ETH"]
@@ -38,8 +35,3 @@ def borrow_fee(size: int, seconds: int, rate: int = RATE) -> int:
 
 def position_id(slot: int, generation: int) -> int:
     return (slot << GEN_BITS) | generation
-
-
-def hashmap_slot(base: int, key: int) -> int:
-    # Vyper: keccak256(slot . key)
-    return int.from_bytes(keccak(base.to_bytes(32, "big") + key.to_bytes(32, "big")), "big")

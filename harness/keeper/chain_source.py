@@ -1,0 +1,156 @@
+"""Where a standalone keeper learns what is liquidatable: the chain itself.
+
+Which positions are open comes from the engine's events (PositionOpened,
+PositionClosed, PositionLiquidated), read in block ranges from a cursor
+that only moves forward once a range was read whole, so an RPC error
+repeats a range and never skips one. Their state is then read in pages of
+100 slots (Engine.slots), plus three reads per market (parameters, state,
+oracle), and health is computed locally with the model's own functions:
+a scan costs about positions/100 + 3 x markets calls, never one per
+position. Without an event source (a backend with no logs), every slot is
+paged through instead.
+"""
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Set, Tuple
+
+from model import MarketParams
+from model.engine import Position
+
+from ..chains.chain import Chain, ChainError
+from ..protocol.layout import slot_pages, slot_windows  # noqa: F401 - slot_windows: the keeper's paging
+from ..protocol.snapshot import read_slots
+from .health import MarketView, liquidatable, market_view
+
+LOG_RANGE = 2_000
+
+
+@dataclass(frozen=True)
+class EngineEvent:
+    block: int
+    log_index: int
+    name: str                 # PositionOpened | PositionClosed | PositionLiquidated
+    position_id: int
+    liquidator: Optional[str] = None
+    values: Optional[dict] = None
+
+
+class EventSource:
+    """What ChainPositions needs of a log reader."""
+
+    def head(self) -> int:
+        raise NotImplementedError
+
+    def fetch(self, from_block: int, to_block: int) -> List[EngineEvent]:
+        raise NotImplementedError
+
+
+def position_of(view) -> Tuple[int, Position]:
+    """Engine.PositionView tuple -> (position id, model Position)."""
+    (pid, _slot, _vault, is_open, owner, market_id, is_long, size, collateral, entry_price, entry_index,
+     max_profit_bps, _reserve) = view
+    return pid, Position(owner=owner, market_id=market_id, is_long=is_long, max_profit_bps=max_profit_bps,
+                         generation=pid & (2**32 - 1), is_open=is_open, size=size, collateral=collateral,
+                         entry_price=entry_price, entry_index=entry_index)
+
+
+class ChainPositions:
+    def __init__(self, chain: Chain, engine: str, *, events: Optional[EventSource] = None, start_block: int = 0,
+                 log_range: int = LOG_RANGE):
+        self.chain, self.engine, self.events = chain, engine, events
+        self.cursor = start_block - 1          # last block whose events are applied
+        self.log_range = log_range
+        self.open_ids: Set[int] = set()
+        self.calls = 0                         # reads made, to show a scan's cost
+
+    # ---------------------------------------------------------------- events
+
+    def sync(self) -> List[EngineEvent]:
+        """Apply new events up to the head; return the closings seen
+        (liquidations and closes). A ChainError leaves the cursor after the
+        last range fully applied."""
+        if self.events is None:
+            return []
+        head = self.events.head()
+        gone = []
+        while self.cursor < head:
+            to = min(self.cursor + self.log_range, head)
+            batch = sorted(self.events.fetch(self.cursor + 1, to), key=lambda e: (e.block, e.log_index))
+            self.calls += 1
+            for e in batch:
+                if e.name == "PositionOpened":
+                    self.open_ids.add(e.position_id)
+                else:
+                    self.open_ids.discard(e.position_id)
+                    gone.append(e)
+            self.cursor = to
+        return gone
+
+    # ---------------------------------------------------------------- state
+
+    def _call(self, fn: str, args=()):
+        self.calls += 1
+        return self.chain.call(self.engine, "Engine", fn, args)
+
+    def positions(self) -> List[Tuple[int, Position]]:
+        """Every open position, read in pages."""
+        if self.events is None:
+            windows = slot_pages(self._call("vault_count"))
+        else:
+            windows = slot_windows(pid >> 32 for pid in self.open_ids)
+        self.calls += len(windows)
+        return [position_of(view) for view in read_slots(self.chain.call_many, self.engine, windows) if view[3]]
+
+    def markets(self, timestamp: int) -> Dict[int, MarketView]:
+        views = {}
+        for market_id in range(1, self._call("market_count") + 1):
+            p = MarketParams(*self._call("market_params", [market_id]))
+            feed, _oi_long, _oi_short, borrow_index, last_accrual = self._call("market_state", [market_id])
+            self.calls += 1
+            _, answer, _, updated_at, _ = self.chain.call(feed, "MockAggregator", "latestRoundData")
+            views[market_id] = market_view(market_id, p, borrow_index, last_accrual, answer, updated_at, timestamp)
+        return views
+
+    def scan(self) -> List[Tuple[int, int]]:
+        """(position id, shortfall) of what is liquidatable in the next block."""
+        timestamp = self.chain.latest_timestamp() + 1
+        return liquidatable(self.positions(), self.markets(timestamp))
+
+
+# ---------------------------------------------------------------- the loop
+
+def run_keeper(positions: ChainPositions, keeper, *, rounds: Optional[int] = None, interval: float = 12.0,
+               sleep: Callable[[float], None] = None, log: Callable[[str], None] = print) -> dict:
+    """Scan and liquidate, `rounds` times (None: until interrupted). One
+    round: apply new events (crediting our liquidations they show), scan,
+    liquidate, reconcile anything a client error left unsettled."""
+    import time
+    sleep = sleep or time.sleep
+    n = 0
+    while rounds is None or n < rounds:
+        n += 1
+        try:
+            _credit(positions.sync(), keeper)
+            found = positions.scan()
+        except ChainError as err:
+            log(f"round {n}: RPC error while scanning ({err}); retrying next round")
+            keeper.counts["rpc_errors"] += 1
+            sleep(interval)
+            continue
+        attempts = keeper.run([pid for pid, _ in found])
+        keeper.reconcile()
+        done = sum(1 for a in attempts if a.outcome == "liquidated")
+        log(f"round {n}: {len(positions.open_ids) if positions.events else 'all'} open tracked, "
+            f"{len(found)} liquidatable, {done} liquidated, {len(attempts) - done} not "
+            f"(total liquidated {keeper.liquidated})")
+        if rounds is None or n < rounds:
+            sleep(interval)
+    try:
+        _credit(positions.sync(), keeper)
+    except ChainError:
+        pass
+    return keeper.summary()
+
+
+def _credit(events: List[EngineEvent], keeper) -> None:
+    for e in events:
+        keeper.settle_event(e.position_id, e.liquidator if e.name == "PositionLiquidated" else None, e.values)

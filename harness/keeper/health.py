@@ -1,0 +1,149 @@
+"""Which positions can be liquidated right now, computed off chain.
+
+The rule is the engine's, through the model's pure functions (`_equity`,
+`_fee`): a position is liquidatable when its equity is below maintenance
+margin at the oracle price and the borrow index of the block the
+liquidation would land in. A market whose oracle the engine would refuse
+(stale, not positive) has nothing liquidatable: the call would revert.
+
+The same code serves the drill (positions from the model) and the
+standalone keeper (positions read from the chain in pages), so both agree
+on what "liquidatable" means.
+"""
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Optional, Tuple
+
+from model import Revert
+from model.engine import MAX_U128, Position, _borrow_fee, _equity, _fee, _liquidation_price, _reserve
+
+
+@dataclass(frozen=True)
+class MarketView:
+    market_id: int
+    price: Optional[int]        # None: the engine would refuse the oracle now
+    index: int                  # borrow index at the view's timestamp
+    maintenance_bps: int
+    oracle_error: Optional[str] = None
+    timestamp: int = 0
+    borrow_rate: int = 0
+
+
+def index_at(borrow_index: int, last_accrual: int, rate: int, timestamp: int) -> int:
+    """Twin of Engine._current_index at `timestamp`."""
+    return borrow_index + rate * (timestamp - last_accrual) if timestamp > last_accrual else borrow_index
+
+
+def oracle_error(answer: int, updated_at: int, staleness: int, timestamp: int) -> Optional[str]:
+    """Twin of Engine._price's checks; None when the price would be accepted."""
+    if answer <= 0:
+        return "oracle: price not positive"
+    if updated_at + staleness < timestamp:
+        return "oracle: price is stale"
+    if answer > MAX_U128:
+        return "oracle: price out of range"
+    return None
+
+
+def market_view(market_id: int, params, borrow_index: int, last_accrual: int, answer: int, updated_at: int,
+                timestamp: int) -> MarketView:
+    """A market as the engine would see it in a block at `timestamp`, from
+    its parameters, state and oracle round (the model's or the chain's)."""
+    error = oracle_error(answer, updated_at, params.staleness, timestamp)
+    return MarketView(market_id, None if error else answer,
+                      index_at(borrow_index, last_accrual, params.borrow_rate, timestamp),
+                      params.maintenance_margin_bps, error, timestamp, params.borrow_rate)
+
+
+def model_market_view(engine, market_id: int, timestamp: int) -> MarketView:
+    """A market as the model's engine would see it in a block at `timestamp`."""
+    st = engine.market_state[market_id]
+    feed = engine.feeds[st.feed]
+    return market_view(market_id, engine.market_params[market_id], st.borrow_index, st.last_accrual, feed.answer,
+                       feed.updated_at, timestamp)
+
+
+def shortfall(pos: Position, m: MarketView) -> int:
+    """How far `pos` is below maintenance margin in market view `m` (> 0: liquidatable)."""
+    return _fee(pos.size, m.maintenance_bps) - _equity(pos, m.price, m.index)
+
+
+def liquidatable(positions: Iterable[Tuple[int, Position]], markets: Dict[int, MarketView]) -> List[Tuple[int, int]]:
+    """(position id, shortfall below maintenance) of every liquidatable
+    position, deepest first, then by id: a keeper's natural order, since
+    the deepest are closest to bad debt."""
+    out = []
+    for pid, pos in positions:
+        m = markets[pos.market_id]
+        if m.price is None:
+            continue
+        below = shortfall(pos, m)
+        if below > 0:
+            out.append((pid, below))
+    out.sort(key=lambda x: (-x[1], x[0]))
+    return out
+
+
+def open_positions(engine) -> Iterable[Tuple[int, Position]]:
+    """The model engine's open positions as (position id, Position)."""
+    for slot, pos in engine.slots_.items():
+        if pos.is_open:
+            yield (slot << 32) | pos.generation, pos
+
+
+def price_or_none(engine, market_id: int) -> Optional[int]:
+    try:
+        return engine._price(market_id)
+    except Revert:
+        return None
+
+
+class TriggerCache:
+    """`liquidatable`, without the exact rule for every position every step.
+
+    Each position gets a trigger price: its liquidation price at the borrow
+    index `horizon` seconds ahead (borrow fees only ever raise a long's and
+    lower a short's), widened by the rounding of `_pnl` (entry / size + 2
+    feed units). Until the horizon, a long above its trigger or a short
+    below it cannot be liquidatable, so only positions whose trigger the
+    price crossed get the exact check. A position whose borrow fee could
+    exceed collateral plus its capped profit is always checked. Entries are
+    keyed by the model's Position object, which is replaced on every change.
+    """
+
+    def __init__(self, horizon: int = 6 * 3600):
+        self.horizon = horizon
+        self._cache: Dict[int, tuple] = {}
+
+    def _trigger(self, pos: Position, m: MarketView) -> tuple:
+        index_hi = m.index + m.borrow_rate * self.horizon
+        slack = pos.collateral - (_borrow_fee(pos.size, pos.entry_index, index_hi) + _fee(pos.size, m.maintenance_bps))
+        if slack + _reserve(pos.size, pos.max_profit_bps) < 0:
+            trigger = None
+        else:
+            margin = pos.entry_price // pos.size + 2
+            price = _liquidation_price(pos, index_hi, m.maintenance_bps)
+            trigger = price + margin if pos.is_long else price - margin
+        return (pos, m.timestamp + self.horizon, m.maintenance_bps, m.borrow_rate, trigger)
+
+    def liquidatable(self, positions: Iterable[Tuple[int, Position]],
+                     markets: Dict[int, MarketView]) -> List[Tuple[int, int]]:
+        cache, out, alive = self._cache, [], []
+        for pid, pos in positions:
+            alive.append(pid)
+            m = markets[pos.market_id]
+            if m.price is None:
+                continue
+            c = cache.get(pid)
+            if c is None or c[0] is not pos or c[1] < m.timestamp or c[2] != m.maintenance_bps or c[3] != m.borrow_rate:
+                c = cache[pid] = self._trigger(pos, m)
+            trigger = c[4]
+            if trigger is not None and (m.price >= trigger if pos.is_long else m.price <= trigger):
+                continue
+            below = shortfall(pos, m)
+            if below > 0:
+                out.append((pid, below))
+        if len(cache) > 2 * len(alive) + 1_000:
+            # Closed positions' entries: forget them now and then.
+            self._cache = {pid: cache[pid] for pid in alive if pid in cache}
+        out.sort(key=lambda x: (-x[1], x[0]))
+        return out

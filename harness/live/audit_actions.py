@@ -1,0 +1,259 @@
+"""What each logged action means for the model: the engine's events
+(positions, insurance, markets, roles) and the pool's, replayed with the
+same arguments and sender, and their logged figures compared with the
+model's. A mixin of the Replayer (audit_replay.py), whose state it uses.
+"""
+from typing import Dict
+
+from model import MarketParams, Revert
+from model.engine import GEN_BITS, _borrow_fee, _fee, _pnl, _reserve
+
+from .indexer import Log
+
+POSITION_EVENTS = {"PositionOpened", "CollateralAdded", "CollateralRemoved", "PositionIncreased",
+                   "PositionDecreased", "PositionClosed", "PositionLiquidated"}
+
+
+class Actions:
+    def _touch(self, pid: int, log: Log) -> bool:
+        """Record `log` against a position; False if the model already lost track of it."""
+        self.last_event[("slot", pid >> GEN_BITS)] = log
+        if pid in self.lost:
+            self.skipped[pid] += 1
+            return False
+        return True
+
+    def _compare(self, pid: int, log: Log, pairs) -> None:
+        for name, model_value, chain_value in pairs:
+            if model_value != chain_value:
+                self.flag_position(pid, name, model_value, chain_value, log)
+
+    def _engine_action(self, log: Log, listed: Dict[int, Log]) -> bool:
+        """Replay one engine event; False if the model did not (or could not) run it."""
+        e, a, eng = log.event, log.args, self.engine
+        if e in POSITION_EVENTS:
+            pid = a["position_id"]
+            if e != "PositionOpened" and not self._touch(pid, log):
+                return False
+            ok = getattr(self, "_" + e)(log, a, pid)
+            if e == "PositionOpened":
+                self._touch(pid, log)
+            return ok
+        owner = eng.owner
+        ok = True
+        engine = ("engine", "engine")
+        if e == "InsuranceFunded":
+            ok, _ = self._run(log, eng.fund_insurance, a["amount"], sender=a["funder"],
+                              subject=("insurance fund", "insurance fund"))
+        elif e == "MarketParamsSet":
+            market_id, params = a["market_id"], MarketParams(*a["params"])
+            subject = (("market", market_id), f"market {market_id}")
+            if market_id in listed:
+                lst = listed.pop(market_id)
+                self._feed(lst.args["feed"])
+                ok, got = self._run(log, eng.list_market, lst.args["feed"], params, sender=owner, subject=subject)
+                if ok and got != market_id:
+                    self.flag("replay", subject[1], "market id", got, market_id, log, key=subject[0])
+                if ok and lst.args["timestamp"] != self.env.timestamp:
+                    self.flag("replay", subject[1], "listing timestamp", self.env.timestamp, lst.args["timestamp"],
+                              lst, key=subject[0])
+            else:
+                ok, _ = self._run(log, eng.set_market_params, market_id, params, sender=owner, subject=subject)
+                if ok and eng.market_state[market_id].borrow_index != a["borrow_index"]:
+                    self.flag("replay", subject[1], "borrow index at new params",
+                              eng.market_state[market_id].borrow_index, a["borrow_index"], log, key=subject[0])
+            self.last_event[("market", market_id)] = log
+        elif e == "MarketFeedSet":
+            self._feed(a["feed"])
+            ok, _ = self._run(log, eng.set_market_feed, a["market_id"], a["feed"], sender=owner,
+                              subject=(("market", a["market_id"]), f"market {a['market_id']}"))
+            self.last_event[("market", a["market_id"])] = log
+        elif e == "GuardianSet":
+            ok, _ = self._run(log, eng.set_guardian, a["guardian"], sender=owner, subject=engine)
+        elif e == "Paused":
+            ok, _ = self._run(log, eng.pause, sender=a["account"], subject=engine)
+        elif e == "Unpaused":
+            ok, _ = self._run(log, eng.unpause, sender=a["account"], subject=engine)
+        elif e == "OwnershipTransferStarted":
+            ok, _ = self._run(log, eng.transfer_ownership, a["new_owner"], sender=a["previous_owner"], subject=engine)
+        elif e == "OwnershipTransferred":
+            ok, _ = self._run(log, eng.accept_ownership, sender=a["new_owner"], subject=engine)
+        if e in ("GuardianSet", "Paused", "Unpaused", "OwnershipTransferStarted", "OwnershipTransferred"):
+            self.last_event["engine"] = log
+        for market_id in list(listed):
+            lst = listed.pop(market_id)
+            self.flag("replay", f"market {market_id}", "listing", "none", lst.args["feed"], lst,
+                      where=f"{lst.ref()}: MarketListed without its MarketParamsSet")
+        return ok
+
+    def _PositionOpened(self, log, a, pid):
+        eng = self.engine
+        self._set_price(a["market_id"], a["entry_price"], log)
+        amount = a["collateral"] + a["open_fee"]
+        slot = pid >> GEN_BITS
+        ok, got = self._run(log, eng.open_position, a["market_id"], a["is_long"], a["size"], amount, sender=a["owner"],
+                            subject=("position", pid))
+        if not ok:
+            return False
+        if got != pid:
+            self.flag_position(pid, "position id", got, pid, log)
+            return True
+        pos = eng.slots_[slot]
+        self._compare(pid, log, [
+            ("collateral", pos.collateral, a["collateral"]),
+            ("open fee", _fee(a["size"], eng.market_params[a["market_id"]].open_fee_bps), a["open_fee"]),
+            ("entry price", pos.entry_price, a["entry_price"]),
+            ("entry index", pos.entry_index, a["entry_index"]),
+            ("max profit bps", pos.max_profit_bps, a["max_profit_bps"]),
+            ("vault", eng.vaults[slot], a["vault"]),
+        ])
+        return ok
+
+    def _owner(self, pid):
+        return self.engine.slots_[pid >> GEN_BITS].owner
+
+    def _market(self, pid):
+        return self.engine.slots_[pid >> GEN_BITS].market_id
+
+    def _CollateralAdded(self, log, a, pid):
+        ok, _ = self._run(log, self.engine.add_collateral, pid, a["amount"], sender=self._owner(pid),
+                          subject=("position", pid))
+        if ok:
+            self._compare(pid, log, [("collateral", self.engine.slots_[pid >> GEN_BITS].collateral, a["collateral"])])
+        return ok
+
+    def _CollateralRemoved(self, log, a, pid):
+        self._set_price(self._market(pid), a["price"], log)
+        ok, _ = self._run(log, self.engine.remove_collateral, pid, a["amount"], sender=self._owner(pid),
+                          subject=("position", pid))
+        if ok:
+            self._compare(pid, log, [("collateral", self.engine.slots_[pid >> GEN_BITS].collateral, a["collateral"])])
+        return ok
+
+    def _PositionIncreased(self, log, a, pid):
+        eng, slot = self.engine, pid >> GEN_BITS
+        before = eng.slots_[slot]
+        self._set_price(before.market_id, a["price"], log)
+        ok, _ = self._run(log, eng.increase_position, pid, a["size_delta"], a["collateral_delta"],
+                          sender=before.owner, subject=("position", pid))
+        if not ok:
+            return False
+        pos = eng.slots_[slot]
+        p = eng.market_params[pos.market_id]
+        self._compare(pid, log, [
+            ("size", pos.size, a["size"]),
+            ("collateral", pos.collateral, a["collateral"]),
+            ("entry price", pos.entry_price, a["entry_price"]),
+            ("entry index", pos.entry_index, a["entry_index"]),
+            ("max profit bps", pos.max_profit_bps, a["max_profit_bps"]),
+            ("borrow fee", _borrow_fee(before.size, before.entry_index, pos.entry_index), a["borrow_fee"]),
+            ("open fee", _fee(a["size_delta"], p.open_fee_bps), a["open_fee"]),
+        ])
+        return ok
+
+    def _PositionDecreased(self, log, a, pid):
+        eng, slot = self.engine, pid >> GEN_BITS
+        before = eng.slots_[slot]
+        self._set_price(before.market_id, a["price"], log)
+        ok, _ = self._run(log, eng.decrease_position, pid, a["size_delta"], sender=before.owner,
+                          subject=("position", pid))
+        if not ok:
+            return False
+        pos = eng.slots_[slot]
+        p = eng.market_params[pos.market_id]
+        released = _reserve(before.size, before.max_profit_bps) - _reserve(pos.size, before.max_profit_bps)
+        pnl = min(_pnl(before.is_long, a["size_delta"], before.entry_price, a["price"]), released)
+        borrow_fee = _borrow_fee(before.size, before.entry_index, pos.entry_index)
+        close_fee = _fee(a["size_delta"], p.close_fee_bps)
+        net = pnl - borrow_fee - close_fee
+        self._compare(pid, log, [
+            ("size", pos.size, a["size"]),
+            ("collateral", pos.collateral, a["collateral"]),
+            ("entry index", pos.entry_index, a["entry_index"]),
+            ("pnl", pnl, a["pnl"]),
+            ("borrow fee", borrow_fee, a["borrow_fee"]),
+            ("close fee", close_fee, a["close_fee"]),
+            ("to trader", max(net, 0), a["to_trader"]),
+            ("to pool", max(-net, 0), a["to_pool"]),
+        ])
+        return ok
+
+    def _insurance_cover(self) -> int:
+        return sum(amount for owner, to, amount in self.token.moves
+                   if owner == self.insurance and to == self.pool_address)
+
+    def _PositionClosed(self, log, a, pid):
+        eng = self.engine
+        self._set_price(self._market(pid), a["price"], log)
+        ok, s = self._run(log, eng.close_position, pid, sender=self._owner(pid), subject=("position", pid))
+        if not ok:
+            return False
+        self._compare(pid, log, [
+            ("pnl", s.pnl, a["pnl"]),
+            ("borrow fee", s.borrow_fee, a["borrow_fee"]),
+            ("close fee", s.trading_fee, a["close_fee"]),
+            ("to trader", s.to_trader + s.from_pool, a["to_trader"]),
+            ("to pool", s.to_pool, a["to_pool"]),
+            ("bad debt", s.bad_debt, a["bad_debt"]),
+            ("insurance cover", self._insurance_cover(), a["insurance_cover"]),
+        ])
+        return ok
+
+    def _PositionLiquidated(self, log, a, pid):
+        self._set_price(self._market(pid), a["price"], log)
+        ok, r = self._run(log, self.engine.liquidate, pid, sender=a["liquidator"], subject=("position", pid))
+        if not ok:
+            return False
+        self._compare(pid, log, [(k.replace("_", " "), r[k], a[k]) for k in
+                                 ("pnl", "borrow_fee", "reward", "insurance_cut", "to_pool", "bad_debt",
+                                  "insurance_cover")])
+        return ok
+
+    # ---------------------------------------------------------------- pool actions
+
+    def _pool_action(self, log: Log) -> None:
+        pool, a = self.pool, log.args
+        self.token.moves = []
+        if log.event == "Deposit":
+            by_deposit = pool._convert_to_shares(a["assets"], False)
+            by_mint = pool._convert_to_assets(a["shares"], True)
+            if a["shares"] == by_deposit:
+                ok, _ = self._run(log, pool.deposit, a["assets"], a["owner"], sender=a["sender"],
+                                  subject=("pool", "pool"))
+            elif a["assets"] == by_mint:
+                ok, _ = self._run(log, pool.mint, a["shares"], a["owner"], sender=a["sender"], subject=("pool", "pool"))
+            else:
+                self.flag("replay", "pool", f"shares for {a['assets']} assets deposited", by_deposit, a["shares"], log,
+                          key="pool")
+                ok = False
+            if not ok:
+                self.token.transferFrom(a["sender"], pool.address, a["assets"], sender=pool.address)
+                pool.shares._mint(a["owner"], a["shares"])
+            return
+        by_withdraw = pool._convert_to_shares(a["assets"], True)
+        by_redeem = pool._convert_to_assets(a["shares"], False)
+        if a["shares"] == by_withdraw:
+            ok, _ = self._run(log, pool.withdraw, a["assets"], a["receiver"], a["owner"], sender=a["sender"],
+                              subject=("pool", "pool"))
+        elif a["assets"] == by_redeem:
+            ok, _ = self._run(log, pool.redeem, a["shares"], a["receiver"], a["owner"], sender=a["sender"],
+                              subject=("pool", "pool"))
+        else:
+            self.flag("replay", "pool", f"shares burnt for {a['assets']} assets withdrawn", by_withdraw, a["shares"],
+                      log, key="pool")
+            ok = False
+        if not ok:
+            # Keep the pool on the chain's figures so later events stay checkable.
+            pool.shares.balanceOf[a["owner"]] = max(pool.shares.balanceOf[a["owner"]], a["shares"])
+            pool.shares._burn(a["owner"], a["shares"])
+            self.token.balanceOf[pool.address] = max(self.token.balanceOf[pool.address], a["assets"])
+            self.token.transfer(a["receiver"], a["assets"], sender=pool.address)
+
+    def _share_transfer(self, log: Log) -> None:
+        a = log.args
+        try:
+            self.pool.shares.transfer(a["receiver"], a["value"], sender=a["sender"])
+        except Revert as err:
+            self.flag("replay", "pool", f"share transfer {a['sender']} -> {a['receiver']}", f"revert {err.reason!r}",
+                      a["value"], log, key="pool")
+            self.pool.shares.balanceOf[a["receiver"]] += a["value"]

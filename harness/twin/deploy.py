@@ -1,0 +1,57 @@
+"""Put the protocol on a chain: token, blueprints, engine (which creates its
+vault implementation, insurance vault and pool), the lens, and feeds."""
+from dataclasses import dataclass, field
+from typing import Dict
+
+from eth_utils import to_checksum_address
+
+from ..chains.addresses import create_address
+from ..chains.chain import Chain, ChainError
+from ..protocol.layout import ENGINE_CREATES, vault_address
+
+
+@dataclass
+class Deployment:
+    deployer: str
+    guardian: str
+    token: str
+    engine: str
+    pool: str
+    insurance: str
+    vault_implementation: str
+    lens: str
+    feeds: Dict[str, str] = field(default_factory=dict)
+
+    def vault_address(self, slot: int) -> str:
+        return vault_address(self.engine, slot)
+
+
+def deploy_core(chain: Chain, deployer: str, guardian: str, tick=lambda: None) -> Deployment:
+    """Deploy everything but feeds and markets. `tick` runs before each tx
+    (the harness uses it to pin block timestamps)."""
+    tick()
+    token = chain.deploy("MockUSDC", [], deployer)
+    tick()
+    vault_blueprint = chain.declare("Vault", deployer)
+    tick()
+    pool_blueprint = chain.declare("LiquidityPool", deployer)
+    tick()
+    engine = chain.deploy("Engine", [token, vault_blueprint, pool_blueprint, guardian], deployer)
+    tick()
+    lens = chain.deploy("Lens", [], deployer)
+    d = Deployment(
+        deployer=deployer,
+        guardian=guardian,
+        token=token,
+        engine=engine,
+        pool=chain.call(engine, "Engine", "POOL"),
+        insurance=chain.call(engine, "Engine", "INSURANCE"),
+        vault_implementation=chain.call(engine, "Engine", "VAULT_IMPLEMENTATION"),
+        lens=lens,
+    )
+    expected = [create_address(engine, nonce) for _, _, nonce, _ in ENGINE_CREATES]
+    actual = [to_checksum_address(a) for a in (d.vault_implementation, d.insurance, d.pool)]
+    if expected != actual:
+        raise ChainError(f"engine created contracts at {actual}, expected {expected}")
+    d.pool, d.insurance, d.vault_implementation = actual[2], actual[1], actual[0]
+    return d

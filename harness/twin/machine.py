@@ -1,0 +1,352 @@
+"""The model-vs-chain state machine.
+
+Hypothesis drives random users (traders, LPs, liquidators, the owner, the
+guardian, a stranger) against a Twin: every action runs on the model and on
+the chain, their outcomes must match (same success or same revert reason),
+and after every step the whole state must match exactly. Invariants are
+checked on the chain's own data too, so a bug shared by model and contract
+in accounting still shows up as broken conservation or isolation.
+"""
+import json
+import time
+
+from hypothesis import strategies as st
+from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition, rule,
+                                 run_state_machine_as_test)
+
+from model import MarketParams, Revert
+
+from ..chains.artifacts import ROOT
+from ..protocol.markets import MARKETS, PRICE, USDC
+from .invariants import check_conservation, check_isolation
+from .twin import Disagreement, Twin
+from .world import World, build_world
+
+REPLAY_DIR = ROOT / "reports" / "replays"
+
+# Mostly valid input, with the edges and the invalid on purpose: a machine
+# whose opens all revert would agree with the model and prove little (the
+# outcome table printed by the test shows the mix).
+collaterals = st.one_of(
+    st.integers(10 * USDC, 5_000 * USDC),
+    st.integers(10 * USDC, 5_000 * USDC),
+    st.integers(5_000 * USDC, 60_000 * USDC),
+    st.sampled_from([0, 1, 10 * USDC - 1, 10 * USDC, 10 * USDC + 1]),
+)
+amounts = st.one_of(st.integers(1, 20_000 * USDC), st.integers(1, 20_000 * USDC),
+                    st.sampled_from([0, 1]), st.integers(20_000 * USDC, 3_000_000 * USDC))
+# Share of the market's maximum leverage, in percent; over 100 is refused.
+leverage_pct = st.one_of(st.integers(5, 100), st.integers(5, 100), st.integers(5, 100), st.integers(100, 160))
+picks = st.integers(0, 2**16)
+fractions_bps = st.one_of(st.integers(1, 9_999), st.integers(1, 9_999), st.sampled_from([1, 5_000, 9_999, 10_000]))
+price_moves_bps = st.one_of(st.integers(-800, 800), st.integers(-800, 800), st.integers(-9_500, 9_000))
+waits = st.one_of(st.integers(1, 900), st.integers(1, 900), st.integers(900, 3 * 86_400))
+rare = st.integers(0, 5)          # an action fires only when this draws 0
+
+
+class ProtocolMachine(RuleBasedStateMachine):
+    """Subclassed per run with `world` set (see make_machine)."""
+
+    world: World = None
+    stats: dict = None
+
+    def __init__(self):
+        super().__init__()
+        self.twin: Twin = self.world.twin
+        self.mark = self.twin.savepoint()
+        self.model = self.twin.model
+        self.engine = self.model.engine
+        self.checked = 0
+        self.in_what_if = False
+
+    def teardown(self):
+        self.stats["steps"] += self.checked
+        self.twin.rollback(self.mark)
+
+    # ---------------------------------------------------------------- helpers
+
+    def send(self, target, fn, args, sender, seconds=1):
+        try:
+            outcome = self.twin.send(target, fn, args, sender, seconds)
+        except Disagreement as err:
+            err.add_note(f"replay on any network: ape run replay {self._write_replay()} [--network ...]")
+            raise
+        # Which actions succeed and which revert, and why: a machine whose
+        # opens all revert would agree with the model and prove little.
+        key = (("what-if " if self.in_what_if else "") + fn, outcome.reason or "ok")
+        if fn in ("liquidate", "close_position") and outcome.ok and outcome.value:
+            bad_debt = outcome.value["bad_debt"] if fn == "liquidate" else outcome.value.bad_debt
+            if bad_debt:
+                key = (key[0], "ok, with bad debt")
+        self.stats["outcomes"][key] = self.stats["outcomes"].get(key, 0) + 1
+        return outcome
+
+    def _write_replay(self):
+        REPLAY_DIR.mkdir(parents=True, exist_ok=True)
+        body = json.dumps({"log": self.twin.log, "steps": self.twin.step}, indent=1)
+        # Hypothesis replays the shrunk example last, so what stays here is it.
+        path = REPLAY_DIR / "latest.json"
+        path.write_text(body)
+        return path.relative_to(ROOT)
+
+    def pick_position(self, pick):
+        ids = sorted(self.engine.open_position_ids())
+        if not ids or pick % 17 == 0:
+            return (pick % 7 << 32) | (pick % 3)      # rarely open: a bad id
+        return ids[pick % len(ids)]
+
+    def owner_of(self, position_id):
+        pos = self.engine.position(position_id)
+        return pos.owner if pos.is_open else self.world.stranger
+
+    def market_id(self, symbol):
+        return self.world.markets[symbol]
+
+    # ---------------------------------------------------------------- traders
+
+    @initialize(opens=st.lists(st.tuples(st.integers(0, 4), st.sampled_from(sorted(MARKETS)), st.booleans(),
+                                         st.integers(10 * USDC, 5_000 * USDC), st.integers(10, 95)),
+                               min_size=1, max_size=6))
+    def some_positions(self, opens):
+        """Every example starts with positions for the other rules to act on."""
+        for trader, symbol, is_long, collateral, pct in opens:
+            self.open_position(trader, symbol, is_long, collateral, pct, 1)
+
+    @rule(trader=st.integers(0, 4), symbol=st.sampled_from(sorted(MARKETS)), is_long=st.booleans(),
+          collateral=collaterals, pct=leverage_pct, bad_market=st.integers(0, 30))
+    def open_position(self, trader, symbol, is_long, collateral, pct, bad_market):
+        market_id = self.market_id(symbol) if bad_market else 99
+        params = self.engine.market_params[self.market_id(symbol)]
+        size = collateral * 10_000 * pct // (100 * params.initial_margin_bps)
+        # The trader sends collateral plus the open fee, as a front end would.
+        amount = collateral + (size * params.open_fee_bps + 9_999) // 10_000
+        self.send("engine", "open_position", [market_id, is_long, size, amount], self.world.traders[trader])
+
+    @rule(pick=picks, amount=amounts, by_owner=st.integers(0, 9))
+    def add_collateral(self, pick, amount, by_owner):
+        pid = self.pick_position(pick)
+        sender = self.owner_of(pid) if by_owner else self.world.stranger
+        self.send("engine", "add_collateral", [pid, amount], sender)
+
+    @rule(pick=picks, fraction=fractions_bps)
+    def remove_collateral(self, pick, fraction):
+        pid = self.pick_position(pick)
+        amount = self.engine.position(pid).collateral * fraction // 10_000
+        self.send("engine", "remove_collateral", [pid, amount], self.owner_of(pid))
+
+    @rule(pick=picks, fraction=fractions_bps, collateral=st.one_of(st.just(0), amounts))
+    def increase_position(self, pick, fraction, collateral):
+        pid = self.pick_position(pick)
+        size_delta = self.engine.position(pid).size * fraction // 10_000
+        self.send("engine", "increase_position", [pid, size_delta, collateral], self.owner_of(pid))
+
+    @rule(pick=picks, fraction=fractions_bps)
+    def decrease_position(self, pick, fraction):
+        pid = self.pick_position(pick)
+        size_delta = self.engine.position(pid).size * fraction // 10_000
+        self.send("engine", "decrease_position", [pid, size_delta], self.owner_of(pid))
+
+    @rule(pick=picks, by_owner=st.integers(0, 9))
+    def close_position(self, pick, by_owner):
+        pid = self.pick_position(pick)
+        sender = self.owner_of(pid) if by_owner else self.world.stranger
+        self.send("engine", "close_position", [pid], sender)
+
+    # ---------------------------------------------------------------- liquidators
+
+    @rule(pick=picks, liquidator=st.integers(0, 1))
+    def liquidate(self, pick, liquidator):
+        pid = self.pick_position(pick)
+        self._liquidate(pid, self.world.liquidators[liquidator])
+
+    @rule(liquidator=st.integers(0, 1))
+    def liquidate_all_liquidatable(self, liquidator):
+        for pid in self._liquidatable():
+            self._liquidate(pid, self.world.liquidators[liquidator])
+
+    def _liquidatable(self):
+        """Positions the model calls liquidatable in the next transaction's
+        block (one second on: fees accrue, a price may turn stale)."""
+        out = []
+        now = self.model.env.timestamp
+        self.model.env.timestamp = self.twin.clock + 1
+        try:
+            for pid in sorted(self.engine.open_position_ids()):
+                try:
+                    if self.engine.health(pid).liquidatable:
+                        out.append(pid)
+                except Revert:  # a faulty oracle: nothing can be liquidated now
+                    pass
+        finally:
+            self.model.env.timestamp = now
+        return out
+
+    def _liquidate(self, pid, liquidator):
+        before = self.twin.read_chain()
+        outcome = self.send("engine", "liquidate", [pid], liquidator)
+        if outcome.ok:
+            self._check_isolation(pid, liquidator, before, self.twin.read_chain())
+
+    def _check_isolation(self, pid, liquidator, before, after):
+        """A liquidation moves tokens only between the liquidated vault, the
+        liquidator, the pool and the insurance fund, and leaves every other
+        position exactly as it was (invariants.py, as the drills check it)."""
+        check_isolation(self.twin.step, self.twin.deployment, before, after, {pid >> 32}, {liquidator})
+
+    # ---------------------------------------------------------------- LPs
+
+    @rule(lp=st.integers(0, 1), amount=amounts)
+    def lp_deposit(self, lp, amount):
+        self.send("pool", "deposit", [amount, self.world.lps[lp]], self.world.lps[lp])
+
+    @rule(lp=st.integers(0, 1), fraction=fractions_bps)
+    def lp_redeem(self, lp, fraction):
+        who = self.world.lps[lp]
+        shares = self.model.pool.balanceOf(who) * fraction // 10_000
+        self.send("pool", "redeem", [shares, who, who], who)
+
+    @rule(lp=st.integers(0, 1), extra=st.one_of(st.just(0), st.just(0), st.integers(1, 3)))
+    def lp_withdraw_max(self, lp, extra):
+        who = self.world.lps[lp]
+        assets = self.model.pool.maxWithdraw(who) + extra
+        self.send("pool", "withdraw", [assets, who, who], who)
+
+    # ---------------------------------------------------------------- markets and time
+
+    @rule(symbol=st.sampled_from(sorted(MARKETS)), move=price_moves_bps)
+    def move_price(self, symbol, move):
+        feed = self.model.engine.feeds[self.twin.deployment.feeds[symbol]]
+        price = max(feed.answer, PRICE) * (10_000 + move) // 10_000
+        self.send(f"feed:{symbol}", "set_answer", [max(price, 1)], self.world.owner)
+
+    @rule(symbol=st.sampled_from(sorted(MARKETS)), fault=st.sampled_from(["zero", "negative", "stale"]), roll=rare)
+    def oracle_fault(self, symbol, fault, roll):
+        if roll:
+            return
+        feed = self.model.engine.feeds[self.twin.deployment.feeds[symbol]]
+        if fault == "stale":
+            self.send(f"feed:{symbol}", "set_round", [feed.answer, self.twin.clock - 4_000], self.world.owner)
+        else:
+            self.send(f"feed:{symbol}", "set_answer", [0 if fault == "zero" else -feed.answer], self.world.owner)
+
+    @rule(seconds=waits, publish=st.integers(0, 3))
+    def time_passes(self, seconds, publish):
+        """Time passes; usually the feeds then publish again (a heartbeat),
+        sometimes they stay silent and go stale."""
+        self.twin.wait(seconds)
+        if publish:
+            for symbol in sorted(MARKETS):
+                feed = self.model.engine.feeds[self.twin.deployment.feeds[symbol]]
+                if feed.answer > 0:
+                    self.send(f"feed:{symbol}", "set_answer", [feed.answer], self.world.owner)
+
+    @rule(symbol=st.sampled_from(sorted(MARKETS)), im=st.integers(5, 3_000), mm_share=st.integers(0, 100),
+          rate=st.integers(0, 400_000_000_000), max_profit=st.integers(0, 120_000), by_owner=st.integers(0, 9))
+    def set_market_params(self, symbol, im, mm_share, rate, max_profit, by_owner):
+        base = MARKETS[symbol]["params"]
+        params = MarketParams(**{**base.__dict__, "initial_margin_bps": im,
+                                 "maintenance_margin_bps": im * mm_share // 100,
+                                 "liquidation_fee_bps": min(base.liquidation_fee_bps, im * mm_share // 100),
+                                 "borrow_rate": rate, "max_profit_bps": max_profit})
+        sender = self.world.owner if by_owner else self.world.stranger
+        self.send("engine", "set_market_params", [self.market_id(symbol), params], sender)
+
+    @rule(who=st.sampled_from(["guardian", "owner", "stranger"]), roll=rare)
+    def pause(self, who, roll):
+        if roll:
+            return
+        self.send("engine", "pause", [], getattr(self.world, who))
+
+    @rule(who=st.sampled_from(["guardian", "owner"]))
+    def unpause(self, who):
+        self.send("engine", "unpause", [], getattr(self.world, who))
+
+    @rule(amount=amounts)
+    def fund_insurance(self, amount):
+        self.send("engine", "fund_insurance", [amount], self.world.owner)
+
+    # ---------------------------------------------------------------- what-ifs
+
+    @precondition(lambda self: self.engine.open_positions > 0)
+    @rule(roll=st.integers(0, 2))
+    def what_if_everything_can_exit(self, roll):
+        """Rolled back afterwards: each liquidatable position can be
+        liquidated; every open position can be closed by its owner; every
+        LP can withdraw what the pool says is free."""
+        if roll:
+            return
+        self.in_what_if = True
+        try:
+            self._what_if_everything_can_exit()
+        finally:
+            self.in_what_if = False
+
+    def _what_if_everything_can_exit(self):
+        liquidator = self.world.liquidators[0]
+        for pid in self._liquidatable():
+            with self.twin.what_if():
+                o = self.send("engine", "liquidate", [pid], liquidator)
+                assert o.ok, f"{pid} is liquidatable but liquidate reverts: {o.reason}"
+        for pid in sorted(self.engine.open_position_ids()):
+            if self._oracle_ok(self.engine.position(pid).market_id):
+                with self.twin.what_if():
+                    o = self.send("engine", "close_position", [pid], self.owner_of(pid))
+                    assert o.ok, f"{pid} cannot be closed: {o.reason}"
+        pool = self.twin.deployment.pool
+        for lp in self.world.lps:
+            # What the pool itself says is withdrawable, not the model's word.
+            assets = self.twin.chain.call(pool, "LiquidityPool", "maxWithdraw", [lp])
+            assert assets == self.model.pool.maxWithdraw(lp), "pool.maxWithdraw differs from the model's"
+            if assets:
+                with self.twin.what_if():
+                    assert self.send("pool", "withdraw", [assets, lp, lp], lp).ok, f"{lp} cannot withdraw {assets}"
+
+    def _oracle_ok(self, market_id):
+        """Whether the feed will be usable in the next transaction's block."""
+        now = self.model.env.timestamp
+        self.model.env.timestamp = self.twin.clock + 1
+        try:
+            self.engine._price(market_id)
+            return True
+        except Revert:
+            return False
+        finally:
+            self.model.env.timestamp = now
+
+    # ---------------------------------------------------------------- invariants
+
+    @invariant()
+    def model_and_chain_agree(self):
+        try:
+            state = self.twin.check()
+        except Disagreement as err:
+            err.add_note(f"replay on any network: ape run replay {self._write_replay()} [--network ...]")
+            raise
+        self.checked += 1
+        d = self.twin.deployment
+        # Each vault holds exactly its position's collateral, a free vault
+        # nothing; every token minted is held by someone we track.
+        check_conservation(self.twin.step, d, state)
+        # The pool can always pay every open position's capped maximum profit.
+        pool_assets, total_reserved = state.totals[0], state.totals[2]
+        assert pool_assets >= total_reserved, "pool cannot cover reserved profit"
+        assert state.balances[d.engine] == 0, "the engine itself holds no tokens"
+
+
+def outcome_table(stats: dict) -> str:
+    rows = sorted(stats["outcomes"].items(), key=lambda kv: (kv[0][0], -kv[1]))
+    return "\n".join(f"  {fn:28s} {n:6d}  {reason}" for (fn, reason), n in rows)
+
+
+def run_machine(chain, hypothesis_settings) -> tuple:
+    """Deploy the standard world on `chain` and run the machine on it:
+    (stats, seconds). The stateful test and scripts/bench_harness.py share it."""
+    world = build_world(Twin(chain))
+    stats = {"steps": 0, "outcomes": {}}
+    started = time.perf_counter()
+    run_state_machine_as_test(make_machine(world, stats), settings=hypothesis_settings)
+    return stats, time.perf_counter() - started
+
+
+def make_machine(world: World, stats: dict):
+    return type("ProtocolMachine", (ProtocolMachine,), {"world": world, "stats": stats})

@@ -1,0 +1,222 @@
+"""A chain deployment and its model, driven in lockstep and compared.
+
+Every action is applied to the model and to the chain at the same block
+timestamp. Both must succeed, or both revert with the same reason; after
+that, `check` compares every position, balance and total exactly. A
+difference raises Disagreement naming the step, the action, the field and
+both values. Every action is also logged in a form that `scripts/replay.py`
+can play back on any network.
+"""
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional
+
+from model import MarketParams, Protocol, Revert
+
+from ..chains.chain import Chain, TxResult
+from ..protocol.snapshot import ChainState, Snapshot, model_market_state
+from .deploy import Deployment, deploy_core
+
+
+class Disagreement(AssertionError):
+    def __init__(self, step: int, action: str, field: str, model: Any, chain: Any):
+        self.step, self.action, self.field, self.model, self.chain = step, action, field, model, chain
+        super().__init__(f"step {step}: {action}\n  field: {field}\n  model: {model!r}\n  chain: {chain!r}")
+
+
+@dataclass
+class Target:
+    address: str
+    contract: str
+    model: Any
+
+
+# Every twin's clock starts here (or later, if the chain is already past it),
+# so a logged action that carries a timestamp replays identically elsewhere.
+START_TIME = 2_000_000_000
+
+
+class Twin:
+    def __init__(self, chain: Chain, deployer: Optional[str] = None, guardian: Optional[str] = None):
+        self.chain = chain
+        self.clock = max(chain.latest_timestamp(), START_TIME)
+        self.model: Optional[Protocol] = None
+        self.step = 0
+        self.last_action = "deploy"
+        self.log: List[tuple] = []
+        self._prefetched = None
+        deployer = deployer or chain.accounts[0]
+        guardian = guardian or chain.accounts[1]
+        self.deployment: Deployment = deploy_core(chain, deployer, guardian, tick=self.tick)
+        d = self.deployment
+        self.model = Protocol(deployer=deployer, guardian=guardian, timestamp=self.clock, token=d.token,
+                              engine=d.engine, pool=d.pool, insurance=d.insurance, vault_address=d.vault_address)
+        self.targets: Dict[str, Target] = {
+            "token": Target(d.token, "MockUSDC", self.model.token),
+            "engine": Target(d.engine, "Engine", self.model.engine),
+            "pool": Target(d.pool, "LiquidityPool", self.model.pool),
+        }
+        self.holders = list(dict.fromkeys(list(chain.accounts) + [d.pool, d.insurance, d.engine]))
+        self._names = {a: f"account:{i}" for i, a in enumerate(chain.accounts)}
+        self._names.update({d.token: "token", d.engine: "engine", d.pool: "pool", d.insurance: "insurance"})
+
+    # ---------------------------------------------------------------- driving
+
+    def tick(self, seconds: int = 1) -> None:
+        """Pin the next block's timestamp, `seconds` after the last one."""
+        self.clock += seconds
+        self.chain.set_next_timestamp(self.clock)
+        if self.model is not None:
+            self.model.env.timestamp = self.clock
+
+    def wait(self, seconds: int) -> None:
+        """Let time pass before the next transaction."""
+        self.clock += seconds
+        self.log.append(("wait", seconds))
+
+    def add_feed(self, symbol: str, decimals: int, answer: int) -> str:
+        self.tick()
+        address = self.chain.deploy("MockAggregator", [decimals, symbol, answer], self.deployment.deployer)
+        self.model.add_feed(address, decimals, answer)
+        self.deployment.feeds[symbol] = address
+        self.targets[f"feed:{symbol}"] = Target(address, "MockAggregator", self.model.engine.feeds[address])
+        self._names[address] = f"feed:{symbol}"
+        self.log.append(("feed", symbol, decimals, answer))
+        return address
+
+    def send(self, target: str, fn: str, args, sender: str, seconds: int = 1) -> TxResult:
+        """Apply one call to model and chain; they must agree on its outcome."""
+        self.step += 1
+        self.last_action = f"{target}.{fn}{tuple(args)!r} from {self._names.get(sender, sender)}"
+        self.log.append(("send", target, fn, [self.symbolic(a) for a in args], self.symbolic(sender), seconds))
+        self.tick(seconds)
+        t = self.targets[target]
+        try:
+            value, reason = getattr(t.model, fn)(*args, sender=sender), None
+        except Revert as err:
+            value, reason = None, err.reason
+        chain_args = [_chain_arg(a) for a in args]
+        if self.chain.batches_reads:
+            # Read the state this step leaves in the same round trip: check()
+            # after it then costs nothing more.
+            snap = self._snapshot()
+            r, reads = self.chain.transact_then_call(t.address, t.contract, fn, chain_args, sender, snap.calls())
+            self._prefetched = (self.step, snap.shape, reads)
+        else:
+            r = self.chain.transact(t.address, t.contract, fn, chain_args, sender)
+        if r.ok != (reason is None) or r.reason != reason:
+            model_says = "success" if reason is None else f"revert {reason!r}"
+            chain_says = "success" if r.ok else f"revert {r.reason!r}"
+            raise Disagreement(self.step, self.last_action, "outcome", model_says, chain_says)
+        return TxResult(r.ok, reason, value, r.gas_used)
+
+    # ---------------------------------------------------------------- savepoints
+
+    def savepoint(self):
+        """Mark chain and model; `rollback` returns both to it."""
+        return (self.chain.snapshot(), self.model.journal.begin(), self.clock, self.step, self.last_action,
+                len(self.log))
+
+    def rollback(self, mark) -> None:
+        snap, journal_mark, self.clock, self.step, self.last_action, log_len = mark
+        self.chain.restore(snap)
+        self._prefetched = None
+        self.model.journal.undo(journal_mark)
+        self.model.env.timestamp = self.clock
+        del self.log[log_len:]
+
+    @contextmanager
+    def what_if(self):
+        """Run actions on both sides, then undo them on both sides."""
+        mark = self.savepoint()
+        try:
+            yield self
+        finally:
+            self.rollback(mark)
+
+    # ---------------------------------------------------------------- reading the chain
+
+    def _snapshot(self, slot_count: Optional[int] = None) -> Snapshot:
+        """Every eth_call `check` needs (protocol/snapshot.py), for as many
+        slots and markets as the model has."""
+        eng = self.model.engine
+        return Snapshot(self.deployment, self.holders, self.holders,
+                        eng.vault_count if slot_count is None else slot_count, eng.market_count)
+
+    def read_chain(self, slot_count: Optional[int] = None) -> ChainState:
+        """Everything `check` compares, read in one batch of eth_calls (or
+        taken from the batch sent with the step's transaction)."""
+        snap = self._snapshot(slot_count)
+        pre = self._prefetched
+        if pre is not None and pre[0] == self.step and pre[1] == snap.shape:
+            return snap.decode(pre[2])
+        return snap.read(self.chain.call_many)
+
+    # ---------------------------------------------------------------- comparing
+
+    def _differ(self, field: str, model_value, chain_value):
+        if model_value != chain_value:
+            raise Disagreement(self.step, self.last_action, field, model_value, chain_value)
+
+    def check(self) -> ChainState:
+        """Compare the whole protocol state, exactly; return what the chain said."""
+        m, eng = self.model, self.model.engine
+        state = self.read_chain()
+        self._differ("engine.vault_count", eng.vault_count, state.vault_count)
+        for cv, mv in zip(state.slots, eng.all_slots()):
+            mt = tuple(mv.__dict__.values())
+            if mt != tuple(cv):
+                for name, a, b in zip(mv.__dataclass_fields__, mt, cv):
+                    self._differ(f"slot[{mv.slot}].{name}", a, b)
+        for holder, value in state.balances.items():
+            self._differ(f"token.balanceOf[{self._names.get(holder, holder)}]", m.token.balanceOf[holder], value)
+        self._differ("token.totalSupply", m.token.totalSupply, state.total_supply)
+        for holder, value in state.shares.items():
+            self._differ(f"pool.balanceOf[{self._names.get(holder, holder)}]", m.pool.balanceOf(holder), value)
+        model_totals = eng.totals(m.pool.totalSupply())
+        for name, mv, cv in zip(model_totals.__dataclass_fields__, model_totals.__dict__.values(), state.totals):
+            self._differ(f"totals.{name}", mv, cv)
+        for market_id, (cs, cp) in enumerate(zip(state.market_states, state.market_params), start=1):
+            st = eng.market_state[market_id]
+            self._differ(f"market_state[{market_id}]", model_market_state(st), cs)
+            self._differ(f"market_params[{market_id}]", eng.market_params[market_id].as_tuple(), cp)
+        self._differ("engine.guardian", eng.guardian, state.guardian)
+        self._differ("engine.owner", eng.owner, state.owner)
+        return state
+
+    # ---------------------------------------------------------------- replay log
+
+    def symbolic(self, value):
+        if isinstance(value, MarketParams):
+            return {"MarketParams": list(value.as_tuple())}
+        if isinstance(value, str) and value in self._names:
+            return {"@": self._names[value]}
+        return value
+
+    def resolve(self, value):
+        """Inverse of `symbolic`, against this twin's accounts and contracts."""
+        if isinstance(value, dict) and "MarketParams" in value:
+            return MarketParams(*value["MarketParams"])
+        if isinstance(value, dict) and "@" in value:
+            name = value["@"]
+            if name.startswith("account:"):
+                return self.chain.accounts[int(name.split(":")[1])]
+            return self.targets[name].address if name in self.targets else getattr(self.deployment, name)
+        return value
+
+    def replay(self, entries) -> None:
+        """Play back a log written by another twin (any backend), checking each step."""
+        for entry in entries:
+            kind = entry[0]
+            if kind == "wait":
+                self.wait(entry[1])
+            elif kind == "feed":
+                self.add_feed(*entry[1:])
+            else:
+                _, target, fn, args, sender, seconds = entry
+                self.send(target, fn, [self.resolve(a) for a in args], self.resolve(sender), seconds)
+                self.check()
+
+
+def _chain_arg(a):
+    return a.as_tuple() if isinstance(a, MarketParams) else a
