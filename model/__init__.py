@@ -10,16 +10,17 @@ aggregator.py (MockAggregator.vy). Events: events.py; journal.py makes
 every call all-or-nothing, its events included.
 """
 from .aggregator import MockAggregator
-from .engine import (BPS, INDEX_ONE, Engine, Health, MarketParams, MarketState, Position, PositionView,
-                     Settlement, Totals, position_id_of)
+from .engine import Engine, Health, Totals
 from .env import ZERO_ADDRESS, Env
 from .errors import Revert, require
 from .events import Emitted, Event
 from .journal import Journal
 from .lens import Lens
-from .markets import index_at, oracle_error, rate_per_year
+from .markets import MarketParams, MarketState, index_at, oracle_error, rate_per_year
 from .pool import LiquidityPool
+from .positions import PositionView, position_id_of
 from .protocol import Protocol
+from .risk import BPS, INDEX_ONE, Position, Settlement
 from .token import Token
 from .vault import Vault
 

@@ -1,4 +1,4 @@
-"""Twin of contracts/MockAggregator.vy: a Chainlink feed whose answer is set.
+"""Twin of contracts/mocks/MockAggregator.vy: a Chainlink feed whose answer is set.
 
 The round is kept unpacked (answer, updated_at, round_id); the packing's
 bounds are still checked in _set, with the contract's reasons.

@@ -10,7 +10,6 @@ composed from the twins of its modules as the contract is.
 
 Every external calls the same internals, checks the same things in the
 same order and logs the same events (engine_events.py) as its Vyper twin.
-Every name `from model.engine import X` gave before the split still works.
 """
 from dataclasses import dataclass, replace
 from typing import Callable, Optional
@@ -19,16 +18,13 @@ from .engine_events import (CollateralAdded, CollateralRemoved, InsuranceFunded,
                             MarketParamsSet, PositionClosed, PositionDecreased, PositionIncreased,
                             PositionLiquidated, PositionOpened)
 from .env import ZERO_ADDRESS, Env
-from .errors import Revert, checked, require  # Revert, checked: names model.engine gave before the split
-from .guardian import Guardian, GuardianSet, Paused, Unpaused
+from .errors import require
+from .guardian import Guardian
 from .journal import Contract, Journal, external
-from .markets import (EMPTY_PARAMS, MAX_BORROW_RATE, MAX_FEE_BPS, MAX_LIQUIDATION_FEE_BPS, MAX_MARKETS,
-                      MAX_MAX_PROFIT_BPS, MAX_STALENESS, MAX_U128, MIN_INITIAL_MARGIN_BPS, U16, U32, U64,
-                      BorrowIndexAccrued, MarketParams, Markets, MarketState, index_at)
+from .markets import MarketParams, Markets, MarketState, index_at
 from .ownable import Ownable2Step
-from .positions import (EMPTY_VIEW, FREE_END, GEN_BITS, GEN_MASK, MAX_PAGE, NONCE_BEFORE_VAULTS, Positions,
-                        PositionView, VaultCreated, position_id_of)
-from .risk import (BPS, INDEX_ONE, Position, Settlement, _average_entry, _borrow_fee, _capped_pnl, _equity, _fee,
+from .positions import EMPTY_VIEW, GEN_BITS, GEN_MASK, MAX_PAGE, Positions, PositionView, position_id_of
+from .risk import (BPS, MAX_U128, Position, Settlement, _average_entry, _borrow_fee, _capped_pnl, _equity, _fee,
                    _liquidation_price, _pnl, _reserve, _settle)
 from .token import Token
 from .transfers import Transfers
@@ -321,7 +317,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
         self._check_owner(sender=sender)
         self._listed(market_id)
         require(feed != ZERO_ADDRESS, "params: zero feed")
-        self.market_state[market_id] = replace(self.market_state[market_id], feed=feed)
+        self._market_state[market_id] = replace(self._market_state[market_id], feed=feed)
         self._emit(MarketFeedSet(market_id, feed))
 
     @external
@@ -366,6 +362,18 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
         mm = _fee(pos.size, mm_bps)
         return Health(price, pnl, borrow_fee, equity, mm, _liquidation_price(pos, index, mm_bps), equity < mm)
 
+    def vaults(self, slot: int) -> str:
+        """The vault of a slot that exists (the empty address otherwise)."""
+        return self._existing_vault(slot)
+
+    def market_params(self, market_id: int) -> MarketParams:
+        """A market's parameters (all zero for a market never listed)."""
+        return self._params(market_id)
+
+    def market_state(self, market_id: int) -> MarketState:
+        """A market's feed, open interest and stored borrow index."""
+        return self._state(market_id)
+
     def totals(self, pool_shares: Optional[int] = None) -> Totals:
         """`pool_shares` defaults to the pool twin's supply (needs make_pool)."""
         if pool_shares is None:
@@ -386,7 +394,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
         """What close_position would settle in a block at `timestamp` (default:
         now), at the feed's last answer even if the engine would refuse it."""
         _, pos = self._load(position_id)
-        st = self.market_state[pos.market_id]
+        st = self._market_state[pos.market_id]
         p = self._params(pos.market_id)
         at = self.env.timestamp if timestamp is None else timestamp
         index = index_at(st.borrow_index, st.last_accrual, p.borrow_rate, at)

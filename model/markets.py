@@ -96,15 +96,15 @@ class Markets:
 
     def __init__(self):
         self.market_count = 0
-        self.market_params = self.mapping(None)
-        self.market_state = self.mapping(MarketState())
+        self._market_params = self.mapping(None)
+        self._market_state = self.mapping(MarketState())
 
     def _params(self, market_id: int) -> MarketParams:
-        p = self.market_params[market_id]
+        p = self._market_params[market_id]
         return EMPTY_PARAMS if p is None else p
 
     def _store_params(self, market_id: int, p: MarketParams) -> None:
-        self.market_params[market_id] = p
+        self._market_params[market_id] = p
 
     @staticmethod
     def _check_params(p: MarketParams) -> None:
@@ -129,28 +129,28 @@ class Markets:
         require(collateral >= p.min_collateral, "engine: collateral below minimum")
 
     def _listed(self, market_id: int) -> None:
-        require(self.market_state[market_id].feed != ZERO_ADDRESS, "engine: unknown market")
+        require(self._market_state[market_id].feed != ZERO_ADDRESS, "engine: unknown market")
 
     def _accrue(self, market_id: int, borrow_rate: int) -> int:
         """Bring the borrow index to this block; logs BorrowIndexAccrued if it moved in time."""
-        st = self.market_state[market_id]
+        st = self._market_state[market_id]
         now = self.env.timestamp
         if now <= st.last_accrual:
             return st.borrow_index
         index = index_at(st.borrow_index, st.last_accrual, borrow_rate, now)
         require(index <= MAX_U128, "engine: borrow index overflow")
-        self.market_state[market_id] = replace(st, borrow_index=index, last_accrual=now)
+        self._market_state[market_id] = replace(st, borrow_index=index, last_accrual=now)
         self._emit(BorrowIndexAccrued(market_id, index, now))
         return index
 
     def _current_index(self, market_id: int, borrow_rate: int) -> int:
-        st = self.market_state[market_id]
+        st = self._market_state[market_id]
         return index_at(st.borrow_index, st.last_accrual, borrow_rate, self.env.timestamp)
 
     def _price(self, market_id: int, staleness: Optional[int] = None) -> int:
         """`staleness` defaults to the market's own, for callers that only ask
         whether the engine would take the price now."""
-        feed = self.market_state[market_id].feed
+        feed = self._market_state[market_id].feed
         require(feed != ZERO_ADDRESS, "engine: unknown market")
         aggregator = self.feeds[feed]
         if aggregator is None:
@@ -165,26 +165,26 @@ class Markets:
 
     def _add_open_interest(self, market_id: int, is_long: bool, amount: int, increase: bool) -> None:
         # An underflow reverts bare, as the contract's checked subtraction does.
-        st = self.market_state[market_id]
+        st = self._market_state[market_id]
         delta = amount if increase else -amount
         if is_long:
-            self.market_state[market_id] = replace(st, oi_long=checked(st.oi_long + delta))
+            self._market_state[market_id] = replace(st, oi_long=checked(st.oi_long + delta))
         else:
-            self.market_state[market_id] = replace(st, oi_short=checked(st.oi_short + delta))
+            self._market_state[market_id] = replace(st, oi_short=checked(st.oi_short + delta))
 
     def _side_open_interest(self, market_id: int, is_long: bool) -> int:
-        st = self.market_state[market_id]
+        st = self._market_state[market_id]
         return st.oi_long if is_long else st.oi_short
 
     def _state(self, market_id: int) -> MarketState:
         """Feed, open interest and stored borrow index (market_state's body)."""
-        return self.market_state[market_id]
+        return self._market_state[market_id]
 
     def _list(self, feed: str, p: MarketParams) -> int:
         """Lists a market with checked parameters; its index starts at zero, now."""
         market_id = self.market_count + 1
         require(market_id <= MAX_MARKETS, "params: too many markets")
         self.market_count = market_id
-        self.market_state[market_id] = MarketState(feed=feed, last_accrual=self.env.timestamp)
+        self._market_state[market_id] = MarketState(feed=feed, last_accrual=self.env.timestamp)
         self._store_params(market_id, p)
         return market_id

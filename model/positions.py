@@ -63,7 +63,7 @@ class Positions:
     def __init__(self):
         self.open_positions = 0
         self.vault_count = 0
-        self.vaults = self.mapping(ZERO_ADDRESS)
+        self._vaults = self.mapping(ZERO_ADDRESS)
         self.slots_ = self.mapping(Position())
         self.free_next = self.mapping()
         self.free_head = FREE_END
@@ -100,7 +100,7 @@ class Positions:
         require(slot + NONCE_BEFORE_VAULTS <= U32, "engine: vault slots exhausted")
         self.vault_count = slot
         vault = self._vault(slot)
-        self.vaults[slot] = vault
+        self._vaults[slot] = vault
         self._emit(VaultCreated(slot, vault))
         return slot
 
@@ -115,7 +115,7 @@ class Positions:
     def _vault(self, slot: int) -> str:
         # A function of the slot alone: remembered from its creation rather
         # than asking vault_address (a keccak in the harness) on every call.
-        vault = self.vaults[slot]
+        vault = self._vaults[slot]
         return vault if vault != ZERO_ADDRESS else self._created_address(slot + NONCE_BEFORE_VAULTS)
 
     def _release_slot(self, slot: int) -> None:
@@ -134,7 +134,7 @@ class Positions:
 
     def _view(self, slot: int) -> PositionView:
         pos = self._read(slot)
-        vault = self.vaults[slot]   # _existing_vault(slot): written once, when the slot is created
+        vault = self._vaults[slot]   # _existing_vault(slot): written once, when the slot is created
         if not pos.is_open:
             return PositionView(0, slot, vault, False, ZERO_ADDRESS, 0, False, 0, 0, 0, 0, 0, 0)
         return PositionView(position_id_of(slot, pos.generation), slot, vault, True, pos.owner, pos.market_id,

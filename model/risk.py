@@ -113,3 +113,10 @@ def _settle(pos: Position, price: int, index: int, fee_bps: int) -> Settlement:
         s.to_pool = pos.collateral
         s.bad_debt = -value
     return s
+
+
+def shortfall(pos: Position, price: int, index: int, maintenance_bps: int) -> int:
+    """How far equity is below maintenance margin: liquidate's test
+    (`equity < maintenance`) as a number, > 0 when liquidatable. Model-only:
+    the keeper ranks positions by it."""
+    return _fee(pos.size, maintenance_bps) - _equity(pos, price, index)

@@ -1,4 +1,4 @@
-"""Twin of snekmate's tokens/erc20.vy as contracts/MockUSDC.vy deploys it
+"""Twin of snekmate's tokens/erc20.vy as contracts/mocks/MockUSDC.vy deploys it
 (ownable, minters), and of the pool's share token (the same module).
 
 Balances, allowances, reasons and events are snekmate's: Transfer on

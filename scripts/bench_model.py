@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness.protocol.markets import MARKETS, MAX_UINT256, PRICE, USDC  # noqa: E402
 from model import Protocol, Revert  # noqa: E402
-from model.engine import _reserve  # noqa: E402
+from model.risk import _reserve  # noqa: E402
 
 OWNER, GUARDIAN, LP, KEEPER = "owner", "guardian", "lp", "keeper"
 STEP_SECONDS = 60
@@ -105,7 +105,7 @@ class Market:
         reserved = open_count = 0
         for slot in range(1, e.vault_count + 1):
             pos = e.slots_[slot]
-            held = bal[e.vaults[slot]]
+            held = bal[e.vaults(slot)]
             if pos.is_open:
                 open_count += 1
                 reserved += _reserve(pos.size, pos.max_profit_bps)

@@ -1,6 +1,6 @@
 """The model twins every contract, name for name: this test keeps it so.
 
-Part 1, the ABI. Each deployable contract is compiled (harness.artifacts)
+Part 1, the ABI. Each deployable contract is compiled (harness.chains.artifacts)
 and every function and event of its ABI must have a twin on the model
 class mapped to it in TWINS:
   - a function: a method of the same name taking as many positional
@@ -39,7 +39,7 @@ from pathlib import Path
 import pytest
 import vyper.ast as vy_ast
 
-from harness.artifacts import CONTRACTS, artifact
+from harness.chains.artifacts import CONTRACTS, artifact
 from model import Protocol
 from model.aggregator import MockAggregator
 from model.engine import Engine
@@ -71,9 +71,9 @@ ABI_WITHOUT_TWIN = {
     ("LiquidityPool", "eip712Domain"): _SIGNATURES,
 }
 
-# Top-level contract sources and their model modules; contracts/modules/X.vy -> model/X.py.
+# Deployable contract sources (the top of contracts/; mocks/ apart) and their model modules;
+# contracts/modules/X.vy -> model/X.py.
 SOURCE_TWINS = {"Engine.vy": "engine", "LiquidityPool.vy": "pool", "Vault.vy": "vault", "Lens.vy": "lens"}
-MOCKS = {"MockUSDC.vy", "MockAggregator.vy"}
 
 
 # ---------------------------------------------------------------- arity
@@ -170,8 +170,6 @@ def sources() -> list:
     """(source path, model module name, strict) for every contract source with a twin module."""
     out = []
     for path in sorted(CONTRACTS.glob("*.vy")):
-        if path.name in MOCKS:
-            continue
         assert path.name in SOURCE_TWINS, f"contracts/{path.name}: no twin model module named in SOURCE_TWINS"
         out.append((path, SOURCE_TWINS[path.name], False))
     for path in sorted((CONTRACTS / "modules").glob("*.vy")):
@@ -308,4 +306,30 @@ def source_problems(path: Path, module_name: str, strict: bool) -> list:
 @pytest.mark.parametrize("path, module_name, strict", sources(), ids=lambda x: getattr(x, "name", str(x)))
 def test_every_function_constant_struct_and_event_of_a_source_has_a_model_twin(path, module_name, strict):
     problems = source_problems(path, module_name, strict)
+    assert not problems, "\n".join(problems)
+
+
+# ---------------------------------------------------------------- part 3: natspec
+
+def natspec_problems(path: Path) -> list:
+    """Every function of a contract source opens with natspec, as snekmate's
+    do: a @notice or @dev, a @param for each parameter, a @return when it
+    returns. Constructors and mocks included: a reader starts anywhere."""
+    problems = []
+    for fn in _parse(path).get_children(vy_ast.FunctionDef):
+        where = f"{path.relative_to(CONTRACTS.parent)}:{fn.lineno} {fn.name}"
+        doc = fn.doc_string.value if getattr(fn, "doc_string", None) is not None else ""
+        if "@notice" not in doc and "@dev" not in doc:
+            problems.append(f"{where}: no @notice or @dev")
+        for arg in fn.args.args:
+            if f"@param {arg.arg}" not in doc:
+                problems.append(f"{where}: no @param {arg.arg}")
+        if fn.returns is not None and "@return" not in doc:
+            problems.append(f"{where}: no @return")
+    return problems
+
+
+@pytest.mark.parametrize("path", sorted(CONTRACTS.rglob("*.vy")), ids=lambda p: p.relative_to(CONTRACTS).as_posix())
+def test_every_contract_function_has_natspec(path):
+    problems = natspec_problems(path)
     assert not problems, "\n".join(problems)

@@ -31,9 +31,18 @@ def _sources_digest() -> str:
     return h.hexdigest()[:16]
 
 
+def source_path(name: str) -> Path:
+    """A contract's source by name, wherever it sits under contracts/
+    (deployables at the top, mocks/ apart), as ape finds it."""
+    found = [p for p in CONTRACTS.rglob(f"{name}.vy") if "modules" not in p.relative_to(CONTRACTS).parts]
+    if len(found) != 1:
+        raise FileNotFoundError(f"contract {name}: {len(found)} sources named {name}.vy under {CONTRACTS}")
+    return found[0]
+
+
 def _compile(name: str) -> dict:
     bundle = FilesystemInputBundle([CONTRACTS, Path(list(snekmate.__path__)[0]).parent])
-    file_input = bundle.load_file(CONTRACTS / f"{name}.vy")
+    file_input = bundle.load_file(source_path(name))
     out = compile_from_file_input(file_input, input_bundle=bundle, output_formats=FORMATS)
     return {
         "abi": out["abi"],

@@ -19,8 +19,6 @@ from typing import Dict, List, Optional
 
 from tqdm import tqdm
 
-from model.engine import Position, _borrow_fee, _capped_pnl, _fee
-
 from ..chains.chain import Chain, ChainError
 from ..chains.faults import FlakyChain
 from ..keeper.health import TriggerCache, model_market_view, open_positions
@@ -384,19 +382,19 @@ class Drill:
             if rec.status != "open":
                 continue
             owner = self.traders[rec.plan.trader]
-            insurance_before = self.model.token.balanceOf[self.driver.deployment.insurance]
+            mark = self.model.events_mark()
             out = self.driver.send("engine", "close_position", [rec.position_id], owner)
             if not out.ok:
                 self.result.closes.append({"position_id": rec.position_id, "ok": False, "reason": out.reason})
                 continue
-            st = out.value
-            cover = insurance_before - self.model.token.balanceOf[self.driver.deployment.insurance]
+            # What the close did, as the model's PositionClosed event says.
+            ev = self.model.events_since(mark, "PositionClosed")[-1].event
             rec.status, rec.exit_step = "closed", self.step
-            rec.received, rec.bad_debt = st.to_trader + st.from_pool, st.bad_debt
-            rec.settlement = {"pnl": st.pnl, "borrow_fee": st.borrow_fee, "close_fee": st.trading_fee,
-                              "bad_debt": st.bad_debt, "insurance_cover": cover}
-            self.result.closes.append({"position_id": rec.position_id, "ok": True, "bad_debt": st.bad_debt,
-                                       "insurance_cover": cover, "gas_used": out.gas_used})
+            rec.received, rec.bad_debt = ev.to_trader, ev.bad_debt
+            rec.settlement = {"pnl": ev.pnl, "borrow_fee": ev.borrow_fee, "close_fee": ev.close_fee,
+                              "bad_debt": ev.bad_debt, "insurance_cover": ev.insurance_cover}
+            self.result.closes.append({"position_id": rec.position_id, "ok": True, "bad_debt": ev.bad_debt,
+                                       "insurance_cover": ev.insurance_cover, "gas_used": out.gas_used})
         self.state = self._check()
 
     def _finish(self, partial: bool = False) -> None:
@@ -404,7 +402,9 @@ class Drill:
         if not partial:
             for rec in r.positions:
                 if rec.status == "open":
-                    rec.received = self._mark_to_market(rec)
+                    # What closing would pay in the next block, at the oracle's last
+                    # answer even if stale: the model's estimate of where it stands.
+                    rec.received = self.engine.mark_to_market(rec.position_id, self.driver.clock + 1)
         r.liquidatable_at_end = len(self.episodes) if hasattr(self, "episodes") else 0
         r.keepers = {k.name: k.summary() for k in getattr(self, "keepers", [])}
         if not r.measures_gas:
@@ -414,16 +414,6 @@ class Drill:
             r.end = self._balances()
         if isinstance(self.chain, FlakyChain):
             r.injected_faults = dict(sorted(self.chain.injected.items()))
-
-    def _mark_to_market(self, rec: PositionRecord) -> int:
-        """What closing now would pay the trader, at the oracle's last answer
-        even if stale (the best estimate of where the position stands)."""
-        pos: Position = self.engine.slots_[rec.position_id >> 32]
-        view = model_market_view(self.engine, pos.market_id, self.driver.clock + 1)
-        price = self.engine.feeds[self.engine.market_state[pos.market_id].feed].answer
-        close_fee = _fee(pos.size, self.engine.market_params[pos.market_id].close_fee_bps)
-        value = pos.collateral + _capped_pnl(pos, price) - _borrow_fee(pos.size, pos.entry_index, view.index) - close_fee
-        return max(value, 0)
 
     # ---------------------------------------------------------------- checks and records
 
@@ -451,7 +441,7 @@ class Drill:
             prices[sym] = e.feeds[d.feeds[sym]].answer
             market_prices[sym] = self.s.market(sym).path[step - 1].price if step else self.s.market(sym).price
             ok[sym] = view.price is not None
-            st = e.market_state[mid]
+            st = e.market_state(mid)
             oi_long[sym], oi_short[sym] = st.oi_long, st.oi_short
         self.result.steps.append(StepRecord(
             step=step, seconds=self.driver.clock - self.t0, prices=prices, market_prices=market_prices,

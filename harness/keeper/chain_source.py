@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Set, Tuple
 
 from model import MarketParams
-from model.engine import Position
+from model.risk import Position
 
 from ..chains.chain import Chain, ChainError
 from ..protocol.layout import slot_pages, slot_windows  # noqa: F401 - slot_windows: the keeper's paging

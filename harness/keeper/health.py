@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from model import Revert
-from model.engine import MAX_U128, Position, _borrow_fee, _equity, _fee, _liquidation_price, _reserve
+from model.markets import index_at, oracle_error
+from model.risk import Position, _borrow_fee, _fee, _liquidation_price, _reserve, shortfall as _shortfall
 
 
 @dataclass(frozen=True)
@@ -26,22 +27,6 @@ class MarketView:
     oracle_error: Optional[str] = None
     timestamp: int = 0
     borrow_rate: int = 0
-
-
-def index_at(borrow_index: int, last_accrual: int, rate: int, timestamp: int) -> int:
-    """Twin of Engine._current_index at `timestamp`."""
-    return borrow_index + rate * (timestamp - last_accrual) if timestamp > last_accrual else borrow_index
-
-
-def oracle_error(answer: int, updated_at: int, staleness: int, timestamp: int) -> Optional[str]:
-    """Twin of Engine._price's checks; None when the price would be accepted."""
-    if answer <= 0:
-        return "oracle: price not positive"
-    if updated_at + staleness < timestamp:
-        return "oracle: price is stale"
-    if answer > MAX_U128:
-        return "oracle: price out of range"
-    return None
 
 
 def market_view(market_id: int, params, borrow_index: int, last_accrual: int, answer: int, updated_at: int,
@@ -56,15 +41,15 @@ def market_view(market_id: int, params, borrow_index: int, last_accrual: int, an
 
 def model_market_view(engine, market_id: int, timestamp: int) -> MarketView:
     """A market as the model's engine would see it in a block at `timestamp`."""
-    st = engine.market_state[market_id]
+    st = engine.market_state(market_id)
     feed = engine.feeds[st.feed]
-    return market_view(market_id, engine.market_params[market_id], st.borrow_index, st.last_accrual, feed.answer,
+    return market_view(market_id, engine.market_params(market_id), st.borrow_index, st.last_accrual, feed.answer,
                        feed.updated_at, timestamp)
 
 
 def shortfall(pos: Position, m: MarketView) -> int:
     """How far `pos` is below maintenance margin in market view `m` (> 0: liquidatable)."""
-    return _fee(pos.size, m.maintenance_bps) - _equity(pos, m.price, m.index)
+    return _shortfall(pos, m.price, m.index, m.maintenance_bps)
 
 
 def liquidatable(positions: Iterable[Tuple[int, Position]], markets: Dict[int, MarketView]) -> List[Tuple[int, int]]:

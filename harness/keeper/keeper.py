@@ -23,7 +23,7 @@ standalone keeper reads the chain (harness/keeper/chain_source.py).
 """
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Dict, List, Optional
 
 from ..chains.chain import ChainError, TxResult
@@ -65,7 +65,8 @@ class TwinPort:
         self.driver = driver
 
     def liquidate(self, position_id: int, sender: str) -> TxResult:
-        return self.driver.send_atomic("engine", "liquidate", [position_id], sender)
+        mark = self.driver.model.events_mark()
+        return self._as_event(self.driver.send_atomic("engine", "liquidate", [position_id], sender), mark)
 
     def is_open(self, position_id: int) -> bool:
         if getattr(self.driver, "checks_chain", False):
@@ -77,7 +78,16 @@ class TwinPort:
         # can have closed it is the one whose answer was lost - ours.
         if not self.driver.model.engine.position(position_id).is_open:
             return None
-        return self.driver.adopt("engine", "liquidate", [position_id], sender)
+        mark = self.driver.model.events_mark()
+        return self._as_event(self.driver.adopt("engine", "liquidate", [position_id], sender), mark)
+
+    def _as_event(self, out: TxResult, mark: int) -> TxResult:
+        """What the liquidation did, as the model's PositionLiquidated event
+        says: the same fields the standalone keeper reads from the chain's."""
+        if out is None or not out.ok:
+            return out
+        event = self.driver.model.events_since(mark, "PositionLiquidated")[-1].event
+        return replace(out, value=event.args())
 
 
 class ChainPort:

@@ -2,7 +2,7 @@
 the replayed model's, field by field, the chain's own vault invariant, and
 every contract's code against this checkout's compiled sources."""
 from model import MarketParams
-from model.engine import GEN_BITS
+from model.positions import GEN_BITS
 
 from ..chains.rpc import Rpc, RpcError
 from ..protocol.snapshot import MARKET_STATE_FIELDS, ChainState, model_market_state
@@ -53,12 +53,12 @@ def compare_state(r: Replayer, state: ChainState, pending_owner: str, report: Re
     for market_id in range(1, n_markets + 1):
         subject = f"market {market_id}"
         cs = state.market_states[market_id - 1]
-        st = eng.market_state[market_id]
+        st = eng.market_state(market_id)
         for name, mv, cv in zip(MARKET_STATE_FIELDS, model_market_state(st), cs):
             if mv != cv:
                 flag("state", subject, f"market_state.{name}", mv, cv, _where(r, ("market", market_id)))
         cp = state.market_params[market_id - 1]
-        mp = eng.market_params[market_id]
+        mp = eng.market_params(market_id)
         mp_tuple = mp.as_tuple() if mp is not None else (0,) * 11
         for name, mv, cv in zip(MarketParams.__dataclass_fields__, mp_tuple, cp):
             if mv != cv:

@@ -12,7 +12,8 @@ from typing import Any, Callable, Dict, List, Optional
 
 from model import Revert, ZERO_ADDRESS
 from model.aggregator import MockAggregator
-from model.engine import GEN_BITS, GEN_MASK, Engine
+from model.engine import Engine
+from model.positions import GEN_BITS, GEN_MASK
 from model.env import Env
 from model.journal import Journal
 from model.pool import LiquidityPool
@@ -127,7 +128,7 @@ class Replayer(Actions):
         side = "long" if pos.is_long else "short"
         state = "open" if pos.is_open and pos.generation == pid & GEN_MASK else "closed"
         return (f"slot {slot}, generation {pid & GEN_MASK}, {state}, market {pos.market_id} {side}, "
-                f"owner {pos.owner}, vault {self.engine.vaults[slot]}")
+                f"owner {pos.owner}, vault {self.engine.vaults(slot)}")
 
     # ---------------------------------------------------------------- reporting
 
@@ -142,7 +143,7 @@ class Replayer(Actions):
     def flag_position(self, pid: int, fld, model, chain, log: Log, kind="replay"):
         self.report.subjects[f"position {pid}"] = self.describe_position(pid)
         self.flag(kind, f"position {pid}", fld, model, chain, log, key=("slot", pid >> GEN_BITS), position_id=pid,
-                  slot=pid >> GEN_BITS, address=self.engine.vaults[pid >> GEN_BITS])
+                  slot=pid >> GEN_BITS, address=self.engine.vaults(pid >> GEN_BITS))
         # Later events of this position would only repeat the difference.
         self.lost.add(pid)
 
@@ -154,7 +155,7 @@ class Replayer(Actions):
             self.env.timestamp = ts
 
     def _set_price(self, market_id: int, price: int, log: Log) -> None:
-        feed_address = self.engine.market_state[market_id].feed
+        feed_address = self.engine.market_state(market_id).feed
         feed = self._feed(feed_address)
         if feed is None:
             return
@@ -268,12 +269,12 @@ class Replayer(Actions):
     # ---------------------------------------------------------------- side effects
 
     def _market_marks(self) -> Dict[int, tuple]:
-        return {m: (self.engine.market_state[m].borrow_index, self.engine.market_state[m].last_accrual)
+        return {m: (self.engine.market_state(m).borrow_index, self.engine.market_state(m).last_accrual)
                 for m in range(1, self.engine.market_count + 1)}
 
     def _check_side_effects(self, log, before, accruals, vaults_before, created) -> None:
         for market_id in range(1, self.engine.market_count + 1):
-            st = self.engine.market_state[market_id]
+            st = self.engine.market_state(market_id)
             mark = before.get(market_id)
             if mark is None or st.last_accrual == mark[1]:
                 continue
@@ -288,11 +289,11 @@ class Replayer(Actions):
         for slot in range(vaults_before + 1, self.engine.vault_count + 1):
             ev = next((c for c in created if c.args["slot"] == slot), None)
             if ev is None:
-                self.flag("replay", f"vault slot {slot}", "vault creation", self.engine.vaults[slot], "no event", log)
+                self.flag("replay", f"vault slot {slot}", "vault creation", self.engine.vaults(slot), "no event", log)
                 continue
             created.remove(ev)
-            if ev.args["vault"] != self.engine.vaults[slot]:
-                self.flag("replay", f"vault slot {slot}", "vault address", self.engine.vaults[slot], ev.args["vault"],
+            if ev.args["vault"] != self.engine.vaults(slot):
+                self.flag("replay", f"vault slot {slot}", "vault address", self.engine.vaults(slot), ev.args["vault"],
                           ev, key=("slot", slot))
 
     def _absorb(self, accruals: Dict[int, Log], transfers: List[Log]) -> None:
@@ -300,9 +301,9 @@ class Replayer(Actions):
         transfers are its own (already reported through the action), and its
         accruals are the market's, which later actions build on."""
         for market_id, ev in accruals.items():
-            self.engine.market_state[market_id] = replace(self.engine.market_state[market_id],
-                                                          borrow_index=ev.args["borrow_index"],
-                                                          last_accrual=ev.args["timestamp"])
+            self.engine._market_state[market_id] = replace(self.engine.market_state(market_id),
+                                                           borrow_index=ev.args["borrow_index"],
+                                                           last_accrual=ev.args["timestamp"])
         accruals.clear()
         transfers.clear()
 

@@ -34,9 +34,10 @@ def proxy_target(code: bytes) -> Optional[str]:
 
 
 def source_files() -> list:
-    # What a deployment is compiled from: the contracts and their interfaces
-    # (test-only contracts in subfolders are not deployed).
-    return sorted([*CONTRACTS.glob("*.vy"), *CONTRACTS.glob("interfaces/*.vyi")])
+    # What a deployment is compiled from: the deployables, the modules they
+    # are composed of, and their interfaces (mocks/ is never deployed to a
+    # live network).
+    return sorted([*CONTRACTS.glob("*.vy"), *CONTRACTS.glob("modules/*.vy"), *CONTRACTS.glob("interfaces/*.vyi")])
 
 
 def source_hashes() -> Dict[str, str]:

@@ -5,16 +5,11 @@ configs' devnet and the model tests, so a failure found in one reproduces
 in the others from the same parameters.
 """
 from model import MarketParams
+from model.markets import rate_per_year
 
 USDC = 10**6
 PRICE = 10**8          # Chainlink USD feeds have 8 decimals
-YEAR = 365 * 86_400
 MAX_UINT256 = 2**256 - 1
-
-
-def rate_per_year(bps: int) -> int:
-    """Per-second borrow rate (1e18 scale) for a yearly rate in bps."""
-    return bps * 10**18 // 10_000 // YEAR
 
 
 MARKETS = {

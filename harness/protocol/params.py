@@ -21,8 +21,7 @@ from typing import Callable, Optional
 
 from model import MarketParams, Revert
 from model.engine import Engine
-
-from .markets import rate_per_year
+from model.markets import rate_per_year
 
 BPS_FIELDS = ("initial_margin_bps", "maintenance_margin_bps", "open_fee_bps", "close_fee_bps",
               "liquidation_fee_bps", "insurance_share_bps", "max_profit_bps")

@@ -116,7 +116,7 @@ class ProtocolMachine(RuleBasedStateMachine):
           collateral=collaterals, pct=leverage_pct, bad_market=st.integers(0, 30))
     def open_position(self, trader, symbol, is_long, collateral, pct, bad_market):
         market_id = self.market_id(symbol) if bad_market else 99
-        params = self.engine.market_params[self.market_id(symbol)]
+        params = self.engine.market_params(self.market_id(symbol))
         size = collateral * 10_000 * pct // (100 * params.initial_margin_bps)
         # The trader sends collateral plus the open fee, as a front end would.
         amount = collateral + (size * params.open_fee_bps + 9_999) // 10_000

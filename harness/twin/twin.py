@@ -177,9 +177,9 @@ class Twin:
         for name, mv, cv in zip(model_totals.__dataclass_fields__, model_totals.__dict__.values(), state.totals):
             self._differ(f"totals.{name}", mv, cv)
         for market_id, (cs, cp) in enumerate(zip(state.market_states, state.market_params), start=1):
-            st = eng.market_state[market_id]
+            st = eng.market_state(market_id)
             self._differ(f"market_state[{market_id}]", model_market_state(st), cs)
-            self._differ(f"market_params[{market_id}]", eng.market_params[market_id].as_tuple(), cp)
+            self._differ(f"market_params[{market_id}]", eng.market_params(market_id).as_tuple(), cp)
         self._differ("engine.guardian", eng.guardian, state.guardian)
         self._differ("engine.owner", eng.owner, state.owner)
         return state

@@ -2,7 +2,7 @@
 from hypothesis import given, settings, strategies as st
 
 from harness.keeper.health import MarketView, TriggerCache, liquidatable
-from model.engine import Position
+from model.risk import Position
 
 U, P = 10**6, 10**8
 

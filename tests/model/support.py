@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from model import MarketParams, Protocol, Revert
 from model.env import Env
-from model.journal import Contract, Journal
+from model.journal import Contract, Journal, Mapping
 
 USDC = 10**6
 PRICE = 10**8
@@ -52,7 +52,7 @@ class World:
         return self.p.token.balanceOf[who]
 
     def vault(self, position_id: int) -> str:
-        return self.p.engine.vaults[position_id >> 32]
+        return self.p.engine.vaults(position_id >> 32)
 
     def wait(self, seconds: int) -> None:
         self.p.env.timestamp += seconds
@@ -97,6 +97,11 @@ def snapshot(p: Protocol) -> dict:
     out = {}
     for name, c in contracts_of(p).items():
         for key, value in vars(c).items():
+            # A journaled mapping is storage whatever its name (the engine's
+            # _market_params, _market_state, _vaults back public views).
+            if isinstance(value, Mapping):
+                out[f"{name}.{key}"] = dict(value)
+                continue
             if key.startswith("_") or isinstance(value, (Contract, Env)) or callable(value):
                 continue
             out[f"{name}.{key}"] = dict(value) if isinstance(value, dict) else value

@@ -69,7 +69,7 @@ def test_open_logs_accrual_vault_transfers_then_position_opened():
     got = w.p.events_since(mark)
     assert names(got) == ["BorrowIndexAccrued", "VaultCreated", "Transfer", "Transfer", "PositionOpened"]
     e, vault = w.engine, w.vault(pid)
-    st = e.market_state[w.market]
+    st = e.market_state(w.market)
     assert got[0] == Emitted(e.address, BorrowIndexAccrued(w.market, st.borrow_index, w.p.env.timestamp))
     assert got[1] == Emitted(e.address, VaultCreated(pid >> 32, vault))
     fee = 10 * USDC
@@ -147,12 +147,12 @@ def test_pause_and_governance_log():
     w.engine.set_guardian(BOB, sender=OWNER)
     w.engine.set_market_feed(w.market, w.feed.address, sender=OWNER)
     w.wait(10)
-    w.engine.set_market_params(w.market, replace(w.engine.market_params[w.market], close_fee_bps=20), sender=OWNER)
+    w.engine.set_market_params(w.market, replace(w.engine.market_params(w.market), close_fee_bps=20), sender=OWNER)
     got = w.p.events_since(mark)
     assert names(got) == ["Paused", "Unpaused", "GuardianSet", "MarketFeedSet", "BorrowIndexAccrued",
                           "MarketParamsSet"]
     assert got[0].event == Paused(GUARDIAN)
-    assert got[5].event.borrow_index == got[4].event.borrow_index == w.engine.market_state[w.market].borrow_index
+    assert got[5].event.borrow_index == got[4].event.borrow_index == w.engine.market_state(w.market).borrow_index
 
 
 def test_pool_deposit_and_withdraw_log_as_snekmate():
@@ -189,5 +189,5 @@ def test_record_events_false_keeps_no_log_and_changes_nothing_else():
     from model import Protocol
     p = Protocol(deployer=OWNER, guardian=GUARDIAN, record_events=False)
     feed = p.add_feed("feed", 8, P0)
-    market = p.engine.list_market(feed.address, make_world().engine.market_params[1], sender=OWNER)
+    market = p.engine.list_market(feed.address, make_world().engine.market_params(1), sender=OWNER)
     assert market == 1 and p.events is None and p.journal.log == []

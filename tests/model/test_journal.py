@@ -182,7 +182,7 @@ def test_protocol_savepoint_undoes_a_whole_market_history():
         assert diff(before, snapshot(w.p))
     assert diff(before, snapshot(w.p)) == {}
     # The clock is the block's, not the contracts': it is not journaled.
-    assert w.p.env.timestamp == w.p.engine.market_state[w.market].last_accrual + 1_000
+    assert w.p.env.timestamp == w.p.engine.market_state(w.market).last_accrual + 1_000
 
 
 def test_protocol_nested_token_transfer_is_undone_by_the_engine_revert():
@@ -195,7 +195,7 @@ def test_protocol_nested_token_transfer_is_undone_by_the_engine_revert():
         w.open(who="dave", size=10_000_000_000, amount=1_010_000_000)
     assert w.bal("dave") == 1_000_000_000
     assert vault not in w.token.balanceOf
-    assert w.engine.vault_count == 0 and w.engine.vaults == {}
+    assert w.engine.vault_count == 0 and w.engine._vaults == {}
 
 
 def test_a_feed_added_inside_a_savepoint_leaves_no_trace():

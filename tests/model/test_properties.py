@@ -15,8 +15,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from harness.protocol.markets import MARKETS
 from model import MarketParams, Position, Protocol, Revert
-from model.engine import (BPS, INDEX_ONE, _average_entry, _borrow_fee, _fee, _liquidation_price, _pnl,
-                          _reserve)
+from model.risk import (BPS, INDEX_ONE, _average_entry, _borrow_fee, _fee, _liquidation_price, _pnl,
+                        _reserve)
 
 from .support import GUARDIAN, MAX_UINT256, OWNER, PRICE, T0, USDC, diff, snapshot
 
@@ -156,13 +156,13 @@ class ModelMachine(RuleBasedStateMachine):
 
     def check_isolation(self, pid, sender, before, after):
         slot = pid >> 32
-        vault = self.e.vaults[slot]
+        vault = self.e.vaults(slot)
         b_slots, a_slots = before["engine.slots_"], after["engine.slots_"]
         for s in set(b_slots) | set(a_slots):
             if s != slot:
                 assert b_slots.get(s) == a_slots.get(s), f"acting on slot {slot} changed slot {s}"
         market = b_slots[slot].market_id
-        b_st, a_st = before["engine.market_state"], after["engine.market_state"]
+        b_st, a_st = before["engine._market_state"], after["engine._market_state"]
         for m in set(b_st) | set(a_st):
             if m != market:
                 assert b_st.get(m) == a_st.get(m), f"acting on a market {market} position changed market {m}"
@@ -202,7 +202,7 @@ class ModelMachine(RuleBasedStateMachine):
     def open_position(self, trader, symbol, is_long, amount, leverage):
         # leverage is a percentage of the market's maximum, 10_000 / initial margin
         market = self.markets[symbol]
-        size = amount * leverage * BPS // (100 * self.e.market_params[market].initial_margin_bps)
+        size = amount * leverage * BPS // (100 * self.e.market_params(market).initial_margin_bps)
         pid = self.call(self.e.open_position, market, is_long, size, amount, sender=trader)
         if pid is not None:
             v = self.e.position(pid)
@@ -364,7 +364,7 @@ class ModelMachine(RuleBasedStateMachine):
         open_slots, reserved, oi = 0, 0, {}
         for slot in range(1, e.vault_count + 1):
             pos = e.slots_[slot]
-            vault = e.vaults[slot]
+            vault = e.vaults(slot)
             if pos.is_open:
                 open_slots += 1
                 reserved += _reserve(pos.size, pos.max_profit_bps)
@@ -377,7 +377,7 @@ class ModelMachine(RuleBasedStateMachine):
         assert e.open_positions == open_slots
         assert e.total_reserved == reserved
         for market in self.markets.values():
-            st_ = e.market_state[market]
+            st_ = e.market_state(market)
             assert (st_.oi_long, st_.oi_short) == (oi.get((market, True), 0), oi.get((market, False), 0))
         # the free list holds exactly the closed slots, each once
         free, slot = [], e.free_head
@@ -385,7 +385,7 @@ class ModelMachine(RuleBasedStateMachine):
             free.append(slot)
             slot = e.free_next[slot]
         assert sorted(free) == [s for s in range(1, e.vault_count + 1) if not e.slots_[s].is_open]
-        assert len(set(e.vaults[s] for s in range(1, e.vault_count + 1))) == e.vault_count
+        assert len(set(e.vaults(s) for s in range(1, e.vault_count + 1))) == e.vault_count
         assert p.journal.depth == 0 and not p.journal.log
 
 

@@ -22,7 +22,9 @@ from typing import Callable
 import pytest
 
 from model import ZERO_ADDRESS
-from model.engine import GEN_MASK, MAX_BORROW_RATE, MAX_STALENESS, MAX_U128
+from model.markets import MAX_BORROW_RATE, MAX_STALENESS
+from model.positions import GEN_MASK
+from model.risk import MAX_U128
 
 from .support import (ALICE, BOB, GUARDIAN, LP, LP2, OWNER, P0, SIMPLE, STRANGER, USDC, World, expect_revert,
                       make_world, params)
@@ -343,7 +345,7 @@ def test_params_bounds(reason, changes):
 def test_params_at_their_bounds_are_accepted(changes):
     w = make_world()
     market = w.engine.list_market(w.feed.address, params(**changes), sender=OWNER)
-    assert w.engine.market_params[market] == params(**changes)
+    assert w.engine.market_params(market) == params(**changes)
 
 
 def test_every_reason_in_engine_and_pool_is_covered():

@@ -20,7 +20,7 @@ def test_index_at_is_current_index_and_accrue():
     w = make_world()
     e, m = w.engine, w.market
     w.wait(1234)
-    st = e.market_state[m]
+    st = e.market_state(m)
     expected = index_at(st.borrow_index, st.last_accrual, SIMPLE.borrow_rate, w.p.env.timestamp)
     assert expected == st.borrow_index + SIMPLE.borrow_rate * 1234
     assert e._current_index(m, SIMPLE.borrow_rate) == expected
@@ -51,10 +51,11 @@ def test_oracle_error_is_what_price_reverts_with(answer, updated_at, reason):
     assert oracle_error(answer, updated_at, SIMPLE.staleness, 1_000) == reason
 
 
-def test_rate_per_year_is_the_harness_world_rule():
-    from harness.world import rate_per_year as world_rate
+def test_rate_per_year_is_the_one_the_harness_uses():
+    from harness.protocol import markets, params
+    assert markets.rate_per_year is rate_per_year and params.rate_per_year is rate_per_year
     for bps in (0, 1, 1_000, 2_000, 100_000):
-        assert rate_per_year(bps) == world_rate(bps) == bps * 10**18 // 10_000 // YEAR
+        assert rate_per_year(bps) == bps * 10**18 // 10_000 // YEAR
 
 
 def test_mark_to_market_is_what_closing_pays():
@@ -68,7 +69,7 @@ def test_mark_to_market_is_what_closing_pays():
     # harness/drill.py's formula, spelled out.
     e = w.engine
     pos = e.slots_[pid >> 32]
-    st = e.market_state[w.market]
+    st = e.market_state(w.market)
     index = index_at(st.borrow_index, st.last_accrual, SIMPLE.borrow_rate, then)
     value = pos.collateral + _capped_pnl(pos, e.feeds[st.feed].answer) - _borrow_fee(pos.size, pos.entry_index, index) \
         - _fee(pos.size, SIMPLE.close_fee_bps)

@@ -48,7 +48,7 @@ def test_open_splits_fee_collateral_and_reserves_max_profit():
     # reserve = floor(10_000_000_001 * 30_000 / 10_000) = 30_000_000_003
     assert v.reserve == 30_000_000_003
     assert w.engine.total_reserved == 30_000_000_003
-    st = w.engine.market_state[w.market]
+    st = w.engine.market_state(w.market)
     assert (st.oi_long, st.oi_short) == (size, 0)
     assert (st.borrow_index, st.last_accrual) == (100_000_000_000, T0 + 100)
     assert w.bal(ALICE) == alice - 1_010_000_002
@@ -93,11 +93,11 @@ def test_borrow_fee_accrues_per_second_and_rounds_up():
     # index 3.6e12: fee = ceil(10_000_000_001 * 3.6e12 / 1e18) = ceil(36_000.0000036) = 36_001
     assert w.engine.health(pid).borrow_fee == 36_001
     # health() is a view: the stored index has not moved since listing.
-    st = w.engine.market_state[w.market]
+    st = w.engine.market_state(w.market)
     assert (st.borrow_index, st.last_accrual) == (0, T0)
     # A new rate applies from now on: the hour so far is accrued at the old one.
     w.engine.set_market_params(w.market, params(borrow_rate=2 * 10**9), sender=OWNER)
-    st = w.engine.market_state[w.market]
+    st = w.engine.market_state(w.market)
     assert (st.borrow_index, st.last_accrual) == (3_600_000_000_000, T0 + 3_600)
     w.set_price(P0)   # keep the feed fresh (staleness 3_600 s)
     w.wait(100)
@@ -135,7 +135,7 @@ def test_close_with_profit_pool_pays():
     assert delta == {ALICE: 1_989_990_000, w.pool.address: -989_990_000, vault: -C, w.engine.INSURANCE: 0}
     assert w.bal(vault) == 0
     assert w.engine.total_reserved == 0 and w.engine.open_positions == 0
-    st = w.engine.market_state[w.market]
+    st = w.engine.market_state(w.market)
     assert (st.oi_long, st.oi_short) == (0, 0)
     assert not w.engine.position(pid).is_open
 
@@ -265,7 +265,7 @@ def test_partial_decrease_in_profit_pool_pays_net():
     assert w.bal(w.pool.address) - pool == -395_990_000
     assert w.bal(v.vault) == C
     assert w.engine.total_reserved == 18_000_000_000
-    assert w.engine.market_state[w.market].oi_long == 6_000_000_000
+    assert w.engine.market_state(w.market).oi_long == 6_000_000_000
     # The borrow fee was settled: the clock restarts for what remains.
     assert w.engine.health(pid).borrow_fee == 0
 
@@ -320,7 +320,7 @@ def test_increase_long_entry_rounds_up():
     assert v.collateral == 1_000_000_001 == w.bal(v.vault)
     assert (w.bal(ALICE) - alice, w.bal(w.pool.address) - pool) == (-5_010_001, 5_010_000)
     assert w.engine.total_reserved == v.reserve == 45_000_000_000
-    assert w.engine.market_state[w.market].oi_long == 15_000_000_000
+    assert w.engine.market_state(w.market).oi_long == 15_000_000_000
     h = w.engine.health(pid)
     assert (h.pnl, h.borrow_fee, h.equity) == (499_999_999, 0, 1_500_000_000)
 
@@ -357,7 +357,7 @@ def test_remove_collateral_keeps_initial_margin():
     # The fee is checked, not charged: the position still owes from index 0,
     # while the market's index was brought up to date.
     assert v.entry_index == 0
-    assert w.engine.market_state[w.market].borrow_index == 1_000_000_000_000
+    assert w.engine.market_state(w.market).borrow_index == 1_000_000_000_000
     assert w.engine.health(pid).equity == 1_000_000_000
 
 
