@@ -6,6 +6,10 @@
         engine's allowance. Its assets are its token balance (cash
         accounting: unrealised PnL is not marked in). Assets reserved for
         open positions' capped maximum profit can never be withdrawn.
+        Shares are priced with snekmate's virtual shares and assets,
+        OpenZeppelin-style: shares = assets * (supply + 10**DECIMALS_OFFSET)
+        / (assets held + 1), so a donation to a (nearly) empty pool costs
+        its donor, not the next depositor (first-depositor attack).
 """
 from ethereum.ercs import IERC20
 from snekmate.extensions import erc4626
@@ -42,16 +46,30 @@ exports: (
 ENGINE: public(immutable(IEngine))
 TOKEN: immutable(IERC20)
 
+# snekmate's decimals offset: 10**6 virtual shares stand beside one virtual
+# asset in every conversion, and the share token has the asset's decimals
+# + 6 (12 for a 6-decimal USDC). Why 6: an attacker who deposits 1 unit
+# first holds 10**6 shares, as many as the virtual ones, so half of any
+# donation D is lost to them, and a share then costs (D + 2) / (2 * 10**6)
+# units: the next depositor loses under one share's price plus one unit,
+# 0.005 USDC for a 10,000 USDC donation, where offset 0 lost them 10% of a
+# 20,000 USDC deposit (tests/unit/test_pool_inflation.py). Each further
+# digit only divides a loss already under a cent by ten, and 6 keeps the
+# share supply far from overflow (2**256 share units are ~1e65 USDC).
+DECIMALS_OFFSET: public(constant(uint8)) = 6
+
 
 @deploy
 def __init__(token: IERC20, engine: IEngine):
     """
     @dev Deployed by the engine from a blueprint (so `engine` is its
-         creator). No decimals offset: shares start 1:1 with assets.
+         creator). Decimals offset DECIMALS_OFFSET: an empty pool mints
+         10**DECIMALS_OFFSET shares per unit of assets, and the shares
+         have the token's decimals + DECIMALS_OFFSET.
     @param token The collateral token, the vault's asset.
     @param engine The engine, which reserves assets and pays profits.
     """
-    erc4626.__init__("isomargin LP", "imLP", token, 0, "isomargin LP", "1")
+    erc4626.__init__("isomargin LP", "imLP", token, DECIMALS_OFFSET, "isomargin LP", "1")
     ENGINE = engine
     TOKEN = token
     # The engine pays traders' profits straight from the pool: one

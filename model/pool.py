@@ -1,7 +1,9 @@
-"""Twin of contracts/LiquidityPool.vy (snekmate ERC4626, decimals offset 0).
+"""Twin of contracts/LiquidityPool.vy (snekmate ERC4626, decimals offset
+DECIMALS_OFFSET: 10**DECIMALS_OFFSET virtual shares and one virtual asset).
 
 The share token is a snekmate ERC20 of its own (`shares`, at the pool's
-address): its Transfer/Approval events are the pool's, as on chain.
+address): its Transfer/Approval events are the pool's, as on chain. Its
+decimals are the token's plus DECIMALS_OFFSET, as snekmate's constructor sets.
 """
 from dataclasses import dataclass
 
@@ -10,6 +12,9 @@ from .events import Event
 from .journal import Contract, Journal, external
 from .mathx import mul_div
 from .token import MAX_UINT256, Token
+
+# Twin of LiquidityPool.DECIMALS_OFFSET (why 6: the comment there).
+DECIMALS_OFFSET = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +35,8 @@ class Withdraw(Event):
 
 
 class LiquidityPool(Contract):
+    DECIMALS_OFFSET = DECIMALS_OFFSET   # the contract's public constant
+
     def __init__(self, journal: Journal, address: str, token: Token, engine):
         """The engine deploys the pool: it is the share token's owner and minter."""
         super().__init__(journal)
@@ -37,7 +44,7 @@ class LiquidityPool(Contract):
         self.token = token
         self.engine = engine
         self.ENGINE = engine.address
-        self.shares = Token(journal, address, decimals=token.decimals, minter=engine.address,
+        self.shares = Token(journal, address, decimals=token.decimals + DECIMALS_OFFSET, minter=engine.address,
                             name="isomargin LP", symbol="imLP")
         # The engine pays traders' profits straight from the pool.
         token._approve(address, engine.address, MAX_UINT256)
@@ -84,10 +91,14 @@ class LiquidityPool(Contract):
         return self.token.balanceOf[self.address]
 
     def _convert_to_shares(self, assets: int, roundup: bool) -> int:
-        return mul_div(assets, self.shares.totalSupply + 1, self.totalAssets() + 1, roundup)
+        """Twin of snekmate erc4626._convert_to_shares:
+        assets * (supply + 10**offset) / (assets held + 1)."""
+        return mul_div(assets, self.shares.totalSupply + 10**DECIMALS_OFFSET, self.totalAssets() + 1, roundup)
 
     def _convert_to_assets(self, shares: int, roundup: bool) -> int:
-        return mul_div(shares, self.totalAssets() + 1, self.shares.totalSupply + 1, roundup)
+        """Twin of snekmate erc4626._convert_to_assets:
+        shares * (assets held + 1) / (supply + 10**offset)."""
+        return mul_div(shares, self.totalAssets() + 1, self.shares.totalSupply + 10**DECIMALS_OFFSET, roundup)
 
     def convertToShares(self, assets: int) -> int:
         return self._convert_to_shares(assets, False)

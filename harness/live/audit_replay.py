@@ -83,7 +83,7 @@ class Replayer(Actions):
         self.engine = Engine(self.journal, self.env, engine, self.token, owner=ZERO_ADDRESS, guardian=ZERO_ADDRESS,
                              pool_address=pool, insurance=insurance, vault_address=self.vault_address)
         self.pool = LiquidityPool(self.journal, pool, self.token, self.engine)
-        self.pool.shares = _Shares(self.journal, pool, decimals=self.token.decimals)
+        self.pool.shares = _Shares(self.journal, pool, decimals=self.pool.shares.decimals)
         self.stats = defaultdict(int)
         self.last_event: Dict[Any, Log] = {}       # subject key -> last event touching it
         self.diverged: Dict[Any, str] = {}         # subject key -> where it first diverged

@@ -1,11 +1,12 @@
-"""The pool's ERC4626 arithmetic against snekmate's: decimals offset 0, so
-conversions use totalSupply + 1 and totalAssets + 1 ("virtual" share and
-asset), and each entry point rounds in the pool's favour:
+"""The pool's ERC4626 arithmetic against snekmate's: decimals offset
+DECIMALS_OFFSET (6), so conversions use totalSupply + V, V = 10**6 virtual
+shares, and totalAssets + 1 (one virtual asset), and each entry point
+rounds in the pool's favour:
 
-    deposit(a)  -> shares floor(a * (S + 1) / (A + 1))
-    mint(s)     -> assets ceil (s * (A + 1) / (S + 1))
-    withdraw(a) -> shares ceil (a * (S + 1) / (A + 1))
-    redeem(s)   -> assets floor(s * (A + 1) / (S + 1))
+    deposit(a)  -> shares floor(a * (S + V) / (A + 1))
+    mint(s)     -> assets ceil (s * (A + 1) / (S + V))
+    withdraw(a) -> shares ceil (a * (S + V) / (A + 1))
+    redeem(s)   -> assets floor(s * (A + 1) / (S + V))
 
 (snekmate/extensions/erc4626.vy: _convert_to_shares, _convert_to_assets and
 the _preview_* functions.) On top of that the pool keeps reserved assets.
@@ -16,6 +17,7 @@ from math import ceil, floor
 from hypothesis import given, settings, strategies as st
 
 from model import Revert
+from model.pool import DECIMALS_OFFSET
 
 from .support import ALICE, LP, LP2, STRANGER, USDC, expect_revert, make_world
 
@@ -35,53 +37,74 @@ def bare_pool(first_deposit=0, donation=0, payout=0):
     return w
 
 
+V = 10**DECIMALS_OFFSET     # the virtual shares
+
+
 def AS(w):
     return w.pool.totalAssets(), w.pool.totalSupply()
 
 
+def test_share_decimals_are_the_tokens_plus_the_offset():
+    w = bare_pool()
+    assert w.pool.decimals() == w.token.decimals + DECIMALS_OFFSET == 12
+    assert w.pool.DECIMALS_OFFSET == DECIMALS_OFFSET
+
+
 def test_worked_example_rounding_directions():
     w = bare_pool(first_deposit=1_000, donation=500)
-    # Empty pool: 1_000 * (0 + 1) / (0 + 1) = 1_000 shares. Then +500 assets.
-    assert AS(w) == (1_500, 1_000)
+    # Empty pool: 1_000 * (0 + V) / (0 + 1) = 1_000 * V shares. Then +500 assets.
+    assert AS(w) == (1_500, 1_000 * V)
     j = w.p.journal
     with j.savepoint():
-        # floor(100 * 1_001 / 1_501) = floor(100_100 / 1_501) = floor(66.69) = 66
-        assert w.pool.previewDeposit(100) == 66
-        assert w.pool.deposit(100, LP2, sender=LP2) == 66
-        assert w.pool.balanceOf(LP2) == 66 and AS(w) == (1_600, 1_066)
+        # floor(100 * 1_001_000_000 / 1_501) = floor(66_688_874.08) = 66_688_874
+        assert w.pool.previewDeposit(100) == 66_688_874
+        assert w.pool.deposit(100, LP2, sender=LP2) == 66_688_874
+        assert w.pool.balanceOf(LP2) == 66_688_874 and AS(w) == (1_600, 1_000 * V + 66_688_874)
     with j.savepoint():
-        # ceil(66 * 1_501 / 1_001) = ceil(99_066 / 1_001) = ceil(98.97) = 99
+        # ceil(66_688_874 * 1_501 / 1_001_000_000) = ceil(99.9999998) = 100
         before = w.bal(LP2)
-        assert w.pool.mint(66, LP2, sender=LP2) == 99
-        assert before - w.bal(LP2) == 99
+        assert w.pool.mint(66_688_874, LP2, sender=LP2) == 100
+        assert before - w.bal(LP2) == 100
     with j.savepoint():
-        # ceil(100 * 1_001 / 1_501) = ceil(66.69) = 67 shares burnt for 100 assets
-        assert w.pool.withdraw(100, LP, LP, sender=LP) == 67
-        assert w.pool.balanceOf(LP) == 933 and AS(w) == (1_400, 933)
+        # ceil(100 * 1_001_000_000 / 1_501) = 66_688_875 shares burnt for 100 assets
+        assert w.pool.withdraw(100, LP, LP, sender=LP) == 66_688_875
+        assert w.pool.balanceOf(LP) == 1_000 * V - 66_688_875 and AS(w) == (1_400, 1_000 * V - 66_688_875)
     with j.savepoint():
-        # floor(66 * 1_501 / 1_001) = 98: a share bought for 99/66 sells for 98/66
-        assert w.pool.previewRedeem(66) == 98
-        assert w.pool.redeem(66, LP, LP, sender=LP) == 98
-    assert AS(w) == (1_500, 1_000)
+        # floor(66_688_874 * 1_501 / 1_001_000_000) = 99: bought for 100, sells for 99
+        assert w.pool.previewRedeem(66_688_874) == 99
+        assert w.pool.redeem(66_688_874, LP, LP, sender=LP) == 99
+    assert AS(w) == (1_500, 1_000 * V)
 
 
-def test_virtual_asset_swallows_a_donation_to_an_empty_pool():
+def test_virtual_shares_swallow_a_donation_to_an_empty_pool():
     w = bare_pool(donation=1_000)
-    # S = 0, A = 1_000: 1_000 assets buy floor(1_000 * 1 / 1_001) = 0 shares.
-    expect_revert(w.p, "pool: zero shares", w.pool.deposit, 1_000, LP, sender=LP)
-    # 1_001 buy floor(1_001 / 1_001) = 1 share...
-    assert w.pool.deposit(1_001, LP, sender=LP) == 1
-    # ...worth floor(1 * 2_002 / 2) = 1_001: the donation stays with the virtual share.
-    assert w.pool.previewRedeem(1) == 1_001
-    assert w.pool.redeem(1, LP, LP, sender=LP) == 1_001
-    assert AS(w) == (1_000, 0)
+    # S = 0, A = 1_000: 1_000 assets buy floor(1_000 * V / 1_001) = 999_000 shares...
+    assert w.pool.deposit(1_000, LP, sender=LP) == 999_000
+    # ...worth floor(999_000 * 2_001 / (999_000 + V)) = floor(999.9995) = 999: the
+    # depositor loses a unit to rounding, the donation stays with the virtual shares.
+    assert w.pool.previewRedeem(999_000) == 999
+    assert w.pool.redeem(999_000, LP, LP, sender=LP) == 999
+    assert AS(w) == (1_001, 0)
+
+
+def test_a_donation_of_v_units_makes_one_unit_worth_no_share():
+    w = bare_pool(donation=V)
+    # S = 0, A = V: 1 unit buys floor(1 * V / (V + 1)) = 0 shares.
+    expect_revert(w.p, "pool: zero shares", w.pool.deposit, 1, LP, sender=LP)
+    # V + 1 units buy floor((V + 1) * V / (V + 1)) = V shares...
+    assert w.pool.deposit(V + 1, LP, sender=LP) == V
+    # ...worth floor(V * (2 * V + 2) / (2 * V)) = V + 1, all it paid: the
+    # donation stays behind, with the virtual shares.
+    assert w.pool.redeem(V, LP, LP, sender=LP) == V + 1
+    assert AS(w) == (V, 0)
 
 
 def test_withdraw_on_behalf_spends_share_allowance():
     w = bare_pool(first_deposit=1_000, donation=500)
-    w.pool.shares.approve(STRANGER, 67, sender=LP)
-    # 100 assets cost ceil(66.69) = 67 shares of LP's allowance to STRANGER.
-    assert w.pool.withdraw(100, STRANGER, LP, sender=STRANGER) == 67
+    burnt = -(-100 * (1_000 * V + V) // 1_501)     # ceil(100 * (S + V) / (A + 1))
+    w.pool.shares.approve(STRANGER, burnt, sender=LP)
+    # 100 assets cost `burnt` shares of LP's allowance to STRANGER.
+    assert w.pool.withdraw(100, STRANGER, LP, sender=STRANGER) == burnt
     assert w.pool.shares.allowance[(LP, STRANGER)] == 0
     expect_revert(w.p, "erc20: insufficient allowance", w.pool.withdraw, 1, STRANGER, LP, sender=STRANGER)
 
@@ -92,9 +115,9 @@ def test_reserved_assets_bound_max_withdraw_and_max_redeem():
     free = w.pool.free_assets()
     assert free == 100_000 * USDC + 10_000_000 - 30_000_000_000
     assert w.pool.maxWithdraw(LP) == free
-    # maxRedeem = floor(free * (S + 1) / (A + 1)), which redeems to at most free
+    # maxRedeem = floor(free * (S + V) / (A + 1)), which redeems to at most free
     A, S = AS(w)
-    assert w.pool.maxRedeem(LP) == free * (S + 1) // (A + 1)
+    assert w.pool.maxRedeem(LP) == free * (S + V) // (A + 1)
     j = w.p.journal
     with j.savepoint():
         w.pool.withdraw(free, LP, LP, sender=LP)
@@ -120,7 +143,7 @@ def _pool_from(state):
 def test_deposit_and_withdraw_match_snekmate(state, a):
     w = _pool_from(state)
     A, S = AS(w)
-    exact = Fraction(a * (S + 1), A + 1)
+    exact = Fraction(a * (S + V), A + 1)
     j = w.p.journal
     with j.savepoint():
         try:
@@ -144,7 +167,7 @@ def test_deposit_and_withdraw_match_snekmate(state, a):
 def test_mint_and_redeem_match_snekmate(state, s):
     w = _pool_from(state)
     A, S = AS(w)
-    exact = Fraction(s * (A + 1), S + 1)
+    exact = Fraction(s * (A + 1), S + V)
     j = w.p.journal
     with j.savepoint():
         # A >= 1, so a share is never free: mint cannot hit "pool: zero assets".

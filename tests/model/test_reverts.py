@@ -23,6 +23,7 @@ import pytest
 
 from model import ZERO_ADDRESS
 from model.markets import MAX_BORROW_RATE, MAX_STALENESS
+from model.pool import DECIMALS_OFFSET
 from model.positions import GEN_MASK
 from model.risk import MAX_U128
 
@@ -288,9 +289,10 @@ EDGE_PARAMS = [
 POOL = [
     Case("deposit zero", "pool: zero assets", lambda w: lambda: w.pool.deposit(0, LP2, sender=LP2)),
     Case("mint zero", "pool: zero assets", lambda w: lambda: w.pool.mint(0, LP2, sender=LP2)),
-    # An open fee makes a share worth more than one unit: 1 unit buys 0 shares.
+    # An empty pool holding 10**offset donated units: 1 unit buys 10**offset / (10**offset + 1) = 0 shares.
     Case("deposit worth no share", "pool: zero shares",
-         lambda w: (w.open(), lambda: w.pool.deposit(1, LP2, sender=LP2))[1]),
+         lambda w: (w.token.transfer(w.pool.address, 10**DECIMALS_OFFSET, sender=STRANGER),
+                    lambda: w.pool.deposit(1, LP2, sender=LP2))[1], world=dict(lp_deposit=0)),
     Case("deposit without allowance", "erc20: insufficient allowance",
          lambda w: (_revoked(w, w.pool.address), lambda: w.pool.deposit(1, STRANGER, sender=STRANGER))[1]),
     Case("deposit more than the balance", "erc20: transfer amount exceeds balance",

@@ -2,12 +2,17 @@
 from harness.chains.artifacts import storage_slot
 from harness.chains.contracts import hashmap_slot  # noqa: F401 - for the tests
 from harness.protocol.markets import MARKETS, MAX_UINT256, PRICE, USDC  # noqa: F401
+from model.pool import DECIMALS_OFFSET  # the contract's, as tests/test_twins.py holds it
 MAX_U128 = 2**128 - 1
 ZERO = "0x0000000000000000000000000000000000000000"
 ETH = MARKETS["ETH"]
 ETH_PARAMS = ETH["params"]
 RATE = ETH_PARAMS.borrow_rate  # 3,170,979,198 per second (10%/year, 1e18 scale)
 LP_DEPOSIT = 1_000_000 * USDC
+# The pool's virtual shares: an empty pool mints 10**DECIMALS_OFFSET shares
+# per unit, a deposit pays a * (supply + VIRTUAL_SHARES) / (assets + 1).
+VIRTUAL_SHARES = 10**DECIMALS_OFFSET
+LP_SHARES = LP_DEPOSIT * VIRTUAL_SHARES   # lp's shares for the first deposit, into the empty pool
 INSURANCE_FUND = 10_000 * USDC
 MINT = 10_000_000 * USDC
 GEN_BITS = 32

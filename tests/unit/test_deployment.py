@@ -2,7 +2,7 @@
 vault and the pool, plus the Lens."""
 import ape
 
-from .helpers import INSURANCE_FUND, LP_DEPOSIT, MAX_UINT256, ZERO
+from .helpers import DECIMALS_OFFSET, INSURANCE_FUND, LP_DEPOSIT, LP_SHARES, MAX_UINT256, ZERO
 
 
 def test_engine_creates_its_vault_implementation_insurance_and_pool(fresh_engine, token, owner, guardian):
@@ -31,7 +31,9 @@ def test_pool_is_an_erc4626_over_the_token_with_max_allowance_to_engine(project,
     pool = project.LiquidityPool.at(fresh_engine.POOL())
     assert pool.asset() == token.address
     assert pool.ENGINE() == fresh_engine.address
-    assert (pool.name(), pool.symbol(), pool.decimals()) == ("isomargin LP", "imLP", 6)
+    # Shares carry the token's decimals plus the pool's decimals offset: 6 + 6.
+    assert pool.DECIMALS_OFFSET() == DECIMALS_OFFSET
+    assert (pool.name(), pool.symbol(), pool.decimals()) == ("isomargin LP", "imLP", token.decimals() + DECIMALS_OFFSET)
     assert token.allowance(pool, fresh_engine) == MAX_UINT256
     assert pool.totalSupply() == 0 and pool.totalAssets() == 0
 
@@ -53,8 +55,8 @@ def test_constructor_reverts_when_token_approve_returns_false(project, FaultyTok
 
 
 def test_standard_world_totals(engine, token, pool, insurance, lp):
-    assert tuple(engine.totals()) == (LP_DEPOSIT, LP_DEPOSIT, 0, INSURANCE_FUND, 0, 0, 1, False)
-    assert pool.balanceOf(lp) == LP_DEPOSIT
+    assert tuple(engine.totals()) == (LP_DEPOSIT, LP_SHARES, 0, INSURANCE_FUND, 0, 0, 1, False)
+    assert pool.balanceOf(lp) == LP_SHARES
     assert token.balanceOf(insurance) == INSURANCE_FUND
 
 
