@@ -3,7 +3,7 @@ every way an open is refused (with nothing changed afterwards)."""
 import ape
 import pytest
 
-from .helpers import (ETH_PARAMS, INSURANCE_FUND, LP_DEPOSIT, MAX_U128, MINT, RATE, position_id, px, usd)
+from .helpers import (ETH_PARAMS, INSURANCE_FUND, LP_DEPOSIT, LP_SHARES, MAX_U128, MINT, RATE, position_id, px, usd)
 
 SIZE = usd(10_000)
 AMOUNT = usd(1_010)
@@ -29,7 +29,7 @@ def test_open_long_moves_exact_amounts(engine, token, pool, insurance, alice, op
         pid, 1, vault, True, alice.address, 1, True, SIZE, usd(1_000), px(2_000), state.borrow_index,
         30_000, usd(30_000))
     assert tuple(engine.totals()) == (
-        LP_DEPOSIT + usd(10), LP_DEPOSIT, usd(30_000), INSURANCE_FUND, 1, 1, 1, False)
+        LP_DEPOSIT + usd(10), LP_SHARES, usd(30_000), INSURANCE_FUND, 1, 1, 1, False)
 
 
 def test_open_logs_vault_and_position(engine, alice, open_pos, clock):

@@ -4,8 +4,8 @@ import pytest
 
 from harness.protocol.layout import vault_address
 
-from .helpers import (ETH_PARAMS, INSURANCE_FUND, LP_DEPOSIT, SLOT_VAULT_COUNT, ZERO, borrow_fee, position_id, px,
-                      usd)
+from .helpers import (ETH_PARAMS, INSURANCE_FUND, LP_DEPOSIT, LP_SHARES, SLOT_VAULT_COUNT, ZERO, borrow_fee,
+                      position_id, px, usd)
 
 SIZE = usd(10_000)
 AMOUNT = usd(1_010)
@@ -88,7 +88,7 @@ def test_totals_track_everything(engine, guardian, alice, bob, open_pos):
     engine.pause(sender=guardian)
     # Open fees 10 + 20 to the pool; reserves 30,000 + 60,000.
     assert tuple(engine.totals()) == (
-        LP_DEPOSIT + usd(30), LP_DEPOSIT, usd(90_000), INSURANCE_FUND, 2, 2, 1, True)
+        LP_DEPOSIT + usd(30), LP_SHARES, usd(90_000), INSURANCE_FUND, 2, 2, 1, True)
 
 
 def test_market_getters(engine, feed):
