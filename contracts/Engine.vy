@@ -528,8 +528,14 @@ def liquidate(position_id: uint256):
     """
     @notice Liquidate a position whose equity is below maintenance margin.
             It is closed whole at the oracle price; the caller earns the
-            liquidation fee, the insurance fund its share of what is left,
-            the pool the rest. Only this position's vault is touched.
+            liquidation fee (at least the market's min_liquidation_reward,
+            at most the collateral), the insurance fund its share of what
+            is left, the pool the rest. Only this position's vault is touched.
+    @dev The reward is paid from the collateral whatever the equity: a
+         reward above the equity becomes bad debt (rest < 0), covered as for
+         close. reward <= collateral, remainder <= collateral - reward and
+         insurance_cut <= remainder, so to_pool >= 0 and the vault pays out
+         exactly its collateral.
     @param position_id Any open position.
     """
     slot: uint256 = 0
@@ -545,7 +551,7 @@ def liquidate(position_id: uint256):
     equity: int256 = convert(pos.collateral, int256) + pnl - convert(borrow_fee, int256)
     maintenance: uint256 = risk._fee(pos.size, p.maintenance_margin_bps)
     assert equity < convert(maintenance, int256), "engine: position is healthy"
-    reward: uint256 = min(risk._fee(pos.size, p.liquidation_fee_bps), pos.collateral)
+    reward: uint256 = min(max(risk._fee(pos.size, p.liquidation_fee_bps), p.min_liquidation_reward), pos.collateral)
     rest: int256 = equity - convert(reward, int256)
     remainder: uint256 = 0
     bad_debt: uint256 = 0

@@ -264,7 +264,9 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
         equity = pos.collateral + pnl - borrow_fee
         maintenance = _fee(pos.size, p.maintenance_margin_bps)
         require(equity < maintenance, "engine: position is healthy")
-        reward = min(_fee(pos.size, p.liquidation_fee_bps), pos.collateral)
+        # The floor lifts the bps fee; the cap keeps the reward payable from
+        # this vault. A reward above the equity is bad debt (rest < 0).
+        reward = min(max(_fee(pos.size, p.liquidation_fee_bps), p.min_liquidation_reward), pos.collateral)
         rest = equity - reward
         remainder = bad_debt = 0
         if rest > 0:

@@ -23,6 +23,8 @@ MAX_MARKETS = 65_535
 MIN_INITIAL_MARGIN_BPS = 10
 MAX_FEE_BPS = 500
 MAX_LIQUIDATION_FEE_BPS = 1_000
+# The liquidation reward floor (token units) fills market_risk's top 32 bits.
+MAX_MIN_LIQUIDATION_REWARD = 2**32 - 1
 MAX_MAX_PROFIT_BPS = 100_000
 # About 1000% of notional a year.
 MAX_BORROW_RATE = 317_097_919_837
@@ -38,6 +40,7 @@ class MarketParams:
     open_fee_bps: int
     close_fee_bps: int
     liquidation_fee_bps: int
+    min_liquidation_reward: int     # token units; the reward is max(bps fee, this), capped at collateral
     insurance_share_bps: int
     max_profit_bps: int
     borrow_rate: int
@@ -49,7 +52,7 @@ class MarketParams:
         return tuple(self.__dict__[f] for f in self.__dataclass_fields__)
 
 
-EMPTY_PARAMS = MarketParams(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+EMPTY_PARAMS = MarketParams(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -108,24 +111,31 @@ class Markets:
 
     @staticmethod
     def _check_params(p: MarketParams) -> None:
+        """Every bound, in field order (the first bad field names the revert); a
+        field bounded by an earlier one carries that check: the liquidation fee
+        (never 0) by the maintenance margin, the minimum collateral by the
+        liquidation reward floor, so the floor is always in a position's vault."""
         require(MIN_INITIAL_MARGIN_BPS <= p.initial_margin_bps <= BPS, "params: initial margin out of bounds")
         require(p.maintenance_margin_bps != 0 and p.maintenance_margin_bps < p.initial_margin_bps,
                 "params: maintenance margin out of bounds")
         require(p.open_fee_bps <= MAX_FEE_BPS, "params: open fee out of bounds")
         require(p.close_fee_bps <= MAX_FEE_BPS, "params: close fee out of bounds")
-        require(p.liquidation_fee_bps <= MAX_LIQUIDATION_FEE_BPS and p.liquidation_fee_bps <= p.maintenance_margin_bps,
-                "params: liquidation fee out of bounds")
+        require(p.liquidation_fee_bps != 0 and p.liquidation_fee_bps <= MAX_LIQUIDATION_FEE_BPS
+                and p.liquidation_fee_bps <= p.maintenance_margin_bps, "params: liquidation fee out of bounds")
+        require(p.min_liquidation_reward <= MAX_MIN_LIQUIDATION_REWARD, "params: min liquidation reward out of bounds")
         require(p.insurance_share_bps <= BPS, "params: insurance share out of bounds")
         require(p.max_profit_bps != 0 and p.max_profit_bps <= MAX_MAX_PROFIT_BPS, "params: max profit out of bounds")
         require(p.borrow_rate <= MAX_BORROW_RATE, "params: borrow rate out of bounds")
         require(p.staleness != 0 and p.staleness <= MAX_STALENESS, "params: staleness out of bounds")
-        require(p.min_collateral != 0 and p.min_collateral <= MAX_U128, "params: min collateral out of bounds")
+        require(p.min_collateral != 0 and p.min_liquidation_reward <= p.min_collateral <= MAX_U128,
+                "params: min collateral out of bounds")
         require(p.oi_cap != 0 and p.oi_cap <= MAX_U128, "params: open interest cap out of bounds")
 
     @staticmethod
     def _min_collateral(collateral: int, p: MarketParams) -> None:
         """Holds after every change a trader makes, so a liquidation always
-        has collateral to pay its liquidator from."""
+        has collateral to pay its liquidator from: at least
+        min_liquidation_reward, which _check_params keeps <= min_collateral."""
         require(collateral >= p.min_collateral, "engine: collateral below minimum")
 
     def _listed(self, market_id: int) -> None:

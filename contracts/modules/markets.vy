@@ -4,7 +4,8 @@
 @custom:contract-name markets
 @notice Markets are packed so that a trade reads five cold slots, not
         eleven (see _params, _store_params; _state unpacks the rest):
-          market_risk:   the bps, max profit, staleness and borrow-rate fields
+          market_risk:   the bps, max profit, staleness and borrow-rate fields,
+                         the liquidation reward floor in the top 32 bits
           market_limits: min_collateral | oi_cap << 128
           market_oi:     oi_long | oi_short << 128
           market_index:  borrow_index | last_accrual << 128
@@ -22,6 +23,10 @@ MAX_MARKETS: constant(uint256) = 65_535
 MIN_INITIAL_MARGIN_BPS: constant(uint256) = 10
 MAX_FEE_BPS: constant(uint256) = 500
 MAX_LIQUIDATION_FEE_BPS: constant(uint256) = 1_000
+# @dev The liquidation reward floor, in token units, fills the top 32 bits of
+# market_risk: up to 4,294.967295 tokens of 6 decimals (USDC). A token of
+# more decimals would need a wider field (borrow_rate's 64 bits need 39).
+MAX_MIN_LIQUIDATION_REWARD: constant(uint256) = 2**32 - 1
 MAX_MAX_PROFIT_BPS: constant(uint256) = 100_000
 # @dev About 1000% of notional a year.
 MAX_BORROW_RATE: constant(uint256) = 317_097_919_837
@@ -34,13 +39,17 @@ U32: constant(uint256) = 2**32 - 1
 U64: constant(uint256) = 2**64 - 1
 
 
-# @dev A market's parameters, as the owner sets them.
+# @dev A market's parameters, as the owner sets them. A liquidator earns
+# max(liquidation_fee_bps of size, min_liquidation_reward), capped at the
+# position's collateral; min_liquidation_reward is in token units (0: the
+# bps fee alone).
 struct MarketParams:
     initial_margin_bps: uint256
     maintenance_margin_bps: uint256
     open_fee_bps: uint256
     close_fee_bps: uint256
     liquidation_fee_bps: uint256
+    min_liquidation_reward: uint256
     insurance_share_bps: uint256
     max_profit_bps: uint256
     borrow_rate: uint256
@@ -93,6 +102,7 @@ def _params(market_id: uint256) -> MarketParams:
         open_fee_bps=(a >> 32) & U16,
         close_fee_bps=(a >> 48) & U16,
         liquidation_fee_bps=(a >> 64) & U16,
+        min_liquidation_reward=a >> 224,
         insurance_share_bps=(a >> 80) & U16,
         max_profit_bps=(a >> 96) & U32,
         borrow_rate=(a >> 160) & U64,
@@ -120,6 +130,7 @@ def _store_params(market_id: uint256, p: MarketParams):
         | (p.max_profit_bps << 96)
         | (p.staleness << 128)
         | (p.borrow_rate << 160)
+        | (p.min_liquidation_reward << 224)
     )
     self.market_limits[market_id] = p.min_collateral | (p.oi_cap << 128)
 
@@ -130,19 +141,27 @@ def _check_params(p: MarketParams):
     """
     @dev Bounds every parameter, in field order so the first bad field
          names the revert. The bounds keep each field within its packed
-         width and every liquidation payable (fee <= maintenance margin).
+         width and every liquidation payable and worth sending: a non-zero
+         fee no larger than the maintenance margin, and a minimum
+         collateral no smaller than the reward floor, since every position
+         holds the minimum after each change its trader makes (the floor is
+         paid in full unless the owner later raises it past a position's
+         collateral: then the reward is the whole collateral). A field
+         bounded by an earlier one carries that check and its reason. A
+         floor of 0 leaves the bps fee alone.
     @param p The proposed parameters.
     """
     assert p.initial_margin_bps >= MIN_INITIAL_MARGIN_BPS and p.initial_margin_bps <= risk.BPS, "params: initial margin out of bounds"
     assert p.maintenance_margin_bps != 0 and p.maintenance_margin_bps < p.initial_margin_bps, "params: maintenance margin out of bounds"
     assert p.open_fee_bps <= MAX_FEE_BPS, "params: open fee out of bounds"
     assert p.close_fee_bps <= MAX_FEE_BPS, "params: close fee out of bounds"
-    assert p.liquidation_fee_bps <= MAX_LIQUIDATION_FEE_BPS and p.liquidation_fee_bps <= p.maintenance_margin_bps, "params: liquidation fee out of bounds"
+    assert p.liquidation_fee_bps != 0 and p.liquidation_fee_bps <= MAX_LIQUIDATION_FEE_BPS and p.liquidation_fee_bps <= p.maintenance_margin_bps, "params: liquidation fee out of bounds"
+    assert p.min_liquidation_reward <= MAX_MIN_LIQUIDATION_REWARD, "params: min liquidation reward out of bounds"
     assert p.insurance_share_bps <= risk.BPS, "params: insurance share out of bounds"
     assert p.max_profit_bps != 0 and p.max_profit_bps <= MAX_MAX_PROFIT_BPS, "params: max profit out of bounds"
     assert p.borrow_rate <= MAX_BORROW_RATE, "params: borrow rate out of bounds"
     assert p.staleness != 0 and p.staleness <= MAX_STALENESS, "params: staleness out of bounds"
-    assert p.min_collateral != 0 and p.min_collateral <= risk.MAX_U128, "params: min collateral out of bounds"
+    assert p.min_collateral != 0 and p.min_collateral >= p.min_liquidation_reward and p.min_collateral <= risk.MAX_U128, "params: min collateral out of bounds"
     assert p.oi_cap != 0 and p.oi_cap <= risk.MAX_U128, "params: open interest cap out of bounds"
 
 
@@ -151,7 +170,8 @@ def _check_params(p: MarketParams):
 def _min_collateral(collateral: uint256, p: MarketParams):
     """
     @dev Holds after every change a trader makes, so a liquidation always
-         has collateral to pay its liquidator from.
+         has collateral to pay its liquidator from: at least
+         min_liquidation_reward, which _check_params keeps <= min_collateral.
     @param collateral The position's collateral after the change.
     @param p The market's parameters.
     """

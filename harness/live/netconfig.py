@@ -126,7 +126,7 @@ def _address(w: _Where, key: str, value) -> str:
 
 
 def _params(w: _Where, key: str, raw, token_decimals: int) -> MarketParams:
-    """All eleven parameters, in the keys and units of protocol/params.py
+    """All twelve parameters, in the keys and units of protocol/params.py
     (amounts in whole tokens). Old configs' min_collateral / oi_cap were in
     token base units."""
     return read_market_params(raw, key, file=str(w.path), fail=w.fail,

@@ -8,7 +8,12 @@ units, for deploy configs (deployments/config/*.yaml) and drill scenarios
 | `borrow_rate_bps_per_year` | a yearly rate in bps (the engine's per-second rate is derived: `rate_per_year`) |
 | `borrow_rate` | instead: the engine's own per-second rate, 1e18 scale, exactly |
 | `staleness` | seconds |
-| `min_collateral_tokens`, `oi_cap_tokens` | whole tokens of the collateral (10 is 10 USDC), decimals down to its base unit |
+| `min_liquidation_reward_tokens`, `min_collateral_tokens`, `oi_cap_tokens` | whole tokens of the collateral (10 is 10 USDC), decimals down to its base unit |
+
+A deploy config (no `base`) must give every key, `min_liquidation_reward_tokens`
+included: a missing one is named in the error, so no deployment gets a
+floor it did not choose (0 is allowed and means the bps fee alone). A drill
+scenario overrides its standard market (`base`), whose floor is 5 USDC.
 
 Older keys are still read, each with a warning (DeprecatedKey) naming the
 file, the old key and the new one: `borrow_rate_apr_bps` (same unit) and
@@ -25,7 +30,8 @@ from model.markets import rate_per_year
 
 BPS_FIELDS = ("initial_margin_bps", "maintenance_margin_bps", "open_fee_bps", "close_fee_bps",
               "liquidation_fee_bps", "insurance_share_bps", "max_profit_bps")
-TOKEN_FIELDS = {"min_collateral": "min_collateral_tokens", "oi_cap": "oi_cap_tokens"}
+TOKEN_FIELDS = {"min_liquidation_reward": "min_liquidation_reward_tokens", "min_collateral": "min_collateral_tokens",
+                "oi_cap": "oi_cap_tokens"}
 RATE_KEYS = ("borrow_rate_bps_per_year", "borrow_rate")
 # The keys of every MarketParams field, the preferred one first.
 FIELD_KEYS = {**{f: (f,) for f in BPS_FIELDS}, "borrow_rate": RATE_KEYS, "staleness": ("staleness",),

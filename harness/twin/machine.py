@@ -42,6 +42,10 @@ fractions_bps = st.one_of(st.integers(1, 9_999), st.integers(1, 9_999), st.sampl
 price_moves_bps = st.one_of(st.integers(-800, 800), st.integers(-800, 800), st.integers(-9_500, 9_000))
 waits = st.one_of(st.integers(1, 900), st.integers(1, 900), st.integers(900, 3 * 86_400))
 rare = st.integers(0, 5)          # an action fires only when this draws 0
+# Liquidation reward floors: 0 (bps only), small, the standard markets' 5 USDC,
+# their whole 10 USDC minimum collateral, and just past it or past 32 bits.
+reward_floors = st.one_of(st.integers(0, 10 * USDC),
+                          st.sampled_from([0, 1, 5 * USDC, 10 * USDC, 10 * USDC + 1, 2**32]))
 
 
 class ProtocolMachine(RuleBasedStateMachine):
@@ -241,12 +245,18 @@ class ProtocolMachine(RuleBasedStateMachine):
                     self.send(f"feed:{symbol}", "set_answer", [feed.answer], self.world.owner)
 
     @rule(symbol=st.sampled_from(sorted(MARKETS)), im=st.integers(5, 3_000), mm_share=st.integers(0, 100),
-          rate=st.integers(0, 400_000_000_000), max_profit=st.integers(0, 120_000), by_owner=st.integers(0, 9))
-    def set_market_params(self, symbol, im, mm_share, rate, max_profit, by_owner):
+          rate=st.integers(0, 400_000_000_000), max_profit=st.integers(0, 120_000), by_owner=st.integers(0, 9),
+          zero_fee=st.integers(0, 9), floor=reward_floors)
+    def set_market_params(self, symbol, im, mm_share, rate, max_profit, by_owner, zero_fee, floor):
+        """New margins, rate, max profit and liquidation reward floor (now and
+        then out of bounds: a zero liquidation fee, a floor above the minimum
+        collateral or its 32 bits), by the owner or, refused, a stranger."""
         base = MARKETS[symbol]["params"]
         params = MarketParams(**{**base.__dict__, "initial_margin_bps": im,
                                  "maintenance_margin_bps": im * mm_share // 100,
-                                 "liquidation_fee_bps": min(base.liquidation_fee_bps, im * mm_share // 100),
+                                 "liquidation_fee_bps": 0 if not zero_fee else
+                                 min(base.liquidation_fee_bps, im * mm_share // 100),
+                                 "min_liquidation_reward": floor,
                                  "borrow_rate": rate, "max_profit_bps": max_profit})
         sender = self.world.owner if by_owner else self.world.stranger
         self.send("engine", "set_market_params", [self.market_id(symbol), params], sender)

@@ -214,7 +214,11 @@ def test_real_token_and_feeds_config(start_anvil, keystore, tmp_path):
     token = deploy_raw("MockUSDC", [])
     eth_feed = deploy_raw("MockAggregator", [8, "ETH / USD", 2_000 * 10**8])
     eth = netconfig.load(LOCAL).market("ETH").params
-    params = "\n".join(f"      {k}: {v}" for k, v in netconfig.params_dict(eth).items())
+    # Field names are read as keys (min_collateral and oi_cap deprecated, in base
+    # units); the reward floor has only its whole-token key.
+    fields = netconfig.params_dict(eth)
+    fields["min_liquidation_reward_tokens"] = fields.pop("min_liquidation_reward") / 10**6
+    params = "\n".join(f"      {k}: {v}" for k, v in fields.items())
     config = netconfig.load(_write(tmp_path / "c.yaml", f"""
 chain_id: 31337
 mock: false
@@ -274,6 +278,16 @@ def test_shipped_configs_load():
     (("staleness: 3_600", "stalenes: 3_600"), "markets.ETH.params: unknown key(s) ['stalenes']"),
     (("      oi_cap_tokens: 3_000_000         # 3M USDC per side\n", ""),
      "markets.ETH.params: missing key(s) ['oi_cap_tokens']"),
+    # No default for the reward floor in a deploy config: its key is named.
+    (("      min_liquidation_reward_tokens: 5   # at least 5 USDC to the liquidator (~120k gas)\n", ""),
+     "markets.ETH.params: missing key(s) ['min_liquidation_reward_tokens']"),
+    (("min_liquidation_reward_tokens: 5 ", "min_liquidation_reward_tokens: 10.000001 "),
+     "markets.ETH.params: rejected by the engine's bounds: params: min collateral out of bounds"),
+    (("min_liquidation_reward_tokens: 5 ", "min_liquidation_reward_tokens: 0.0000001 "),
+     "markets.ETH.params.min_liquidation_reward_tokens: 1e-07 is finer than the token's base unit"),
+    (("min_liquidation_reward_tokens: 5 ", "min_liquidation_reward_tokens: 0 "), None),   # 0: the bps fee alone
+    (("liquidation_fee_bps: 100", "liquidation_fee_bps: 0"),
+     "markets.ETH.params: rejected by the engine's bounds: params: liquidation fee out of bounds"),
     (("guardian: deployer", 'guardian: "0x694aa1769357215de4fac081bf1f309adc325306"'), None),
     (("guardian: deployer", 'guardian: "0x694AA1769357215DE4FAC081bf1f309aDC325307"'), "guardian: bad EIP-55 checksum"),
     (("guardian: deployer", "guardian: 0x694AA1769357215DE4FAC081bf1f309aDC325306"), "guardian: write addresses as "

@@ -16,7 +16,7 @@ from model import MarketParams
 
 SIMPLE = MarketParams(
     initial_margin_bps=1_000, maintenance_margin_bps=500, open_fee_bps=10, close_fee_bps=10,
-    liquidation_fee_bps=100, insurance_share_bps=2_000, max_profit_bps=30_000,
+    liquidation_fee_bps=100, min_liquidation_reward=5 * USDC, insurance_share_bps=2_000, max_profit_bps=30_000,
     borrow_rate=0, staleness=3_600, min_collateral=10 * USDC, oi_cap=10_000_000 * USDC)
 
 

@@ -25,7 +25,7 @@ FUNDED = (OWNER, ALICE, BOB, CAROL, LP, LP2, STRANGER)
 # second charges ceil(size * seconds / 1e9): 10 units per second on 10k USDC.
 SIMPLE = MarketParams(
     initial_margin_bps=1_000, maintenance_margin_bps=500, open_fee_bps=10, close_fee_bps=10,
-    liquidation_fee_bps=100, insurance_share_bps=2_000, max_profit_bps=30_000,
+    liquidation_fee_bps=100, min_liquidation_reward=5 * USDC, insurance_share_bps=2_000, max_profit_bps=30_000,
     borrow_rate=10**9, staleness=3_600, min_collateral=10 * USDC, oi_cap=1_000_000 * USDC)
 P0 = 2_000 * PRICE
 

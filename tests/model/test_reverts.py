@@ -22,7 +22,7 @@ from typing import Callable
 import pytest
 
 from model import ZERO_ADDRESS
-from model.markets import MAX_BORROW_RATE, MAX_STALENESS
+from model.markets import MAX_BORROW_RATE, MAX_MIN_LIQUIDATION_REWARD, MAX_STALENESS
 from model.pool import DECIMALS_OFFSET
 from model.positions import GEN_MASK
 from model.risk import MAX_U128
@@ -266,6 +266,9 @@ BAD_PARAMS = [
     ("params: liquidation fee out of bounds", dict(initial_margin_bps=3_000, maintenance_margin_bps=2_000,
                                                    liquidation_fee_bps=1_001)),
     ("params: liquidation fee out of bounds", dict(liquidation_fee_bps=501)),
+    ("params: liquidation fee out of bounds", dict(liquidation_fee_bps=0)),
+    ("params: min liquidation reward out of bounds", dict(min_liquidation_reward=MAX_MIN_LIQUIDATION_REWARD + 1,
+                                                          min_collateral=MAX_U128)),
     ("params: insurance share out of bounds", dict(insurance_share_bps=10_001)),
     ("params: max profit out of bounds", dict(max_profit_bps=0)),
     ("params: max profit out of bounds", dict(max_profit_bps=100_001)),
@@ -274,6 +277,8 @@ BAD_PARAMS = [
     ("params: staleness out of bounds", dict(staleness=MAX_STALENESS + 1)),
     ("params: min collateral out of bounds", dict(min_collateral=0)),
     ("params: min collateral out of bounds", dict(min_collateral=MAX_U128 + 1)),
+    ("params: min collateral out of bounds", dict(min_collateral=5 * USDC - 1)),        # below the 5 USDC floor
+    ("params: min collateral out of bounds", dict(min_liquidation_reward=10 * USDC + 1)),
     ("params: open interest cap out of bounds", dict(oi_cap=0)),
     ("params: open interest cap out of bounds", dict(oi_cap=MAX_U128 + 1)),
 ]
@@ -283,7 +288,10 @@ EDGE_PARAMS = [
     dict(initial_margin_bps=10_000, maintenance_margin_bps=9_999, liquidation_fee_bps=1_000),
     dict(open_fee_bps=500, close_fee_bps=500, insurance_share_bps=10_000, max_profit_bps=100_000),
     dict(max_profit_bps=1, borrow_rate=MAX_BORROW_RATE, staleness=MAX_STALENESS, liquidation_fee_bps=500),
-    dict(min_collateral=MAX_U128, oi_cap=MAX_U128, staleness=1, borrow_rate=0, liquidation_fee_bps=0),
+    dict(min_collateral=MAX_U128, oi_cap=MAX_U128, staleness=1, borrow_rate=0, liquidation_fee_bps=1),
+    dict(min_liquidation_reward=MAX_MIN_LIQUIDATION_REWARD, min_collateral=MAX_U128),
+    dict(min_liquidation_reward=0, min_collateral=1),
+    dict(min_liquidation_reward=10 * USDC, min_collateral=10 * USDC),
 ]
 
 POOL = [

@@ -1,7 +1,7 @@
 """Worked examples: every figure below is derived by hand in the comments.
 
 Market SIMPLE (tests/model/support.py): 10% initial margin, 5% maintenance,
-10 bps open and close fees, 1% liquidation fee, 20% of what a liquidation
+10 bps open and close fees, 1% liquidation fee with a 5 USDC floor, 20% of what a liquidation
 leaves goes to insurance, profit capped at 300% of size, borrow rate 1e9
 per second (1e18 = 100% of notional). Price 2,000 USD with 8 decimals:
 P0 = 200_000_000_000. USDC has 6 decimals: 1 USDC = 1_000_000.
@@ -247,6 +247,54 @@ def test_liquidation_reward_capped_by_collateral():
     assert (out["bad_debt"], out["insurance_cover"]) == (100, 100)
     assert delta == {KEEPER: 10_000_000, w.pool.address: 100, vault: -10_000_000,
                      w.engine.INSURANCE: -100, ALICE: 0}
+
+
+def _small(w):
+    # The smallest position: 100 USDC at 10x for 10.1 USDC (open fee
+    # ceil(1e8 * 10 / 1e4) = 100_000), collateral 10 USDC = min collateral.
+    pid = w.open(size=100 * USDC, amount=10_100_000)
+    assert w.engine.position(pid).collateral == 10 * USDC
+    w.set_price(1_880 * 10**8)
+    # No time: no borrow fee. pnl = -1e8 * 1.2e10 / 2e11 = -6e6; equity 4e6 < 5e6.
+    return pid
+
+
+def test_liquidation_reward_floor_on_a_small_position():
+    # Review finding 5: the 1% fee is ceil(1e8 * 100 / 1e4) = 1e6 (1 USDC);
+    # the floor lifts it to 5e6, paid from the 1e7 of collateral although the
+    # equity is 4e6: rest = -1e6 is bad debt, covered by insurance; nothing is
+    # left for insurance's cut; the pool gets 1e7 - 5e6 = 5e6 from the vault.
+    w = make_world()
+    pid = _small(w)
+    out, delta, vault = _liquidate(w, pid)
+    assert out == dict(price=1_880 * 10**8, pnl=-6_000_000, borrow_fee=0, reward=5_000_000, insurance_cut=0,
+                       to_pool=5_000_000, bad_debt=1_000_000, insurance_cover=1_000_000)
+    assert delta == {KEEPER: 5_000_000, w.pool.address: 6_000_000, vault: -10_000_000,
+                     w.engine.INSURANCE: -1_000_000, ALICE: 0}
+
+
+def test_liquidation_reward_floor_of_zero_is_the_bps_fee():
+    # min_liquidation_reward = 0: reward 1e6; rest 3e6, insurance 20% = 6e5,
+    # pool 1e7 - 1e6 - 6e5 = 8.4e6 (the rule before the floor).
+    w = make_world(params(min_liquidation_reward=0))
+    pid = _small(w)
+    out, delta, vault = _liquidate(w, pid)
+    assert (out["reward"], out["insurance_cut"], out["to_pool"], out["bad_debt"]) == (1_000_000, 600_000, 8_400_000, 0)
+
+
+def test_liquidation_reward_floor_capped_by_collateral():
+    # The owner raises min collateral and the floor to 50 USDC over a 10 USDC
+    # position: its liquidation pays the whole vault (1e7), not 5e7; the
+    # equity 4e6 leaves 6e6 of bad debt, covered by insurance.
+    w = make_world()
+    pid = _small(w)
+    w.engine.set_market_params(w.market, params(min_collateral=50 * USDC, min_liquidation_reward=50 * USDC),
+                               sender=OWNER)
+    out, delta, vault = _liquidate(w, pid)
+    assert (out["reward"], out["insurance_cut"], out["to_pool"]) == (10_000_000, 0, 0)
+    assert (out["bad_debt"], out["insurance_cover"]) == (6_000_000, 6_000_000)
+    assert delta == {KEEPER: 10_000_000, w.pool.address: 6_000_000, vault: -10_000_000,
+                     w.engine.INSURANCE: -6_000_000, ALICE: 0}
 
 
 def test_partial_decrease_in_profit_pool_pays_net():

@@ -5,7 +5,7 @@ import ape
 import pytest
 
 USDC = 10**6
-ETH_PARAMS = (1_000, 500, 10, 10, 100, 2_000, 30_000, 0, 3_600, 10 * USDC, 3_000_000 * USDC)
+ETH_PARAMS = (1_000, 500, 10, 10, 100, 5 * USDC, 2_000, 30_000, 0, 3_600, 10 * USDC, 3_000_000 * USDC)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from .helpers import (ETH_PARAMS, MAX_U128, SLOT_MARKET_COUNT, SLOT_MARKET_INDEX
                       px, usd)
 
 MAX_BORROW_RATE = 317_097_919_837
+MAX_MIN_LIQUIDATION_REWARD = 2**32 - 1
 FIELDS = list(ETH_PARAMS.__dataclass_fields__)
 
 
@@ -17,7 +18,7 @@ def params(**changes):
 
 
 # Each bad value with the one reason it must produce (other fields standard:
-# IM 1,000, MM 500, liquidation fee 100).
+# IM 1,000, MM 500, liquidation fee 100, reward floor 5 USDC, min collateral 10 USDC).
 BAD_PARAMS = [
     (dict(initial_margin_bps=9), "params: initial margin out of bounds"),
     (dict(initial_margin_bps=10_001), "params: initial margin out of bounds"),
@@ -28,6 +29,9 @@ BAD_PARAMS = [
     (dict(liquidation_fee_bps=501), "params: liquidation fee out of bounds"),  # above maintenance
     (dict(initial_margin_bps=2_000, maintenance_margin_bps=1_500, liquidation_fee_bps=1_001),
      "params: liquidation fee out of bounds"),  # above the 10% cap
+    (dict(liquidation_fee_bps=0), "params: liquidation fee out of bounds"),  # finding 5: a liquidation must pay
+    (dict(min_liquidation_reward=MAX_MIN_LIQUIDATION_REWARD + 1, min_collateral=MAX_U128),
+     "params: min liquidation reward out of bounds"),  # wider than its 32 bits
     (dict(insurance_share_bps=10_001), "params: insurance share out of bounds"),
     (dict(max_profit_bps=0), "params: max profit out of bounds"),
     (dict(max_profit_bps=100_001), "params: max profit out of bounds"),
@@ -36,16 +40,20 @@ BAD_PARAMS = [
     (dict(staleness=7 * 86_400 + 1), "params: staleness out of bounds"),
     (dict(min_collateral=0), "params: min collateral out of bounds"),
     (dict(min_collateral=MAX_U128 + 1), "params: min collateral out of bounds"),
+    (dict(min_collateral=usd(5) - 1), "params: min collateral out of bounds"),  # below the 5 USDC reward floor
+    (dict(min_liquidation_reward=usd(10) + 1), "params: min collateral out of bounds"),  # floor above 10 USDC
     (dict(oi_cap=0), "params: open interest cap out of bounds"),
     (dict(oi_cap=MAX_U128 + 1), "params: open interest cap out of bounds"),
 ]
 EDGE_PARAMS = [
     params(initial_margin_bps=10_000, maintenance_margin_bps=9_999, open_fee_bps=500, close_fee_bps=500,
-           liquidation_fee_bps=1_000, insurance_share_bps=10_000, max_profit_bps=100_000,
-           borrow_rate=MAX_BORROW_RATE, staleness=7 * 86_400, min_collateral=MAX_U128, oi_cap=MAX_U128),
+           liquidation_fee_bps=1_000, min_liquidation_reward=MAX_MIN_LIQUIDATION_REWARD, insurance_share_bps=10_000,
+           max_profit_bps=100_000, borrow_rate=MAX_BORROW_RATE, staleness=7 * 86_400, min_collateral=MAX_U128,
+           oi_cap=MAX_U128),
     params(initial_margin_bps=10, maintenance_margin_bps=1, open_fee_bps=0, close_fee_bps=0,
-           liquidation_fee_bps=0, insurance_share_bps=0, max_profit_bps=1, borrow_rate=0, staleness=1,
-           min_collateral=1, oi_cap=1),
+           liquidation_fee_bps=1, min_liquidation_reward=0, insurance_share_bps=0, max_profit_bps=1, borrow_rate=0,
+           staleness=1, min_collateral=1, oi_cap=1),
+    params(min_liquidation_reward=usd(10), min_collateral=usd(10)),  # the floor may be the whole minimum
 ]
 
 
@@ -65,7 +73,7 @@ def test_list_market(engine, project, owner, clock):
     assert (set_.market_id, tuple(set_.params), set_.borrow_index) == (2, p, 0)
 
 
-@pytest.mark.parametrize("p", EDGE_PARAMS, ids=["maxima", "minima"])
+@pytest.mark.parametrize("p", EDGE_PARAMS, ids=["maxima", "minima", "floor at min collateral"])
 def test_list_market_accepts_the_bounds(engine, feed, owner, p):
     engine.list_market(feed, p, sender=owner)
     assert tuple(engine.market_params(2)) == p

@@ -5,6 +5,8 @@ at t0, the price moves at t0+5, the liquidation lands at t0+10 (borrow fee
 318 units). Maintenance margin 5% = 500 USDC; liquidation fee 1% = 100 USDC;
 the insurance fund takes 20% of what is left after the liquidator's fee.
 """
+from dataclasses import replace
+
 import ape
 import pytest
 
@@ -78,7 +80,7 @@ def test_liquidation_threshold_is_strict(engine, owner, token, alice, liquidator
     # With the borrow rate at zero, equity = 1,000 - loss. At 1,900 the loss
     # is 500: equity == maintenance, still healthy. One tick lower the loss
     # rounds up to 500.000001 and the position is liquidatable.
-    engine.set_market_params(1, ETH_PARAMS.as_tuple()[:7] + (0,) + ETH_PARAMS.as_tuple()[8:], sender=owner)
+    engine.set_market_params(1, replace(ETH_PARAMS, borrow_rate=0).as_tuple(), sender=owner)
     pid, _ = open_pos(alice, SIZE, AMOUNT)
     feed.set_answer(px(1_900), sender=owner)
     assert engine.health(pid).liquidatable is False
@@ -193,3 +195,95 @@ def test_liquidate_twice(engine, liquidator, long_pos, set_price, clock):
     _liquidate_at(engine, long_pos, liquidator, set_price, clock, 1_880)
     with ape.reverts("engine: position not open"):
         engine.liquidate(long_pos, sender=liquidator)
+
+
+# ---------------------------------------------------------------- the reward floor (review finding 5)
+#
+# ETH_PARAMS: liquidation fee 1% of size, reward floor (min_liquidation_reward)
+# 5 USDC, min collateral 10 USDC. The smallest position: 100 USDC long at 10x
+# for 10.1 USDC (open fee 0.1 USDC), collateral 10 USDC, maintenance 5 USDC.
+SMALL_SIZE = usd(100)
+SMALL_AMOUNT = usd(10.1)
+
+
+@pytest.fixture
+def small_pos(open_pos, alice, clock):
+    clock.at(0)
+    pid, _ = open_pos(alice, SMALL_SIZE, SMALL_AMOUNT)
+    return pid
+
+
+def test_finding_5_a_minimum_position_pays_its_liquidator_the_floor(engine, token, pool, insurance, liquidator,
+                                                                   small_pos, set_price, clock):
+    """Review finding 5 (issue 8), fixed: at the 10 USDC minimum collateral the
+    liquidator's 1% of size was 1 USDC, for a liquidation of 116,549 gas
+    (test_gas's steady state, other positions open): 4.66 USD at 20 gwei and
+    2,000 USD/ETH, so a keeper lost 3.66 USD on it and small positions went
+    unliquidated into bad debt. Now the reward is max(1% of size, the 5 USDC
+    floor), capped at the collateral: 5 USDC for 119,740 gas (4.79 USD at
+    20 gwei; the keeper breaks even up to about 20.9 gwei; this test's own
+    receipt, the last position closing, is 105,340 gas).
+
+    At 1,880 the 100 USDC long has lost 6 USDC; borrow fee 4 units; equity
+    3.999996 < maintenance 5. Before: reward 1 USDC, insurance 20% of 2.999996
+    = 0.599999, pool 8.400001. After: reward 5 USDC, paid from the collateral
+    although it exceeds the equity: the 1.000004 short is bad debt, which the
+    insurance fund covers; the pool receives 5 from the vault + 1.000004, its
+    6 USDC of trader loss and the borrow fee in full."""
+    assert borrow_fee(SMALL_SIZE, 10) == 4
+    assert engine.position(small_pos).collateral == usd(10) == ETH_PARAMS.min_collateral
+    receipt = _liquidate_at(engine, small_pos, liquidator, set_price, clock, 1_880)
+    assert _liq_log(engine, receipt)[2:] == (-usd(6), 4, usd(5), 0, usd(5), 1_000_004, 1_000_004)
+    assert token.balanceOf(liquidator) == MINT + usd(5)
+    assert token.balanceOf(insurance) == INSURANCE_FUND - 1_000_004
+    assert token.balanceOf(pool) == LP_DEPOSIT + usd(0.1) + usd(5) + 1_000_004
+    print(f"\ngas liquidate, minimum position (floor paid): {receipt.gas_used:,}")
+    assert receipt.gas_used <= 150_000
+
+
+def test_finding_5_a_zero_liquidation_fee_is_refused(engine, feed, owner, snapshot, small_pos):
+    """Review finding 5: `liquidation_fee_bps = 0` used to be accepted (a market
+    whose liquidators earn nothing); listing and re-parameterising refuse it
+    and change nothing."""
+    before = snapshot([small_pos], [owner])
+    with ape.reverts("params: liquidation fee out of bounds"):
+        engine.list_market(feed, replace(ETH_PARAMS, liquidation_fee_bps=0).as_tuple(), sender=owner)
+    with ape.reverts("params: liquidation fee out of bounds"):
+        engine.set_market_params(1, replace(ETH_PARAMS, liquidation_fee_bps=0).as_tuple(), sender=owner)
+    assert engine.market_count() == 1
+    assert tuple(engine.market_params(1)) == ETH_PARAMS.as_tuple()
+    assert snapshot([small_pos], [owner]) == before
+
+
+def test_the_bps_fee_wins_above_the_floor(engine, liquidator, owner, alice, open_pos, set_price, clock):
+    """1% of 1,000 USDC is 10 USDC > the 5 USDC floor: the bps fee is paid."""
+    clock.at(0)
+    pid, _ = open_pos(alice, usd(1_000), usd(101))
+    receipt = _liquidate_at(engine, pid, liquidator, set_price, clock, 1_880)
+    assert _liq_log(engine, receipt)[4] == usd(10)
+
+
+def test_a_zero_floor_leaves_the_bps_fee_alone(engine, owner, liquidator, small_pos, set_price, clock):
+    """min_liquidation_reward = 0 is accepted and means the bps fee alone:
+    the small position's keeper gets 1 USDC (1% of 100), the insurance fund
+    20% of the 2.999996 left, the pool 8.400001."""
+    engine.set_market_params(1, replace(ETH_PARAMS, min_liquidation_reward=0).as_tuple(), sender=owner)
+    receipt = _liquidate_at(engine, small_pos, liquidator, set_price, clock, 1_880)
+    assert _liq_log(engine, receipt)[4:] == (usd(1), 599_999, 8_400_001, 0, 0)
+
+
+def test_a_floor_above_the_collateral_is_capped_at_it(engine, token, owner, liquidator, small_pos, set_price,
+                                                      clock):
+    """The owner raises the minimum collateral and the floor to 50 USDC while
+    a 10 USDC position is open (the bound holds for new positions, not old
+    ones). Its liquidation pays the whole 10 USDC vault, not 50: the cap at
+    the collateral keeps every payment from this vault alone. Equity 3.999996,
+    so 6.000004 is bad debt, covered by insurance; the pool gets nothing from
+    the vault."""
+    engine.set_market_params(1, replace(ETH_PARAMS, min_collateral=usd(50), min_liquidation_reward=usd(50)).as_tuple(),
+                             sender=owner)
+    vault = engine.position(small_pos).vault
+    receipt = _liquidate_at(engine, small_pos, liquidator, set_price, clock, 1_880)
+    assert _liq_log(engine, receipt)[4:] == (usd(10), 0, 0, 6_000_004, 6_000_004)
+    assert token.balanceOf(liquidator) == MINT + usd(10)
+    assert token.balanceOf(vault) == 0

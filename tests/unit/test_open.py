@@ -1,5 +1,7 @@
 """Engine.open_position: exact token movements, stored state, events, and
 every way an open is refused (with nothing changed afterwards)."""
+from dataclasses import replace
+
 import ape
 import pytest
 
@@ -115,7 +117,7 @@ def test_reserves_add_up_across_positions(engine, alice, bob, open_pos):
 
 
 def test_open_interest_cap_is_per_side(engine, owner, alice, bob, open_pos):
-    engine.set_market_params(1, ETH_PARAMS.as_tuple()[:10] + (usd(15_000),), sender=owner)
+    engine.set_market_params(1, replace(ETH_PARAMS, oi_cap=usd(15_000)).as_tuple(), sender=owner)
     open_pos(alice, SIZE, AMOUNT)
     open_pos(bob, usd(5_000), usd(505))
     with ape.reverts("engine: open interest cap reached"):

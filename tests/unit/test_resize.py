@@ -4,6 +4,8 @@ Standard setup: alice opens 10,000 USDC long at 2,000 with 1,000 collateral
 at t0; the price moves at t0+5; the resize lands at t0+10, when the borrow
 fee on 10,000 is 318 units (10 s at 10%/year, rounded up).
 """
+from dataclasses import replace
+
 import ape
 import pytest
 
@@ -67,10 +69,8 @@ def test_increase_takes_the_current_max_profit(engine, owner, alice, pos, clock)
     # The market's max profit drops to 100%: the increased position's
     # reserve is re-based on it (11,000 * 100%), shrinking total_reserved.
     # 1,200 of funds less 1 + 0.000318 of fees covers the 1,100 margin.
-    p = list(ETH_PARAMS.as_tuple())
-    p[6] = 10_000
     clock.at(5)
-    engine.set_market_params(1, tuple(p), sender=owner)
+    engine.set_market_params(1, replace(ETH_PARAMS, max_profit_bps=10_000).as_tuple(), sender=owner)
     clock.at(10)
     engine.increase_position(pos, usd(1_000), usd(200), sender=alice)
     view = engine.position(pos)

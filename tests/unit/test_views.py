@@ -94,7 +94,7 @@ def test_totals_track_everything(engine, guardian, alice, bob, open_pos):
 def test_market_getters(engine, feed):
     assert tuple(engine.market_params(1)) == ETH_PARAMS.as_tuple()
     assert engine.market_state(1).feed == feed.address
-    assert tuple(engine.market_params(2)) == (0,) * 11
+    assert tuple(engine.market_params(2)) == (0,) * len(ETH_PARAMS.as_tuple())
     assert tuple(engine.market_state(2)) == (ZERO, 0, 0, 0, 0)
     assert engine.vaults(1) == ZERO
 
