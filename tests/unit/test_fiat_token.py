@@ -525,12 +525,15 @@ def test_reverted_calls_leave_state_unchanged(fiat, pauser, blacklister, minter,
 
 # ---------------------------------------------------------------- chain vs model, random sequences
 
-N_ACTORS = 7   # owner, masterMinter, pauser, blacklister, minter, alice, bob
 
-amounts = st.one_of(st.integers(0, usd(3_000)), st.sampled_from([1, MAX_BALANCE, MAX_BALANCE + 1, MAX_UINT256]))
-actor = st.integers(0, N_ACTORS - 1)
+amounts = st.one_of(st.integers(0, usd(1_500)), st.integers(0, usd(1_500)), st.integers(0, usd(1_500)),
+                    st.sampled_from([1, MAX_BALANCE, MAX_BALANCE + 1, MAX_UINT256]))
+# Weighted towards the funded traders (5, 6) and the minter (4), so that
+# approve-then-spend, blacklist-then-move and pause-then-act sequences are
+# common; a role holder (0-3) acts often enough to change its role.
+actor = st.sampled_from([5, 6, 5, 6, 5, 6, 4, 4, 0, 1, 2, 3])
 # A target may also be the zero address (-1) or the token itself (-2).
-target = st.integers(-2, N_ACTORS - 1)
+target = st.sampled_from([5, 6, 5, 6, 4, 0, 1, 2, 3, -1, -2])
 
 ACTIONS = st.one_of(
     st.tuples(st.just("transfer"), actor, st.tuples(target, amounts)),
