@@ -27,7 +27,7 @@ public mapping's getter). The rule, one for before and after the split:
     in that very model file (a function's __module__, a constant or class
     assigned in the file's own source): each module is held file for
     file, and a name drifting from its module to another fails here.
-Mock contracts (MockUSDC, MockAggregator, contracts/mocks/) are devnet
+Mock contracts (MockUSDC, MockAggregator, MockFiatToken, contracts/mocks/) are devnet
 scaffolding: their ABI is twinned in part 1, their internals are not rules.
 """
 import ast
@@ -44,6 +44,7 @@ from model import Protocol
 from model.aggregator import MockAggregator
 from model.engine import Engine
 from model.events import Event
+from model.fiat_token import FiatToken
 from model.journal import Mapping
 from model.lens import Lens
 from model.pool import LiquidityPool
@@ -59,6 +60,9 @@ TWINS = {
     "Lens": (lambda p: p.lens, (Lens,)),
     "MockUSDC": (lambda p: p.token, (Token,)),
     "MockAggregator": (lambda p: p.engine.feeds["feed"], (MockAggregator,)),
+    # Not in the standard world: a second token on the same journal.
+    "MockFiatToken": (lambda p: FiatToken(p.journal, "fiat", master_minter="owner", pauser="owner",
+                                          blacklister="owner", owner="owner"), (FiatToken,)),
 }
 
 _SIGNATURES = "EIP-2612/EIP-712 signatures: the model holds no keys and no chain id, and nothing it twins signs"
@@ -66,6 +70,8 @@ ABI_WITHOUT_TWIN = {
     ("MockUSDC", "permit"): _SIGNATURES,
     ("MockUSDC", "DOMAIN_SEPARATOR"): _SIGNATURES,
     ("MockUSDC", "eip712Domain"): _SIGNATURES,
+    ("MockFiatToken", "permit"): _SIGNATURES,
+    ("MockFiatToken", "DOMAIN_SEPARATOR"): _SIGNATURES,
     ("LiquidityPool", "permit"): _SIGNATURES,
     ("LiquidityPool", "DOMAIN_SEPARATOR"): _SIGNATURES,
     ("LiquidityPool", "eip712Domain"): _SIGNATURES,
