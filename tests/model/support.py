@@ -71,7 +71,6 @@ def make_world(params: MarketParams = SIMPLE, price: int = P0, lp_deposit: int =
     # The pool is seeded before the market is listed, LP_REQUEST_DELAY
     # before T0, so the market's life starts at T0 as it always has.
     p = Protocol(deployer=OWNER, guardian=GUARDIAN, timestamp=T0 - LP_REQUEST_DELAY)
-    feed = p.add_feed("feed:ETH", 8, price)
     for who in FUNDED:
         p.token.mint(who, mint, sender=OWNER)
         p.token.approve(p.engine.address, MAX_UINT256, sender=who)
@@ -79,6 +78,7 @@ def make_world(params: MarketParams = SIMPLE, price: int = P0, lp_deposit: int =
     if lp_deposit:
         p.lp_deposit(LP, lp_deposit)
     p.env.timestamp = T0
+    feed = p.add_feed("feed:ETH", 8, price)
     market = p.engine.list_market(feed.address, params, sender=OWNER)
     if insurance:
         p.engine.fund_insurance(insurance, sender=OWNER)
