@@ -61,28 +61,6 @@ exports: (
 )
 
 
-# @dev A position's health now, for keepers and front ends.
-struct Health:
-    price: uint256
-    pnl: int256
-    borrow_fee: uint256
-    equity: int256
-    maintenance_margin: uint256
-    liquidation_price: uint256
-    liquidatable: bool
-
-
-# @dev Protocol-wide totals in one call.
-struct Totals:
-    pool_assets: uint256
-    pool_shares: uint256
-    total_reserved: uint256
-    insurance_assets: uint256
-    open_positions: uint256
-    vault_count: uint256
-    market_count: uint256
-    paused: bool
-
 # @dev The pool's side of the reserve check: cash excludes deposits still
 # waiting in escrow, which must never back a reserve.
 interface Pool:
@@ -747,27 +725,16 @@ def slots(first: uint256, count: uint256) -> DynArray[positions.PositionView, po
 
 @external
 @view
-def health(position_id: uint256) -> Health:
+def index_and_price(market_id: uint256) -> (uint256, uint256):
     """
-    @notice Equity, maintenance margin, liquidation price and liquidatability now.
-    @param position_id An open position.
-    @return Health The position's health at the current price and index.
+    @notice A market's borrow index and oracle price now, as a trade would
+            take them (without writing the index): what Lens.health needs.
+    @param market_id A listed market.
+    @return uint256 The current borrow index.
+    @return uint256 The oracle price (refused when stale, as for a trade).
     """
-    slot: uint256 = 0
-    pos: risk.Position = empty(risk.Position)
-    slot, pos = positions._load(position_id)
-    h: Health = empty(Health)
-    p: markets.MarketParams = markets._params(pos.market_id)
-    index: uint256 = markets._current_index(pos.market_id, p.borrow_rate)
-    mm_bps: uint256 = p.maintenance_margin_bps
-    h.price = markets._price(pos.market_id, p.staleness)
-    h.pnl = risk._capped_pnl(pos, h.price)
-    h.borrow_fee = risk._borrow_fee(pos.size, pos.entry_index, index)
-    h.equity = convert(pos.collateral, int256) + h.pnl - convert(h.borrow_fee, int256)
-    h.maintenance_margin = risk._fee(pos.size, mm_bps)
-    h.liquidation_price = risk._liquidation_price(pos, index, mm_bps)
-    h.liquidatable = h.equity < convert(h.maintenance_margin, int256)
-    return h
+    p: markets.MarketParams = markets._params(market_id)
+    return markets._current_index(market_id, p.borrow_rate), markets._price(market_id, p.staleness)
 
 
 @external
@@ -803,6 +770,7 @@ def market_state(market_id: uint256) -> markets.MarketState:
     return markets._state(market_id)
 
 
+
 @external
 @view
 def exposure(market_id: uint256, is_long: bool) -> expo.Side:
@@ -813,22 +781,3 @@ def exposure(market_id: uint256, is_long: bool) -> expo.Side:
     @return Side Open interest, units, weight, collateral and reserve sums.
     """
     return expo._side(market_id, is_long, markets._side_open_interest(market_id, is_long))
-
-
-@external
-@view
-def totals() -> Totals:
-    """
-    @notice Protocol-wide totals in one call.
-    @return Totals Pool assets and shares, reserves, insurance, counters, pause.
-    """
-    return Totals(
-        pool_assets=staticcall TOKEN.balanceOf(POOL),
-        pool_shares=staticcall IERC20(POOL).totalSupply(),
-        total_reserved=self.total_reserved,
-        insurance_assets=staticcall TOKEN.balanceOf(INSURANCE),
-        open_positions=positions.open_positions,
-        vault_count=positions.vault_count,
-        market_count=markets.market_count,
-        paused=guard.pausable.paused,
-    )

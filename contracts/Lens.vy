@@ -1,13 +1,59 @@
 # pragma version ~=0.4.3
 """
-@title Read many token balances in one call
+@title Read-only views for tools and front ends, outside the engine
 @notice Off-chain tools (the stateful harness, the keeper, the audit) read
         every holder's balance after each step; one call instead of one per
-        holder keeps that cheap on a real node.
+        holder keeps that cheap on a real node. A position's health and the
+        protocol's totals live here too, not in the engine: they are views
+        the engine's own rules never call, and the engine's runtime code
+        must stay under EIP-170's 24,576 bytes. Health uses the engine's
+        risk module (pure math), so it applies exactly the engine's rules.
 """
 from ethereum.ercs import IERC20
+from modules import risk
+# Only the structs of these two: Lens keeps no engine state.
+from modules import positions
+from modules import markets
 
 MAX_HOLDERS: constant(uint256) = 1024
+
+
+# @dev What Lens needs of an engine: its public views.
+interface IEngine:
+    def position(position_id: uint256) -> positions.PositionView: view
+    def market_params(market_id: uint256) -> markets.MarketParams: view
+    def index_and_price(market_id: uint256) -> (uint256, uint256): view
+    def TOKEN() -> IERC20: view
+    def POOL() -> address: view
+    def INSURANCE() -> address: view
+    def total_reserved() -> uint256: view
+    def open_positions() -> uint256: view
+    def vault_count() -> uint256: view
+    def market_count() -> uint256: view
+    def paused() -> bool: view
+
+
+# @dev A position's health now, for keepers and front ends.
+struct Health:
+    price: uint256
+    pnl: int256
+    borrow_fee: uint256
+    equity: int256
+    maintenance_margin: uint256
+    liquidation_price: uint256
+    liquidatable: bool
+
+
+# @dev Protocol-wide totals in one call.
+struct Totals:
+    pool_assets: uint256
+    pool_shares: uint256
+    total_reserved: uint256
+    insurance_assets: uint256
+    open_positions: uint256
+    vault_count: uint256
+    market_count: uint256
+    paused: bool
 
 
 @external
@@ -23,3 +69,63 @@ def balances(token: IERC20, holders: DynArray[address, MAX_HOLDERS]) -> DynArray
     for holder: address in holders:
         out.append(staticcall token.balanceOf(holder))
     return out
+
+
+@external
+@view
+def health(engine: IEngine, position_id: uint256) -> Health:
+    """
+    @notice Equity, maintenance margin, liquidation price and liquidatability
+            now, at the engine's price and borrow index.
+    @param engine The engine.
+    @param position_id An open position.
+    @return Health The position's health.
+    """
+    v: positions.PositionView = staticcall engine.position(position_id)
+    # The engine's own reason for an id that is not an open position.
+    assert v.is_open, "engine: position not open"
+    pos: risk.Position = risk.Position(
+        owner=v.owner,
+        market_id=v.market_id,
+        is_long=v.is_long,
+        max_profit_bps=v.max_profit_bps,
+        generation=position_id & positions.GEN_MASK,
+        is_open=True,
+        size=v.size,
+        collateral=v.collateral,
+        entry_price=v.entry_price,
+        entry_index=v.entry_index,
+    )
+    mm_bps: uint256 = (staticcall engine.market_params(v.market_id)).maintenance_margin_bps
+    index: uint256 = 0
+    h: Health = empty(Health)
+    index, h.price = staticcall engine.index_and_price(v.market_id)
+    h.pnl = risk._capped_pnl(pos, h.price)
+    h.borrow_fee = risk._borrow_fee(pos.size, pos.entry_index, index)
+    h.equity = convert(pos.collateral, int256) + h.pnl - convert(h.borrow_fee, int256)
+    h.maintenance_margin = risk._fee(pos.size, mm_bps)
+    h.liquidation_price = risk._liquidation_price(pos, index, mm_bps)
+    h.liquidatable = h.equity < convert(h.maintenance_margin, int256)
+    return h
+
+
+@external
+@view
+def totals(engine: IEngine) -> Totals:
+    """
+    @notice Protocol-wide totals in one call.
+    @param engine The engine.
+    @return Totals Pool assets and shares, reserves, insurance, counters, pause.
+    """
+    token: IERC20 = staticcall engine.TOKEN()
+    pool: address = staticcall engine.POOL()
+    return Totals(
+        pool_assets=staticcall token.balanceOf(pool),
+        pool_shares=staticcall IERC20(pool).totalSupply(),
+        total_reserved=staticcall engine.total_reserved(),
+        insurance_assets=staticcall token.balanceOf(staticcall engine.INSURANCE()),
+        open_positions=staticcall engine.open_positions(),
+        vault_count=staticcall engine.vault_count(),
+        market_count=staticcall engine.market_count(),
+        paused=staticcall engine.paused(),
+    )

@@ -10,12 +10,12 @@ aggregator.py (MockAggregator.vy). Events: events.py; journal.py makes
 every call all-or-nothing, its events included.
 """
 from .aggregator import MockAggregator
-from .engine import Engine, Health, Totals
+from .engine import Engine
 from .env import ZERO_ADDRESS, Env
 from .errors import Revert, require
 from .events import Emitted, Event
 from .journal import Journal
-from .lens import Lens
+from .lens import Health, Lens, Totals
 from .markets import MarketParams, MarketState, index_at, oracle_error, rate_per_year
 from .pool import LiquidityPool
 from .positions import PositionView, position_id_of

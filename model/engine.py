@@ -23,6 +23,7 @@ from .exposure import Exposure, Side
 from .errors import require
 from .guardian import Guardian
 from .journal import Contract, Journal, external
+from .lens import Health, Totals, health_of, totals_of
 from .markets import MarketParams, Markets, MarketState, index_at
 from .ownable import Ownable2Step
 from .positions import EMPTY_VIEW, GEN_BITS, GEN_MASK, MAX_PAGE, Positions, PositionView, position_id_of
@@ -30,29 +31,6 @@ from .risk import (BPS, MAX_U128, Position, Settlement, _average_entry, _borrow_
                    _liquidation_price, _pnl, _reserve, _settle)
 from .token import Token
 from .transfers import Transfers
-
-
-@dataclass(frozen=True)
-class Health:
-    price: int
-    pnl: int
-    borrow_fee: int
-    equity: int
-    maintenance_margin: int
-    liquidation_price: int
-    liquidatable: bool
-
-
-@dataclass(frozen=True)
-class Totals:
-    pool_assets: int
-    pool_shares: int
-    total_reserved: int
-    insurance_assets: int
-    open_positions: int
-    vault_count: int
-    market_count: int
-    paused: bool
 
 
 class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Contract):
@@ -369,17 +347,13 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         last = min(first + min(count, MAX_PAGE), self.vault_count + 1)
         return [self._view(slot) for slot in range(first, last)]
 
+    def index_and_price(self, market_id: int):
+        p = self._params(market_id)
+        return self._current_index(market_id, p.borrow_rate), self._price(market_id, p.staleness)
+
     def health(self, position_id: int) -> Health:
-        slot, pos = self._load(position_id)
-        p = self._params(pos.market_id)
-        index = self._current_index(pos.market_id, p.borrow_rate)
-        mm_bps = p.maintenance_margin_bps
-        price = self._price(pos.market_id, p.staleness)
-        pnl = _capped_pnl(pos, price)
-        borrow_fee = _borrow_fee(pos.size, pos.entry_index, index)
-        equity = pos.collateral + pnl - borrow_fee
-        mm = _fee(pos.size, mm_bps)
-        return Health(price, pnl, borrow_fee, equity, mm, _liquidation_price(pos, index, mm_bps), equity < mm)
+        """Model-only: what Lens.health(engine, position_id) returns."""
+        return health_of(self, position_id)
 
     def vaults(self, slot: int) -> str:
         """The vault of a slot that exists (the empty address otherwise)."""
@@ -398,12 +372,11 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         return self._side(market_id, is_long, self._side_open_interest(market_id, is_long))
 
     def totals(self, pool_shares: Optional[int] = None) -> Totals:
-        """`pool_shares` defaults to the pool twin's supply (needs make_pool)."""
+        """Model-only: what Lens.totals(engine) returns. `pool_shares`
+        defaults to the pool twin's supply (needs make_pool)."""
         if pool_shares is None:
             pool_shares = self.pool.totalSupply()
-        return Totals(self.token.balanceOf[self.POOL], pool_shares, self.total_reserved,
-                      self.token.balanceOf[self.INSURANCE], self.open_positions, self.vault_count,
-                      self.market_count, self.paused)
+        return totals_of(self, pool_shares)
 
     # ---------------------------------------------------------------- model-only views
 

@@ -1,25 +1,88 @@
-"""Twin of contracts/Lens.vy: many token balances in one call."""
-from .errors import Revert
+"""Twin of contracts/Lens.vy: many token balances in one call, and the two
+views that left the engine for EIP-170's sake (health, totals).
+
+`health_of` and `totals_of` are the rules, written once: Lens.health and
+Lens.totals resolve an engine address to call them, and the model Engine's
+own health() and totals() (model-only conveniences) call them directly.
+"""
+from dataclasses import dataclass
+
+from .errors import Revert, require
 from .journal import Mapping
+from .risk import _borrow_fee, _capped_pnl, _fee, _liquidation_price
 
 MAX_HOLDERS = 1024
 
 
+@dataclass(frozen=True)
+class Health:
+    price: int
+    pnl: int
+    borrow_fee: int
+    equity: int
+    maintenance_margin: int
+    liquidation_price: int
+    liquidatable: bool
+
+
+@dataclass(frozen=True)
+class Totals:
+    pool_assets: int
+    pool_shares: int
+    total_reserved: int
+    insurance_assets: int
+    open_positions: int
+    vault_count: int
+    market_count: int
+    paused: bool
+
+
+def health_of(engine, position_id: int) -> Health:
+    """Lens.health's steps, in its order: the position view, the market's
+    maintenance margin, then the engine's index and price."""
+    v = engine.position(position_id)
+    require(v.is_open, "engine: position not open")
+    _, pos = engine._load(position_id)
+    mm_bps = engine.market_params(v.market_id).maintenance_margin_bps
+    index, price = engine.index_and_price(v.market_id)
+    pnl = _capped_pnl(pos, price)
+    borrow_fee = _borrow_fee(pos.size, pos.entry_index, index)
+    equity = pos.collateral + pnl - borrow_fee
+    mm = _fee(pos.size, mm_bps)
+    return Health(price, pnl, borrow_fee, equity, mm, _liquidation_price(pos, index, mm_bps), equity < mm)
+
+
+def totals_of(engine, pool_shares: int) -> Totals:
+    return Totals(engine.token.balanceOf[engine.POOL], pool_shares, engine.total_reserved,
+                  engine.token.balanceOf[engine.INSURANCE], engine.open_positions, engine.vault_count,
+                  engine.market_count, engine.paused)
+
+
 class Lens:
-    """Resolves a token address through `contracts` (address -> model
-    contract), as the chain resolves a staticcall's target."""
+    """Resolves a token or engine address through `contracts` (address ->
+    model contract), as the chain resolves a staticcall's target."""
 
     def __init__(self, address: str, contracts):
         self.address = address
         self.contracts = contracts
 
+    def _at(self, address: str):
+        c = self.contracts[address]
+        if c is None:
+            raise Revert(None)      # no contract there
+        return c
+
     def balances(self, token: str, holders: list) -> list:
         if len(holders) > MAX_HOLDERS:
             raise Revert(None)      # the ABI decoder refuses a longer DynArray
-        c = self.contracts[token]
-        if c is None:
-            raise Revert(None)      # no contract there
-        balance_of = c.balanceOf
+        balance_of = self._at(token).balanceOf
         if isinstance(balance_of, Mapping):
             return [balance_of[h] for h in holders]
         return [balance_of(h) for h in holders]
+
+    def health(self, engine: str, position_id: int) -> Health:
+        return health_of(self._at(engine), position_id)
+
+    def totals(self, engine: str) -> Totals:
+        e = self._at(engine)
+        return totals_of(e, self._at(e.POOL).totalSupply())

@@ -3,7 +3,7 @@
 Every slot (Engine.slots, a page of PAGE a call), the token balance of
 every holder and every vault (Lens.balances, LENS_PAGE a call; vault
 addresses are CREATE addresses, so they are known before the slots are
-read), LP shares, Engine.totals, every market's state and parameters,
+read), LP shares, Lens.totals, every market's state and parameters,
 owner and guardian. The twin reads it after every step, the audit at one
 block, the keeper pages slots with the same reads.
 """
@@ -67,7 +67,7 @@ class Snapshot:
     def calls(self) -> List[Call]:
         d, markets = self.d, range(1, self.market_count + 1)
         calls = [(d.engine, "Engine", "vault_count", []),
-                 (d.engine, "Engine", "totals", []),
+                 (d.lens, "Lens", "totals", [d.engine]),
                  (d.token, "MockUSDC", "totalSupply", []),
                  (d.lens, "Lens", "balances", [d.pool, self.share_holders]),
                  (d.engine, "Engine", "guardian", []),

@@ -40,6 +40,7 @@ class Devnet:
         self.token = self._contract(a["token"], "MockUSDC")
         self.engine = self._contract(a["engine"], "Engine")
         self.pool = self._contract(a["pool"], "LiquidityPool")
+        self.lens = self._contract(a["lens"], "Lens")
         self.feeds = {sym: self._contract(a[f"feed:{sym}"], "MockAggregator") for sym in self.m["markets"]}
         self.market_ids = {sym: m["market_id"] for sym, m in self.m["markets"].items()}
         self.accounts = self.w3.eth.accounts
@@ -113,7 +114,7 @@ def run(url: str, manifest_path) -> dict:
     d.wait(3_600)
     d.set_price("BTC", 55_000 * PRICE)
     d.set_price("ETH", 2_100 * PRICE)
-    if not e.health(btc_long).call()[6]:
+    if not d.lens.functions.health(e.address, btc_long).call()[6]:
         raise RuntimeError("activity: the BTC long should be liquidatable at 55,000")
     d.send(e.liquidate(btc_long), liquidator)
 

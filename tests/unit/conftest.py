@@ -183,11 +183,11 @@ def set_price(feed, owner):
 
 
 @pytest.fixture
-def snapshot(engine, token, pool):
+def snapshot(lens, engine, token, pool):
     """Everything a reverted call must leave untouched."""
     def _snap(position_ids=(), holders=()):
         return dict(
-            totals=tuple(engine.totals()),
+            totals=tuple(lens.totals(engine)),
             market=tuple(engine.market_state(1)),
             positions=[tuple(engine.position(p)) for p in position_ids],
             balances=[token.balanceOf(h) for h in holders],

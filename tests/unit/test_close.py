@@ -50,13 +50,13 @@ def test_close_at_a_loss(engine, token, pool, insurance, alice, long_pos, set_pr
     assert log.position_id == long_pos
 
 
-def test_close_releases_everything(engine, alice, long_pos, set_price, clock):
+def test_close_releases_everything(lens, engine, alice, long_pos, set_price, clock):
     _close_at(engine, long_pos, alice, set_price, clock, 1_850)
     view = engine.position(long_pos)
     assert view.is_open is False and view.position_id == 0 and view.owner == ZERO
     state = engine.market_state(1)
     assert (state.oi_long, state.oi_short) == (0, 0)
-    totals = engine.totals()
+    totals = lens.totals(engine)
     assert (totals.total_reserved, totals.open_positions, totals.vault_count) == (0, 0, 1)
 
 

@@ -142,13 +142,13 @@ def test_remove_collateral_refused(engine, feed, owner, guardian, alice, bob, po
 
 # ---------------------------------------------------------------- insurance
 
-def test_fund_insurance(engine, token, insurance, stranger):
+def test_fund_insurance(lens, engine, token, insurance, stranger):
     receipt = engine.fund_insurance(usd(123), sender=stranger)
     [log] = receipt.events.filter(engine.InsuranceFunded)
     assert (log.funder, log.amount) == (stranger.address, usd(123))
     assert token.balanceOf(insurance) == INSURANCE_FUND + usd(123)
     assert token.balanceOf(stranger) == MINT - usd(123)
-    assert engine.totals().insurance_assets == INSURANCE_FUND + usd(123)
+    assert lens.totals(engine).insurance_assets == INSURANCE_FUND + usd(123)
     with ape.reverts("engine: zero amount"):
         engine.fund_insurance(0, sender=stranger)
     token.approve(engine, 0, sender=stranger)

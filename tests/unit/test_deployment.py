@@ -5,7 +5,7 @@ import ape
 from .helpers import DECIMALS_OFFSET, INSURANCE_FUND, LP_DEPOSIT, LP_SHARES, MAX_UINT256, ZERO
 
 
-def test_engine_creates_its_vault_implementation_insurance_and_pool(fresh_engine, token, owner, guardian):
+def test_engine_creates_its_vault_implementation_insurance_and_pool(lens, fresh_engine, token, owner, guardian):
     impl, ins, pool = fresh_engine.VAULT_IMPLEMENTATION(), fresh_engine.INSURANCE(), fresh_engine.POOL()
     assert fresh_engine.TOKEN() == token.address
     assert len({impl, ins, pool}) == 3 and ZERO not in {impl, ins, pool}
@@ -13,7 +13,7 @@ def test_engine_creates_its_vault_implementation_insurance_and_pool(fresh_engine
     assert fresh_engine.pending_owner() == ZERO
     assert fresh_engine.guardian() == guardian.address
     assert fresh_engine.paused() is False
-    assert tuple(fresh_engine.totals()) == (0, 0, 0, 0, 0, 0, 0, False)
+    assert tuple(lens.totals(fresh_engine)) == (0, 0, 0, 0, 0, 0, 0, False)
 
 
 def test_vault_implementation_and_insurance_proxy_point_at_engine_and_token(project, fresh_engine, token):
@@ -54,8 +54,8 @@ def test_constructor_reverts_when_token_approve_returns_false(project, FaultyTok
         project.Engine.deploy(bad, vault_blueprint, pool_blueprint, guardian, 0, sender=owner)
 
 
-def test_standard_world_totals(engine, token, pool, insurance, lp):
-    assert tuple(engine.totals()) == (LP_DEPOSIT, LP_SHARES, 0, INSURANCE_FUND, 0, 0, 1, False)
+def test_standard_world_totals(lens, engine, token, pool, insurance, lp):
+    assert tuple(lens.totals(engine)) == (LP_DEPOSIT, LP_SHARES, 0, INSURANCE_FUND, 0, 0, 1, False)
     assert pool.balanceOf(lp) == LP_SHARES
     assert token.balanceOf(insurance) == INSURANCE_FUND
 

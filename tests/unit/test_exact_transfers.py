@@ -37,7 +37,7 @@ def test_pool_refuses_a_deposit_that_arrives_short(fee_protocol):
     assert pool.totalSupply() == 0 and token.balanceOf(pool) == 0 and pool.request_count() == 0
 
 
-def test_engine_refuses_collateral_that_arrives_short(fee_protocol):
+def test_engine_refuses_collateral_that_arrives_short(lens, fee_protocol):
     token, engine, pool, lp, trader = fee_protocol
     # Seed the pool without a deposit (a plain transfer loses 1% but the
     # engine only needs liquidity to reserve against).
@@ -46,4 +46,4 @@ def test_engine_refuses_collateral_that_arrives_short(fee_protocol):
     with ape.reverts("engine: token transfer not exact"):
         engine.open_position(1, True, 10_000 * USDC, 1_010 * USDC, sender=trader)
     assert token.balanceOf(trader) == before
-    assert engine.totals().open_positions == 0
+    assert lens.totals(engine).open_positions == 0

@@ -151,14 +151,14 @@ def test_set_market_params_accrues_at_the_old_rate_first(engine, owner, alice, o
     assert receipt.events.filter(engine.PositionClosed)[0].borrow_fee == borrow_fee(usd(10_000), 10) == 318
 
 
-def test_new_maintenance_margin_applies_to_open_positions(engine, owner, alice, liquidator, open_pos, set_price):
+def test_new_maintenance_margin_applies_to_open_positions(lens, engine, owner, alice, liquidator, open_pos, set_price):
     pid, _ = open_pos(alice, usd(10_000), usd(1_010))
     # At 1,930 equity is 1,000 - 350 - fees ~ 650: healthy under a 5%
     # maintenance margin (500), liquidatable as soon as it is raised to 7% (700).
     set_price(1_930)
-    assert engine.health(pid).liquidatable is False
+    assert lens.health(engine, pid).liquidatable is False
     engine.set_market_params(1, params(initial_margin_bps=2_000, maintenance_margin_bps=700), sender=owner)
-    assert engine.health(pid).maintenance_margin == usd(700)
+    assert lens.health(engine, pid).maintenance_margin == usd(700)
     engine.liquidate(pid, sender=liquidator)
     assert engine.position(pid).is_open is False
 
@@ -216,11 +216,11 @@ def test_set_guardian(engine, owner, guardian, stranger):
 
 
 @pytest.mark.parametrize("who", ["guardian", "owner"])
-def test_guardian_or_owner_pause_only_owner_unpauses(engine, request, owner, guardian, who):
+def test_guardian_or_owner_pause_only_owner_unpauses(lens, engine, request, owner, guardian, who):
     account = request.getfixturevalue(who)
     receipt = engine.pause(sender=account)
     assert [log.account for log in receipt.events.filter(engine.Paused)] == [account.address]
-    assert engine.paused() is True and engine.totals().paused is True
+    assert engine.paused() is True and lens.totals(engine).paused is True
     with ape.reverts("engine: paused"):
         engine.pause(sender=account)
     with ape.reverts("ownable: caller is not the owner"):

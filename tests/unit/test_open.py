@@ -11,7 +11,7 @@ SIZE = usd(10_000)
 AMOUNT = usd(1_010)
 
 
-def test_open_long_moves_exact_amounts(engine, token, pool, insurance, alice, open_pos, clock):
+def test_open_long_moves_exact_amounts(lens, engine, token, pool, insurance, alice, open_pos, clock):
     # 10,000 USDC long at 2,000 with 1,010 USDC: open fee 10 bps of 10,000 = 10 USDC
     # to the pool, 1,000 USDC of collateral to a fresh vault: exactly 10x.
     t = clock.at(0)
@@ -30,7 +30,7 @@ def test_open_long_moves_exact_amounts(engine, token, pool, insurance, alice, op
     assert tuple(engine.position(pid)) == (
         pid, 1, vault, True, alice.address, 1, True, SIZE, usd(1_000), px(2_000), state.borrow_index,
         30_000, usd(30_000))
-    assert tuple(engine.totals()) == (
+    assert tuple(lens.totals(engine)) == (
         LP_DEPOSIT + usd(10), LP_SHARES, usd(30_000), INSURANCE_FUND, 1, 1, 1, False)
 
 

@@ -52,7 +52,7 @@ def test_increase_with_collateral(engine, token, pool, alice, pos, set_price, cl
         px(2_200))
 
 
-def test_increase_without_collateral_uses_profit(engine, token, alice, pos, set_price, clock):
+def test_increase_without_collateral_uses_profit(lens, engine, token, alice, pos, set_price, clock):
     _at_price(set_price, clock, 2_200)
     balance = token.balanceOf(alice)
     engine.increase_position(pos, usd(5_000), 0, sender=alice)
@@ -62,7 +62,7 @@ def test_increase_without_collateral_uses_profit(engine, token, alice, pos, set_
     assert (view.size, view.collateral, view.entry_price) == (usd(15_000), 994_999_682, px(2_062.5))
     assert token.balanceOf(alice) == balance
     # The unrealised 1,000 of profit is preserved by the averaged entry.
-    assert engine.health(pos).pnl == usd(1_000)
+    assert lens.health(engine, pos).pnl == usd(1_000)
 
 
 def test_increase_takes_the_current_max_profit(engine, owner, alice, pos, clock):

@@ -57,7 +57,7 @@ def test_settling_one_position_never_touches_another_vault(engine, token, alice,
 
 # ---------------------------------------------------------------- recycling
 
-def test_recycled_vault_gets_a_new_id_and_no_leftovers(engine, token, alice, bob, pos, open_pos, set_price, clock):
+def test_recycled_vault_gets_a_new_id_and_no_leftovers(lens, engine, token, alice, bob, pos, open_pos, set_price, clock):
     vault = engine.position(pos).vault
     clock.at(5)
     set_price(2_200)  # alice closes at a profit: the vault is emptied to her
@@ -77,7 +77,7 @@ def test_recycled_vault_gets_a_new_id_and_no_leftovers(engine, token, alice, bob
     assert engine.position(pos).is_open is False
     assert tuple(engine.position(pos))[:4] == (0, 0, ZERO, False)
     with ape.reverts("engine: position not open"):
-        engine.health(pos)
+        lens.health(engine, pos)
     for call, args in [(engine.close_position, ()), (engine.add_collateral, (usd(1),)),
                        (engine.remove_collateral, (usd(1),)), (engine.increase_position, (usd(1), usd(1))),
                        (engine.decrease_position, (usd(1),)), (engine.liquidate, ())]:
