@@ -143,7 +143,7 @@ def test_execute_with_a_bad_price_reverts(chain, pool, lp2, feed, owner):
         pool.pool_liability()
 
 
-def test_deposit_worth_no_shares_and_redeem_worth_nothing(chain, project, fresh_engine, token, lp, owner):
+def test_deposit_worth_no_shares_is_refused(chain, project, fresh_engine, token, lp, owner):
     pool = project.LiquidityPool.at(fresh_engine.POOL())
     token.mint(lp, usd(10), sender=owner)
     token.approve(pool, MAX_UINT256, sender=lp)
@@ -152,11 +152,14 @@ def test_deposit_worth_no_shares_and_redeem_worth_nothing(chain, project, fresh_
     with ape.reverts("pool: zero shares"):
         settle(chain, pool, rid, [], owner, keeper=lp)
     pool.cancel_request(rid, sender=lp)
-    shares = lp_deposit(chain, pool, lp, usd(1))
-    rid = request_id(pool.requestRedeem(1, lp, lp, sender=lp), pool)
+    assert lp_deposit(chain, pool, lp, usd(1)) == 999_999     # 10**6 * 10**6 // (10**6 + 1)
+
+
+def test_redeem_worth_nothing_is_refused(chain, pool, lp, feed, owner):
+    rid = request_id(pool.requestRedeem(1, lp, lp, sender=lp), pool)    # 1 share: 10**-6 of a unit
     with ape.reverts("pool: zero assets"):
-        settle(chain, pool, rid, [], owner, keeper=lp)
-    assert shares > 0
+        settle(chain, pool, rid, [feed], owner)
+    assert pool.pendingRedeemRequest(rid, lp) == 1
 
 
 def test_escrowed_deposits_back_no_reserve(chain, project, fresh_engine, token, lp, alice, owner, feed):
@@ -227,7 +230,7 @@ def test_valuation_against_the_positions(chain, engine, pool, alice, bob, feed, 
         assert side == chain_sums(engine, [a, b], is_long)
         sides[is_long] = side
     liability, oldest = pool.pool_liability()
-    assert oldest == feed.latestRoundData().updatedAt
+    assert oldest == feed.latestRoundData()[3]
     assert liability == _claim(sides[True], True, price, index) + _claim(sides[False], False, price, index)
     # Against the per-position clamped claims, within the bound of exposure.vy.
     total, bound = 0, 4 + 2 * 3
