@@ -219,21 +219,6 @@ def _market_now(market_id: uint256) -> (markets.MarketParams, uint256, uint256):
 
 
 @internal
-def _store_position(slot: uint256, pos: risk.Position):
-    """
-    @dev Writes a position and moves its side's exposure sums from what
-         the slot held (nothing, if no open position) to it.
-    @param slot The position's vault slot.
-    @param pos The position to write.
-    """
-    old: risk.Position = positions._read(slot)
-    if not old.is_open:
-        old = empty(risk.Position)
-    positions._store(slot, pos)
-    expo._update(old, pos)
-
-
-@internal
 @view
 def _check_liquidity(reserved: uint256):
     """
@@ -305,7 +290,8 @@ def open_position(market_id: uint256, is_long: bool, size: uint256, amount: uint
         entry_price=price,
         entry_index=index,
     )
-    self._store_position(slot, pos)
+    positions._store(slot, pos)
+    expo._update(empty(risk.Position), pos)
     self.total_reserved = reserved
     positions.open_positions += 1
     markets._add_open_interest(market_id, is_long, size, True)
@@ -342,11 +328,13 @@ def add_collateral(position_id: uint256, amount: uint256):
     slot: uint256 = 0
     pos: risk.Position = empty(risk.Position)
     slot, pos = positions._load_owned(position_id)
+    old: risk.Position = pos
     assert amount != 0, "engine: zero amount"
     # Bounded before any arithmetic, so oversized input gets a reason.
     assert amount <= risk.MAX_U128, "engine: amount too large"
     pos.collateral += amount
-    self._store_position(slot, pos)
+    positions._store_collateral(slot, pos)
+    expo._update(old, pos)
     transfers._pull(TOKEN, msg.sender, positions._vault(slot), amount)
     log CollateralAdded(position_id=position_id, amount=amount, collateral=pos.collateral)
 
@@ -363,6 +351,7 @@ def remove_collateral(position_id: uint256, amount: uint256):
     slot: uint256 = 0
     pos: risk.Position = empty(risk.Position)
     slot, pos = positions._load_owned(position_id)
+    old: risk.Position = pos
     assert amount != 0, "engine: zero amount"
     assert amount < pos.collateral, "engine: amount exceeds collateral"
     pos.collateral -= amount
@@ -374,7 +363,8 @@ def remove_collateral(position_id: uint256, amount: uint256):
     price: uint256 = markets._price(pos.market_id, p.staleness)
     margin: uint256 = risk._fee(pos.size, p.initial_margin_bps)
     assert risk._equity(pos, price, index) >= convert(margin, int256), "engine: margin too low"
-    self._store_position(slot, pos)
+    positions._store(slot, pos)
+    expo._update(old, pos)
     transfers._pay_from_vault(positions._vault(slot), msg.sender, amount)
     log CollateralRemoved(position_id=position_id, amount=amount, collateral=pos.collateral, price=price)
 
@@ -394,6 +384,7 @@ def increase_position(position_id: uint256, size_delta: uint256, collateral_delt
     slot: uint256 = 0
     pos: risk.Position = empty(risk.Position)
     slot, pos = positions._load_owned(position_id)
+    old: risk.Position = pos
     assert size_delta != 0, "engine: zero size"
     assert size_delta <= risk.MAX_U128, "engine: size too large"
     assert collateral_delta <= risk.MAX_U128, "engine: amount too large"
@@ -420,7 +411,8 @@ def increase_position(position_id: uint256, size_delta: uint256, collateral_delt
     reserved: uint256 = self.total_reserved - old_reserve + new_reserve
     if new_reserve > old_reserve:
         self._check_liquidity(reserved)
-    self._store_position(slot, pos)
+    positions._store(slot, pos)
+    expo._update(old, pos)
     self.total_reserved = reserved
     markets._add_open_interest(market_id, pos.is_long, size_delta, True)
     vault: address = positions._vault(slot)
@@ -456,6 +448,7 @@ def decrease_position(position_id: uint256, size_delta: uint256):
     slot: uint256 = 0
     pos: risk.Position = empty(risk.Position)
     slot, pos = positions._load_owned(position_id)
+    old: risk.Position = pos
     assert size_delta != 0, "engine: zero size"
     assert size_delta < pos.size, "engine: decrease covers the whole position, close it"
     market_id: uint256 = pos.market_id
@@ -484,7 +477,8 @@ def decrease_position(position_id: uint256, size_delta: uint256):
     markets._min_collateral(pos.collateral, p)
     maintenance: uint256 = risk._fee(pos.size, p.maintenance_margin_bps)
     assert risk._equity(pos, price, index) >= convert(maintenance, int256), "engine: position would be liquidatable"
-    self._store_position(slot, pos)
+    positions._store(slot, pos)
+    expo._update(old, pos)
     self.total_reserved -= old_reserve - new_reserve
     markets._add_open_interest(market_id, pos.is_long, size_delta, False)
     transfers._pay_from_pool(TOKEN, POOL, msg.sender, to_trader)

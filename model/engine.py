@@ -79,12 +79,9 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         """The pool's cash (escrowed deposits aside) must cover every reserve."""
         require(reserved <= self.pool.cash(), "engine: pool liquidity too low")
 
-    def _store_position(self, slot: int, pos: Position) -> None:
-        """Twin of Engine._store_position: writes the position, then moves its side's
-        exposure sums from what the slot held (nothing unless open) to it."""
-        old = self._read(slot)
-        if not old.is_open:
-            old = Position()
+    def _store_position(self, slot: int, old: Position, pos: Position) -> None:
+        """Twin of Engine._store_position: writes the position, then moves its
+        side's exposure sums from `old` (empty for an open) to it."""
         self._store(slot, pos)
         self._update(old, pos)
 
@@ -118,7 +115,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         slot = self._take_slot(self.VAULT_IMPLEMENTATION)
         generation = self._read(slot).generation + 1
         require(generation <= GEN_MASK, "engine: slot generations exhausted")
-        self._store_position(slot, Position(owner=sender, market_id=market_id, is_long=is_long,
+        self._store_position(slot, Position(), Position(owner=sender, market_id=market_id, is_long=is_long,
                                    max_profit_bps=max_profit_bps, generation=generation, is_open=True,
                                    size=size, collateral=collateral, entry_price=price, entry_index=index))
         self.total_reserved = reserved
@@ -136,11 +133,13 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
     @external
     def add_collateral(self, position_id: int, amount: int, *, sender: str) -> None:
         slot, pos = self._load_owned(position_id, sender=sender)
+        old = pos
         require(amount != 0, "engine: zero amount")
         # Bounded before any arithmetic, so oversized input gets a reason.
         require(amount <= MAX_U128, "engine: amount too large")
         pos = replace(pos, collateral=pos.collateral + amount)
-        self._store_position(slot, pos)
+        self._store_collateral(slot, pos)
+        self._update(old, pos)
         self._pull(self.token, sender, self._vault(slot), amount)
         self._emit(CollateralAdded(position_id, amount, pos.collateral))
 
@@ -148,6 +147,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
     def remove_collateral(self, position_id: int, amount: int, *, sender: str) -> None:
         self._not_paused()
         slot, pos = self._load_owned(position_id, sender=sender)
+        old = pos
         require(amount != 0, "engine: zero amount")
         require(amount < pos.collateral, "engine: amount exceeds collateral")
         pos = replace(pos, collateral=pos.collateral - amount)
@@ -157,7 +157,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         price = self._price(pos.market_id, p.staleness)
         margin = _fee(pos.size, p.initial_margin_bps)
         require(_equity(pos, price, index) >= margin, "engine: margin too low")
-        self._store_position(slot, pos)
+        self._store_position(slot, old, pos)
         self._pay_from_vault(self._vault(slot), sender, amount)
         self._emit(CollateralRemoved(position_id, amount, pos.collateral, price))
 
@@ -165,6 +165,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
     def increase_position(self, position_id: int, size_delta: int, collateral_delta: int, *, sender: str) -> None:
         self._not_paused()
         slot, pos = self._load_owned(position_id, sender=sender)
+        old = pos
         require(size_delta != 0, "engine: zero size")
         require(size_delta <= MAX_U128, "engine: size too large")
         require(collateral_delta <= MAX_U128, "engine: amount too large")
@@ -190,7 +191,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         reserved = self.total_reserved - old_reserve + new_reserve
         if new_reserve > old_reserve:
             self._check_liquidity(reserved)
-        self._store_position(slot, pos)
+        self._store_position(slot, old, pos)
         self.total_reserved = reserved
         self._add_open_interest(market_id, pos.is_long, size_delta, True)
         vault = self._vault(slot)
@@ -204,6 +205,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
     def decrease_position(self, position_id: int, size_delta: int, *, sender: str) -> PositionDecreased:
         """Returns the PositionDecreased event it logs: what happened."""
         slot, pos = self._load_owned(position_id, sender=sender)
+        old = pos
         require(size_delta != 0, "engine: zero size")
         require(size_delta < pos.size, "engine: decrease covers the whole position, close it")
         market_id = pos.market_id
@@ -224,7 +226,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         self._min_collateral(pos.collateral, p)
         maintenance = _fee(pos.size, p.maintenance_margin_bps)
         require(_equity(pos, price, index) >= maintenance, "engine: position would be liquidatable")
-        self._store_position(slot, pos)
+        self._store_position(slot, old, pos)
         self.total_reserved -= old_reserve - new_reserve
         self._add_open_interest(market_id, pos.is_long, size_delta, False)
         self._pay_from_pool(self.token, self.POOL, sender, to_trader)

@@ -22,14 +22,20 @@ class Side:
     reserve: int = 0
 
 
+def _units(size: int, entry_price: int, is_long: bool) -> int:
+    """size * UNIT_SCALE / entry_price: a long's round up, a short's down."""
+    if size == 0:
+        return 0
+    units, rem = divmod(size * UNIT_SCALE, entry_price)
+    return units + 1 if is_long and rem else units
+
+
 def _terms(pos: Position):
-    """(units, weight, collateral | reserve << 128); long units round up."""
+    """Model-only: (units, weight, collateral | reserve << 128) of one position."""
     if pos.size == 0:
         return 0, 0, 0
-    units, rem = divmod(pos.size * UNIT_SCALE, pos.entry_price)
-    if pos.is_long and rem:
-        units += 1
-    return units, pos.size * pos.entry_index, pos.collateral | (_reserve(pos.size, pos.max_profit_bps) << 128)
+    return (_units(pos.size, pos.entry_price, pos.is_long), pos.size * pos.entry_index,
+            pos.collateral | (_reserve(pos.size, pos.max_profit_bps) << 128))
 
 
 def _claim(side: Side, is_long: bool, price: int, index: int) -> int:
@@ -50,7 +56,7 @@ class Exposure:
         self.side_sums = self.mapping(Side())
 
     def _update(self, old: Position, new: Position) -> None:
-        key = (max(old.market_id, new.market_id), old.is_long or new.is_long)
+        key = (old.market_id | new.market_id, old.is_long or new.is_long)
         u0, w0, m0 = _terms(old)
         u1, w1, m1 = _terms(new)
         s = self.side_sums[key]

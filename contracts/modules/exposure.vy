@@ -61,22 +61,22 @@ side_margin: HashMap[uint256, uint256]
 
 @internal
 @pure
-def _terms(pos: risk.Position) -> (uint256, uint256, uint256):
+def _units(size: uint256, entry_price: uint256, is_long: bool) -> uint256:
     """
-    @dev A position's terms. Units are its notional over its entry price:
-         a long's round up and a short's down, so the valuation of either
-         side never favours the LPs.
-    @param pos The position (size 0: no terms).
+    @dev A position's units, its notional over its entry price: a long's
+         round up and a short's down, so the valuation of either side never
+         favours the LPs.
+    @param size The notional (0: no units).
+    @param entry_price The entry price.
+    @param is_long The side.
     @return uint256 The units.
-    @return uint256 The weight, size * entry_index.
-    @return uint256 collateral | reserve << 128.
     """
-    if pos.size == 0:
-        return 0, 0, 0
-    units: uint256 = pos.size * UNIT_SCALE // pos.entry_price
-    if pos.is_long and units * pos.entry_price != pos.size * UNIT_SCALE:
+    if size == 0:
+        return 0
+    units: uint256 = size * UNIT_SCALE // entry_price
+    if is_long and units * entry_price != size * UNIT_SCALE:
         units += 1
-    return units, pos.size * pos.entry_index, pos.collateral | (risk._reserve(pos.size, pos.max_profit_bps) << 128)
+    return units
 
 
 @internal
@@ -84,28 +84,30 @@ def _update(old: risk.Position, new: risk.Position):
     """
     @dev Replaces a position's terms in its side's sums: old out, new in.
          Both are the same market and side (a position never changes
-         either); an empty one (size 0) contributes nothing. A sum the
-         change leaves alone is not written, so add_collateral writes one
-         word. The packed margin word cannot borrow (a sum holds every term
-         subtracted from it); a carry out of the collateral half is refused
+         either); an empty one (size 0) contributes nothing. A sum whose
+         inputs the change leaves alone is neither computed nor written, so
+         add_collateral and remove_collateral touch one word. The packed
+         margin word cannot borrow (a sum holds every term subtracted from
+         it); a carry out of the collateral half is refused (bare revert)
          and the reserve half is checked by uint256 arithmetic.
     @param old The position before the change (empty for an open).
     @param new The position after it (empty for a close or liquidation).
     """
-    key: uint256 = (max(old.market_id, new.market_id) << 1) | convert(old.is_long or new.is_long, uint256)
-    units_old: uint256 = 0
-    weight_old: uint256 = 0
-    margin_old: uint256 = 0
-    units_new: uint256 = 0
-    weight_new: uint256 = 0
-    margin_new: uint256 = 0
-    units_old, weight_old, margin_old = self._terms(old)
-    units_new, weight_new, margin_new = self._terms(new)
-    if units_old != units_new:
-        self.side_units[key] = self.side_units[key] - units_old + units_new
-    if weight_old != weight_new:
-        self.side_weight[key] = self.side_weight[key] - weight_old + weight_new
-    margin: uint256 = self.side_margin[key] - margin_old + margin_new
+    # One of the two may be empty (all zero): OR picks the other's fields.
+    side: uint256 = convert(old.is_long, uint256) | convert(new.is_long, uint256)
+    key: uint256 = ((old.market_id | new.market_id) << 1) | side
+    is_long: bool = side == 1
+    if old.size != new.size or old.entry_price != new.entry_price:
+        self.side_units[key] = self.side_units[key] - self._units(old.size, old.entry_price, is_long) + self._units(
+            new.size, new.entry_price, is_long
+        )
+    if old.size != new.size or old.entry_index != new.entry_index:
+        self.side_weight[key] = self.side_weight[key] - old.size * old.entry_index + new.size * new.entry_index
+    margin: uint256 = self.side_margin[key] - old.collateral + new.collateral
+    if old.size != new.size or old.max_profit_bps != new.max_profit_bps:
+        margin = margin - (risk._reserve(old.size, old.max_profit_bps) << 128) + (
+            risk._reserve(new.size, new.max_profit_bps) << 128
+        )
     # Token amounts: a sum past 2**128 needs a token supply past it, so no
     # reason string (it would cost the engine 150 bytes of its EIP-170
     # budget); it reverts bare, like checked arithmetic.
