@@ -14,6 +14,9 @@
         oracle), transfers (token movements) and guardian (pause). This
         contract composes them and keeps the external functions and the
         pool-wide total_reserved, which positions and markets both move.
+        Every change of a position also goes through exposure._update, so
+        the pool (LiquidityPool.vy) can value itself at market: its cash
+        less what the sums say traders could claim.
 """
 from ethereum.ercs import IERC20
 from snekmate.auth import ownable
@@ -22,6 +25,8 @@ from modules import risk
 from modules import positions
 from modules import markets
 from modules import transfers
+# Aliased: the engine's `exposure` view keeps the spec's name.
+from modules import exposure as expo
 # Aliased: `guardian` is also the name of the constructor's and
 # set_guardian's argument, which the ABI keeps.
 from modules import guardian as guard
@@ -37,6 +42,8 @@ initializes: guard
 initializes: positions
 # Market parameters, open interest, borrow indices, feeds.
 initializes: markets
+# The per-market, per-side sums the pool values itself with.
+initializes: expo
 # `risk` and `transfers` hold no state: nothing to initialise.
 
 exports: (
@@ -53,6 +60,11 @@ exports: (
     markets.market_count,
 )
 
+
+# @dev The pool's side of the reserve check: cash excludes deposits still
+# waiting in escrow, which must never back a reserve.
+interface Pool:
+    def cash() -> uint256: view
 
 event MarketListed:
     market_id: indexed(uint256)
@@ -161,7 +173,7 @@ total_reserved: public(uint256)
 
 
 @deploy
-def __init__(token: IERC20, vault_blueprint: address, pool_blueprint: address, guardian: address):
+def __init__(token: IERC20, vault_blueprint: address, pool_blueprint: address, guardian: address, redeem_fee_bps: uint256):
     """
     @dev Creates the vault implementation (nonce 1), the insurance vault
          (nonce 2) and the pool (nonce 3); every later CREATE is a position
@@ -170,6 +182,7 @@ def __init__(token: IERC20, vault_blueprint: address, pool_blueprint: address, g
     @param vault_blueprint EIP-5202 blueprint of Vault.vy.
     @param pool_blueprint EIP-5202 blueprint of LiquidityPool.vy.
     @param guardian The first guardian.
+    @param redeem_fee_bps The pool's redemption fee (at most 100 bps; the pool checks).
     """
     ownable.__init__()
     ownable_2step.__init__()
@@ -178,7 +191,7 @@ def __init__(token: IERC20, vault_blueprint: address, pool_blueprint: address, g
     impl: address = create_from_blueprint(vault_blueprint, self, token)
     VAULT_IMPLEMENTATION = impl
     INSURANCE = create_minimal_proxy_to(impl)
-    POOL = create_from_blueprint(pool_blueprint, token, self)
+    POOL = create_from_blueprint(pool_blueprint, token, self, redeem_fee_bps)
     # Vault addresses are computed from nonces (see _vault): check the rule.
     assert impl == positions._created_address(1) and POOL == positions._created_address(
         positions.NONCE_BEFORE_VAULTS
@@ -206,6 +219,16 @@ def _market_now(market_id: uint256) -> (markets.MarketParams, uint256, uint256):
 
 
 @internal
+@view
+def _check_liquidity(reserved: uint256):
+    """
+    @dev The pool's cash (escrowed deposits aside) must cover every reserve.
+    @param reserved The total reserved after the trade.
+    """
+    assert reserved <= staticcall Pool(POOL).cash(), "engine: pool liquidity too low"
+
+
+@internal
 def _release(slot: uint256, pos: risk.Position):
     """
     @dev Closes a whole position: frees its slot, then removes its open
@@ -214,6 +237,7 @@ def _release(slot: uint256, pos: risk.Position):
     @param pos The position as it was open.
     """
     positions._release_slot(slot)
+    expo._update(pos, empty(risk.Position))
     markets._add_open_interest(pos.market_id, pos.is_long, pos.size, False)
     self.total_reserved -= risk._reserve(pos.size, pos.max_profit_bps)
 
@@ -249,12 +273,12 @@ def open_position(market_id: uint256, is_long: bool, size: uint256, amount: uint
     assert markets._side_open_interest(market_id, is_long) + size <= p.oi_cap, "engine: open interest cap reached"
     max_profit_bps: uint256 = p.max_profit_bps
     reserved: uint256 = self.total_reserved + risk._reserve(size, max_profit_bps)
-    assert reserved <= staticcall TOKEN.balanceOf(POOL), "engine: pool liquidity too low"
+    self._check_liquidity(reserved)
 
     slot: uint256 = positions._take_slot(VAULT_IMPLEMENTATION)
     generation: uint256 = ((positions.pos_word0[slot] >> 216) & positions.GEN_MASK) + 1
     assert generation <= positions.GEN_MASK, "engine: slot generations exhausted"
-    positions._store(slot, risk.Position(
+    pos: risk.Position = risk.Position(
         owner=msg.sender,
         market_id=market_id,
         is_long=is_long,
@@ -265,7 +289,9 @@ def open_position(market_id: uint256, is_long: bool, size: uint256, amount: uint
         collateral=collateral,
         entry_price=price,
         entry_index=index,
-    ))
+    )
+    positions._store(slot, pos)
+    expo._update(empty(risk.Position), pos)
     self.total_reserved = reserved
     positions.open_positions += 1
     markets._add_open_interest(market_id, is_long, size, True)
@@ -302,11 +328,13 @@ def add_collateral(position_id: uint256, amount: uint256):
     slot: uint256 = 0
     pos: risk.Position = empty(risk.Position)
     slot, pos = positions._load_owned(position_id)
+    old: risk.Position = pos
     assert amount != 0, "engine: zero amount"
     # Bounded before any arithmetic, so oversized input gets a reason.
     assert amount <= risk.MAX_U128, "engine: amount too large"
     pos.collateral += amount
-    positions._store(slot, pos)
+    positions._store_collateral(slot, pos)
+    expo._update(old, pos)
     transfers._pull(TOKEN, msg.sender, positions._vault(slot), amount)
     log CollateralAdded(position_id=position_id, amount=amount, collateral=pos.collateral)
 
@@ -323,6 +351,7 @@ def remove_collateral(position_id: uint256, amount: uint256):
     slot: uint256 = 0
     pos: risk.Position = empty(risk.Position)
     slot, pos = positions._load_owned(position_id)
+    old: risk.Position = pos
     assert amount != 0, "engine: zero amount"
     assert amount < pos.collateral, "engine: amount exceeds collateral"
     pos.collateral -= amount
@@ -335,6 +364,7 @@ def remove_collateral(position_id: uint256, amount: uint256):
     margin: uint256 = risk._fee(pos.size, p.initial_margin_bps)
     assert risk._equity(pos, price, index) >= convert(margin, int256), "engine: margin too low"
     positions._store(slot, pos)
+    expo._update(old, pos)
     transfers._pay_from_vault(positions._vault(slot), msg.sender, amount)
     log CollateralRemoved(position_id=position_id, amount=amount, collateral=pos.collateral, price=price)
 
@@ -354,6 +384,7 @@ def increase_position(position_id: uint256, size_delta: uint256, collateral_delt
     slot: uint256 = 0
     pos: risk.Position = empty(risk.Position)
     slot, pos = positions._load_owned(position_id)
+    old: risk.Position = pos
     assert size_delta != 0, "engine: zero size"
     assert size_delta <= risk.MAX_U128, "engine: size too large"
     assert collateral_delta <= risk.MAX_U128, "engine: amount too large"
@@ -379,8 +410,9 @@ def increase_position(position_id: uint256, size_delta: uint256, collateral_delt
     new_reserve: uint256 = risk._reserve(pos.size, pos.max_profit_bps)
     reserved: uint256 = self.total_reserved - old_reserve + new_reserve
     if new_reserve > old_reserve:
-        assert reserved <= staticcall TOKEN.balanceOf(POOL), "engine: pool liquidity too low"
+        self._check_liquidity(reserved)
     positions._store(slot, pos)
+    expo._update(old, pos)
     self.total_reserved = reserved
     markets._add_open_interest(market_id, pos.is_long, size_delta, True)
     vault: address = positions._vault(slot)
@@ -416,6 +448,7 @@ def decrease_position(position_id: uint256, size_delta: uint256):
     slot: uint256 = 0
     pos: risk.Position = empty(risk.Position)
     slot, pos = positions._load_owned(position_id)
+    old: risk.Position = pos
     assert size_delta != 0, "engine: zero size"
     assert size_delta < pos.size, "engine: decrease covers the whole position, close it"
     market_id: uint256 = pos.market_id
@@ -445,6 +478,7 @@ def decrease_position(position_id: uint256, size_delta: uint256):
     maintenance: uint256 = risk._fee(pos.size, p.maintenance_margin_bps)
     assert risk._equity(pos, price, index) >= convert(maintenance, int256), "engine: position would be liquidatable"
     positions._store(slot, pos)
+    expo._update(old, pos)
     self.total_reserved -= old_reserve - new_reserve
     markets._add_open_interest(market_id, pos.is_long, size_delta, False)
     transfers._pay_from_pool(TOKEN, POOL, msg.sender, to_trader)
@@ -729,3 +763,15 @@ def market_state(market_id: uint256) -> markets.MarketState:
     """
     return markets._state(market_id)
 
+
+
+@external
+@view
+def exposure(market_id: uint256, is_long: bool) -> expo.Side:
+    """
+    @notice One market side's raw sums, for keepers and audits.
+    @param market_id The market id.
+    @param is_long The side: True for longs.
+    @return Side Open interest, units, weight, collateral and reserve sums.
+    """
+    return expo._side(market_id, is_long, markets._side_open_interest(market_id, is_long))

@@ -6,6 +6,7 @@ composed from the twins of its modules as the contract is.
     markets.py    parameters, borrow index, oracle, OI     (Markets)
     transfers.py  token movements                          (Transfers)
     guardian.py   pause and its guardian                   (Guardian)
+    exposure.py   per-market, per-side sums of positions   (Exposure)
     ownable.py    snekmate ownable + ownable_2step         (Ownable2Step)
 
 Every external calls the same internals, checks the same things in the
@@ -18,6 +19,7 @@ from .engine_events import (CollateralAdded, CollateralRemoved, InsuranceFunded,
                             MarketParamsSet, PositionClosed, PositionDecreased, PositionIncreased,
                             PositionLiquidated, PositionOpened)
 from .env import ZERO_ADDRESS, Env
+from .exposure import Exposure, Side
 from .errors import require
 from .guardian import Guardian
 from .journal import Contract, Journal, external
@@ -31,7 +33,7 @@ from .token import Token
 from .transfers import Transfers
 
 
-class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
+class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Contract):
     def __init__(self, journal: Journal, env: Env, address: str, token: Token, owner: str, guardian: str,
                  pool_address: str, insurance: str, vault_address: Optional[Callable[[int], str]] = None, *,
                  make_pool: Optional[Callable[["Engine"], object]] = None,
@@ -52,6 +54,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
         Ownable2Step.__init__(self, owner)
         Markets.__init__(self)
         Positions.__init__(self)
+        Exposure.__init__(self)
         Transfers.__init__(self)
         self.TOKEN = token.address
         self.VAULT_IMPLEMENTATION = vault_implementation
@@ -72,9 +75,20 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
         price = self._price(market_id, p.staleness)
         return p, index, price
 
+    def _check_liquidity(self, reserved: int) -> None:
+        """The pool's cash (escrowed deposits aside) must cover every reserve."""
+        require(reserved <= self.pool.cash(), "engine: pool liquidity too low")
+
+    def _store_position(self, slot: int, old: Position, pos: Position) -> None:
+        """Twin of Engine._store_position: writes the position, then moves its
+        side's exposure sums from `old` (empty for an open) to it."""
+        self._store(slot, pos)
+        self._update(old, pos)
+
     def _release(self, slot: int, pos: Position) -> None:
         """Closes a whole position: frees its slot, then its open interest and reserve."""
         self._release_slot(slot)
+        self._update(pos, Position())
         self._add_open_interest(pos.market_id, pos.is_long, pos.size, False)
         self.total_reserved -= _reserve(pos.size, pos.max_profit_bps)
 
@@ -96,12 +110,12 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
         require(self._side_open_interest(market_id, is_long) + size <= p.oi_cap, "engine: open interest cap reached")
         max_profit_bps = p.max_profit_bps
         reserved = self.total_reserved + _reserve(size, max_profit_bps)
-        require(reserved <= self.token.balanceOf[self.POOL], "engine: pool liquidity too low")
+        self._check_liquidity(reserved)
 
         slot = self._take_slot(self.VAULT_IMPLEMENTATION)
         generation = self._read(slot).generation + 1
         require(generation <= GEN_MASK, "engine: slot generations exhausted")
-        self._store(slot, Position(owner=sender, market_id=market_id, is_long=is_long,
+        self._store_position(slot, Position(), Position(owner=sender, market_id=market_id, is_long=is_long,
                                    max_profit_bps=max_profit_bps, generation=generation, is_open=True,
                                    size=size, collateral=collateral, entry_price=price, entry_index=index))
         self.total_reserved = reserved
@@ -119,11 +133,13 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
     @external
     def add_collateral(self, position_id: int, amount: int, *, sender: str) -> None:
         slot, pos = self._load_owned(position_id, sender=sender)
+        old = pos
         require(amount != 0, "engine: zero amount")
         # Bounded before any arithmetic, so oversized input gets a reason.
         require(amount <= MAX_U128, "engine: amount too large")
         pos = replace(pos, collateral=pos.collateral + amount)
-        self._store(slot, pos)
+        self._store_collateral(slot, pos)
+        self._update(old, pos)
         self._pull(self.token, sender, self._vault(slot), amount)
         self._emit(CollateralAdded(position_id, amount, pos.collateral))
 
@@ -131,6 +147,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
     def remove_collateral(self, position_id: int, amount: int, *, sender: str) -> None:
         self._not_paused()
         slot, pos = self._load_owned(position_id, sender=sender)
+        old = pos
         require(amount != 0, "engine: zero amount")
         require(amount < pos.collateral, "engine: amount exceeds collateral")
         pos = replace(pos, collateral=pos.collateral - amount)
@@ -140,7 +157,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
         price = self._price(pos.market_id, p.staleness)
         margin = _fee(pos.size, p.initial_margin_bps)
         require(_equity(pos, price, index) >= margin, "engine: margin too low")
-        self._store(slot, pos)
+        self._store_position(slot, old, pos)
         self._pay_from_vault(self._vault(slot), sender, amount)
         self._emit(CollateralRemoved(position_id, amount, pos.collateral, price))
 
@@ -148,6 +165,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
     def increase_position(self, position_id: int, size_delta: int, collateral_delta: int, *, sender: str) -> None:
         self._not_paused()
         slot, pos = self._load_owned(position_id, sender=sender)
+        old = pos
         require(size_delta != 0, "engine: zero size")
         require(size_delta <= MAX_U128, "engine: size too large")
         require(collateral_delta <= MAX_U128, "engine: amount too large")
@@ -172,8 +190,8 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
         new_reserve = _reserve(pos.size, pos.max_profit_bps)
         reserved = self.total_reserved - old_reserve + new_reserve
         if new_reserve > old_reserve:
-            require(reserved <= self.token.balanceOf[self.POOL], "engine: pool liquidity too low")
-        self._store(slot, pos)
+            self._check_liquidity(reserved)
+        self._store_position(slot, old, pos)
         self.total_reserved = reserved
         self._add_open_interest(market_id, pos.is_long, size_delta, True)
         vault = self._vault(slot)
@@ -187,6 +205,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
     def decrease_position(self, position_id: int, size_delta: int, *, sender: str) -> PositionDecreased:
         """Returns the PositionDecreased event it logs: what happened."""
         slot, pos = self._load_owned(position_id, sender=sender)
+        old = pos
         require(size_delta != 0, "engine: zero size")
         require(size_delta < pos.size, "engine: decrease covers the whole position, close it")
         market_id = pos.market_id
@@ -207,7 +226,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
         self._min_collateral(pos.collateral, p)
         maintenance = _fee(pos.size, p.maintenance_margin_bps)
         require(_equity(pos, price, index) >= maintenance, "engine: position would be liquidatable")
-        self._store(slot, pos)
+        self._store_position(slot, old, pos)
         self.total_reserved -= old_reserve - new_reserve
         self._add_open_interest(market_id, pos.is_long, size_delta, False)
         self._pay_from_pool(self.token, self.POOL, sender, to_trader)
@@ -349,6 +368,10 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Transfers, Contract):
     def market_state(self, market_id: int) -> MarketState:
         """A market's feed, open interest and stored borrow index."""
         return self._state(market_id)
+
+    def exposure(self, market_id: int, is_long: bool) -> Side:
+        """One market side's raw sums, its open interest included."""
+        return self._side(market_id, is_long, self._side_open_interest(market_id, is_long))
 
     def totals(self, pool_shares: Optional[int] = None) -> Totals:
         """Model-only: what Lens.totals(engine) returns. `pool_shares`

@@ -76,6 +76,11 @@ class Positions:
         require(pos.collateral <= MAX_U128, "engine: collateral too large")
         self.slots_[slot] = pos
 
+    def _store_collateral(self, slot: int, pos: Position) -> None:
+        """_store for a change of collateral alone (word1 on chain)."""
+        require(pos.collateral <= MAX_U128, "engine: collateral too large")
+        self.slots_[slot] = pos
+
     def _load(self, position_id: int):
         """(slot, position) of an open position; reverts for any other id."""
         slot = position_id >> GEN_BITS

@@ -19,7 +19,7 @@ from .env import Env
 from .events import Emitted
 from .journal import Journal, Mapping
 from .lens import Lens
-from .pool import LiquidityPool
+from .pool import LP_REQUEST_DELAY, LiquidityPool, RequestExecuted
 from .token import Token
 
 
@@ -27,14 +27,14 @@ class Protocol:
     def __init__(self, *, deployer: str, guardian: str, timestamp: int = 0,
                  token: str = "token", engine: str = "engine", pool: str = "pool",
                  insurance: str = "insurance", vault_address: Optional[Callable[[int], str]] = None,
-                 lens: str = "lens", record_events: bool = True):
+                 lens: str = "lens", record_events: bool = True, redeem_fee_bps: int = 0):
         self.journal = Journal(record_events)
         self.env = Env(timestamp)
         self.deployer = deployer
         self.token = Token(self.journal, token, decimals=6, minter=deployer)
         self.engine = Engine(self.journal, self.env, engine, self.token, owner=deployer, guardian=guardian,
                              pool_address=pool, insurance=insurance, vault_address=vault_address,
-                             make_pool=lambda e: LiquidityPool(self.journal, pool, self.token, e))
+                             make_pool=lambda e: LiquidityPool(self.journal, pool, self.token, e, redeem_fee_bps))
         self.pool = self.engine.pool
         # Contracts by address, for calls that name their target (Lens).
         self.contracts = Mapping(self.journal, None)
@@ -47,6 +47,33 @@ class Protocol:
         self.engine.feeds[address] = feed
         self.contracts[address] = feed
         return feed
+
+    # ---------------------------------------------------------------- LP flows
+
+    def refresh_feeds(self) -> None:
+        """A new round, same answer, now, on every listed market's feed: what
+        a keeper's oracle update gives a pending LP request."""
+        e = self.engine
+        for market_id in range(1, e.market_count + 1):
+            feed = e.feeds[e.market_state(market_id).feed]
+            feed.set_answer(feed.answer, sender=feed.owner)
+
+    def settle_lp_request(self, request_id: int, *, keeper: str) -> RequestExecuted:
+        """The async half of every LP flow, in one place: LP_REQUEST_DELAY
+        passes, every feed publishes a round, a keeper executes."""
+        self.env.timestamp += LP_REQUEST_DELAY
+        self.refresh_feeds()
+        return self.pool.execute_request(request_id, sender=keeper)
+
+    def lp_deposit(self, lp: str, assets: int, *, keeper: Optional[str] = None) -> RequestExecuted:
+        """Seed or top up the pool: request, wait, fresh rounds, execute."""
+        request_id = self.pool.requestDeposit(assets, lp, lp, sender=lp)
+        return self.settle_lp_request(request_id, keeper=keeper or lp)
+
+    def lp_redeem(self, lp: str, shares: int, *, keeper: Optional[str] = None) -> RequestExecuted:
+        """Redeem through a request, as lp_deposit."""
+        request_id = self.pool.requestRedeem(shares, lp, lp, sender=lp)
+        return self.settle_lp_request(request_id, keeper=keeper or lp)
 
     # ---------------------------------------------------------------- events
 

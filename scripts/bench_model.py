@@ -56,7 +56,7 @@ class Market:
             self.p.token.mint(who, 10**30, sender=OWNER)
             self.p.token.approve(self.e.address, MAX_UINT256, sender=who)
         self.p.token.approve(self.p.pool.address, MAX_UINT256, sender=LP)
-        self.p.pool.deposit(10**28, LP, sender=LP)
+        self.p.lp_deposit(LP, 10**28)
         self.e.fund_insurance(10**24, sender=OWNER)
 
     def wait(self, seconds: int) -> None:

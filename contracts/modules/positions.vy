@@ -137,6 +137,18 @@ def _store(slot: uint256, pos: risk.Position):
 
 
 @internal
+def _store_collateral(slot: uint256, pos: risk.Position):
+    """
+    @dev _store for a change of collateral alone (add_collateral): word1
+         only, one SSTORE where _store makes three (two of them no-ops).
+    @param slot The vault slot.
+    @param pos The position, unchanged but for its collateral.
+    """
+    assert pos.collateral <= risk.MAX_U128, "engine: collateral too large"
+    self.pos_word1[slot] = pos.size | (pos.collateral << 128)
+
+
+@internal
 @view
 def _load(position_id: uint256) -> (uint256, risk.Position):
     """

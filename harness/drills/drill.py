@@ -19,6 +19,8 @@ from typing import Dict, List, Optional
 
 from tqdm import tqdm
 
+from model.pool import LP_REQUEST_DELAY
+
 from ..chains.chain import Chain, ChainError
 from ..chains.faults import FlakyChain
 from ..keeper.health import TriggerCache, model_market_view, open_positions
@@ -177,6 +179,16 @@ class Drill:
             raise SetupError(f"{what}: {target}.{fn} reverted: {out.reason}")
         return out
 
+    def _lp_deposit(self, lp: str, assets: int) -> None:
+        """An LP deposit through the pool's async flow: request, wait
+        LP_REQUEST_DELAY, every feed publishes again, a keeper executes."""
+        d = self.driver
+        r = self._send("pool", "requestDeposit", [assets, lp, lp], lp, "LP deposit request")
+        d.wait(LP_REQUEST_DELAY)
+        for symbol in sorted(self.market_ids):
+            self._publish(symbol, d.model.engine.feeds[d.deployment.feeds[symbol]].answer)
+        self._send("pool", "execute_request", [r.value], lp, "LP deposit execution")
+
     def _setup(self) -> None:
         s, d = self.s, self.driver
         accounts = d.accounts
@@ -204,7 +216,7 @@ class Drill:
         for lp in self.lps:
             self._send("token", "mint", [lp, s.lp_deposit], self.owner, "minting LP funds")
             self._send("token", "approve", [d.deployment.pool, MAX_UINT256], lp, "approving the pool")
-            self._send("pool", "deposit", [s.lp_deposit, lp], lp, "LP deposit")
+            self._lp_deposit(lp, s.lp_deposit)
         for trader, amount in zip(self.traders, need):
             if amount:
                 self._send("token", "mint", [trader, amount], self.owner, "minting trader funds")

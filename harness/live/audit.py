@@ -8,7 +8,8 @@ block's timestamp and calling the same model function with the same
 arguments and sender; the model must then reproduce the event's figures,
 the borrow-index accruals and vault creations logged with it, and the
 exact token transfers the chain logged in the same transaction. The pool's
-ERC4626 Deposit/Withdraw events are replayed the same way.
+The pool's request events (DepositRequested, RedeemRequested,
+RequestExecuted, RequestCancelled) are replayed the same way.
 
 Then the chain's current state (read at one block) must equal the model's:
 every vault slot's position, every protocol balance, pool and insurance

@@ -154,42 +154,40 @@ class Actions:
     # ---------------------------------------------------------------- pool actions
 
     def _pool_action(self, log: Log) -> None:
+        """The pool's async flows, replayed by their events: a request as its
+        owner (or sender) made it, an execution after every market's feed is
+        set to its latest logged round (what the pool valued itself at), a
+        cancellation by the request's owner. The model's outcome must be the
+        chain's, field for field."""
         pool, a = self.pool, log.args
         self.token.moves = []
-        if log.event == "Deposit":
-            by_deposit = pool._convert_to_shares(a["assets"], False)
-            by_mint = pool._convert_to_assets(a["shares"], True)
-            if a["shares"] == by_deposit:
-                ok, _ = self._run(log, pool.deposit, a["assets"], a["owner"], sender=a["sender"],
-                                  subject=("pool", "pool"))
-            elif a["assets"] == by_mint:
-                ok, _ = self._run(log, pool.mint, a["shares"], a["owner"], sender=a["sender"], subject=("pool", "pool"))
-            else:
-                self.flag("replay", "pool", f"shares for {a['assets']} assets deposited", by_deposit, a["shares"], log,
-                          key="pool")
-                ok = False
+        if log.event == "DepositRequested":
+            ok, _ = self._run(log, pool.requestDeposit, a["assets"], a["controller"], a["owner"], sender=a["sender"],
+                              subject=("pool", "pool"))
             if not ok:
-                self.token.transferFrom(a["sender"], pool.address, a["assets"], sender=pool.address)
-                pool.shares._mint(a["owner"], a["shares"])
+                self.token.transferFrom(a["owner"], pool.address, a["assets"], sender=pool.address)
+                pool.pending_deposits += a["assets"]
             return
-        by_withdraw = pool._convert_to_shares(a["assets"], True)
-        by_redeem = pool._convert_to_assets(a["shares"], False)
-        if a["shares"] == by_withdraw:
-            ok, _ = self._run(log, pool.withdraw, a["assets"], a["receiver"], a["owner"], sender=a["sender"],
-                              subject=("pool", "pool"))
-        elif a["assets"] == by_redeem:
-            ok, _ = self._run(log, pool.redeem, a["shares"], a["receiver"], a["owner"], sender=a["sender"],
-                              subject=("pool", "pool"))
-        else:
-            self.flag("replay", "pool", f"shares burnt for {a['assets']} assets withdrawn", by_withdraw, a["shares"],
-                      log, key="pool")
-            ok = False
-        if not ok:
-            # Keep the pool on the chain's figures so later events stay checkable.
-            pool.shares.balanceOf[a["owner"]] = max(pool.shares.balanceOf[a["owner"]], a["shares"])
-            pool.shares._burn(a["owner"], a["shares"])
-            self.token.balanceOf[pool.address] = max(self.token.balanceOf[pool.address], a["assets"])
-            self.token.transfer(a["receiver"], a["assets"], sender=pool.address)
+        if log.event == "RedeemRequested":
+            self._run(log, pool.requestRedeem, a["shares"], a["controller"], a["owner"], sender=a["sender"],
+                      subject=("pool", "pool"))
+            return
+        if log.event == "RequestCancelled":
+            self._run(log, pool.cancel_request, a["request_id"], sender=a["owner"], subject=("pool", "pool"))
+            return
+        for market_id in range(1, self.engine.market_count + 1):
+            address = self.engine.market_state(market_id).feed
+            feed, known = self._feed(address), self.feed_rounds.get(address)
+            if feed is not None and known is not None:
+                feed._set(*known)
+        ok, done = self._run(log, pool.execute_request, a["request_id"], sender=a["controller"],
+                             subject=("pool", "pool"))
+        if ok:
+            got = (done.controller, done.is_deposit, done.assets, done.shares, done.fee)
+            want = (a["controller"], a["is_deposit"], a["assets"], a["shares"], a["fee"])
+            if got != want:
+                self.flag("replay", "pool", f"request {a['request_id']} executed (controller, is_deposit, assets, "
+                          "shares, fee)", got, want, log, key="pool")
 
     def _share_transfer(self, log: Log) -> None:
         a = log.args

@@ -83,6 +83,8 @@ class Replayer(Actions):
         self.engine = Engine(self.journal, self.env, engine, self.token, owner=ZERO_ADDRESS, guardian=ZERO_ADDRESS,
                              pool_address=pool, insurance=insurance, vault_address=self.vault_address)
         self.pool = LiquidityPool(self.journal, pool, self.token, self.engine)
+        # The engine's reserve check asks the pool for its cash.
+        self.engine.pool = self.pool
         self.pool.shares = _Shares(self.journal, pool, decimals=self.pool.shares.decimals)
         self.stats = defaultdict(int)
         self.last_event: Dict[Any, Log] = {}       # subject key -> last event touching it
@@ -250,11 +252,15 @@ class Replayer(Actions):
                     self.feed_rounds[log.address] = (log.args["current"], log.args["updatedAt"])
                 continue
             if log.contract == "LiquidityPool":
-                if log.event in ("Deposit", "Withdraw"):
+                if log.event in ("DepositRequested", "RedeemRequested", "RequestExecuted", "RequestCancelled"):
                     self.stats["pool_actions"] += 1
+                    self._at(log)
                     self._pool_action(log)
                     self._match_transfers(log, transfers)
-                elif log.event == "Transfer" and ZERO not in (log.args["sender"], log.args["receiver"]):
+                elif (log.event == "Transfer" and ZERO not in (log.args["sender"], log.args["receiver"])
+                      and self.pool.address.lower() not in (log.args["sender"].lower(), log.args["receiver"].lower())):
+                    # Shares into and out of the pool itself are a request's
+                    # escrow, which the request events replay.
                     self.stats["share_transfers"] += 1
                     self._share_transfer(log)
                 continue

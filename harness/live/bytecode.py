@@ -77,7 +77,7 @@ def expected_code(engine: str, token: str, pool: str, insurance: str, implementa
         "engine": ("Engine", {"TOKEN": token, "POOL": pool, "INSURANCE": insurance,
                               "VAULT_IMPLEMENTATION": implementation}),
         "vault_implementation": ("Vault", {"ENGINE": engine, "TOKEN": token}),
-        "pool": ("LiquidityPool", {"ENGINE": engine, "TOKEN": token, "erc4626.asset": token, "erc4626._ASSET": token}),
+        "pool": ("LiquidityPool", {"ENGINE": engine, "TOKEN": token, "asset": token}),
     }
 
 
@@ -89,7 +89,7 @@ def check_code(code: bytes, name: str, addresses: Optional[Dict[str, str]] = Non
     """Why `code` is not `name` compiled here with these address immutables; [] if it is.
 
     `addresses` maps immutable names (as in the code layout, e.g. "ENGINE"
-    or "erc4626.asset") to the address each must hold.
+    or "asset") to the address each must hold.
     """
     rt = runtime(name)
     expected = rt["code"]

@@ -38,6 +38,10 @@ from .netconfig import NetConfig, params_dict
 from .txs import (DeployError, NetworkSender, NetworkView, PlannedTx, Sender, Sent, SimulatedSender, View,  # noqa: F401
                   _jsonable, sent_from_receipt)
 
+# The pool's redemption fee at deployment (LiquidityPool.REDEEM_FEE_BPS, at
+# most 100): none on the networks this deploys to yet.
+REDEEM_FEE_BPS = 0
+
 CRASH_ENV = "ISOMARGIN_DEPLOY_CRASH_AT"
 
 
@@ -187,7 +191,8 @@ class Deployment:
             yield self._blueprint("pool_blueprint", "LiquidityPool")
         if not m.has("engine"):
             yield self._create("engine", "Engine", [self._token(m), m.address("vault_blueprint"),
-                                                    m.address("pool_blueprint"), cfg.guardian_for(self.deployer)])
+                                                    m.address("pool_blueprint"), cfg.guardian_for(self.deployer),
+                                                    REDEEM_FEE_BPS])
         if not m.has("lens"):
             yield self._create("lens", "Lens", [])
         engine = m.address("engine")

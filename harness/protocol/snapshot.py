@@ -35,6 +35,10 @@ class ChainState:
     market_params: list = None
     guardian: str = ""
     owner: str = ""
+    exposures: list = None         # per market: (long Side tuple, short Side tuple)
+    pool_cash: int = 0
+    pending_deposits: int = 0
+    request_count: int = 0
 
 
 def slot_calls(engine: str, windows) -> List[Call]:
@@ -74,6 +78,9 @@ class Snapshot:
                  (d.engine, "Engine", "owner", [])]
         calls += [(d.engine, "Engine", "market_state", [m]) for m in markets]
         calls += [(d.engine, "Engine", "market_params", [m]) for m in markets]
+        calls += [(d.engine, "Engine", "exposure", [m, side]) for m in markets for side in (True, False)]
+        calls += [(d.pool, "LiquidityPool", "cash", []), (d.pool, "LiquidityPool", "pending_deposits", []),
+                  (d.pool, "LiquidityPool", "request_count", [])]
         calls += [(d.lens, "Lens", "balances", [d.token, page]) for page in self.balance_pages]
         return calls + slot_calls(d.engine, slot_pages(self.slot_count))
 
@@ -81,6 +88,9 @@ class Snapshot:
         markets, pages = self.market_count, len(self.balance_pages)
         count, totals, supply, shares, guardian, owner = r[:6]
         at = 6 + 2 * markets
+        ex = [tuple(x) for x in r[at:at + 2 * markets]]
+        cash, pending, requests = r[at + 2 * markets:at + 2 * markets + 3]
+        params_end, at = at, at + 2 * markets + 3
         balances = [b for page in r[at:at + pages] for b in page]
         return ChainState(
             slots=[s for page in r[at + pages:] for s in page],
@@ -90,9 +100,13 @@ class Snapshot:
             total_supply=supply,
             vault_count=count,
             market_states=[tuple(x) for x in r[6:6 + markets]],
-            market_params=[tuple(x) for x in r[6 + markets:at]],
+            market_params=[tuple(x) for x in r[6 + markets:params_end]],
             guardian=guardian,
             owner=owner,
+            exposures=[(ex[2 * i], ex[2 * i + 1]) for i in range(markets)],
+            pool_cash=cash,
+            pending_deposits=pending,
+            request_count=requests,
         )
 
     def read(self, call_many: Callable[[List[Call]], list]) -> ChainState:

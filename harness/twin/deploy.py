@@ -26,7 +26,7 @@ class Deployment:
         return vault_address(self.engine, slot)
 
 
-def deploy_core(chain: Chain, deployer: str, guardian: str, tick=lambda: None) -> Deployment:
+def deploy_core(chain: Chain, deployer: str, guardian: str, tick=lambda: None, redeem_fee_bps: int = 0) -> Deployment:
     """Deploy everything but feeds and markets. `tick` runs before each tx
     (the harness uses it to pin block timestamps)."""
     tick()
@@ -36,7 +36,7 @@ def deploy_core(chain: Chain, deployer: str, guardian: str, tick=lambda: None) -
     tick()
     pool_blueprint = chain.declare("LiquidityPool", deployer)
     tick()
-    engine = chain.deploy("Engine", [token, vault_blueprint, pool_blueprint, guardian], deployer)
+    engine = chain.deploy("Engine", [token, vault_blueprint, pool_blueprint, guardian, redeem_fee_bps], deployer)
     tick()
     lens = chain.deploy("Lens", [], deployer)
     d = Deployment(

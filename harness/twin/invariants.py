@@ -71,3 +71,70 @@ def check_conservation(step: int, deployment, state: ChainState) -> None:
     total = sum(state.balances.values())
     if total != state.total_supply:
         raise ConservationBreach(step, f"tokens not conserved: holders have {total}, supply is {state.total_supply}")
+
+
+# ---------------------------------------------------------------- exposure sums and the pool's liability
+
+class ExposureBreach(InvariantBreach):
+    what = "exposure"
+
+
+def _open_positions(state: ChainState):
+    """The chain's open positions as model Positions, from its PositionView tuples."""
+    from model.risk import Position
+    for v in state.slots:
+        (_, _, _, is_open, owner, market_id, is_long, size, collateral, entry_price, entry_index,
+         max_profit_bps, _) = v
+        if is_open:
+            yield Position(owner=owner, market_id=market_id, is_long=is_long, max_profit_bps=max_profit_bps,
+                           is_open=True, size=size, collateral=collateral, entry_price=entry_price,
+                           entry_index=entry_index)
+
+
+def check_exposure(step: int, state: ChainState) -> None:
+    """Engine.exposure(m, side) is exactly the sum of the per-position terms
+    of the chain's own open positions (model/exposure.py's _units, the
+    weight, collateral and reserve), and its size the side's open interest."""
+    from model.exposure import _units
+    from model.risk import _reserve
+    sums = {}
+    for pos in _open_positions(state):
+        s = sums.setdefault((pos.market_id, pos.is_long), [0, 0, 0, 0, 0])
+        terms = (pos.size, _units(pos.size, pos.entry_price, pos.is_long), pos.size * pos.entry_index,
+                 pos.collateral, _reserve(pos.size, pos.max_profit_bps))
+        for i, t in enumerate(terms):
+            s[i] += t
+    for market_id, sides in enumerate(state.exposures, start=1):
+        for is_long, chain_side in zip((True, False), sides):
+            want = tuple(sums.get((market_id, is_long), (0, 0, 0, 0, 0)))
+            if tuple(chain_side) != want:
+                raise ExposureBreach(step, f"exposure({market_id}, {is_long}) = {tuple(chain_side)}, "
+                                           f"the positions sum to {want}")
+
+
+def liability_bound(state: ChainState, prices, timestamp: int):
+    """(sum of per-position clamped claims, the bound exposure.vy derives):
+    per position c = max(min(pnl, reserve) - fee, -collateral), and
+    |liability - sum c| <= sum |pnl - fee - c| + per side 2 + per position
+    (2 + ceil(price / UNIT_SCALE))."""
+    from model.exposure import UNIT_SCALE
+    from model.markets import index_at
+    from model.risk import _borrow_fee, _capped_pnl, _pnl
+    total, bound = 0, 4 * len(state.exposures)
+    for pos in _open_positions(state):
+        m = pos.market_id - 1
+        _, _, _, borrow_index, last_accrual = state.market_states[m]
+        index = index_at(borrow_index, last_accrual, state.market_params[m][8], timestamp)
+        price = prices[m]
+        fee = _borrow_fee(pos.size, pos.entry_index, index)
+        c = max(_capped_pnl(pos, price) - fee, -pos.collateral)
+        total += c
+        bound += abs(_pnl(pos.is_long, pos.size, pos.entry_price, price) - fee - c) + 2 + -(-price // UNIT_SCALE)
+    return total, bound
+
+
+def check_liability_bound(step: int, state: ChainState, liability: int, prices, timestamp: int) -> None:
+    total, bound = liability_bound(state, prices, timestamp)
+    if abs(liability - total) > bound:
+        raise ExposureBreach(step, f"pool_liability {liability} is {abs(liability - total)} from the positions' "
+                                   f"clamped claims {total}, past the bound {bound}")

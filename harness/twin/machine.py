@@ -15,12 +15,13 @@ from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, p
                                  run_state_machine_as_test)
 
 from model import MarketParams, Revert
+from model.pool import LP_REQUEST_DELAY
 
 from ..chains.artifacts import ROOT
 from ..protocol.markets import MARKETS, PRICE, USDC
-from .invariants import check_conservation, check_isolation
+from .invariants import check_conservation, check_exposure, check_isolation, check_liability_bound
 from .twin import Disagreement, Twin
-from .world import World, build_world
+from .world import World, build_world, refresh_feeds, settle_request
 
 REPLAY_DIR = ROOT / "reports" / "replays"
 
@@ -199,21 +200,42 @@ class ProtocolMachine(RuleBasedStateMachine):
 
     # ---------------------------------------------------------------- LPs
 
-    @rule(lp=st.integers(0, 1), amount=amounts)
-    def lp_deposit(self, lp, amount):
-        self.send("pool", "deposit", [amount, self.world.lps[lp]], self.world.lps[lp])
+    @rule(lp=st.integers(0, 1), amount=amounts, for_other=rare)
+    def lp_request_deposit(self, lp, amount, for_other):
+        who = self.world.lps[lp]
+        controller = self.world.lps[1 - lp] if for_other == 0 else who
+        self.send("pool", "requestDeposit", [amount, controller, who], who)
 
     @rule(lp=st.integers(0, 1), fraction=fractions_bps)
-    def lp_redeem(self, lp, fraction):
+    def lp_request_redeem(self, lp, fraction):
         who = self.world.lps[lp]
         shares = self.model.pool.balanceOf(who) * fraction // 10_000
-        self.send("pool", "redeem", [shares, who, who], who)
+        self.send("pool", "requestRedeem", [shares, who, who], who)
 
-    @rule(lp=st.integers(0, 1), extra=st.one_of(st.just(0), st.just(0), st.integers(1, 3)))
-    def lp_withdraw_max(self, lp, extra):
-        who = self.world.lps[lp]
-        assets = self.model.pool.maxWithdraw(who) + extra
-        self.send("pool", "withdraw", [assets, who, who], who)
+    def _pending(self):
+        pool = self.model.pool
+        return [i for i in range(1, pool.request_count + 1) if pool.lp_requests[i].amount]
+
+    @rule(pick=picks, wait=st.integers(0, 3), publish=st.integers(0, 3))
+    def lp_execute(self, pick, wait, publish):
+        """A keeper executes a request: usually after the delay and a fresh
+        round of every feed, sometimes too early (the pool must refuse)."""
+        pending = self._pending()
+        rid = pending[pick % len(pending)] if pending else pick % 3 + 1
+        if wait:
+            self.twin.wait(LP_REQUEST_DELAY)
+        if publish:
+            refresh_feeds(self.twin)
+        self.send("pool", "execute_request", [rid], self.world.stranger)
+
+    @rule(pick=picks, by_owner=st.integers(0, 5))
+    def lp_cancel(self, pick, by_owner):
+        pending = self._pending()
+        if not pending:
+            return
+        rid = pending[pick % len(pending)]
+        r = self.model.pool.lp_requests[rid]
+        self.send("pool", "cancel_request", [rid], r.owner if by_owner else self.world.stranger)
 
     # ---------------------------------------------------------------- markets and time
 
@@ -302,14 +324,32 @@ class ProtocolMachine(RuleBasedStateMachine):
                 with self.twin.what_if():
                     o = self.send("engine", "close_position", [pid], self.owner_of(pid))
                     assert o.ok, f"{pid} cannot be closed: {o.reason}"
+        # Every LP can redeem a share of what the pool reports as free.
         pool = self.twin.deployment.pool
-        for lp in self.world.lps:
-            # What the pool itself says is withdrawable, not the model's word.
-            assets = self.twin.chain.call(pool, "LiquidityPool", "maxWithdraw", [lp])
-            assert assets == self.model.pool.maxWithdraw(lp), "pool.maxWithdraw differs from the model's"
-            if assets:
-                with self.twin.what_if():
-                    assert self.send("pool", "withdraw", [assets, lp, lp], lp).ok, f"{lp} cannot withdraw {assets}"
+        free = self.twin.chain.call(pool, "LiquidityPool", "free_assets", [])
+        assert free == self.model.pool.free_assets(), "pool.free_assets differs from the model's"
+        if free and all(self._oracle_ok(m) for m in range(1, self.engine.market_count + 1)):
+            for lp in self.world.lps:
+                shares = min(self.model.pool.balanceOf(lp), self.model.pool.convertToShares(free) // 2)
+                if shares and self.model.pool.previewRedeem(shares):
+                    with self.twin.what_if():
+                        r = self.send("pool", "requestRedeem", [shares, lp, lp], lp)
+                        assert r.ok, f"{lp} cannot request a redeem of {shares}: {r.reason}"
+                        done = settle_request(self.twin, r.value, self.world.stranger)
+                        assert done.ok, f"{lp} cannot redeem {shares} of free assets: {done.reason}"
+
+    def _check_liability_bound(self, state):
+        """pool_liability against the per-position claims recomputed from the
+        chain's positions, within exposure.vy's bound (when every feed is
+        positive, else the view reverts by design)."""
+        feeds = [self.model.engine.feeds[ms[0]] for ms in state.market_states]
+        if any(f.answer <= 0 for f in feeds):
+            return
+        chain = self.twin.chain
+        liability, _ = chain.call(self.twin.deployment.pool, "LiquidityPool", "pool_liability", [])
+        now = chain.latest_timestamp()
+        prices = [f.answer for f in feeds]
+        check_liability_bound(self.twin.step, state, liability, prices, now)
 
     def _oracle_ok(self, market_id):
         """Whether the feed will be usable in the next transaction's block."""
@@ -337,9 +377,13 @@ class ProtocolMachine(RuleBasedStateMachine):
         # Each vault holds exactly its position's collateral, a free vault
         # nothing; every token minted is held by someone we track.
         check_conservation(self.twin.step, d, state)
-        # The pool can always pay every open position's capped maximum profit.
+        # The pool's cash (escrowed deposits aside) covers every open
+        # position's capped maximum profit, and the escrow is all there.
         pool_assets, total_reserved = state.totals[0], state.totals[2]
-        assert pool_assets >= total_reserved, "pool cannot cover reserved profit"
+        assert state.pool_cash >= total_reserved, "pool cash cannot cover reserved profit"
+        assert pool_assets == state.pool_cash + state.pending_deposits, "pool balance != cash + escrow"
+        check_exposure(self.twin.step, state)
+        self._check_liability_bound(state)
         assert state.balances[d.engine] == 0, "the engine itself holds no tokens"
 
 

@@ -180,6 +180,12 @@ class Twin:
             st = eng.market_state(market_id)
             self._differ(f"market_state[{market_id}]", model_market_state(st), cs)
             self._differ(f"market_params[{market_id}]", eng.market_params(market_id).as_tuple(), cp)
+            for side, cx in zip((True, False), state.exposures[market_id - 1]):
+                self._differ(f"exposure[{market_id}, {side}]", tuple(eng.exposure(market_id, side).__dict__.values()),
+                             cx)
+        self._differ("pool.cash", m.pool.cash(), state.pool_cash)
+        self._differ("pool.pending_deposits", m.pool.pending_deposits, state.pending_deposits)
+        self._differ("pool.request_count", m.pool.request_count, state.request_count)
         self._differ("engine.guardian", eng.guardian, state.guardian)
         self._differ("engine.owner", eng.owner, state.owner)
         return state

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Dict, List
 
 from ..protocol.markets import MARKETS, MAX_UINT256, USDC
+from model.pool import LP_REQUEST_DELAY
+
 from .twin import Twin
 
 
@@ -21,6 +23,32 @@ class World:
     liquidators: List[str]
     stranger: str
     markets: Dict[str, int]   # symbol -> market id
+
+
+def refresh_feeds(twin: Twin) -> None:
+    """Every feed publishes its answer again, now (a keeper's oracle update)."""
+    for symbol in sorted(twin.deployment.feeds):
+        feed = twin.model.engine.feeds[twin.deployment.feeds[symbol]]
+        if feed.answer > 0:
+            twin.send(f"feed:{symbol}", "set_answer", [feed.answer], twin.deployment.deployer)
+
+
+def settle_request(twin: Twin, request_id: int, keeper: str):
+    """The async half of every LP flow, in one place for the harness (the
+    model's is Protocol.settle_lp_request): LP_REQUEST_DELAY passes, every
+    feed publishes, a keeper executes."""
+    twin.wait(LP_REQUEST_DELAY)
+    refresh_feeds(twin)
+    return twin.send("pool", "execute_request", [request_id], keeper)
+
+
+def seed_pool(twin: Twin, lp: str, assets: int):
+    """An LP deposit through the async flow: request, wait, fresh rounds, execute."""
+    r = twin.send("pool", "requestDeposit", [assets, lp, lp], lp)
+    assert r.ok, f"requestDeposit reverted: {r.reason}"
+    done = settle_request(twin, r.value, lp)
+    assert done.ok, f"execute_request reverted: {done.reason}"
+    return done
 
 
 def build_world(twin: Twin, lp_deposit: int = 1_000_000 * USDC, insurance: int = 10_000 * USDC,
@@ -40,7 +68,7 @@ def build_world(twin: Twin, lp_deposit: int = 1_000_000 * USDC, insurance: int =
         twin.send("token", "approve", [d.engine, MAX_UINT256], who)
     for lp in lps:
         twin.send("token", "approve", [d.pool, MAX_UINT256], lp)
-        twin.send("pool", "deposit", [lp_deposit, lp], lp)
+        seed_pool(twin, lp, lp_deposit)
     if insurance:
         twin.send("engine", "fund_insurance", [insurance], owner)
     return World(twin, owner, guardian, lps, traders, liquidators, stranger, markets)

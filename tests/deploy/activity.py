@@ -1,6 +1,7 @@
 """Trading activity on a devnet deployment, driven with plain web3.py.
 
-Every kind of action the audit replays happens at least once: LP deposit,
+Every kind of action the audit replays happens at least once: LP deposit
+and redeem requests (executed and cancelled),
 mint, withdraw, redeem on another's behalf and share transfers; opens on
 both markets and sides, collateral in and out, increase, decrease, closes
 in profit and in loss, a liquidation with bad debt covered by insurance,
@@ -25,6 +26,7 @@ from web3 import HTTPProvider, Web3  # noqa: E402
 from web3.logs import DISCARD  # noqa: E402
 
 from harness.chains.artifacts import artifact  # noqa: E402
+from model.pool import LP_REQUEST_DELAY  # noqa: E402
 
 USDC = 10**6
 PRICE = 10**8
@@ -74,6 +76,16 @@ class Devnet:
         (ev,) = self.engine.events.PositionOpened().process_receipt(receipt, errors=DISCARD)
         return ev.args.position_id
 
+    def settle(self, receipt, keeper):
+        """The async half of an LP request: LP_REQUEST_DELAY passes, every
+        feed publishes its answer again, a keeper executes."""
+        events = (self.pool.events.DepositRequested().process_receipt(receipt, errors=DISCARD)
+                  or self.pool.events.RedeemRequested().process_receipt(receipt, errors=DISCARD))
+        self.wait(LP_REQUEST_DELAY)
+        for feed in self.feeds.values():
+            self.send(feed.functions.set_answer(feed.functions.latestAnswer().call()), self.deployer)
+        return self.send(self.pool.functions.execute_request(events[0].args.request_id), keeper)
+
     def vault_of(self, position_id) -> str:
         return self.engine.functions.vaults(position_id >> 32).call()
 
@@ -89,8 +101,12 @@ def run(url: str, manifest_path) -> dict:
         d.send(t.mint(who, 5_000_000 * USDC), d.deployer)
         d.send(t.approve(d.engine.address, MAX), who)
         d.send(t.approve(d.pool.address, MAX), who)
-    d.send(p.deposit(1_000_000 * USDC, lp1), lp1)
-    d.send(p.mint(400_000 * USDC, lp2), lp2)
+    d.settle(d.send(p.requestDeposit(1_000_000 * USDC, lp1, lp1), lp1), lp1)
+    d.settle(d.send(p.requestDeposit(400_000 * USDC, lp2, lp2), lp2), lp1)
+    # A request cancelled before execution.
+    receipt = d.send(p.requestDeposit(1_000 * USDC, lp2, lp2), lp2)
+    (req,) = p.events.DepositRequested().process_receipt(receipt, errors=DISCARD)
+    d.send(p.cancel_request(req.args.request_id), lp2)
     d.send(e.fund_insurance(2_000 * USDC), lp1)
 
     eth_long = d.open(t1, "ETH", True, 50_000 * USDC, 6_000 * USDC)
@@ -107,9 +123,9 @@ def run(url: str, manifest_path) -> dict:
     d.send(e.decrease_position(btc_long, 30_000 * USDC), t3)
 
     d.send(p.transfer(lp1, 50_000 * USDC), lp2)
-    d.send(p.withdraw(100_000 * USDC, lp1, lp1), lp1)
+    d.settle(d.send(p.requestRedeem(100_000 * USDC * 10**6, lp1, lp1), lp1), lp2)
     d.send(p.approve(lp1, MAX), lp2)
-    d.send(p.redeem(10_000 * USDC, lp1, lp2), lp1)
+    d.settle(d.send(p.requestRedeem(10_000 * USDC, lp1, lp2), lp1), lp1)
 
     d.wait(3_600)
     d.set_price("BTC", 55_000 * PRICE)

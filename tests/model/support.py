@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 
 from model import MarketParams, Protocol, Revert
 from model.env import Env
+from model.pool import LP_REQUEST_DELAY
 from model.journal import Contract, Journal, Mapping
 
 USDC = 10**6
@@ -67,15 +68,18 @@ class World:
 
 def make_world(params: MarketParams = SIMPLE, price: int = P0, lp_deposit: int = 1_000_000 * USDC,
                insurance: int = 10_000 * USDC, mint: int = 10_000_000 * USDC) -> World:
-    p = Protocol(deployer=OWNER, guardian=GUARDIAN, timestamp=T0)
-    feed = p.add_feed("feed:ETH", 8, price)
-    market = p.engine.list_market(feed.address, params, sender=OWNER)
+    # The pool is seeded before the market is listed, LP_REQUEST_DELAY
+    # before T0, so the market's life starts at T0 as it always has.
+    p = Protocol(deployer=OWNER, guardian=GUARDIAN, timestamp=T0 - LP_REQUEST_DELAY)
     for who in FUNDED:
         p.token.mint(who, mint, sender=OWNER)
         p.token.approve(p.engine.address, MAX_UINT256, sender=who)
         p.token.approve(p.pool.address, MAX_UINT256, sender=who)
     if lp_deposit:
-        p.pool.deposit(lp_deposit, LP, sender=LP)
+        p.lp_deposit(LP, lp_deposit)
+    p.env.timestamp = T0
+    feed = p.add_feed("feed:ETH", 8, price)
+    market = p.engine.list_market(feed.address, params, sender=OWNER)
     if insurance:
         p.engine.fund_insurance(insurance, sender=OWNER)
     return World(p, feed, market)

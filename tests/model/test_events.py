@@ -7,11 +7,11 @@ from model.engine_events import PositionClosed, PositionDecreased, PositionOpene
 from model.guardian import GuardianSet, Paused
 from model.markets import BorrowIndexAccrued
 from model.ownable import OwnershipTransferred
-from model.pool import Deposit, Withdraw
+from model.pool import DepositRequested, RedeemRequested, RequestCancelled, RequestExecuted
 from model.positions import VaultCreated
 from model.token import MAX_UINT256, Approval, RoleMinterChanged, Transfer
 
-from .support import ALICE, BOB, GUARDIAN, LP, OWNER, P0, USDC, expect_revert, make_world
+from .support import ALICE, BOB, GUARDIAN, KEEPER, LP, OWNER, P0, USDC, expect_revert, make_world
 
 
 def names(entries):
@@ -32,8 +32,8 @@ def test_construction_logs_as_the_deployment_does():
         Emitted(t, Approval(pool, e, MAX_UINT256)),
         Emitted(e, GuardianSet(GUARDIAN)),
     ]
-    assert w.p.events[7].name == "AnswerUpdated"
-    assert names(w.p.events[8:10]) == ["MarketListed", "MarketParamsSet"]
+    # make_world adds the feed and lists the market after funding (and seeding) the pool.
+    assert names(w.p.events[-3:]) == ["AnswerUpdated", "MarketListed", "MarketParamsSet"]
 
 
 def test_a_reverted_call_leaves_no_events():
@@ -155,25 +155,35 @@ def test_pause_and_governance_log():
     assert got[5].event.borrow_index == got[4].event.borrow_index == w.engine.market_state(w.market).borrow_index
 
 
-def test_pool_deposit_and_withdraw_log_as_snekmate():
+def test_pool_requests_log_request_and_execution():
     w = make_world(lp_deposit=0)
     t, pool = w.token.address, w.pool.address
     mark = w.p.events_mark()
-    shares = w.pool.deposit(1_000 * USDC, LP, sender=LP)
+    rid = w.pool.requestDeposit(1_000 * USDC, LP, LP, sender=LP)
     assert w.p.events_since(mark) == [
         Emitted(t, Transfer(LP, pool, 1_000 * USDC)),       # LP's allowance is infinite: no Approval
-        Emitted(pool, Transfer(ZERO_ADDRESS, LP, shares)),
-        Emitted(pool, Deposit(LP, LP, 1_000 * USDC, shares)),
+        Emitted(pool, DepositRequested(rid, LP, LP, LP, 1_000 * USDC)),
     ]
-    allowed = w.pool.convertToShares(10 * USDC)      # shares worth 10 USDC
-    w.pool.approve(BOB, allowed, sender=LP)
     mark = w.p.events_mark()
-    burnt = w.pool.withdraw(5 * USDC, BOB, LP, sender=BOB)
+    done = w.p.settle_lp_request(rid, keeper=KEEPER)
+    shares = done.shares
+    assert w.p.events_since(mark, "Transfer", "RequestExecuted") == [
+        Emitted(pool, Transfer(ZERO_ADDRESS, LP, shares)),
+        Emitted(pool, RequestExecuted(rid, LP, True, 1_000 * USDC, shares, 0)),
+    ]
+    w.pool.approve(BOB, shares, sender=LP)
+    mark = w.p.events_mark()
+    rid = w.pool.requestRedeem(shares // 2, BOB, LP, sender=BOB)
     assert w.p.events_since(mark) == [
-        Emitted(pool, Approval(LP, BOB, allowed - burnt)),
-        Emitted(pool, Transfer(LP, ZERO_ADDRESS, burnt)),
-        Emitted(t, Transfer(pool, BOB, 5 * USDC)),
-        Emitted(pool, Withdraw(BOB, BOB, LP, 5 * USDC, burnt)),
+        Emitted(pool, Approval(LP, BOB, shares - shares // 2)),
+        Emitted(pool, Transfer(LP, pool, shares // 2)),
+        Emitted(pool, RedeemRequested(rid, BOB, LP, BOB, shares // 2)),
+    ]
+    mark = w.p.events_mark()
+    w.pool.cancel_request(rid, sender=BOB)
+    assert w.p.events_since(mark) == [
+        Emitted(pool, Transfer(pool, LP, shares // 2)),
+        Emitted(pool, RequestCancelled(rid, LP, False, shares // 2)),
     ]
 
 

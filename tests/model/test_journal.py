@@ -177,7 +177,7 @@ def test_protocol_savepoint_undoes_a_whole_market_history():
         w.set_price(1_700 * PRICE)
         w.engine.liquidate(pid, sender=KEEPER)
         w.engine.close_position(other, sender=BOB)
-        w.pool.redeem(w.pool.balanceOf("lp") // 2, "lp", "lp", sender="lp")
+        w.pool.requestRedeem(w.pool.balanceOf("lp") // 2, "lp", "lp", sender="lp")
         w.engine.pause(sender=OWNER)
         assert diff(before, snapshot(w.p))
     assert diff(before, snapshot(w.p)) == {}

@@ -135,7 +135,8 @@ class ModelMachine(RuleBasedStateMachine):
             p.token.approve(self.e.address, MAX_UINT256, sender=who)
             p.token.approve(p.pool.address, MAX_UINT256, sender=who)
         for lp in LPS:
-            p.pool.deposit(1_000_000 * USDC, lp, sender=lp)
+            p.lp_deposit(lp, 1_000_000 * USDC)
+        self.requests = []
         self.e.fund_insurance(10_000 * USDC, sender=OWNER)
 
     # ---------------------------------------------------------------- the one way in
@@ -269,19 +270,37 @@ class ModelMachine(RuleBasedStateMachine):
     # ---------------------------------------------------------------- LPs, markets, time, governance
 
     @rule(lp=st.sampled_from(LPS), amount=amounts)
-    def lp_deposit(self, lp, amount):
-        self.call(self.p.pool.deposit, amount, lp, sender=lp)
+    def lp_request_deposit(self, lp, amount):
+        rid = self.call(self.p.pool.requestDeposit, amount, lp, lp, sender=lp)
+        if rid is not None:
+            self.requests.append((rid, lp))
 
     @rule(lp=st.sampled_from(LPS), fraction=fractions_bps)
-    def lp_redeem(self, lp, fraction):
-        self.call(self.p.pool.redeem, self.p.pool.balanceOf(lp) * fraction // BPS, lp, lp, sender=lp)
+    def lp_request_redeem(self, lp, fraction):
+        rid = self.call(self.p.pool.requestRedeem, self.p.pool.balanceOf(lp) * fraction // BPS, lp, lp, sender=lp)
+        if rid is not None:
+            self.requests.append((rid, lp))
 
-    @rule(lp=st.sampled_from(LPS), extra=st.integers(0, 3))
-    def lp_withdraw_max(self, lp, extra):
-        assets = self.p.pool.maxWithdraw(lp)
-        out = self.call(self.p.pool.withdraw, assets + extra, lp, lp, sender=lp)
-        if extra == 0 and assets:
-            assert out is not None, "maxWithdraw must be withdrawable"
+    @rule(pick=st.integers(0, 7), refresh=st.booleans())
+    def lp_execute(self, pick, refresh):
+        if not self.requests:
+            return
+        rid, _ = self.requests[pick % len(self.requests)]
+        if refresh:
+            self.p.env.timestamp += 60
+            self.p.refresh_feeds()
+        self.call(self.p.pool.execute_request, rid, sender=KEEPERS[0])
+        if self.p.pool.lp_requests[rid].amount == 0:
+            self.requests.remove((rid, _))
+
+    @rule(pick=st.integers(0, 7))
+    def lp_cancel(self, pick):
+        if not self.requests:
+            return
+        rid, lp = self.requests[pick % len(self.requests)]
+        self.call(self.p.pool.cancel_request, rid, sender=lp)
+        if self.p.pool.lp_requests[rid].amount == 0:
+            self.requests.remove((rid, lp))
 
     @rule(symbol=st.sampled_from(sorted(MARKETS)), move=moves_bps)
     def move_price(self, symbol, move):
@@ -342,10 +361,6 @@ class ModelMachine(RuleBasedStateMachine):
                     self.e.liquidate(pid, sender=KEEPERS[0])
                 else:
                     self.e.close_position(pid, sender=self.e.position(pid).owner)
-            for lp in LPS:
-                assets = self.p.pool.maxWithdraw(lp)
-                if assets:
-                    self.p.pool.withdraw(assets, lp, lp, sender=lp)
             if self.e.open_positions == 0:
                 assert self.e.total_reserved == 0
         self.p.env.timestamp -= 1

@@ -23,11 +23,12 @@ import pytest
 
 from model import ZERO_ADDRESS
 from model.markets import MAX_BORROW_RATE, MAX_MIN_LIQUIDATION_REWARD, MAX_STALENESS
-from model.pool import DECIMALS_OFFSET
+from model import Protocol
+from model.pool import DECIMALS_OFFSET, LP_REQUEST_DELAY, MAX_REDEEM_FEE_BPS, SYNC_DISABLED
 from model.positions import GEN_MASK
 from model.risk import MAX_U128
 
-from .support import (ALICE, BOB, GUARDIAN, LP, LP2, OWNER, P0, SIMPLE, STRANGER, USDC, World, expect_revert,
+from .support import (ALICE, BOB, GUARDIAN, KEEPER, LP, LP2, OWNER, P0, SIMPLE, STRANGER, USDC, World, expect_revert,
                       make_world, params)
 
 S, C, A = 10_000_000_000, 1_000_000_000, 1_010_000_000
@@ -294,36 +295,67 @@ EDGE_PARAMS = [
     dict(min_liquidation_reward=10 * USDC, min_collateral=10 * USDC),
 ]
 
+def _requested(w, assets=100 * USDC, who=LP2):
+    return w.pool.requestDeposit(assets, who, who, sender=who)
+
+
+def _aged(w, rid):
+    w.wait(LP_REQUEST_DELAY)
+    w.p.refresh_feeds()
+    return rid
+
+
 POOL = [
-    Case("deposit zero", "pool: zero assets", lambda w: lambda: w.pool.deposit(0, LP2, sender=LP2)),
-    Case("mint zero", "pool: zero assets", lambda w: lambda: w.pool.mint(0, LP2, sender=LP2)),
+    Case("deposit (sync)", SYNC_DISABLED, lambda w: lambda: w.pool.deposit(1, LP2, sender=LP2)),
+    Case("mint (sync)", SYNC_DISABLED, lambda w: lambda: w.pool.mint(1, LP2, sender=LP2)),
+    Case("withdraw (sync)", SYNC_DISABLED, lambda w: lambda: w.pool.withdraw(1, LP, LP, sender=LP)),
+    Case("redeem (sync)", SYNC_DISABLED, lambda w: lambda: w.pool.redeem(1, LP, LP, sender=LP)),
+    Case("request a deposit for someone else", "pool: owner must be the caller",
+         lambda w: lambda: w.pool.requestDeposit(1, LP2, LP, sender=LP2)),
+    Case("request a deposit for the zero address", "pool: zero controller",
+         lambda w: lambda: w.pool.requestDeposit(1, ZERO_ADDRESS, LP2, sender=LP2)),
+    Case("request a deposit of zero", "pool: zero assets",
+         lambda w: lambda: w.pool.requestDeposit(0, LP2, LP2, sender=LP2)),
+    Case("request a deposit without allowance", "erc20: insufficient allowance",
+         lambda w: (_revoked(w, w.pool.address), lambda: _requested(w, 1, STRANGER))[1]),
+    Case("request a deposit beyond the balance", "erc20: transfer amount exceeds balance",
+         lambda w: lambda: _requested(w, w.bal(LP2) + 1)),
+    Case("request a redeem for the zero address", "pool: zero controller",
+         lambda w: lambda: w.pool.requestRedeem(1, ZERO_ADDRESS, LP, sender=LP)),
+    Case("request a redeem of zero", "pool: zero shares",
+         lambda w: lambda: w.pool.requestRedeem(0, LP, LP, sender=LP)),
+    Case("request a redeem of more than owned", "erc20: transfer amount exceeds balance",
+         lambda w: lambda: w.pool.requestRedeem(w.pool.balanceOf(LP) + 1, LP, LP, sender=LP)),
+    Case("request a redeem of someone else's shares", "erc20: insufficient allowance",
+         lambda w: lambda: w.pool.requestRedeem(1, STRANGER, LP, sender=STRANGER)),
+    Case("execute no request", "pool: no pending request",
+         lambda w: lambda: w.pool.execute_request(7, sender=KEEPER)),
+    Case("execute before the delay", "pool: request delay not over",
+         lambda w: (rid := _requested(w), w.wait(LP_REQUEST_DELAY - 1), w.p.refresh_feeds(),
+                    lambda: w.pool.execute_request(rid, sender=KEEPER))[-1]),
+    Case("execute before a fresh round", "pool: wait for every market's price round after the request",
+         lambda w: (rid := _requested(w), w.wait(LP_REQUEST_DELAY),
+                    lambda: w.pool.execute_request(rid, sender=KEEPER))[-1]),
+    Case("execute with a bad price", "oracle: price not positive",
+         lambda w: (rid := _aged(w, _requested(w)), w.set_price(0),
+                    lambda: w.pool.execute_request(rid, sender=KEEPER))[-1]),
     # An empty pool holding 10**offset donated units: 1 unit buys 10**offset / (10**offset + 1) = 0 shares.
-    Case("deposit worth no share", "pool: zero shares",
+    Case("execute a deposit worth no share", "pool: zero shares",
          lambda w: (w.token.transfer(w.pool.address, 10**DECIMALS_OFFSET, sender=STRANGER),
-                    lambda: w.pool.deposit(1, LP2, sender=LP2))[1], world=dict(lp_deposit=0)),
-    Case("deposit without allowance", "erc20: insufficient allowance",
-         lambda w: (_revoked(w, w.pool.address), lambda: w.pool.deposit(1, STRANGER, sender=STRANGER))[1]),
-    Case("deposit more than the balance", "erc20: transfer amount exceeds balance",
-         lambda w: lambda: w.pool.deposit(w.bal(LP2) + 1, LP2, sender=LP2)),
-    # The assets have already moved in when minting to the zero address fails.
-    Case("deposit for the zero address", "erc20: mint to the zero address",
-         lambda w: lambda: w.pool.deposit(1, ZERO_ADDRESS, sender=LP2), late=True),
-    Case("withdraw zero", "pool: zero assets", lambda w: lambda: w.pool.withdraw(0, LP, LP, sender=LP)),
-    Case("withdraw reserved assets", "pool: assets reserved for open positions",
-         lambda w: (w.open(), lambda: w.pool.withdraw(w.pool.free_assets() + 1, LP, LP, sender=LP))[1]),
-    Case("withdraw more than owned", "erc4626: withdraw more than maximum",
-         lambda w: (w.pool.deposit(100 * USDC, LP2, sender=LP2),
-                    lambda: w.pool.withdraw(100 * USDC + 1, LP2, LP2, sender=LP2))[1]),
-    Case("withdraw someone else's without allowance", "erc20: insufficient allowance",
-         lambda w: lambda: w.pool.withdraw(1, STRANGER, LP, sender=STRANGER)),
-    # Shares are burnt before the transfer to the zero address fails.
-    Case("withdraw to the zero address", "erc20: transfer to the zero address",
-         lambda w: lambda: w.pool.withdraw(1, ZERO_ADDRESS, LP, sender=LP), late=True),
-    Case("redeem zero", "pool: zero shares", lambda w: lambda: w.pool.redeem(0, LP, LP, sender=LP)),
-    Case("redeem more than owned", "erc4626: redeem more than maximum",
-         lambda w: lambda: w.pool.redeem(w.pool.balanceOf(LP) + 1, LP, LP, sender=LP)),
-    Case("redeem reserved assets", "pool: assets reserved for open positions",
-         lambda w: (w.open(), lambda: w.pool.redeem(w.pool.balanceOf(LP), LP, LP, sender=LP))[1]),
+                    rid := _aged(w, _requested(w, 1)),
+                    lambda: w.pool.execute_request(rid, sender=KEEPER))[-1], world=dict(lp_deposit=0)),
+    Case("execute a redeem worth nothing", "pool: zero assets",
+         lambda w: (rid := _aged(w, w.pool.requestRedeem(1, LP, LP, sender=LP)),
+                    lambda: w.pool.execute_request(rid, sender=KEEPER))[-1]),
+    Case("execute a redeem of reserved assets", "pool: assets reserved for open positions",
+         lambda w: (w.open(), rid := _aged(w, w.pool.requestRedeem(w.pool.balanceOf(LP), LP, LP, sender=LP)),
+                    lambda: w.pool.execute_request(rid, sender=KEEPER))[-1]),
+    Case("deploy with a redeem fee above the maximum", "pool: redeem fee above maximum",
+         lambda w: lambda: Protocol(deployer=OWNER, guardian=GUARDIAN, redeem_fee_bps=MAX_REDEEM_FEE_BPS + 1)),
+    Case("cancel no request", "pool: no pending request",
+         lambda w: lambda: w.pool.cancel_request(7, sender=LP)),
+    Case("cancel someone else's request", "pool: not the request's owner or controller",
+         lambda w: (rid := _requested(w), lambda: w.pool.cancel_request(rid, sender=STRANGER))[-1]),
 ]
 
 

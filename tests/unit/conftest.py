@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import ETH, ETH_PARAMS, INSURANCE_FUND, LP_DEPOSIT, MAX_UINT256, MINT, px
+from .helpers import ETH, ETH_PARAMS, INSURANCE_FUND, LP_DEPOSIT, MAX_UINT256, MINT, lp_deposit, px
+
+# The pool's redemption fee in the standard world (the attack tests deploy their own).
+REDEEM_FEE_BPS = 0
 
 # ---------------------------------------------------------------- accounts
 
@@ -84,7 +87,7 @@ def pool_blueprint(project, owner):
 def fresh_engine(project, owner, guardian, token, vault_blueprint, pool_blueprint):
     """A new engine of its own: no market, an empty pool, no insurance.
     Function-scoped so that it is empty whatever ran before."""
-    return project.Engine.deploy(token, vault_blueprint, pool_blueprint, guardian, sender=owner)
+    return project.Engine.deploy(token, vault_blueprint, pool_blueprint, guardian, REDEEM_FEE_BPS, sender=owner)
 
 
 @pytest.fixture(scope="session")
@@ -93,20 +96,21 @@ def feed(project, owner):
 
 
 @pytest.fixture(scope="session")
-def engine(project, owner, guardian, token, vault_blueprint, pool_blueprint, feed, lp, lp2, alice, bob, carol,
+def engine(chain, project, owner, guardian, token, vault_blueprint, pool_blueprint, feed, lp, lp2, alice, bob, carol,
            liquidator, stranger):
     """The standard world: ETH market id 1 at $2,000, 1,000,000 USDC in the
     pool (all `lp`'s shares), 10,000 USDC of insurance, every actor funded
     with 10,000,000 USDC and the engine approved for all of it."""
-    e = project.Engine.deploy(token, vault_blueprint, pool_blueprint, guardian, sender=owner)
-    e.list_market(feed, ETH_PARAMS.as_tuple(), sender=owner)
+    e = project.Engine.deploy(token, vault_blueprint, pool_blueprint, guardian, REDEEM_FEE_BPS, sender=owner)
     pool = project.LiquidityPool.at(e.POOL())
     for who in (owner, lp, lp2, alice, bob, carol, liquidator, stranger):
         token.mint(who, MINT, sender=owner)
         token.approve(e, MAX_UINT256, sender=who)
     for who in (lp, lp2):
         token.approve(pool, MAX_UINT256, sender=who)
-    pool.deposit(LP_DEPOSIT, lp, sender=lp)
+    # Seeded before the market is listed: no price round to wait for.
+    lp_deposit(chain, pool, lp, LP_DEPOSIT)
+    e.list_market(feed, ETH_PARAMS.as_tuple(), sender=owner)
     e.fund_insurance(INSURANCE_FUND, sender=owner)
     return e
 
@@ -222,17 +226,17 @@ def FaultyToken():
 
 
 @pytest.fixture(scope="session")
-def faulty(project, FaultyToken, owner, guardian, vault_blueprint, pool_blueprint, feed, alice, lp):
+def faulty(chain, project, FaultyToken, owner, guardian, vault_blueprint, pool_blueprint, feed, alice, lp):
     """A second protocol whose collateral is FaultyToken: ETH market 1, a
     1,000,000 pool, 10,000 insurance, alice and lp funded and approved."""
     tok = FaultyToken.deploy(True, sender=owner)
-    eng = project.Engine.deploy(tok, vault_blueprint, pool_blueprint, guardian, sender=owner)
+    eng = project.Engine.deploy(tok, vault_blueprint, pool_blueprint, guardian, REDEEM_FEE_BPS, sender=owner)
     pl = project.LiquidityPool.at(eng.POOL())
-    eng.list_market(feed, ETH_PARAMS.as_tuple(), sender=owner)
     for who in (owner, alice, lp):
         tok.mint(who, MINT, sender=owner)
         tok.approve(eng, MAX_UINT256, sender=who)
     tok.approve(pl, MAX_UINT256, sender=lp)
-    pl.deposit(LP_DEPOSIT, lp, sender=lp)
+    lp_deposit(chain, pl, lp, LP_DEPOSIT)
+    eng.list_market(feed, ETH_PARAMS.as_tuple(), sender=owner)
     eng.fund_insurance(INSURANCE_FUND, sender=owner)
     return tok, eng, pl

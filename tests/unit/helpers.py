@@ -2,7 +2,7 @@
 from harness.chains.artifacts import storage_slot
 from harness.chains.contracts import hashmap_slot  # noqa: F401 - for the tests
 from harness.protocol.markets import MARKETS, MAX_UINT256, PRICE, USDC  # noqa: F401
-from model.pool import DECIMALS_OFFSET  # the contract's, as tests/test_twins.py holds it
+from model.pool import DECIMALS_OFFSET, LP_REQUEST_DELAY  # the contract's, as tests/test_twins.py holds it
 MAX_U128 = 2**128 - 1
 ZERO = "0x0000000000000000000000000000000000000000"
 ETH = MARKETS["ETH"]
@@ -40,3 +40,35 @@ def borrow_fee(size: int, seconds: int, rate: int = RATE) -> int:
 
 def position_id(slot: int, generation: int) -> int:
     return (slot << GEN_BITS) | generation
+
+
+# ---------------------------------------------------------------- the pool's async flows, in one place
+
+def request_id(receipt, pool) -> int:
+    """The id a request logged (ape's return_value re-runs the call on the
+    post-transaction state on the default network: the next id)."""
+    for event in receipt.events:
+        if event.event_name in ("DepositRequested", "RedeemRequested"):
+            return event.request_id
+    raise AssertionError("no request logged")
+
+
+def settle(chain, pool, rid: int, feeds=(), feed_owner=None, keeper=None):
+    """The async half of every LP flow: LP_REQUEST_DELAY passes, every
+    feed publishes a round (same answer, now), a keeper executes."""
+    chain.pending_timestamp = max(chain.pending_timestamp, chain.blocks.head.timestamp + 1) + LP_REQUEST_DELAY
+    for feed in feeds:
+        feed.set_answer(feed.latestAnswer(), sender=feed_owner)
+    return pool.execute_request(rid, sender=keeper or feed_owner)
+
+
+def lp_deposit(chain, pool, lp, assets: int, feeds=(), feed_owner=None):
+    """Request, wait, fresh rounds, execute: the shares minted."""
+    rid = request_id(pool.requestDeposit(assets, lp, lp, sender=lp), pool)
+    return settle(chain, pool, rid, feeds, feed_owner, keeper=lp).events.filter(pool.RequestExecuted)[0].shares
+
+
+def lp_redeem(chain, pool, lp, shares: int, feeds=(), feed_owner=None):
+    """Request, wait, fresh rounds, execute: the assets paid out."""
+    rid = request_id(pool.requestRedeem(shares, lp, lp, sender=lp), pool)
+    return settle(chain, pool, rid, feeds, feed_owner, keeper=lp).events.filter(pool.RequestExecuted)[0].assets

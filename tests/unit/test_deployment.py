@@ -51,7 +51,7 @@ def test_constructor_reverts_when_token_approve_returns_false(project, FaultyTok
     # must abort the whole deployment, not leave a pool the engine cannot pay from.
     bad = FaultyToken.deploy(False, sender=owner)
     with ape.reverts("pool: approve failed"):
-        project.Engine.deploy(bad, vault_blueprint, pool_blueprint, guardian, sender=owner)
+        project.Engine.deploy(bad, vault_blueprint, pool_blueprint, guardian, 0, sender=owner)
 
 
 def test_standard_world_totals(lens, engine, token, pool, insurance, lp):

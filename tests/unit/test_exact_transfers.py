@@ -17,6 +17,7 @@ def fee_protocol(project, accounts):
         owner.declare(project.Vault, sender=owner.address).contract_address,
         owner.declare(project.LiquidityPool, sender=owner.address).contract_address,
         owner,
+        0,
         sender=owner,
     )
     pool = project.LiquidityPool.at(engine.POOL())
@@ -32,8 +33,8 @@ def fee_protocol(project, accounts):
 def test_pool_refuses_a_deposit_that_arrives_short(fee_protocol):
     token, engine, pool, lp, _ = fee_protocol
     with ape.reverts("pool: token transfer not exact"):
-        pool.deposit(100_000 * USDC, lp, sender=lp)
-    assert pool.totalSupply() == 0 and token.balanceOf(pool) == 0
+        pool.requestDeposit(100_000 * USDC, lp, lp, sender=lp)
+    assert pool.totalSupply() == 0 and token.balanceOf(pool) == 0 and pool.request_count() == 0
 
 
 def test_engine_refuses_collateral_that_arrives_short(lens, fee_protocol):

@@ -15,10 +15,10 @@ SIZE = usd(10_000)
 AMOUNT = usd(1_010)
 
 BUDGETS = {
-    "open, fresh vault": 250_000,
+    "open, fresh vault": 260_000,
     "open, recycled vault": 180_000,
     "add_collateral": 60_000,
-    "close_position": 120_000,
+    "close_position": 130_000,
     "liquidate": 150_000,
     "liquidate, minimum position": 150_000,
 }
@@ -33,6 +33,26 @@ V1_RECEIPTS = {
     "close_position": 106_872,
     "liquidate": 116_087,
 }
+# What the exposure sums (modules/exposure.vy, issue 8) cost per action on
+# top of v1, measured against main at bea6bde: open/close/liquidate move a
+# side's units, weight and margin words (three cold slots, 3 x (2,100 +
+# 2,900) = 15,000, plus the terms' arithmetic); add_collateral moves the
+# margin word alone (5,000 + ~170), having saved two no-op SSTOREs by
+# writing only the position's word1.
+#   action                 main (v1 pool)   this branch   exposure cost
+#   open, fresh vault           228,838        251,045        +22,207
+#   open, recycled vault        132,261        154,468        +22,207
+#   add_collateral               54,362         59,532         +5,170
+#   close_position              107,413        124,538        +17,125
+#   liquidate                   116,650        133,775        +17,125
+#   liquidate, minimum          119,740        136,865        +17,125
+EXPOSURE_GAS = {
+    "open, fresh vault": 22_207,
+    "open, recycled vault": 22_207,
+    "add_collateral": 5_170,
+    "close_position": 17_125,
+    "liquidate": 17_125,
+}
 DRIFT = 0.02
 
 
@@ -43,7 +63,8 @@ def _check(name, receipt):
     print(f"\ngas {name}: {receipt.gas_used:,} (budget {BUDGETS[name]:,}, v1 {f'{v1:,}' if v1 else 'not measured'})")
     assert receipt.gas_used <= BUDGETS[name]
     if v1 is not None:
-        assert receipt.gas_used <= v1 * (1 + DRIFT), f"{name}: more than {DRIFT:.0%} over v1's receipt"
+        allowed = (v1 + EXPOSURE_GAS[name]) * (1 + DRIFT)
+        assert receipt.gas_used <= allowed, f"{name}: more than {DRIFT:.0%} over v1's receipt plus the exposure sums"
 
 
 @pytest.fixture

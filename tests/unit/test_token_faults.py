@@ -6,7 +6,7 @@ pool funded by lp, 10,000 of insurance, alice funded and approved.
 """
 import ape
 
-from .helpers import MAX_UINT256, VIRTUAL_SHARES, ZERO, usd
+from .helpers import MAX_UINT256, VIRTUAL_SHARES, ZERO, request_id, settle, usd
 
 SIZE = usd(10_000)
 AMOUNT = usd(1_010)
@@ -50,8 +50,8 @@ def test_fee_on_transfer_deposit_is_refused(faulty, owner, lp):
     _configure(tok, owner, skim=1)
     shares = pool.totalSupply()
     with ape.reverts("pool: token transfer not exact"):
-        pool.deposit(usd(1), lp, sender=lp)
-    assert pool.totalSupply() == shares
+        pool.requestDeposit(usd(1), lp, lp, sender=lp)
+    assert pool.totalSupply() == shares and pool.pending_deposits() == 0
 
 
 def test_collateral_pull_returning_false(faulty, owner, alice):
@@ -98,13 +98,20 @@ def test_vault_transfer_returning_false(faulty, owner, alice):
     assert tok.balanceOf(engine.position(pid).vault) == usd(1_000)
 
 
-def test_pool_token_calls_returning_false(faulty, owner, lp):
+def test_pool_token_calls_returning_false(chain, faulty, owner, lp, feed):
     tok, engine, pool = faulty
     _configure(tok, owner, fail_from=lp.address)
-    with ape.reverts("erc4626: transferFrom operation did not succeed"):
-        pool.deposit(usd(1), lp, sender=lp)
+    with ape.reverts("pool: transfer failed"):
+        pool.requestDeposit(usd(1), lp, lp, sender=lp)
+    _configure(tok, owner)
+    deposit = request_id(pool.requestDeposit(usd(1), lp, lp, sender=lp), pool)
+    redeem = request_id(pool.requestRedeem(usd(1), lp, lp, sender=lp), pool)
     _configure(tok, owner, transfer=False)
-    with ape.reverts("erc4626: transfer operation did not succeed"):
-        pool.withdraw(usd(1), lp, lp, sender=lp)
-    assert pool.balanceOf(lp) == usd(1_000_000) * VIRTUAL_SHARES   # the first deposit, into an empty pool
+    with ape.reverts("pool: transfer failed"):
+        settle(chain, pool, redeem, [feed], owner)
+    with ape.reverts("pool: transfer failed"):
+        pool.cancel_request(deposit, sender=lp)
+    assert pool.pendingRedeemRequest(redeem, lp) == usd(1)
+    assert pool.pendingDepositRequest(deposit, lp) == usd(1)
+    assert pool.balanceOf(lp) == usd(1_000_000) * VIRTUAL_SHARES - usd(1)   # the first deposit, less the escrow
     assert tok.allowance(pool, engine) == MAX_UINT256
