@@ -157,21 +157,26 @@ class Markets:
         st = self._market_state[market_id]
         return index_at(st.borrow_index, st.last_accrual, borrow_rate, self.env.timestamp)
 
-    def _price(self, market_id: int, staleness: Optional[int] = None) -> int:
-        """`staleness` defaults to the market's own, for callers that only ask
-        whether the engine would take the price now."""
+    def _price_round(self, market_id: int, staleness: int):
+        """(price, the round's updatedAt): an order fills only at a round
+        published after it was requested."""
         feed = self._market_state[market_id].feed
         require(feed != ZERO_ADDRESS, "engine: unknown market")
         aggregator = self.feeds[feed]
         if aggregator is None:
             raise Revert(None)      # no contract there: the call reverts without a reason
         _, answer, _, updated_at, _ = aggregator.latestRoundData()
-        if staleness is None:
-            staleness = self._params(market_id).staleness
         error = oracle_error(answer, updated_at, staleness, self.env.timestamp)
         if error is not None:
             raise Revert(error)
-        return answer
+        return answer, updated_at
+
+    def _price(self, market_id: int, staleness: Optional[int] = None) -> int:
+        """`staleness` defaults to the market's own, for callers that only ask
+        whether the engine would take the price now."""
+        if staleness is None:
+            staleness = self._params(market_id).staleness
+        return self._price_round(market_id, staleness)[0]
 
     def _add_open_interest(self, market_id: int, is_long: bool, amount: int, increase: bool) -> None:
         # An underflow reverts bare, as the contract's checked subtraction does.

@@ -229,13 +229,16 @@ def _current_index(market_id: uint256, borrow_rate: uint256) -> uint256:
 
 @internal
 @view
-def _price(market_id: uint256, staleness: uint256) -> uint256:
+def _price_round(market_id: uint256, staleness: uint256) -> (uint256, uint256):
     """
-    @dev The market's oracle price, refused when not positive, older than
-         `staleness` or too wide to pack into 128 bits.
+    @dev The market's oracle price and when its round was published,
+         refused when not positive, older than `staleness` or too wide to
+         pack into 128 bits. Trades need the time too: an order fills only
+         at a round published after it was requested.
     @param market_id The market id.
     @param staleness The oldest answer accepted, in seconds.
     @return uint256 The price, in the feed's decimals.
+    @return uint256 The round's updatedAt.
     """
     feed: address = self.market_feed[market_id]
     assert feed != empty(address), "engine: unknown market"
@@ -248,7 +251,23 @@ def _price(market_id: uint256, staleness: uint256) -> uint256:
     assert answer > 0, "oracle: price not positive"
     assert updated_at + staleness >= block.timestamp, "oracle: price is stale"
     assert convert(answer, uint256) <= risk.MAX_U128, "oracle: price out of range"
-    return convert(answer, uint256)
+    return convert(answer, uint256), updated_at
+
+
+@internal
+@view
+def _price(market_id: uint256, staleness: uint256) -> uint256:
+    """
+    @dev _price_round's price alone, for callers that take any fresh round
+         (liquidation, collateral removal, views).
+    @param market_id The market id.
+    @param staleness The oldest answer accepted, in seconds.
+    @return uint256 The price, in the feed's decimals.
+    """
+    price: uint256 = 0
+    updated_at: uint256 = 0
+    price, updated_at = self._price_round(market_id, staleness)
+    return price
 
 
 @internal
