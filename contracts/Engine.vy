@@ -63,17 +63,6 @@ exports: (
 )
 
 
-# @dev A position's health now, for keepers and front ends.
-struct Health:
-    price: uint256
-    pnl: int256
-    borrow_fee: uint256
-    equity: int256
-    maintenance_margin: uint256
-    liquidation_price: uint256
-    liquidatable: bool
-
-
 # @dev Protocol-wide totals in one call.
 struct Totals:
     pool_assets: uint256
@@ -186,11 +175,10 @@ VAULT_IMPLEMENTATION: public(immutable(address))
 # The order book: the only caller of the trade functions.
 ORDERS: public(immutable(address))
 # Chainlink's L2 sequencer-uptime feed (empty on an L1) and the grace
-# period after an outage during which liquidations wait. Not public: the
-# order book's getters of the same names serve them, and it runs the check
-# (see liquidate); these stay for the audit, which reads the code layout.
-SEQUENCER: immutable(address)
-SEQUENCER_GRACE: immutable(uint256)
+# period after an outage during which liquidations wait. The order book
+# holds the same two and runs the check for liquidate too (see there).
+SEQUENCER: public(immutable(address))
+SEQUENCER_GRACE: public(immutable(uint256))
 
 
 # @dev Sum of open positions' reserves (capped maximum profit): pool
@@ -809,31 +797,6 @@ def slots(first: uint256, count: uint256) -> DynArray[positions.PositionView, po
     for slot: uint256 in range(first, last, bound=positions.MAX_PAGE):
         page.append(positions._view(slot))
     return page
-
-
-@external
-@view
-def health(position_id: uint256) -> Health:
-    """
-    @notice Equity, maintenance margin, liquidation price and liquidatability now.
-    @param position_id An open position.
-    @return Health The position's health at the current price and index.
-    """
-    slot: uint256 = 0
-    pos: risk.Position = empty(risk.Position)
-    slot, pos = positions._load(position_id)
-    h: Health = empty(Health)
-    p: markets.MarketParams = markets._params(pos.market_id)
-    index: uint256 = markets._current_index(pos.market_id, p.borrow_rate)
-    mm_bps: uint256 = p.maintenance_margin_bps
-    h.price = markets._price(pos.market_id, p.staleness)
-    h.pnl = risk._capped_pnl(pos, h.price)
-    h.borrow_fee = risk._borrow_fee(pos.size, pos.entry_index, index)
-    h.equity = convert(pos.collateral, int256) + h.pnl - convert(h.borrow_fee, int256)
-    h.maintenance_margin = risk._fee(pos.size, mm_bps)
-    h.liquidation_price = risk._liquidation_price(pos, index, mm_bps)
-    h.liquidatable = h.equity < convert(h.maintenance_margin, int256)
-    return h
 
 
 @external

@@ -1,4 +1,7 @@
-"""Twin of contracts/Lens.vy: many token balances in one call."""
+"""Twin of contracts/Lens.vy: many token balances in one call, and a
+position's health (the engine's rule, model/engine.py's health: on chain
+it moved out of the engine for code size)."""
+from .engine import Health  # noqa: F401 - the struct Lens.vy declares
 from .errors import Revert
 from .journal import Mapping
 
@@ -23,3 +26,9 @@ class Lens:
         if isinstance(balance_of, Mapping):
             return [balance_of[h] for h in holders]
         return [balance_of(h) for h in holders]
+
+    def health(self, engine: str, position_id: int) -> Health:
+        e = self.contracts[engine]
+        if e is None:
+            raise Revert(None)      # no contract there
+        return e.health(position_id)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import ETH, ETH_PARAMS, INSURANCE_FUND, LP_DEPOSIT, MAX_UINT256, MINT, px
+from .helpers import EXECUTION_FEE, ETH, ETH_PARAMS, INSURANCE_FUND, LP_DEPOSIT, MAX_UINT256, MINT, ZERO, OrderCancelled, px
 
 # ---------------------------------------------------------------- accounts
 
@@ -80,11 +80,26 @@ def pool_blueprint(project, owner):
     return owner.declare(project.LiquidityPool).contract_address
 
 
+@pytest.fixture(scope="session")
+def orders_blueprint(project, owner):
+    return owner.declare(project.OrderBook).contract_address
+
+
+@pytest.fixture(scope="session")
+def deploy_engine(project, owner, guardian, vault_blueprint, pool_blueprint, orders_blueprint):
+    """Engine.deploy with the standard blueprints: an L1 (no sequencer feed)
+    unless told otherwise, EXECUTION_FEE per order."""
+    def _deploy(token, sequencer_feed=ZERO, sequencer_grace=0, execution_fee=EXECUTION_FEE):
+        return project.Engine.deploy(token, vault_blueprint, pool_blueprint, orders_blueprint, guardian,
+                                     sequencer_feed, sequencer_grace, execution_fee, sender=owner)
+    return _deploy
+
+
 @pytest.fixture
-def fresh_engine(project, owner, guardian, token, vault_blueprint, pool_blueprint):
+def fresh_engine(deploy_engine, token):
     """A new engine of its own: no market, an empty pool, no insurance.
     Function-scoped so that it is empty whatever ran before."""
-    return project.Engine.deploy(token, vault_blueprint, pool_blueprint, guardian, sender=owner)
+    return deploy_engine(token)
 
 
 @pytest.fixture(scope="session")
@@ -93,17 +108,18 @@ def feed(project, owner):
 
 
 @pytest.fixture(scope="session")
-def engine(project, owner, guardian, token, vault_blueprint, pool_blueprint, feed, lp, lp2, alice, bob, carol,
-           liquidator, stranger):
+def engine(project, owner, token, deploy_engine, feed, lp, lp2, alice, bob, carol, liquidator, stranger):
     """The standard world: ETH market id 1 at $2,000, 1,000,000 USDC in the
     pool (all `lp`'s shares), 10,000 USDC of insurance, every actor funded
-    with 10,000,000 USDC and the engine approved for all of it."""
-    e = project.Engine.deploy(token, vault_blueprint, pool_blueprint, guardian, sender=owner)
+    with 10,000,000 USDC and the engine and the order book approved for all
+    of it."""
+    e = deploy_engine(token)
     e.list_market(feed, ETH_PARAMS.as_tuple(), sender=owner)
     pool = project.LiquidityPool.at(e.POOL())
     for who in (owner, lp, lp2, alice, bob, carol, liquidator, stranger):
         token.mint(who, MINT, sender=owner)
         token.approve(e, MAX_UINT256, sender=who)
+        token.approve(e.ORDERS(), MAX_UINT256, sender=who)
     for who in (lp, lp2):
         token.approve(pool, MAX_UINT256, sender=who)
     pool.deposit(LP_DEPOSIT, lp, sender=lp)
@@ -119,6 +135,11 @@ def pool(project, engine):
 @pytest.fixture(scope="session")
 def insurance(engine):
     return engine.INSURANCE()
+
+
+@pytest.fixture(scope="session")
+def orders(project, engine):
+    return project.OrderBook.at(engine.ORDERS())
 
 
 @pytest.fixture(scope="session")
@@ -138,11 +159,20 @@ class Clock:
         self.chain = chain
         self.t0 = max(chain.blocks.head.timestamp, chain.pending_timestamp) + 100
         self.chain.pending_timestamp = self.t0
+        # The time the test pinned for its next transaction, which a trade
+        # (request, round, execution) must execute at.
+        self.pinned = self.t0
 
     def at(self, dt: int) -> int:
         """The next transaction is mined at t0 + dt."""
         self.chain.pending_timestamp = self.t0 + dt
+        self.pinned = self.t0 + dt
         return self.t0 + dt
+
+    def take_pinned(self):
+        """The pinned time, once (None if nothing was pinned since)."""
+        t, self.pinned = self.pinned, None
+        return t
 
     def mine(self, dt: int) -> int:
         """Mine an empty block at t0 + dt: views now read that timestamp."""
@@ -158,15 +188,108 @@ def clock(chain):
     return Clock(chain)
 
 
+class Trades:
+    """Trades the way they now happen, in three transactions: the trader
+    requests (OrderBook.request_*), the market's feed publishes a fresh
+    round (its latest answer again, so a test's set_price still holds) and
+    a keeper executes. The execution lands at the time the test pinned
+    (clock.at), so engine rules read as before; the request and the round
+    come `delay` + 1 and `delay` seconds earlier. The keeper defaults to the
+    trader, so the execution fee comes back to them and balances read as
+    before. A refused order raises OrderCancelled(reason): see `cancelled`."""
+
+    def __init__(self, project, chain, clock, engine, orders, owner):
+        self.project, self.chain, self.clock = project, chain, clock
+        self.engine, self.orders, self.owner = engine, orders, owner
+        self.request = None     # the last request's receipt
+
+    def on(self, engine):
+        """The same, for another engine (and its order book)."""
+        return Trades(self.project, self.chain, self.clock, engine, self.project.OrderBook.at(engine.ORDERS()),
+                      self.owner)
+
+    def _times(self, delay: int):
+        head = self.chain.blocks.head.timestamp
+        t = self.clock.take_pinned()
+        if t is None or t <= head:
+            t = max(self.chain.pending_timestamp, head + delay + 2)
+        assert t - delay - 1 > head, f"a trade needs {delay + 1} s before its execution: pin it later"
+        return t - delay - 1, t - delay, t
+
+    def _feed_of(self, market_id: int):
+        feed = self.engine.market_state(market_id).feed
+        if feed == ZERO:
+            return None
+        agg = self.project.MockAggregator.at(feed)
+        return agg if agg.owner() == self.owner.address else None
+
+    def _run(self, request, market_id, sender, keeper, delay, publish):
+        t_request, t_round, t_execute = self._times(delay)
+        self.chain.pending_timestamp = t_request
+        self.request = request()
+        [req] = self.request.events.filter(self.orders.OrderRequested)
+        feed = self._feed_of(market_id) if publish else None
+        if feed is not None:
+            feed.set_round(feed.latestAnswer(), t_round, sender=self.owner)
+        self.chain.pending_timestamp = t_execute
+        receipt = self.orders.execute_order(req.order_id, sender=keeper or sender)
+        cancelled = receipt.events.filter(self.orders.OrderCancelled)
+        if cancelled:
+            raise OrderCancelled(cancelled[0].reason, receipt)
+        return receipt
+
+    def _buy_limit(self, buying: bool, acceptable_price):
+        if acceptable_price is not None:
+            return acceptable_price
+        return 2**128 - 1 if buying else 0
+
+    def _position_side(self, position_id):
+        v = self.engine.position(position_id)
+        return v.market_id, v.is_long
+
+    def open_position(self, market_id, is_long, size, amount, *, sender, acceptable_price=None, keeper=None,
+                      delay=1, publish=True):
+        limit = self._buy_limit(is_long, acceptable_price)
+        return self._run(lambda: self.orders.request_open(market_id, is_long, size, amount, limit, sender=sender),
+                         market_id, sender, keeper, delay, publish)
+
+    def increase_position(self, position_id, size_delta, collateral_delta, *, sender, acceptable_price=None,
+                          keeper=None, delay=1, publish=True):
+        market_id, is_long = self._position_side(position_id)
+        limit = self._buy_limit(is_long, acceptable_price)
+        return self._run(lambda: self.orders.request_increase(position_id, size_delta, collateral_delta, limit,
+                                                              sender=sender),
+                         market_id or 1, sender, keeper, delay, publish)
+
+    def decrease_position(self, position_id, size_delta, *, sender, acceptable_price=None, keeper=None, delay=1,
+                          publish=True):
+        market_id, is_long = self._position_side(position_id)
+        limit = self._buy_limit(not is_long, acceptable_price)
+        return self._run(lambda: self.orders.request_decrease(position_id, size_delta, limit, sender=sender),
+                         market_id or 1, sender, keeper, delay, publish)
+
+    def close_position(self, position_id, *, sender, acceptable_price=None, keeper=None, delay=1, publish=True):
+        market_id, is_long = self._position_side(position_id)
+        limit = self._buy_limit(not is_long, acceptable_price)
+        return self._run(lambda: self.orders.request_close(position_id, limit, sender=sender),
+                         market_id or 1, sender, keeper, delay, publish)
+
+
 @pytest.fixture
-def open_pos(engine):
-    """Open a position; returns (position_id, receipt).
+def trade(project, chain, clock, engine, orders, owner):
+    return Trades(project, chain, clock, engine, orders, owner)
+
+
+@pytest.fixture
+def open_pos(engine, trade):
+    """Open a position through the order book; returns (position_id,
+    receipt of the execution).
 
     The id comes from the PositionOpened event: on the default network ape
     computes a transaction's return_value by re-running the call on the
     post-transaction state, which hands back the *next* id."""
-    def _open(trader, size, amount, is_long=True, market_id=1):
-        receipt = engine.open_position(market_id, is_long, size, amount, sender=trader)
+    def _open(trader, size, amount, is_long=True, market_id=1, **kw):
+        receipt = trade.open_position(market_id, is_long, size, amount, sender=trader, **kw)
         return receipt.events.filter(engine.PositionOpened)[0].position_id, receipt
     return _open
 
@@ -222,16 +345,18 @@ def FaultyToken():
 
 
 @pytest.fixture(scope="session")
-def faulty(project, FaultyToken, owner, guardian, vault_blueprint, pool_blueprint, feed, alice, lp):
+def faulty(project, FaultyToken, owner, deploy_engine, feed, alice, lp):
     """A second protocol whose collateral is FaultyToken: ETH market 1, a
-    1,000,000 pool, 10,000 insurance, alice and lp funded and approved."""
+    1,000,000 pool, 10,000 insurance, alice and lp funded and approved
+    (the engine and its order book)."""
     tok = FaultyToken.deploy(True, sender=owner)
-    eng = project.Engine.deploy(tok, vault_blueprint, pool_blueprint, guardian, sender=owner)
+    eng = deploy_engine(tok)
     pl = project.LiquidityPool.at(eng.POOL())
     eng.list_market(feed, ETH_PARAMS.as_tuple(), sender=owner)
     for who in (owner, alice, lp):
         tok.mint(who, MINT, sender=owner)
         tok.approve(eng, MAX_UINT256, sender=who)
+        tok.approve(eng.ORDERS(), MAX_UINT256, sender=who)
     tok.approve(pl, MAX_UINT256, sender=lp)
     pl.deposit(LP_DEPOSIT, lp, sender=lp)
     eng.fund_insurance(INSURANCE_FUND, sender=owner)

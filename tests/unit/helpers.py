@@ -1,4 +1,6 @@
 """Constants and arithmetic shared by the unit tests (imported, unlike conftest)."""
+from contextlib import contextmanager
+
 from harness.chains.artifacts import storage_slot
 from harness.chains.contracts import hashmap_slot  # noqa: F401 - for the tests
 from harness.protocol.markets import MARKETS, MAX_UINT256, PRICE, USDC  # noqa: F401
@@ -16,6 +18,8 @@ LP_SHARES = LP_DEPOSIT * VIRTUAL_SHARES   # lp's shares for the first deposit, i
 INSURANCE_FUND = 10_000 * USDC
 MINT = 10_000_000 * USDC
 GEN_BITS = 32
+# Every order escrows it for its keeper (the standard world's Engine argument).
+EXECUTION_FEE = 100_000
 
 # Engine storage slots, from the compiler's layout; used only to reach
 # guards that no sequence of calls can reach in a test's lifetime.
@@ -40,3 +44,24 @@ def borrow_fee(size: int, seconds: int, rate: int = RATE) -> int:
 
 def position_id(slot: int, generation: int) -> int:
     return (slot << GEN_BITS) | generation
+
+
+class OrderCancelled(Exception):
+    """The order book cancelled an order: the engine refused it with `reason`."""
+
+    def __init__(self, reason: str, receipt=None):
+        super().__init__(reason)
+        self.reason = reason
+        self.receipt = receipt
+
+
+@contextmanager
+def cancelled(reason: str):
+    """Where a direct call once reverted with the engine's `reason`: the
+    order is now executed and cancelled with that reason (conftest Trades)."""
+    try:
+        yield
+    except OrderCancelled as e:
+        assert e.reason == reason, f"order cancelled with {e.reason!r}, expected {reason!r}"
+    else:
+        raise AssertionError(f"order not cancelled (expected {reason!r})")

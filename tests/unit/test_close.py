@@ -9,7 +9,7 @@ t0+5 and she closes at t0+10. Borrow fee for 10 s on 10,000 at 10%/year:
 import ape
 import pytest
 
-from .helpers import INSURANCE_FUND, LP_DEPOSIT, MINT, ZERO, px, usd
+from .helpers import cancelled, INSURANCE_FUND, LP_DEPOSIT, MINT, ZERO, px, usd
 
 SIZE = usd(10_000)
 AMOUNT = usd(1_010)
@@ -23,11 +23,11 @@ def long_pos(open_pos, alice, clock):
     return pid
 
 
-def _close_at(engine, pid, trader, set_price, clock, price):
+def _close_at(trade, engine, pid, trader, set_price, clock, price):
     clock.at(5)
     set_price(price)
     clock.at(10)
-    return engine.close_position(pid, sender=trader)
+    return trade.close_position(pid, sender=trader)
 
 
 def _closed_log(engine, receipt):
@@ -87,7 +87,7 @@ def test_short_profit(engine, token, pool, bob, open_pos, set_price, clock):
 
 
 @pytest.mark.parametrize("is_long, expected_pnl", [(True, 0), (False, -1)])
-def test_pnl_rounds_against_the_trader(engine, bob, open_pos, feed, owner, clock, is_long, expected_pnl):
+def test_pnl_rounds_against_the_trader(trade, engine, bob, open_pos, feed, owner, clock, is_long, expected_pnl):
     # One tick (1e-8 USD) above entry: the long's 0.05-unit gain rounds down
     # to 0, the short's 0.05-unit loss rounds up to 1.
     clock.at(0)
@@ -95,7 +95,7 @@ def test_pnl_rounds_against_the_trader(engine, bob, open_pos, feed, owner, clock
     clock.at(5)
     feed.set_answer(px(2_000) + 1, sender=owner)
     clock.at(10)
-    receipt = engine.close_position(pid, sender=bob)
+    receipt = trade.close_position(pid, sender=bob)
     assert _closed_log(engine, receipt)[1] == expected_pnl
 
 
@@ -131,36 +131,36 @@ def test_close_works_while_paused(engine, token, guardian, alice, long_pos, set_
     assert token.balanceOf(alice) == MINT - usd(1_010) + 239_999_682
 
 
-def test_close_refused(engine, feed, owner, alice, bob, pool, long_pos, snapshot, clock):
+def test_close_refused(trade, engine, feed, owner, alice, bob, pool, long_pos, snapshot, clock):
     before = snapshot([long_pos], [alice, bob, pool])
-    with ape.reverts("engine: caller is not the position owner"):
-        engine.close_position(long_pos, sender=bob)
-    with ape.reverts("engine: position not open"):
-        engine.close_position(long_pos + 1, sender=alice)  # same slot, next generation
-    with ape.reverts("engine: position not open"):
-        engine.close_position(0, sender=alice)
+    with cancelled("engine: caller is not the position owner"):
+        trade.close_position(long_pos, sender=bob)
+    with cancelled("engine: position not open"):
+        trade.close_position(long_pos + 1, sender=alice)  # same slot, next generation
+    with cancelled("engine: position not open"):
+        trade.close_position(0, sender=alice)
     clock.at(3_700)
-    with ape.reverts("oracle: price is stale"):
-        engine.close_position(long_pos, sender=alice)
+    with cancelled("oracle: price is stale"):
+        trade.close_position(long_pos, sender=alice)
     feed.set_answer(0, sender=owner)
-    with ape.reverts("oracle: price not positive"):
-        engine.close_position(long_pos, sender=alice)
+    with cancelled("oracle: price not positive"):
+        trade.close_position(long_pos, sender=alice)
     assert snapshot([long_pos], [alice, bob, pool]) == before
 
 
-def test_close_twice(engine, alice, long_pos, set_price, clock):
+def test_close_twice(trade, engine, alice, long_pos, set_price, clock):
     _close_at(engine, long_pos, alice, set_price, clock, 2_000)
-    with ape.reverts("engine: position not open"):
-        engine.close_position(long_pos, sender=alice)
+    with cancelled("engine: position not open"):
+        trade.close_position(long_pos, sender=alice)
 
 
-def test_borrow_fee_for_a_day(engine, token, pool, alice, long_pos, set_price, clock):
+def test_borrow_fee_for_a_day(trade, engine, token, pool, alice, long_pos, set_price, clock):
     # Open at t0; the price is refreshed a day later and the close lands 10 s
     # after that: 86,410 s at 10%/year on 10,000 = 2.740043... -> 2,740,044 units.
     clock.at(86_400)
     set_price(2_000)
     clock.at(86_410)
-    receipt = engine.close_position(long_pos, sender=alice)
+    receipt = trade.close_position(long_pos, sender=alice)
     assert _closed_log(engine, receipt) == (px(2_000), 0, 2_740_044, usd(10), usd(990) - 2_740_044,
                                             usd(10) + 2_740_044, 0, 0)
     assert token.balanceOf(pool) == LP_DEPOSIT + usd(20) + 2_740_044

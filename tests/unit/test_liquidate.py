@@ -76,18 +76,18 @@ def test_healthy_position_cannot_be_liquidated(engine, alice, pool, insurance, l
     assert snapshot([long_pos], [alice, pool, insurance, liquidator]) == before
 
 
-def test_liquidation_threshold_is_strict(engine, owner, token, alice, liquidator, open_pos, feed, clock):
+def test_liquidation_threshold_is_strict(lens, engine, owner, token, alice, liquidator, open_pos, feed, clock):
     # With the borrow rate at zero, equity = 1,000 - loss. At 1,900 the loss
     # is 500: equity == maintenance, still healthy. One tick lower the loss
     # rounds up to 500.000001 and the position is liquidatable.
     engine.set_market_params(1, replace(ETH_PARAMS, borrow_rate=0).as_tuple(), sender=owner)
     pid, _ = open_pos(alice, SIZE, AMOUNT)
     feed.set_answer(px(1_900), sender=owner)
-    assert engine.health(pid).liquidatable is False
+    assert lens.health(engine, pid).liquidatable is False
     with ape.reverts("engine: position is healthy"):
         engine.liquidate(pid, sender=liquidator)
     feed.set_answer(px(1_900) - 1, sender=owner)
-    health = engine.health(pid)
+    health = lens.health(engine, pid)
     assert (health.equity, health.liquidatable) == (usd(500) - 1, True)
     receipt = engine.liquidate(pid, sender=liquidator)
     # Left after the fee: 399.999999; insurance 79.999999; pool 820.000001.
@@ -119,7 +119,7 @@ def test_bad_debt_beyond_insurance(engine, token, pool, insurance, alice, liquid
     assert token.balanceOf(liquidator) == MINT + usd(3_000)
 
 
-def test_borrow_fees_alone_make_a_position_liquidatable(engine, token, pool, insurance, liquidator, long_pos,
+def test_borrow_fees_alone_make_a_position_liquidatable(lens, engine, token, pool, insurance, liquidator, long_pos,
                                                         set_price, clock):
     # The price never moves. The borrow fee passes 500 USDC (equity < 500)
     # once 3,170,979,198 * dt > 5e16, i.e. from dt = 15,768,001 s (182.5 days).
@@ -128,9 +128,9 @@ def test_borrow_fees_alone_make_a_position_liquidatable(engine, token, pool, ins
     clock.at(threshold - 10)
     set_price(2_000)
     clock.mine(threshold - 1)
-    assert engine.health(long_pos).liquidatable is False
+    assert lens.health(engine, long_pos).liquidatable is False
     clock.mine(threshold)
-    assert engine.health(long_pos).equity == usd(500) - 32
+    assert lens.health(engine, long_pos).equity == usd(500) - 32
     # 200 days: fee 547.945206 -> equity 452.054794; fee 100 to the
     # liquidator, 20% of 352.054794 = 70.410958 to insurance, 829.589042 to the pool.
     dt = 200 * 86_400

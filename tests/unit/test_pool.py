@@ -59,7 +59,7 @@ def test_conversion_views_at_par(pool, lp):
     assert (pool.maxWithdraw(lp), pool.maxRedeem(lp), pool.free_assets()) == (LP_DEPOSIT, LP_SHARES, LP_DEPOSIT)
 
 
-def test_trader_losses_accrue_to_lps(engine, pool, token, lp, lp2, alice, open_pos, set_price, clock):
+def test_trader_losses_accrue_to_lps(trade, engine, pool, token, lp, lp2, alice, open_pos, set_price, clock):
     # alice loses 760.000318 to the pool (see test_close), after a 10 USDC
     # open fee: the pool holds 1,000,770.000318 for 1,000,000 shares.
     clock.at(0)
@@ -67,7 +67,7 @@ def test_trader_losses_accrue_to_lps(engine, pool, token, lp, lp2, alice, open_p
     clock.at(5)
     set_price(1_850)
     clock.at(10)
-    engine.close_position(pid, sender=alice)
+    trade.close_position(pid, sender=alice)
     assets = LP_DEPOSIT + usd(770) + 318
     assert pool.totalAssets() == assets
     # 1,000 * (LP_SHARES + 10**6) / (assets + 1), rounded down: fewer than par.
@@ -115,13 +115,13 @@ def test_max_redeem_is_redeemable(engine, pool, lp, alice, open_pos):
     assert pool.free_assets() < 2
 
 
-def test_closing_positions_frees_reserves(engine, pool, token, lp, alice, open_pos, clock):
+def test_closing_positions_frees_reserves(trade, engine, pool, token, lp, alice, open_pos, clock):
     # Open and close 300,000 at an unchanged price 10 s apart: the pool keeps
     # 300 + 300 in fees and 0.009513 of borrow fee, and nothing is reserved.
     clock.at(0)
     pid, _ = open_pos(alice, usd(300_000), usd(30_300))
     clock.at(10)
-    engine.close_position(pid, sender=alice)
+    trade.close_position(pid, sender=alice)
     assets = LP_DEPOSIT + usd(600) + 9_513
     assert engine.total_reserved() == 0
     assert pool.free_assets() == pool.totalAssets() == assets

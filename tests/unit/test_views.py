@@ -12,8 +12,8 @@ AMOUNT = usd(1_010)
 EMPTY_VIEW = (0, 0, ZERO, False, ZERO, 0, False, 0, 0, 0, 0, 0, 0)
 
 
-def _health(engine, pid):
-    h = engine.health(pid)
+def _health(lens, engine, pid):
+    h = lens.health(engine, pid)
     return (h.price, h.pnl, h.borrow_fee, h.equity, h.maintenance_margin, h.liquidation_price, h.liquidatable)
 
 
@@ -35,7 +35,7 @@ def test_health(engine, alice, open_pos, set_price, clock, is_long, price, expec
     assert _health(engine, pid) == expected
 
 
-def test_health_liquidation_price_beyond_entry_when_fees_ate_the_margin(engine, alice, bob, open_pos, set_price,
+def test_health_liquidation_price_beyond_entry_when_fees_ate_the_margin(lens, engine, alice, bob, open_pos, set_price,
                                                                         clock):
     # After 200 days the borrow fee (547.945206) exceeds collateral minus
     # maintenance by 47.945206: the long is liquidatable above its entry
@@ -49,31 +49,31 @@ def test_health_liquidation_price_beyond_entry_when_fees_ate_the_margin(engine, 
     set_price(2_000)
     clock.mine(dt)
     fee_long, fee_short = borrow_fee(SIZE, dt), borrow_fee(SIZE, dt - 1)  # bob opened 1 s later
-    assert engine.health(long_id).borrow_fee == fee_long == 547_945_206
-    assert engine.health(long_id).liquidation_price == 200_958_904_120
-    assert engine.health(short_id).borrow_fee == fee_short
+    assert lens.health(engine, long_id).borrow_fee == fee_long == 547_945_206
+    assert lens.health(engine, long_id).liquidation_price == 200_958_904_120
+    assert lens.health(engine, short_id).borrow_fee == fee_short
     slack = usd(1_000) - fee_short - usd(500)
-    assert engine.health(short_id).liquidation_price == px(2_000) - (-(-px(2_000) * -slack // SIZE))
-    assert engine.health(long_id).liquidatable and engine.health(short_id).liquidatable
+    assert lens.health(engine, short_id).liquidation_price == px(2_000) - (-(-px(2_000) * -slack // SIZE))
+    assert lens.health(engine, long_id).liquidatable and lens.health(engine, short_id).liquidatable
 
 
-def test_health_liquidation_price_is_zero_for_an_unlevered_long(engine, alice, open_pos):
+def test_health_liquidation_price_is_zero_for_an_unlevered_long(lens, engine, alice, open_pos):
     # 10,000 long with 20,000 collateral survives any price above zero.
     pid, _ = open_pos(alice, SIZE, usd(20_010))
-    assert engine.health(pid).liquidation_price == 0
+    assert lens.health(engine, pid).liquidation_price == 0
 
 
-def test_health_refused(engine, feed, owner, alice, open_pos, clock):
+def test_health_refused(lens, engine, feed, owner, alice, open_pos, clock):
     clock.at(0)
     pid, _ = open_pos(alice, SIZE, AMOUNT)
     with ape.reverts("engine: position not open"):
-        engine.health(pid + 1)
+        lens.health(engine, pid + 1)
     clock.mine(3_700)
     with ape.reverts("oracle: price is stale"):
-        engine.health(pid)
+        lens.health(engine, pid)
     feed.set_answer(0, sender=owner)
     with ape.reverts("oracle: price not positive"):
-        engine.health(pid)
+        lens.health(engine, pid)
 
 
 def test_position_view_of_unknown_ids(engine, alice, open_pos):
@@ -99,9 +99,9 @@ def test_market_getters(engine, feed):
     assert engine.vaults(1) == ZERO
 
 
-def test_slots_pages_through_vaults(engine, alice, bob, carol, open_pos):
+def test_slots_pages_through_vaults(trade, engine, alice, bob, carol, open_pos):
     ids = [open_pos(who, SIZE, AMOUNT)[0] for who in (alice, bob, carol)]
-    engine.close_position(ids[1], sender=bob)
+    trade.close_position(ids[1], sender=bob)
     page = engine.slots(1, 10)
     assert [v.slot for v in page] == [1, 2, 3]
     assert [v.position_id for v in page] == [ids[0], 0, ids[2]]
