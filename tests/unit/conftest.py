@@ -155,37 +155,61 @@ def lens(project, owner):
 # ---------------------------------------------------------------- helpers
 
 class Clock:
+    """Pins block timestamps lazily: `at(dt)` takes effect when the next
+    transaction is prepared (see the `clock` fixture), not at once. Setting
+    a timestamp makes py-evm mine an empty block one second before it, so
+    pinning at once would leave no room for what a trade sends before its
+    execution (the request and the fresh round: see Trades)."""
+
     def __init__(self, chain):
         self.chain = chain
         self.t0 = max(chain.blocks.head.timestamp, chain.pending_timestamp) + 100
-        self.chain.pending_timestamp = self.t0
+        self._pending = self.t0
         # The time the test pinned for its next transaction, which a trade
         # (request, round, execution) must execute at.
         self.pinned = self.t0
 
     def at(self, dt: int) -> int:
         """The next transaction is mined at t0 + dt."""
-        self.chain.pending_timestamp = self.t0 + dt
-        self.pinned = self.t0 + dt
+        self._pending = self.pinned = self.t0 + dt
         return self.t0 + dt
 
-    def take_pinned(self):
-        """The pinned time, once (None if nothing was pinned since)."""
-        t, self.pinned = self.pinned, None
-        return t
+    def apply(self):
+        """Make the pinned timestamp the chain's pending one (before a transaction)."""
+        if self._pending is not None:
+            t, self._pending = self._pending, None
+            self.chain.pending_timestamp = t
 
     def mine(self, dt: int) -> int:
         """Mine an empty block at t0 + dt: views now read that timestamp."""
+        self._pending = self.pinned = None
         self.chain.mine(timestamp=self.t0 + dt)
         return self.t0 + dt
 
+    def take_pinned(self):
+        """The pinned time, once, and not applied (None if nothing is pinned)."""
+        t, self.pinned, self._pending = self.pinned, None, None
+        return t
+
 
 @pytest.fixture(autouse=True)
-def clock(chain):
+def clock(chain, monkeypatch):
     # Autouse: pinning the first block of every test also resets anvil's
     # clock after a revert, so no test inherits an earlier test's time jumps
-    # (the feed is only 3,600 s fresh).
-    return Clock(chain)
+    # (the feed is only 3,600 s fresh). Every transaction (and its gas
+    # estimate, where a revert is seen first) applies the pending pin.
+    c = Clock(chain)
+    # On the class: providers are pydantic models, whose instances take no
+    # new attributes. monkeypatch restores it after the test.
+    cls = type(chain.provider)
+    for name in ("prepare_transaction", "send_transaction"):
+        original = getattr(cls, name)
+
+        def hooked(self, txn, *a, _original=original, **kw):
+            c.apply()
+            return _original(self, txn, *a, **kw)
+        monkeypatch.setattr(cls, name, hooked)
+    return c
 
 
 class Trades:
@@ -212,8 +236,9 @@ class Trades:
         head = self.chain.blocks.head.timestamp
         t = self.clock.take_pinned()
         if t is None or t <= head:
-            t = max(self.chain.pending_timestamp, head + delay + 2)
-        assert t - delay - 1 > head, f"a trade needs {delay + 1} s before its execution: pin it later"
+            t = head + delay + 3
+        # Setting the request's time mines an empty block a second before it.
+        assert t - delay - 2 > head, f"a trade needs {delay + 2} s before its execution: pin it later"
         return t - delay - 1, t - delay, t
 
     def _feed_of(self, market_id: int):

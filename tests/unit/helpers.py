@@ -58,7 +58,14 @@ class OrderCancelled(Exception):
 @contextmanager
 def cancelled(reason: str):
     """Where a direct call once reverted with the engine's `reason`: the
-    order is now executed and cancelled with that reason (conftest Trades)."""
+    order is now executed and cancelled with that reason (conftest Trades).
+    The order book's own reasons ("orders: ...") refuse the request itself,
+    which reverts."""
+    if reason.startswith("orders:"):
+        import ape
+        with ape.reverts(reason):
+            yield
+        return
     try:
         yield
     except OrderCancelled as e:

@@ -74,8 +74,8 @@ def test_open_short_and_second_position_gets_a_new_vault(engine, token, alice, b
     (2, True, SIZE, AMOUNT, "engine: unknown market"),
     (0, True, SIZE, AMOUNT, "engine: unknown market"),
     (1, True, 0, AMOUNT, "engine: zero size"),
-    (1, True, MAX_U128 + 1, AMOUNT, "engine: size too large"),
-    (1, True, SIZE, MAX_U128 + 1, "engine: amount too large"),
+    (1, True, MAX_U128 + 1, AMOUNT, "orders: size too large"),
+    (1, True, SIZE, MAX_U128 + 1, "orders: amount too large"),
     # Open fee on 10,000 is 10 USDC: an amount of 10 leaves no collateral.
     (1, True, SIZE, usd(10), "engine: amount does not cover the open fee"),
     # Open fee on 50 USDC is 0.05: 10.049999 leaves 9.999999 < 10 USDC minimum.
@@ -148,17 +148,15 @@ def test_open_with_a_bad_oracle_answer(trade, engine, feed, owner, alice, snapsh
     assert snapshot(holders=[alice]) == before
 
 
-def test_open_with_a_stale_price_and_at_the_staleness_limit(trade, engine, feed, owner, alice, open_pos, clock):
-    # Staleness 3,600 s: a price written 3,601 s before the block is stale,
-    # one written exactly 3,600 s before is still good.
-    t = clock.t0 + 10
-    feed.set_round(px(2_000), t - 3_601, sender=owner)
-    clock.at(10)
+def test_open_with_a_stale_price_and_at_the_staleness_limit(trade, engine, alice, open_pos, set_price, clock):
+    # Staleness 3,600 s: an order executed 3,601 s after the round it fills
+    # at is refused (cancelled); 3,600 s after is still good.
+    clock.at(3_700)
     with cancelled("oracle: price is stale"):
-        trade.open_position(1, True, SIZE, AMOUNT, sender=alice)
-    feed.set_round(px(2_100), t + 10 - 3_600, sender=owner)
-    clock.at(20)
-    pid, _ = open_pos(alice, SIZE, AMOUNT)
+        trade.open_position(1, True, SIZE, AMOUNT, sender=alice, delay=3_601)
+    set_price(2_100)
+    clock.at(7_400)
+    pid, _ = open_pos(alice, SIZE, AMOUNT, delay=3_600)
     assert engine.position(pid).entry_price == px(2_100)
 
 
@@ -169,12 +167,14 @@ def test_open_price_cap_is_inclusive(engine, feed, owner, alice, open_pos):
     assert engine.position(pid).entry_price == MAX_U128
 
 
-def test_open_needs_allowance_and_balance(trade, engine, token, stranger, alice):
-    token.approve(engine, usd(1_000), sender=stranger)
-    with cancelled("erc20: insufficient allowance"):
+def test_open_needs_allowance_and_balance(trade, engine, orders, token, stranger, alice):
+    # The request escrows amount + EXECUTION_FEE in the order book: its
+    # allowance and the trader's balance are checked there, at once.
+    token.approve(orders, AMOUNT, sender=stranger)
+    with ape.reverts("erc20: insufficient allowance"):
         trade.open_position(1, True, SIZE, AMOUNT, sender=stranger)
-    token.approve(engine, 2**256 - 1, sender=stranger)
-    token.transfer(alice, MINT - usd(1_009), sender=stranger)
-    with cancelled("erc20: transfer amount exceeds balance"):
+    token.approve(orders, 2**256 - 1, sender=stranger)
+    token.transfer(alice, MINT - AMOUNT, sender=stranger)
+    with ape.reverts("erc20: transfer amount exceeds balance"):
         trade.open_position(1, True, SIZE, AMOUNT, sender=stranger)
-    assert engine.vault_count() == 0
+    assert engine.vault_count() == 0 and orders.order_count() == 0

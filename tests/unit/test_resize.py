@@ -81,10 +81,10 @@ def test_increase_takes_the_current_max_profit(trade, engine, owner, alice, pos,
 @pytest.mark.parametrize("size_delta, collateral_delta, reason", [
     (0, usd(1), "engine: zero size"),
     # Bounded before any arithmetic: a reason, not an overflow.
-    (MAX_U128 + 1, usd(1), "engine: size too large"),
-    (2**256 - 1, usd(1), "engine: size too large"),
-    (usd(1), MAX_U128 + 1, "engine: amount too large"),
-    (usd(1), 2**256 - 1, "engine: amount too large"),
+    (MAX_U128 + 1, usd(1), "orders: size too large"),
+    (2**256 - 1, usd(1), "orders: size too large"),
+    (usd(1), MAX_U128 + 1, "orders: amount too large"),
+    (usd(1), 2**256 - 1, "orders: amount too large"),
     # Open fee on 1,000,000 is 1,000 = all the collateral.
     (usd(1_000_000), 0, "engine: collateral does not cover fees"),
     # Same price, no new collateral: 999.99 for 1,100 of margin.
@@ -110,7 +110,7 @@ def test_increase_refused_for_access_state_and_oracle(trade, engine, feed, owner
         trade.increase_position(pos + 1, usd(100), usd(100), sender=alice)
     clock.at(3_700)
     with cancelled("oracle: price is stale"):
-        trade.increase_position(pos, usd(100), usd(100), sender=alice)
+        trade.increase_position(pos, usd(100), usd(100), sender=alice, delay=3_601)
     feed.set_answer(px(2_000), sender=owner)
     engine.pause(sender=guardian)
     with cancelled("engine: paused"):
@@ -222,7 +222,7 @@ def test_decrease_refused_for_access_and_oracle(trade, engine, alice, bob, pos, 
         trade.decrease_position(pos + 1, usd(100), sender=alice)
     clock.at(3_700)
     with cancelled("oracle: price is stale"):
-        trade.decrease_position(pos, usd(100), sender=alice)
+        trade.decrease_position(pos, usd(100), sender=alice, delay=3_601)
 
 
 # ---------------------------------------------------------------- minimum collateral

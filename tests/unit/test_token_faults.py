@@ -35,11 +35,12 @@ def test_fee_on_transfer_collateral_is_refused(trade, faulty, owner, alice):
     pid = _opened(engine, trade.open_position(1, True, SIZE, AMOUNT, sender=alice))
     _configure(tok, owner, skim=1)
     balance = tok.balanceOf(alice)
-    with cancelled("engine: token transfer not exact"):
+    # Orders escrow first: a short escrow is refused by the order book.
+    with ape.reverts("orders: token transfer not exact"):
         trade.open_position(1, True, SIZE, AMOUNT, sender=alice)
     with ape.reverts("engine: token transfer not exact"):
         engine.add_collateral(pid, usd(1), sender=alice)
-    with cancelled("engine: token transfer not exact"):
+    with ape.reverts("orders: token transfer not exact"):
         trade.increase_position(pid, usd(100), usd(100), sender=alice)
     with ape.reverts("engine: token transfer not exact"):
         engine.fund_insurance(usd(1), sender=alice)
@@ -49,7 +50,6 @@ def test_fee_on_transfer_collateral_is_refused(trade, faulty, owner, alice):
 
 def test_fee_on_transfer_deposit_is_refused(faulty, owner, lp):
     tok, engine, pool = faulty
-    trade = trade.on(engine)
     _configure(tok, owner, skim=1)
     shares = pool.totalSupply()
     with ape.reverts("pool: token transfer not exact"):
@@ -61,8 +61,12 @@ def test_collateral_pull_returning_false(trade, faulty, owner, alice):
     tok, engine, pool = faulty
     trade = trade.on(engine)
     pid = _opened(engine, trade.open_position(1, True, SIZE, AMOUNT, sender=alice))
-    _configure(tok, owner, fail_from=alice.address)
+    # The engine pulls the collateral out of the order book's escrow.
+    _configure(tok, owner, fail_from=engine.ORDERS())
     with cancelled("engine: transfer failed"):
+        trade.open_position(1, True, SIZE, AMOUNT, sender=alice)
+    _configure(tok, owner, fail_from=alice.address)
+    with ape.reverts("orders: transfer failed"):
         trade.open_position(1, True, SIZE, AMOUNT, sender=alice)
     with ape.reverts("engine: transfer failed"):
         engine.add_collateral(pid, usd(1), sender=alice)
@@ -99,7 +103,9 @@ def test_vault_transfer_returning_false(trade, faulty, owner, alice):
     trade = trade.on(engine)
     pid = _opened(engine, trade.open_position(1, True, SIZE, AMOUNT, sender=alice))
     _configure(tok, owner, transfer=False)
-    with cancelled("vault: transfer failed"):
+    # The vault refuses (the order would be cancelled), and then the order
+    # book cannot pay its keeper either: the whole execution reverts.
+    with ape.reverts("orders: transfer failed"):
         trade.close_position(pid, sender=alice)
     assert engine.position(pid).is_open is True
     assert tok.balanceOf(engine.position(pid).vault) == usd(1_000)
@@ -107,7 +113,6 @@ def test_vault_transfer_returning_false(trade, faulty, owner, alice):
 
 def test_pool_token_calls_returning_false(faulty, owner, lp):
     tok, engine, pool = faulty
-    trade = trade.on(engine)
     _configure(tok, owner, fail_from=lp.address)
     with ape.reverts("erc4626: transferFrom operation did not succeed"):
         pool.deposit(usd(1), lp, sender=lp)

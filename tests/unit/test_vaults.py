@@ -41,16 +41,18 @@ def test_settling_one_position_never_touches_another_vault(trade, engine, token,
                                                            set_price, clock):
     clock.at(0)
     a, _ = open_pos(alice, SIZE, AMOUNT)
+    clock.at(10)
     b, _ = open_pos(bob, SIZE, AMOUNT, is_long=False)
+    clock.at(20)
     c, _ = open_pos(carol, SIZE, usd(2_010))
     vaults = [engine.position(p).vault for p in (a, b, c)]
     assert [token.balanceOf(v) for v in vaults] == [usd(1_000), usd(1_000), usd(2_000)]
-    clock.at(5)
+    clock.at(25)
     set_price(1_880)
-    clock.at(10)
+    clock.at(30)
     engine.liquidate(a, sender=liquidator)
     assert [token.balanceOf(v) for v in vaults] == [0, usd(1_000), usd(2_000)]
-    clock.at(15)
+    clock.at(40)
     trade.close_position(b, sender=bob)
     assert [token.balanceOf(v) for v in vaults] == [0, 0, usd(2_000)]
 
@@ -78,10 +80,13 @@ def test_recycled_vault_gets_a_new_id_and_no_leftovers(lens, trade, engine, toke
     assert tuple(engine.position(pos))[:4] == (0, 0, ZERO, False)
     with ape.reverts("engine: position not open"):
         lens.health(engine, pos)
-    for call, args in [(engine.close_position, ()), (engine.add_collateral, (usd(1),)),
-                       (engine.remove_collateral, (usd(1),)), (engine.increase_position, (usd(1), usd(1))),
-                       (engine.decrease_position, (usd(1),)), (engine.liquidate, ())]:
+    for call, args in [(engine.add_collateral, (usd(1),)), (engine.remove_collateral, (usd(1),)),
+                       (engine.liquidate, ())]:
         with ape.reverts("engine: position not open"):
+            call(pos, *args, sender=alice)
+    for call, args in [(trade.close_position, ()), (trade.increase_position, (usd(1), usd(1))),
+                       (trade.decrease_position, (usd(1),))]:
+        with cancelled("engine: position not open"):
             call(pos, *args, sender=alice)
     # The previous owner has no say over the new position in the same vault.
     with cancelled("engine: caller is not the position owner"):

@@ -26,13 +26,13 @@ def _health(lens, engine, pid):
     # Profit capped at 300%: 30,000 at 10,000.
     (True, 10_000, (px(10_000), usd(30_000), 318, usd(31_000) - 318, usd(500), 190_000_006_360, False)),
 ])
-def test_health(engine, alice, open_pos, set_price, clock, is_long, price, expected):
+def test_health(lens, engine, alice, open_pos, set_price, clock, is_long, price, expected):
     clock.at(0)
     pid, _ = open_pos(alice, SIZE, AMOUNT, is_long=is_long)
     clock.at(5)
     set_price(price)
     clock.mine(10)
-    assert _health(engine, pid) == expected
+    assert _health(lens, engine, pid) == expected
 
 
 def test_health_liquidation_price_beyond_entry_when_fees_ate_the_margin(lens, engine, alice, bob, open_pos, set_price,
@@ -42,13 +42,13 @@ def test_health_liquidation_price_beyond_entry_when_fees_ate_the_margin(lens, en
     # (2,000 + 2,000 * 47.945206 / 10,000 = 2,009.5890412), the short below it.
     clock.at(0)
     long_id, _ = open_pos(alice, SIZE, AMOUNT)
-    clock.at(1)
+    clock.at(4)
     short_id, _ = open_pos(bob, SIZE, AMOUNT, is_long=False)
     dt = 200 * 86_400
     clock.at(dt - 10)
     set_price(2_000)
     clock.mine(dt)
-    fee_long, fee_short = borrow_fee(SIZE, dt), borrow_fee(SIZE, dt - 1)  # bob opened 1 s later
+    fee_long, fee_short = borrow_fee(SIZE, dt), borrow_fee(SIZE, dt - 4)  # bob opened 4 s later
     assert lens.health(engine, long_id).borrow_fee == fee_long == 547_945_206
     assert lens.health(engine, long_id).liquidation_price == 200_958_904_120
     assert lens.health(engine, short_id).borrow_fee == fee_short
