@@ -198,7 +198,9 @@ class OrderBook(Sequencer, Contract):
 
     @external
     def execute_order(self, order_id: int, *, sender: str):
-        """Returns what happened: ("executed", position_id) or ("cancelled", reason)."""
+        """Returns what happened (model-only: the contract returns nothing):
+        ("executed", position_id, the engine call's own return) or
+        ("cancelled", reason, None)."""
         o = self._pending(order_id)
         now = self.env.timestamp
         require(now <= o.requested_at + ORDER_EXPIRY, "orders: expired, clear it")
@@ -218,11 +220,11 @@ class OrderBook(Sequencer, Contract):
             self._pay(o.owner, o.amount)
             self._pay(sender, self.EXECUTION_FEE)
             self._emit(OrderCancelled(order_id, sender, reason))
-            return ("cancelled", reason)
+            return ("cancelled", reason, None)
         position_id = result if o.kind == OPEN else o.position_id
         self._pay(sender, self.EXECUTION_FEE)
         self._emit(OrderExecuted(order_id, sender, position_id))
-        return ("executed", position_id)
+        return ("executed", position_id, result)
 
     @external
     def cancel_order(self, order_id: int, *, sender: str) -> None:

@@ -44,7 +44,7 @@ def test_a_reverted_call_leaves_no_events():
     mark = w.p.events_mark()
     # Accrues (BorrowIndexAccrued) and creates a vault (VaultCreated) before
     # the collateral pull fails.
-    undone = expect_revert(w.p, "erc20: transfer amount exceeds balance", w.engine.open_position, w.market, True,
+    undone = expect_revert(w.p, "erc20: transfer amount exceeds balance", w.trades.open_position, w.market, True,
                            10_000 * USDC, 1_010 * USDC, sender=broke)
     assert undone > 0
     assert w.p.events_mark() == mark
@@ -56,7 +56,7 @@ def test_a_what_if_leaves_no_events():
     mark = w.p.events_mark()
     with w.p.journal.savepoint():
         w.wait(10)
-        w.engine.close_position(pid, sender=ALICE)
+        w.trades.close_position(pid, sender=ALICE)
         assert "PositionClosed" in names(w.p.events_since(mark))
     assert w.p.events_mark() == mark
 
@@ -78,7 +78,7 @@ def test_open_logs_accrual_vault_transfers_then_position_opened():
     assert got[4].event == PositionOpened(pid, ALICE, w.market, True, 10_000 * USDC, 1_000 * USDC, P0,
                                           st.borrow_index, 30_000, fee, vault)
     # Same block again: no accrual; a recycled vault: no creation.
-    w.engine.close_position(pid, sender=ALICE)
+    w.trades.close_position(pid, sender=ALICE)
     mark = w.p.events_mark()
     w.open()
     assert "BorrowIndexAccrued" not in names(w.p.events_since(mark))
@@ -91,7 +91,7 @@ def test_close_logs_the_settlement_it_returns():
     w.wait(600)
     w.set_price(P0 * 11 // 10)
     mark = w.p.events_mark()
-    s = w.engine.close_position(pid, sender=ALICE)
+    s = w.trades.close_position(pid, sender=ALICE)
     closed = w.p.events_since(mark, "PositionClosed")
     assert closed == [Emitted(w.engine.address, PositionClosed(
         pid, P0 * 11 // 10, s.pnl, s.borrow_fee, s.trading_fee, s.to_trader + s.from_pool, s.to_pool, s.bad_debt, 0))]
@@ -103,7 +103,7 @@ def test_bad_debt_close_logs_the_insurance_cover():
     pid = w.open()
     w.set_price(P0 // 2)
     mark = w.p.events_mark()
-    s = w.engine.close_position(pid, sender=ALICE)
+    s = w.trades.close_position(pid, sender=ALICE)
     ev = w.p.events_since(mark, "PositionClosed")[0].event
     assert s.bad_debt > 1 * USDC and ev.bad_debt == s.bad_debt and ev.insurance_cover == 1 * USDC
     cover = w.p.events_since(mark, "Transfer", address=w.token.address)[-1].event
@@ -117,7 +117,7 @@ def test_decrease_returns_what_it_logs_and_the_position_agrees():
     w.set_price(P0 * 105 // 100)
     before = w.engine.position(pid)
     mark = w.p.events_mark()
-    ev = w.engine.decrease_position(pid, 2_500 * USDC, sender=ALICE)
+    ev = w.trades.decrease_position(pid, 2_500 * USDC, sender=ALICE)
     assert isinstance(ev, PositionDecreased)
     assert w.p.events_since(mark, "PositionDecreased") == [Emitted(w.engine.address, ev)]
     after = w.engine.position(pid)

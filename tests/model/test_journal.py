@@ -176,7 +176,7 @@ def test_protocol_savepoint_undoes_a_whole_market_history():
         w.wait(1_000)
         w.set_price(1_700 * PRICE)
         w.engine.liquidate(pid, sender=KEEPER)
-        w.engine.close_position(other, sender=BOB)
+        w.trades.close_position(other, sender=BOB)
         w.pool.redeem(w.pool.balanceOf("lp") // 2, "lp", "lp", sender="lp")
         w.engine.pause(sender=OWNER)
         assert diff(before, snapshot(w.p))
