@@ -66,8 +66,8 @@ class World:
     def trades(self):
         return Trades(self.p)
 
-    def open(self, who=ALICE, is_long=True, size=10_000 * USDC, amount=1_010 * USDC, market=None) -> int:
-        return self.trades.open_position(market or self.market, is_long, size, amount, sender=who)
+    def open(self, who=ALICE, is_long=True, size=10_000 * USDC, amount=1_010 * USDC, market=None, **kw) -> int:
+        return self.trades.open_position(market or self.market, is_long, size, amount, sender=who, **kw)
 
 
 class Trades:
@@ -82,18 +82,20 @@ class Trades:
     def __init__(self, p: Protocol):
         self.p = p
 
-    def _run(self, market_id: int, request, sender: str):
+    def _run(self, market_id: int, request, sender: str, delay: int = 1):
+        """`delay`: how long before now the fresh round is stamped (the
+        request a second before it)."""
         p = self.p
         j = p.journal
         mark = j.begin()
+        now = p.env.timestamp
         try:
-            now = p.env.timestamp
-            p.env.timestamp = now - 2
+            p.env.timestamp = now - delay - 1
             oid = request()
             state = p.engine.market_state(market_id)
             feed = p.engine.feeds[state.feed]
             if feed is not None:
-                feed.set_round(feed.answer, now - 1, sender=feed.owner)
+                feed.set_round(feed.answer, now - delay, sender=feed.owner)
             p.env.timestamp = now
             outcome, detail, result = p.orders.execute_order(oid, sender=sender)
             if outcome == "cancelled":
@@ -109,27 +111,27 @@ class Trades:
         v = self.p.engine.position(position_id)
         return v.market_id, v.is_long
 
-    def open_position(self, market_id, is_long, size, amount, *, sender, acceptable_price=None):
+    def open_position(self, market_id, is_long, size, amount, *, sender, acceptable_price=None, delay=1):
         limit = acceptable_price if acceptable_price is not None else (2**128 - 1 if is_long else 0)
         return self._run(market_id, lambda: self.p.orders.request_open(market_id, is_long, size, amount, limit,
-                                                                       sender=sender), sender)
+                                                                       sender=sender), sender, delay)
 
-    def increase_position(self, position_id, size_delta, collateral_delta, *, sender, acceptable_price=None):
+    def increase_position(self, position_id, size_delta, collateral_delta, *, sender, acceptable_price=None, delay=1):
         market_id, is_long = self._side(position_id)
         limit = acceptable_price if acceptable_price is not None else (2**128 - 1 if is_long else 0)
         return self._run(market_id, lambda: self.p.orders.request_increase(position_id, size_delta, collateral_delta,
-                                                                           limit, sender=sender), sender)
+                                                                           limit, sender=sender), sender, delay)
 
-    def decrease_position(self, position_id, size_delta, *, sender, acceptable_price=None):
+    def decrease_position(self, position_id, size_delta, *, sender, acceptable_price=None, delay=1):
         market_id, is_long = self._side(position_id)
         limit = acceptable_price if acceptable_price is not None else (0 if is_long else 2**128 - 1)
         return self._run(market_id, lambda: self.p.orders.request_decrease(position_id, size_delta, limit,
-                                                                           sender=sender), sender)
+                                                                           sender=sender), sender, delay)
 
-    def close_position(self, position_id, *, sender, acceptable_price=None):
+    def close_position(self, position_id, *, sender, acceptable_price=None, delay=1):
         market_id, is_long = self._side(position_id)
         limit = acceptable_price if acceptable_price is not None else (0 if is_long else 2**128 - 1)
-        return self._run(market_id, lambda: self.p.orders.request_close(position_id, limit, sender=sender), sender)
+        return self._run(market_id, lambda: self.p.orders.request_close(position_id, limit, sender=sender), sender, delay)
 
 
 def make_world(params: MarketParams = SIMPLE, price: int = P0, lp_deposit: int = 1_000_000 * USDC,
