@@ -11,7 +11,7 @@ from model.pool import Deposit, Withdraw
 from model.positions import VaultCreated
 from model.token import MAX_UINT256, Approval, RoleMinterChanged, Transfer
 
-from .support import ALICE, BOB, GUARDIAN, LP, OWNER, P0, USDC, expect_revert, make_world
+from .support import ALICE, BOB, EXECUTION_FEE, GUARDIAN, LP, OWNER, P0, USDC, expect_revert, make_world
 
 
 def names(entries):
@@ -30,20 +30,21 @@ def test_construction_logs_as_the_deployment_does():
         Emitted(pool, OwnershipTransferred(ZERO_ADDRESS, e)),
         Emitted(pool, RoleMinterChanged(e, True)),
         Emitted(t, Approval(pool, e, MAX_UINT256)),
-        Emitted(e, GuardianSet(GUARDIAN)),
+        # Then the order book, which approves the engine for its escrow.
+        Emitted(t, Approval(w.p.orders.address, e, MAX_UINT256)),
     ]
-    assert w.p.events[7].name == "AnswerUpdated"
-    assert names(w.p.events[8:10]) == ["MarketListed", "MarketParamsSet"]
+    assert w.p.events[7] == Emitted(e, GuardianSet(GUARDIAN))
+    assert w.p.events[8].name == "AnswerUpdated"
+    assert names(w.p.events[9:11]) == ["MarketListed", "MarketParamsSet"]
 
 
 def test_a_reverted_call_leaves_no_events():
     w = make_world()
     w.wait(60)
     broke = "broke"
-    w.token.approve(w.engine.address, MAX_UINT256, sender=broke)
+    w.token.approve(w.p.orders.address, MAX_UINT256, sender=broke)
     mark = w.p.events_mark()
-    # Accrues (BorrowIndexAccrued) and creates a vault (VaultCreated) before
-    # the collateral pull fails.
+    # The escrow's transfer fails inside the request.
     undone = expect_revert(w.p, "erc20: transfer amount exceeds balance", w.trades.open_position, w.market, True,
                            10_000 * USDC, 1_010 * USDC, sender=broke)
     assert undone > 0
@@ -67,16 +68,22 @@ def test_open_logs_accrual_vault_transfers_then_position_opened():
     mark = w.p.events_mark()
     pid = w.open()
     got = w.p.events_since(mark)
-    assert names(got) == ["BorrowIndexAccrued", "VaultCreated", "Transfer", "Transfer", "PositionOpened"]
-    e, vault = w.engine, w.vault(pid)
+    # The request (escrow in, OrderRequested), the fresh round, then the
+    # execution: the engine's events, the keeper's fee, OrderExecuted.
+    assert names(got) == ["Transfer", "OrderRequested", "AnswerUpdated", "BorrowIndexAccrued", "VaultCreated",
+                          "Transfer", "Transfer", "PositionOpened", "Transfer", "OrderExecuted"]
+    e, vault, orders = w.engine, w.vault(pid), w.p.orders.address
     st = e.market_state(w.market)
+    fee = 10 * USDC
+    assert got[0] == Emitted(w.token.address, Transfer(ALICE, orders, 1_010 * USDC + EXECUTION_FEE))
+    got = got[3:]
     assert got[0] == Emitted(e.address, BorrowIndexAccrued(w.market, st.borrow_index, w.p.env.timestamp))
     assert got[1] == Emitted(e.address, VaultCreated(pid >> 32, vault))
-    fee = 10 * USDC
-    assert got[2] == Emitted(w.token.address, Transfer(ALICE, vault, 1_000 * USDC))
-    assert got[3] == Emitted(w.token.address, Transfer(ALICE, w.pool.address, fee))
+    assert got[2] == Emitted(w.token.address, Transfer(orders, vault, 1_000 * USDC))
+    assert got[3] == Emitted(w.token.address, Transfer(orders, w.pool.address, fee))
     assert got[4].event == PositionOpened(pid, ALICE, w.market, True, 10_000 * USDC, 1_000 * USDC, P0,
                                           st.borrow_index, 30_000, fee, vault)
+    assert got[5] == Emitted(w.token.address, Transfer(orders, ALICE, EXECUTION_FEE))
     # Same block again: no accrual; a recycled vault: no creation.
     w.trades.close_position(pid, sender=ALICE)
     mark = w.p.events_mark()
@@ -95,7 +102,7 @@ def test_close_logs_the_settlement_it_returns():
     closed = w.p.events_since(mark, "PositionClosed")
     assert closed == [Emitted(w.engine.address, PositionClosed(
         pid, P0 * 11 // 10, s.pnl, s.borrow_fee, s.trading_fee, s.to_trader + s.from_pool, s.to_pool, s.bad_debt, 0))]
-    assert w.p.events[-1] == closed[0]
+    assert w.p.events[-3] == closed[0]     # then the keeper's fee and OrderExecuted
 
 
 def test_bad_debt_close_logs_the_insurance_cover():
@@ -106,7 +113,7 @@ def test_bad_debt_close_logs_the_insurance_cover():
     s = w.trades.close_position(pid, sender=ALICE)
     ev = w.p.events_since(mark, "PositionClosed")[0].event
     assert s.bad_debt > 1 * USDC and ev.bad_debt == s.bad_debt and ev.insurance_cover == 1 * USDC
-    cover = w.p.events_since(mark, "Transfer", address=w.token.address)[-1].event
+    cover = w.p.events_since(mark, "Transfer", address=w.token.address)[-2].event   # the last: the keeper's fee
     assert cover == Transfer(w.engine.INSURANCE, w.pool.address, 1 * USDC)
 
 

@@ -84,7 +84,8 @@ def test_mark_to_market_prices_a_stale_feed_that_close_refuses():
     w = make_world()
     pid = w.open()
     w.wait(SIMPLE.staleness + 1)
-    expect_revert(w.p, "oracle: price is stale", w.trades.close_position, pid, sender=ALICE)
+    expect_revert(w.p, "oracle: price is stale", w.trades.close_position, pid, sender=ALICE,
+                  delay=SIMPLE.staleness + 1)
     assert w.engine.mark_to_market(pid) == w.engine.close_settlement(pid).to_trader > 0
     w.set_price(P0 // 2)
     assert w.engine.mark_to_market(pid) == 0 and w.engine.close_settlement(pid).bad_debt > 0

@@ -86,6 +86,7 @@ def test_borrow_fee_accrues_per_second_and_rounds_up():
     w = make_world()
     size = 10_000_000_001
     pid = w.open(ALICE, True, size, 1_010_000_002)          # at T0: entry index 0
+    w.set_price(P0)   # a round at T0 (the open filled at one a second before)
     w.wait(1)
     # index 1e9: fee = ceil(10_000_000_001 * 1e9 / 1e18) = ceil(10.000000001) = 11
     assert w.engine.health(pid).borrow_fee == 11
