@@ -17,6 +17,9 @@
         Every change of a position also goes through exposure._update, so
         the pool (LiquidityPool.vy) can value itself at market: its cash
         less what the sums say traders could claim.
+        Trades come only through the order book (OrderBook.vy): a trader
+        requests, a keeper executes at a price round published after the
+        request, so nobody trades at a price already known to be stale.
 """
 from ethereum.ercs import IERC20
 from snekmate.auth import ownable
@@ -27,6 +30,12 @@ from modules import markets
 from modules import transfers
 # Aliased: the engine's `exposure` view keeps the spec's name.
 from modules import exposure as expo
+
+
+# @dev The order book runs the L2 sequencer check (modules/sequencer.vy)
+# for liquidations too: one copy of it, outside the engine's 24 KiB.
+interface IOrderBook:
+    def check_sequencer() -> bool: view
 # Aliased: `guardian` is also the name of the constructor's and
 # set_guardian's argument, which the ABI keeps.
 from modules import guardian as guard
@@ -162,8 +171,14 @@ TOKEN: public(immutable(IERC20))
 POOL: public(immutable(address))
 INSURANCE: public(immutable(address))
 VAULT_IMPLEMENTATION: public(immutable(address))
-# The four immutables stay here, not in the modules: the audit and the
+# The immutables stay here, not in the modules: the audit and the
 # deployment checks find them in the engine's code layout by these names.
+# The order book: the only caller of the trade functions.
+ORDERS: public(immutable(address))
+# The L2 sequencer-uptime feed and its grace period are the order book's
+# immutables only (OrderBook.SEQUENCER, SEQUENCER_GRACE): it runs the check
+# for liquidate too, and two more immutables would cost the engine 64 of
+# its EIP-170 bytes.
 
 
 # @dev Sum of open positions' reserves (capped maximum profit): pool
@@ -173,15 +188,32 @@ total_reserved: public(uint256)
 
 
 @deploy
-def __init__(token: IERC20, vault_blueprint: address, pool_blueprint: address, guardian: address, redeem_fee_bps: uint256):
+def __init__(
+    token: IERC20,
+    vault_blueprint: address,
+    pool_blueprint: address,
+    orders_blueprint: address,
+    guardian: address,
+    sequencer_feed: address,
+    sequencer_grace: uint256,
+    execution_fee: uint256,
+    redeem_fee_bps: uint256,
+):
     """
     @dev Creates the vault implementation (nonce 1), the insurance vault
-         (nonce 2) and the pool (nonce 3); every later CREATE is a position
-         vault, which is what lets _vault compute vault addresses.
+         (nonce 2), the pool (nonce 3) and the order book (nonce 4); every
+         later CREATE is a position vault, which is what lets _vault
+         compute vault addresses.
     @param token The collateral token (exact transfers only).
     @param vault_blueprint EIP-5202 blueprint of Vault.vy.
     @param pool_blueprint EIP-5202 blueprint of LiquidityPool.vy.
+    @param orders_blueprint EIP-5202 blueprint of OrderBook.vy.
     @param guardian The first guardian.
+    @param sequencer_feed Chainlink's L2 sequencer-uptime feed; the empty
+           address on an L1 (no check).
+    @param sequencer_grace Seconds after an outage during which
+           liquidations and order executions still wait.
+    @param execution_fee Tokens each order escrows for its keeper.
     @param redeem_fee_bps The pool's redemption fee (at most 100 bps; the pool checks).
     """
     ownable.__init__()
@@ -192,8 +224,9 @@ def __init__(token: IERC20, vault_blueprint: address, pool_blueprint: address, g
     VAULT_IMPLEMENTATION = impl
     INSURANCE = create_minimal_proxy_to(impl)
     POOL = create_from_blueprint(pool_blueprint, token, self, redeem_fee_bps)
+    ORDERS = create_from_blueprint(orders_blueprint, token, self, sequencer_feed, sequencer_grace, execution_fee)
     # Vault addresses are computed from nonces (see _vault): check the rule.
-    assert impl == positions._created_address(1) and POOL == positions._created_address(
+    assert impl == positions._created_address(1) and ORDERS == positions._created_address(
         positions.NONCE_BEFORE_VAULTS
     ), "engine: nonce rule"
     guard.__init__(guardian)
@@ -202,19 +235,44 @@ def __init__(token: IERC20, vault_blueprint: address, pool_blueprint: address, g
 # ---------------------------------------------------------------- shared steps
 
 @internal
-def _market_now(market_id: uint256) -> (markets.MarketParams, uint256, uint256):
+@view
+def _only_orders():
+    """
+    @dev Trades fill only through the order book, which holds them until a
+         price round published after the request exists.
+    """
+    assert msg.sender == ORDERS, "engine: only the order book"
+
+
+@internal
+def _market_at(
+    market_id: uint256, requested_at: uint256, acceptable_price: uint256, buying: bool
+) -> (markets.MarketParams, uint256, uint256):
     """
     @dev The step every trade takes once its own checks pass: the market's
          parameters, its borrow index accrued to now, and the oracle price,
-         in that order (an index overflow outranks a bad price).
+         in that order (an index overflow outranks a bad price). For an
+         order, the price must come from a round
+         published after the order was requested (a trader who saw the
+         round coming cannot trade at the one before it), and must not be
+         worse for the trader than the price they accepted.
     @param market_id The market id.
+    @param requested_at When the order was requested.
+    @param acceptable_price The worst price the trader accepts.
+    @param buying True when the trade buys (opens or grows a long, shrinks
+           or closes a short): then the price may not exceed
+           acceptable_price; selling, it may not be below it.
     @return MarketParams The market's parameters.
     @return uint256 The current borrow index.
     @return uint256 The oracle price.
     """
     p: markets.MarketParams = markets._params(market_id)
     index: uint256 = markets._accrue(market_id, p.borrow_rate)
-    price: uint256 = markets._price(market_id, p.staleness)
+    price: uint256 = 0
+    updated_at: uint256 = 0
+    price, updated_at = markets._price_round(market_id, p.staleness)
+    assert updated_at > requested_at, "engine: no price round after the request"
+    assert price == acceptable_price or (price < acceptable_price) == buying, "engine: price beyond the acceptable price"
     return p, index, price
 
 
@@ -246,16 +304,29 @@ def _release(slot: uint256, pos: risk.Position):
 
 @external
 @nonreentrant
-def open_position(market_id: uint256, is_long: bool, size: uint256, amount: uint256) -> uint256:
+def open_position(
+    trader: address,
+    market_id: uint256,
+    is_long: bool,
+    size: uint256,
+    amount: uint256,
+    acceptable_price: uint256,
+    requested_at: uint256,
+) -> uint256:
     """
     @notice Open a position with `amount` tokens: the open fee goes to the
             pool and the rest becomes the position's collateral in its vault.
+            Only the order book calls it, with the tokens it escrowed.
+    @param trader Who requested the order and owns the position.
     @param market_id The market.
     @param is_long True for a long, False for a short.
     @param size The notional, in token units.
     @param amount The tokens paid in: open fee plus collateral.
+    @param acceptable_price The worst price the trader accepts.
+    @param requested_at When the order was requested.
     @return uint256 The new position's id.
     """
+    self._only_orders()
     guard._not_paused()
     markets._listed(market_id)
     assert size != 0, "engine: zero size"
@@ -264,7 +335,7 @@ def open_position(market_id: uint256, is_long: bool, size: uint256, amount: uint
     p: markets.MarketParams = empty(markets.MarketParams)
     index: uint256 = 0
     price: uint256 = 0
-    p, index, price = self._market_now(market_id)
+    p, index, price = self._market_at(market_id, requested_at, acceptable_price, is_long)
     open_fee: uint256 = risk._fee(size, p.open_fee_bps)
     assert amount > open_fee, "engine: amount does not cover the open fee"
     collateral: uint256 = amount - open_fee
@@ -279,7 +350,7 @@ def open_position(market_id: uint256, is_long: bool, size: uint256, amount: uint
     generation: uint256 = ((positions.pos_word0[slot] >> 216) & positions.GEN_MASK) + 1
     assert generation <= positions.GEN_MASK, "engine: slot generations exhausted"
     pos: risk.Position = risk.Position(
-        owner=msg.sender,
+        owner=trader,
         market_id=market_id,
         is_long=is_long,
         max_profit_bps=max_profit_bps,
@@ -298,11 +369,12 @@ def open_position(market_id: uint256, is_long: bool, size: uint256, amount: uint
 
     position_id: uint256 = (slot << positions.GEN_BITS) | generation
     vault: address = positions._vault(slot)
+    # msg.sender is the order book, which holds the escrowed tokens.
     transfers._pull(TOKEN, msg.sender, vault, collateral)
     transfers._transfer_from(TOKEN, msg.sender, POOL, open_fee)
     log PositionOpened(
         position_id=position_id,
-        owner=msg.sender,
+        owner=trader,
         market_id=market_id,
         is_long=is_long,
         size=size,
@@ -327,7 +399,7 @@ def add_collateral(position_id: uint256, amount: uint256):
     """
     slot: uint256 = 0
     pos: risk.Position = empty(risk.Position)
-    slot, pos = positions._load_owned(position_id)
+    slot, pos = positions._load_owned(position_id, msg.sender)
     old: risk.Position = pos
     assert amount != 0, "engine: zero amount"
     # Bounded before any arithmetic, so oversized input gets a reason.
@@ -350,7 +422,7 @@ def remove_collateral(position_id: uint256, amount: uint256):
     guard._not_paused()
     slot: uint256 = 0
     pos: risk.Position = empty(risk.Position)
-    slot, pos = positions._load_owned(position_id)
+    slot, pos = positions._load_owned(position_id, msg.sender)
     old: risk.Position = pos
     assert amount != 0, "engine: zero amount"
     assert amount < pos.collateral, "engine: amount exceeds collateral"
@@ -371,19 +443,31 @@ def remove_collateral(position_id: uint256, amount: uint256):
 
 @external
 @nonreentrant
-def increase_position(position_id: uint256, size_delta: uint256, collateral_delta: uint256):
+def increase_position(
+    trader: address,
+    position_id: uint256,
+    size_delta: uint256,
+    collateral_delta: uint256,
+    acceptable_price: uint256,
+    requested_at: uint256,
+):
     """
     @notice Grow a position at the oracle price, optionally adding collateral.
             The borrow fee so far and the open fee on the added size are paid
-            from collateral; initial margin must hold afterwards.
-    @param position_id Your open position.
+            from collateral; initial margin must hold afterwards. Only the
+            order book calls it, with the tokens it escrowed.
+    @param trader Who requested the order: the position's owner.
+    @param position_id The trader's open position.
     @param size_delta The notional to add.
     @param collateral_delta The tokens to add to the vault (may be zero).
+    @param acceptable_price The worst price the trader accepts.
+    @param requested_at When the order was requested.
     """
+    self._only_orders()
     guard._not_paused()
     slot: uint256 = 0
     pos: risk.Position = empty(risk.Position)
-    slot, pos = positions._load_owned(position_id)
+    slot, pos = positions._load_owned(position_id, trader)
     old: risk.Position = pos
     assert size_delta != 0, "engine: zero size"
     assert size_delta <= risk.MAX_U128, "engine: size too large"
@@ -392,7 +476,7 @@ def increase_position(position_id: uint256, size_delta: uint256, collateral_delt
     p: markets.MarketParams = empty(markets.MarketParams)
     index: uint256 = 0
     price: uint256 = 0
-    p, index, price = self._market_now(market_id)
+    p, index, price = self._market_at(market_id, requested_at, acceptable_price, pos.is_long)
     borrow_fee: uint256 = risk._borrow_fee(pos.size, pos.entry_index, index)
     open_fee: uint256 = risk._fee(size_delta, p.open_fee_bps)
     funds: uint256 = pos.collateral + collateral_delta
@@ -436,18 +520,25 @@ def increase_position(position_id: uint256, size_delta: uint256, collateral_delt
 
 @external
 @nonreentrant
-def decrease_position(position_id: uint256, size_delta: uint256):
+def decrease_position(
+    trader: address, position_id: uint256, size_delta: uint256, acceptable_price: uint256, requested_at: uint256
+):
     """
     @notice Close part of a position. PnL on the closed part (capped by the
             reserve it releases) less the whole borrow fee so far and the
             close fee is paid to the trader, or taken from collateral. The
-            rest of the position must not be liquidatable afterwards.
-    @param position_id Your open position.
+            rest of the position must not be liquidatable afterwards. Only
+            the order book calls it.
+    @param trader Who requested the order: the position's owner, paid here.
+    @param position_id The trader's open position.
     @param size_delta The notional to close (less than the whole size).
+    @param acceptable_price The worst price the trader accepts.
+    @param requested_at When the order was requested.
     """
+    self._only_orders()
     slot: uint256 = 0
     pos: risk.Position = empty(risk.Position)
-    slot, pos = positions._load_owned(position_id)
+    slot, pos = positions._load_owned(position_id, trader)
     old: risk.Position = pos
     assert size_delta != 0, "engine: zero size"
     assert size_delta < pos.size, "engine: decrease covers the whole position, close it"
@@ -455,7 +546,7 @@ def decrease_position(position_id: uint256, size_delta: uint256):
     p: markets.MarketParams = empty(markets.MarketParams)
     index: uint256 = 0
     price: uint256 = 0
-    p, index, price = self._market_now(market_id)
+    p, index, price = self._market_at(market_id, requested_at, acceptable_price, not pos.is_long)
     old_reserve: uint256 = risk._reserve(pos.size, pos.max_profit_bps)
     new_reserve: uint256 = risk._reserve(pos.size - size_delta, pos.max_profit_bps)
     pnl: int256 = min(
@@ -481,7 +572,7 @@ def decrease_position(position_id: uint256, size_delta: uint256):
     expo._update(old, pos)
     self.total_reserved -= old_reserve - new_reserve
     markets._add_open_interest(market_id, pos.is_long, size_delta, False)
-    transfers._pay_from_pool(TOKEN, POOL, msg.sender, to_trader)
+    transfers._pay_from_pool(TOKEN, POOL, trader, to_trader)
     transfers._pay_from_vault(positions._vault(slot), POOL, to_pool)
     log PositionDecreased(
         position_id=position_id,
@@ -500,26 +591,31 @@ def decrease_position(position_id: uint256, size_delta: uint256):
 
 @external
 @nonreentrant
-def close_position(position_id: uint256):
+def close_position(trader: address, position_id: uint256, acceptable_price: uint256, requested_at: uint256):
     """
-    @notice Close your whole position at the oracle price. Always possible,
+    @notice Close a whole position at the oracle price. Always possible,
             paused or not; a bankrupt position pays the pool all it holds and
-            the insurance fund covers the rest it can.
-    @param position_id Your open position.
+            the insurance fund covers the rest it can. Only the order book
+            calls it.
+    @param trader Who requested the order: the position's owner, paid here.
+    @param position_id The trader's open position.
+    @param acceptable_price The worst price the trader accepts.
+    @param requested_at When the order was requested.
     """
+    self._only_orders()
     slot: uint256 = 0
     pos: risk.Position = empty(risk.Position)
-    slot, pos = positions._load_owned(position_id)
+    slot, pos = positions._load_owned(position_id, trader)
     p: markets.MarketParams = empty(markets.MarketParams)
     index: uint256 = 0
     price: uint256 = 0
-    p, index, price = self._market_now(pos.market_id)
+    p, index, price = self._market_at(pos.market_id, requested_at, acceptable_price, not pos.is_long)
     s: risk.Settlement = risk._settle(pos, price, index, p.close_fee_bps)
     self._release(slot, pos)
     vault: address = positions._vault(slot)
-    transfers._pay_from_vault(vault, msg.sender, s.to_trader)
+    transfers._pay_from_vault(vault, trader, s.to_trader)
     transfers._pay_from_vault(vault, POOL, s.to_pool)
-    transfers._pay_from_pool(TOKEN, POOL, msg.sender, s.from_pool)
+    transfers._pay_from_pool(TOKEN, POOL, trader, s.from_pool)
     cover: uint256 = transfers._cover_bad_debt(TOKEN, INSURANCE, POOL, s.bad_debt)
     log PositionClosed(
         position_id=position_id,
@@ -547,9 +643,14 @@ def liquidate(position_id: uint256):
          reward above the equity becomes bad debt (rest < 0), covered as for
          close. reward <= collateral, remainder <= collateral - reward and
          insurance_cut <= remainder, so to_pool >= 0 and the vault pays out
-         exactly its collateral.
+         exactly its collateral. Waits while an L2 sequencer is down and
+         for the grace period after: traders could not save their
+         positions meanwhile.
     @param position_id Any open position.
     """
+    # Reverts with the sequencer's reason; the order book checks with the
+    # same feed and grace, which this constructor gave it.
+    assert staticcall IOrderBook(ORDERS).check_sequencer()
     slot: uint256 = 0
     pos: risk.Position = empty(risk.Position)
     slot, pos = positions._load(position_id)
@@ -557,7 +658,9 @@ def liquidate(position_id: uint256):
     p: markets.MarketParams = empty(markets.MarketParams)
     index: uint256 = 0
     price: uint256 = 0
-    p, index, price = self._market_now(market_id)
+    # No order here: any round fresh enough will do, and any price
+    # (requested at 0, selling at no less than 0).
+    p, index, price = self._market_at(market_id, 0, 0, False)
     pnl: int256 = risk._capped_pnl(pos, price)
     borrow_fee: uint256 = risk._borrow_fee(pos.size, pos.entry_index, index)
     equity: int256 = convert(pos.collateral, int256) + pnl - convert(borrow_fee, int256)
@@ -701,34 +804,16 @@ def position(position_id: uint256) -> positions.PositionView:
 
 @external
 @view
-def slots(first: uint256, count: uint256) -> DynArray[positions.PositionView, positions.MAX_PAGE]:
+def slot(slot: uint256) -> positions.PositionView:
     """
-    @notice A page of vault slots with their current positions, in one call.
-    @param first The first slot (slots start at 1).
-    @param count How many slots, at most MAX_PAGE.
-    @return DynArray The slots from `first` that exist, up to `count`.
+    @notice A vault slot and its current position, for Lens.slots (which
+            pages them: the page loop would cost the engine 360 of its
+            EIP-170 bytes).
+    @param slot A slot, 1..vault_count.
+    @return PositionView The slot's view.
     """
-    page: DynArray[positions.PositionView, positions.MAX_PAGE] = []
-    if first > positions.vault_count:
-        return page
-    last: uint256 = min(first + min(count, positions.MAX_PAGE), positions.vault_count + 1)
-    for slot: uint256 in range(first, last, bound=positions.MAX_PAGE):
-        page.append(positions._view(slot))
-    return page
-
-
-@external
-@view
-def index_and_price(market_id: uint256) -> (uint256, uint256):
-    """
-    @notice A market's borrow index and oracle price now, as a trade would
-            take them (without writing the index): what Lens.health needs.
-    @param market_id A listed market.
-    @return uint256 The current borrow index.
-    @return uint256 The oracle price (refused when stale, as for a trade).
-    """
-    p: markets.MarketParams = markets._params(market_id)
-    return markets._current_index(market_id, p.borrow_rate), markets._price(market_id, p.staleness)
+    assert slot != 0 and slot <= positions.vault_count, "engine: no such slot"
+    return positions._view(slot)
 
 
 @external

@@ -10,6 +10,7 @@
         risk module (pure math), so it applies exactly the engine's rules.
 """
 from ethereum.ercs import IERC20
+from interfaces import AggregatorV3
 from modules import risk
 # Only the structs of these two: Lens keeps no engine state.
 from modules import positions
@@ -22,7 +23,8 @@ MAX_HOLDERS: constant(uint256) = 1024
 interface IEngine:
     def position(position_id: uint256) -> positions.PositionView: view
     def market_params(market_id: uint256) -> markets.MarketParams: view
-    def index_and_price(market_id: uint256) -> (uint256, uint256): view
+    def market_state(market_id: uint256) -> markets.MarketState: view
+    def slot(slot: uint256) -> positions.PositionView: view
     def TOKEN() -> IERC20: view
     def POOL() -> address: view
     def INSURANCE() -> address: view
@@ -96,10 +98,20 @@ def health(engine: IEngine, position_id: uint256) -> Health:
         entry_price=v.entry_price,
         entry_index=v.entry_index,
     )
-    mm_bps: uint256 = (staticcall engine.market_params(v.market_id)).maintenance_margin_bps
-    index: uint256 = 0
+    p: markets.MarketParams = staticcall engine.market_params(v.market_id)
+    mm_bps: uint256 = p.maintenance_margin_bps
+    st: markets.MarketState = staticcall engine.market_state(v.market_id)
+    # The engine's own rules for the index and the price (markets' pure
+    # helpers), applied to what its views say.
+    index: uint256 = markets._index_at(st.borrow_index, st.last_accrual, p.borrow_rate, block.timestamp)
+    answer: int256 = 0
+    updated_at: uint256 = 0
+    _: uint80 = 0
+    __: uint256 = 0
+    ___: uint80 = 0
+    _, answer, __, updated_at, ___ = staticcall AggregatorV3(st.feed).latestRoundData()
     h: Health = empty(Health)
-    index, h.price = staticcall engine.index_and_price(v.market_id)
+    h.price = markets._checked_price(answer, updated_at, p.staleness, block.timestamp)
     h.pnl = risk._capped_pnl(pos, h.price)
     h.borrow_fee = risk._borrow_fee(pos.size, pos.entry_index, index)
     h.equity = convert(pos.collateral, int256) + h.pnl - convert(h.borrow_fee, int256)
@@ -129,3 +141,25 @@ def totals(engine: IEngine) -> Totals:
         market_count=staticcall engine.market_count(),
         paused=staticcall engine.paused(),
     )
+
+
+@external
+@view
+def slots(engine: IEngine, first: uint256, count: uint256) -> DynArray[positions.PositionView, positions.MAX_PAGE]:
+    """
+    @notice A page of the engine's vault slots with their current positions,
+            in one call.
+    @param engine The engine.
+    @param first The first slot (slots start at 1).
+    @param count How many slots, at most MAX_PAGE.
+    @return DynArray The slots from `first` that exist, up to `count`.
+    """
+    page: DynArray[positions.PositionView, positions.MAX_PAGE] = []
+    vault_count: uint256 = staticcall engine.vault_count()
+    if first > vault_count:
+        return page
+    # From slot 1 at the least: slot 0 does not exist (the engine refuses it).
+    last: uint256 = min(max(first, 1) + min(count, positions.MAX_PAGE), vault_count + 1)
+    for s: uint256 in range(max(first, 1), last, bound=positions.MAX_PAGE):
+        page.append(staticcall engine.slot(s))
+    return page

@@ -9,6 +9,9 @@ composed from the twins of its modules as the contract is.
     exposure.py   per-market, per-side sums of positions   (Exposure)
     ownable.py    snekmate ownable + ownable_2step         (Ownable2Step)
 
+Trades come only from the order book (orders.py), which the constructor
+creates; liquidate asks it for the sequencer check (sequencer.py).
+
 Every external calls the same internals, checks the same things in the
 same order and logs the same events (engine_events.py) as its Vyper twin.
 """
@@ -23,8 +26,9 @@ from .exposure import Exposure, Side
 from .errors import require
 from .guardian import Guardian
 from .journal import Contract, Journal, external
-from .lens import Health, Totals, health_of, totals_of
+from .lens import Health, Totals, health_of, slots_of, totals_of
 from .markets import MarketParams, Markets, MarketState, index_at
+from .orders import OrderBook
 from .ownable import Ownable2Step
 from .positions import EMPTY_VIEW, GEN_BITS, GEN_MASK, MAX_PAGE, Positions, PositionView, position_id_of
 from .risk import (BPS, MAX_U128, Position, Settlement, _average_entry, _borrow_fee, _capped_pnl, _equity, _fee,
@@ -37,10 +41,12 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
     def __init__(self, journal: Journal, env: Env, address: str, token: Token, owner: str, guardian: str,
                  pool_address: str, insurance: str, vault_address: Optional[Callable[[int], str]] = None, *,
                  make_pool: Optional[Callable[["Engine"], object]] = None,
-                 vault_implementation: str = "vault:implementation"):
+                 vault_implementation: str = "vault:implementation", orders_address: str = "orders",
+                 sequencer_feed: str = ZERO_ADDRESS, sequencer_grace: int = 0, execution_fee: int = 0):
         """`owner` is the deployer. `make_pool(engine)` builds the pool's twin
         where the constructor creates the pool, so constructor events come
-        in the chain's order; without it the caller builds the pool after."""
+        in the chain's order; without it the caller builds the pool after.
+        The order book's twin is built here, after the pool, as on chain."""
         Contract.__init__(self, journal)
         self.env = env
         self.address = address
@@ -60,19 +66,31 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         self.VAULT_IMPLEMENTATION = vault_implementation
         self.INSURANCE = insurance
         self.POOL = pool_address
+        self.ORDERS = orders_address
+        self.SEQUENCER = sequencer_feed
+        self.SEQUENCER_GRACE = sequencer_grace
         self.total_reserved = 0
         self.pool = make_pool(self) if make_pool is not None else None
+        self.orders = OrderBook(journal, orders_address, token, self, sequencer_feed, sequencer_grace, execution_fee)
         # Last, as on chain: guard.__init__ logs GuardianSet after the pool exists.
         Guardian.__init__(self, guardian)
 
     # ---------------------------------------------------------------- shared steps
 
-    def _market_now(self, market_id: int):
+    def _only_orders(self, *, sender: str) -> None:
+        require(sender == self.ORDERS, "engine: only the order book")
+
+    def _market_at(self, market_id: int, requested_at: int, acceptable_price: int, buying: bool):
         """(params, index accrued to now, oracle price), in that order: an
-        index overflow outranks a bad price."""
+        index overflow outranks a bad price. The round must be newer than
+        the request, the price no worse than the trader accepted: buying,
+        at most acceptable_price; selling, at least."""
         p = self._params(market_id)
         index = self._accrue(market_id, p.borrow_rate)
-        price = self._price(market_id, p.staleness)
+        price, updated_at = self._price_round(market_id, p.staleness)
+        require(updated_at > requested_at, "engine: no price round after the request")
+        require(price == acceptable_price or (price < acceptable_price) == buying,
+                "engine: price beyond the acceptable price")
         return p, index, price
 
     def _check_liquidity(self, reserved: int) -> None:
@@ -95,13 +113,15 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
     # ---------------------------------------------------------------- positions
 
     @external
-    def open_position(self, market_id: int, is_long: bool, size: int, amount: int, *, sender: str) -> int:
+    def open_position(self, trader: str, market_id: int, is_long: bool, size: int, amount: int,
+                      acceptable_price: int, requested_at: int, *, sender: str) -> int:
+        self._only_orders(sender=sender)
         self._not_paused()
         self._listed(market_id)
         require(size != 0, "engine: zero size")
         require(size <= MAX_U128, "engine: size too large")
         require(amount <= MAX_U128, "engine: amount too large")
-        p, index, price = self._market_now(market_id)
+        p, index, price = self._market_at(market_id, requested_at, acceptable_price, is_long)
         open_fee = _fee(size, p.open_fee_bps)
         require(amount > open_fee, "engine: amount does not cover the open fee")
         collateral = amount - open_fee
@@ -115,7 +135,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         slot = self._take_slot(self.VAULT_IMPLEMENTATION)
         generation = self._read(slot).generation + 1
         require(generation <= GEN_MASK, "engine: slot generations exhausted")
-        self._store_position(slot, Position(), Position(owner=sender, market_id=market_id, is_long=is_long,
+        self._store_position(slot, Position(), Position(owner=trader, market_id=market_id, is_long=is_long,
                                    max_profit_bps=max_profit_bps, generation=generation, is_open=True,
                                    size=size, collateral=collateral, entry_price=price, entry_index=index))
         self.total_reserved = reserved
@@ -126,13 +146,13 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         vault = self._vault(slot)
         self._pull(self.token, sender, vault, collateral)
         self._transfer_from(self.token, sender, self.POOL, open_fee)
-        self._emit(PositionOpened(position_id, sender, market_id, is_long, size, collateral, price, index,
+        self._emit(PositionOpened(position_id, trader, market_id, is_long, size, collateral, price, index,
                                   max_profit_bps, open_fee, vault))
         return position_id
 
     @external
     def add_collateral(self, position_id: int, amount: int, *, sender: str) -> None:
-        slot, pos = self._load_owned(position_id, sender=sender)
+        slot, pos = self._load_owned(position_id, sender)
         old = pos
         require(amount != 0, "engine: zero amount")
         # Bounded before any arithmetic, so oversized input gets a reason.
@@ -146,7 +166,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
     @external
     def remove_collateral(self, position_id: int, amount: int, *, sender: str) -> None:
         self._not_paused()
-        slot, pos = self._load_owned(position_id, sender=sender)
+        slot, pos = self._load_owned(position_id, sender)
         old = pos
         require(amount != 0, "engine: zero amount")
         require(amount < pos.collateral, "engine: amount exceeds collateral")
@@ -162,15 +182,17 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         self._emit(CollateralRemoved(position_id, amount, pos.collateral, price))
 
     @external
-    def increase_position(self, position_id: int, size_delta: int, collateral_delta: int, *, sender: str) -> None:
+    def increase_position(self, trader: str, position_id: int, size_delta: int, collateral_delta: int,
+                          acceptable_price: int, requested_at: int, *, sender: str) -> None:
+        self._only_orders(sender=sender)
         self._not_paused()
-        slot, pos = self._load_owned(position_id, sender=sender)
+        slot, pos = self._load_owned(position_id, trader)
         old = pos
         require(size_delta != 0, "engine: zero size")
         require(size_delta <= MAX_U128, "engine: size too large")
         require(collateral_delta <= MAX_U128, "engine: amount too large")
         market_id = pos.market_id
-        p, index, price = self._market_now(market_id)
+        p, index, price = self._market_at(market_id, requested_at, acceptable_price, pos.is_long)
         borrow_fee = _borrow_fee(pos.size, pos.entry_index, index)
         open_fee = _fee(size_delta, p.open_fee_bps)
         funds = pos.collateral + collateral_delta
@@ -202,14 +224,16 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
                                      pos.entry_price, index, pos.max_profit_bps, borrow_fee, open_fee, price))
 
     @external
-    def decrease_position(self, position_id: int, size_delta: int, *, sender: str) -> PositionDecreased:
+    def decrease_position(self, trader: str, position_id: int, size_delta: int, acceptable_price: int,
+                          requested_at: int, *, sender: str) -> PositionDecreased:
         """Returns the PositionDecreased event it logs: what happened."""
-        slot, pos = self._load_owned(position_id, sender=sender)
+        self._only_orders(sender=sender)
+        slot, pos = self._load_owned(position_id, trader)
         old = pos
         require(size_delta != 0, "engine: zero size")
         require(size_delta < pos.size, "engine: decrease covers the whole position, close it")
         market_id = pos.market_id
-        p, index, price = self._market_now(market_id)
+        p, index, price = self._market_at(market_id, requested_at, acceptable_price, not pos.is_long)
         old_reserve = _reserve(pos.size, pos.max_profit_bps)
         new_reserve = _reserve(pos.size - size_delta, pos.max_profit_bps)
         pnl = min(_pnl(pos.is_long, size_delta, pos.entry_price, price), old_reserve - new_reserve)
@@ -229,7 +253,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         self._store_position(slot, old, pos)
         self.total_reserved -= old_reserve - new_reserve
         self._add_open_interest(market_id, pos.is_long, size_delta, False)
-        self._pay_from_pool(self.token, self.POOL, sender, to_trader)
+        self._pay_from_pool(self.token, self.POOL, trader, to_trader)
         self._pay_from_vault(self._vault(slot), self.POOL, to_pool)
         event = PositionDecreased(position_id, size_delta, pos.size, pos.collateral, index, price, pnl, borrow_fee,
                                   close_fee, to_trader, to_pool)
@@ -237,15 +261,17 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         return event
 
     @external
-    def close_position(self, position_id: int, *, sender: str) -> Settlement:
-        slot, pos = self._load_owned(position_id, sender=sender)
-        p, index, price = self._market_now(pos.market_id)
+    def close_position(self, trader: str, position_id: int, acceptable_price: int, requested_at: int, *,
+                       sender: str) -> Settlement:
+        self._only_orders(sender=sender)
+        slot, pos = self._load_owned(position_id, trader)
+        p, index, price = self._market_at(pos.market_id, requested_at, acceptable_price, not pos.is_long)
         s = _settle(pos, price, index, p.close_fee_bps)
         self._release(slot, pos)
         vault = self._vault(slot)
-        self._pay_from_vault(vault, sender, s.to_trader)
+        self._pay_from_vault(vault, trader, s.to_trader)
         self._pay_from_vault(vault, self.POOL, s.to_pool)
-        self._pay_from_pool(self.token, self.POOL, sender, s.from_pool)
+        self._pay_from_pool(self.token, self.POOL, trader, s.from_pool)
         cover = self._cover_bad_debt(self.token, self.INSURANCE, self.POOL, s.bad_debt)
         self._emit(PositionClosed(position_id, price, s.pnl, s.borrow_fee, s.trading_fee, s.to_trader + s.from_pool,
                                   s.to_pool, s.bad_debt, cover))
@@ -253,9 +279,12 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
 
     @external
     def liquidate(self, position_id: int, *, sender: str) -> dict:
+        # The order book runs the sequencer check for the engine (one copy, outside its 24 KiB).
+        self.orders.check_sequencer()
         slot, pos = self._load(position_id)
         market_id = pos.market_id
-        p, index, price = self._market_now(market_id)
+        # Any fresh round, any price: requested at 0, selling at no less than 0.
+        p, index, price = self._market_at(market_id, 0, 0, False)
         pnl = _capped_pnl(pos, price)
         borrow_fee = _borrow_fee(pos.size, pos.entry_index, index)
         equity = pos.collateral + pnl - borrow_fee
@@ -342,16 +371,13 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
             return EMPTY_VIEW
         return v
 
-    def slots(self, first: int, count: int) -> list:
-        """A page of at most MAX_PAGE vault slots, as the contract's `slots`."""
-        if first > self.vault_count:
-            return []
-        last = min(first + min(count, MAX_PAGE), self.vault_count + 1)
-        return [self._view(slot) for slot in range(first, last)]
+    def slot(self, slot: int) -> PositionView:
+        require(slot != 0 and slot <= self.vault_count, "engine: no such slot")
+        return self._view(slot)
 
-    def index_and_price(self, market_id: int):
-        p = self._params(market_id)
-        return self._current_index(market_id, p.borrow_rate), self._price(market_id, p.staleness)
+    def slots(self, first: int, count: int) -> list:
+        """Model-only: what Lens.slots(engine, first, count) returns."""
+        return slots_of(self, first, count)
 
     def health(self, position_id: int) -> Health:
         """Model-only: what Lens.health(engine, position_id) returns."""

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from .errors import Revert, require
 from .journal import Mapping
+from .markets import _checked_price, _index_at
+from .positions import MAX_PAGE
 from .risk import _borrow_fee, _capped_pnl, _fee, _liquidation_price
 
 MAX_HOLDERS = 1024
@@ -43,13 +45,29 @@ def health_of(engine, position_id: int) -> Health:
     v = engine.position(position_id)
     require(v.is_open, "engine: position not open")
     _, pos = engine._load(position_id)
-    mm_bps = engine.market_params(v.market_id).maintenance_margin_bps
-    index, price = engine.index_and_price(v.market_id)
+    p = engine.market_params(v.market_id)
+    mm_bps = p.maintenance_margin_bps
+    st = engine.market_state(v.market_id)
+    index = _index_at(st.borrow_index, st.last_accrual, p.borrow_rate, engine.env.timestamp)
+    feed = engine.feeds[st.feed]
+    if feed is None:
+        raise Revert(None)          # no contract there
+    _, answer, _, updated_at, _ = feed.latestRoundData()
+    price = _checked_price(answer, updated_at, p.staleness, engine.env.timestamp)
     pnl = _capped_pnl(pos, price)
     borrow_fee = _borrow_fee(pos.size, pos.entry_index, index)
     equity = pos.collateral + pnl - borrow_fee
     mm = _fee(pos.size, mm_bps)
     return Health(price, pnl, borrow_fee, equity, mm, _liquidation_price(pos, index, mm_bps), equity < mm)
+
+
+def slots_of(engine, first: int, count: int) -> list:
+    """Lens.slots's page: from slot max(first, 1), at most MAX_PAGE."""
+    if first > engine.vault_count:
+        return []
+    start = max(first, 1)
+    last = min(start + min(count, MAX_PAGE), engine.vault_count + 1)
+    return [engine.slot(s) for s in range(start, last)]
 
 
 def totals_of(engine, pool_shares: int) -> Totals:
@@ -82,6 +100,9 @@ class Lens:
 
     def health(self, engine: str, position_id: int) -> Health:
         return health_of(self._at(engine), position_id)
+
+    def slots(self, engine: str, first: int, count: int) -> list:
+        return slots_of(self._at(engine), first, count)
 
     def totals(self, engine: str) -> Totals:
         e = self._at(engine)

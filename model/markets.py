@@ -83,6 +83,19 @@ def index_at(borrow_index: int, last_accrual: int, rate: int, timestamp: int) ->
     return borrow_index + rate * (timestamp - last_accrual) if timestamp > last_accrual else borrow_index
 
 
+def _index_at(borrow_index: int, last_accrual: int, borrow_rate: int, timestamp: int) -> int:
+    """Twin of markets._index_at (index_at's rule, the contract's name)."""
+    return index_at(borrow_index, last_accrual, borrow_rate, timestamp)
+
+
+def _checked_price(answer: int, updated_at: int, staleness: int, timestamp: int) -> int:
+    """Twin of markets._checked_price: the price, or the engine's reason."""
+    error = oracle_error(answer, updated_at, staleness, timestamp)
+    if error is not None:
+        raise Revert(error)
+    return answer
+
+
 def oracle_error(answer: int, updated_at: int, staleness: int, timestamp: int) -> Optional[str]:
     """The reason _price would refuse this round at `timestamp`; None if accepted."""
     if answer <= 0:
@@ -155,23 +168,25 @@ class Markets:
 
     def _current_index(self, market_id: int, borrow_rate: int) -> int:
         st = self._market_state[market_id]
-        return index_at(st.borrow_index, st.last_accrual, borrow_rate, self.env.timestamp)
+        return _index_at(st.borrow_index, st.last_accrual, borrow_rate, self.env.timestamp)
 
-    def _price(self, market_id: int, staleness: Optional[int] = None) -> int:
-        """`staleness` defaults to the market's own, for callers that only ask
-        whether the engine would take the price now."""
+    def _price_round(self, market_id: int, staleness: int):
+        """(price, the round's updatedAt): an order fills only at a round
+        published after it was requested."""
         feed = self._market_state[market_id].feed
         require(feed != ZERO_ADDRESS, "engine: unknown market")
         aggregator = self.feeds[feed]
         if aggregator is None:
             raise Revert(None)      # no contract there: the call reverts without a reason
         _, answer, _, updated_at, _ = aggregator.latestRoundData()
+        return _checked_price(answer, updated_at, staleness, self.env.timestamp), updated_at
+
+    def _price(self, market_id: int, staleness: Optional[int] = None) -> int:
+        """`staleness` defaults to the market's own, for callers that only ask
+        whether the engine would take the price now."""
         if staleness is None:
             staleness = self._params(market_id).staleness
-        error = oracle_error(answer, updated_at, staleness, self.env.timestamp)
-        if error is not None:
-            raise Revert(error)
-        return answer
+        return self._price_round(market_id, staleness)[0]
 
     def _add_open_interest(self, market_id: int, is_long: bool, amount: int, increase: bool) -> None:
         # An underflow reverts bare, as the contract's checked subtraction does.

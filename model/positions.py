@@ -18,9 +18,9 @@ GEN_BITS = 32
 GEN_MASK = 2**32 - 1
 # The end of the recycled-vault stack (non-zero on chain: cheaper pushes).
 FREE_END = 2**256 - 1
-# The engine's nonces 1..3 create the vault implementation, the insurance
-# vault and the pool; vault slot v is created with nonce 3 + v.
-NONCE_BEFORE_VAULTS = 3
+# The engine's nonces 1..4 create the vault implementation, the insurance
+# vault, the pool and the order book; vault slot v is created with nonce 4 + v.
+NONCE_BEFORE_VAULTS = 4
 MAX_PAGE = 100
 # CREATE nonces this module encodes stay below 2**32 (see _created_address).
 U32 = 2**32 - 1
@@ -88,9 +88,10 @@ class Positions:
         require(pos.is_open and pos.generation == position_id & GEN_MASK, "engine: position not open")
         return slot, pos
 
-    def _load_owned(self, position_id: int, *, sender: str):
+    def _load_owned(self, position_id: int, owner: str):
+        """_load for `owner` only: the trader an order names, or msg.sender."""
         slot, pos = self._load(position_id)
-        require(pos.owner == sender, "engine: caller is not the position owner")
+        require(pos.owner == owner, "engine: caller is not the position owner")
         return slot, pos
 
     def _take_slot(self, implementation: str) -> int:
@@ -111,11 +112,11 @@ class Positions:
 
     def _created_address(self, nonce: int) -> str:
         """The address of the engine's nonce-th CREATE. The model does not
-        hash: it names what the constructor's nonces 1..3 made and asks
-        `vault_address` for the vaults' (nonce 3 + slot)."""
+        hash: it names what the constructor's nonces 1..4 made and asks
+        `vault_address` for the vaults' (nonce 4 + slot)."""
         if nonce > NONCE_BEFORE_VAULTS:
             return self.vault_address(nonce - NONCE_BEFORE_VAULTS)
-        return (self.VAULT_IMPLEMENTATION, self.INSURANCE, self.POOL)[nonce - 1]
+        return (self.VAULT_IMPLEMENTATION, self.INSURANCE, self.POOL, self.ORDERS)[nonce - 1]
 
     def _vault(self, slot: int) -> str:
         # A function of the slot alone: remembered from its creation rather

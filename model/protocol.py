@@ -1,4 +1,5 @@
-"""One deployment of the protocol in the model: token, feeds, engine, pool.
+"""One deployment of the protocol in the model: token, feeds, engine, pool,
+order book (and an L2's sequencer-uptime feed, a MockAggregator too).
 
 Mirrors what scripts/deploy.py puts on chain. Addresses default to names;
 a harness passes the chain's real addresses so keys match on both sides.
@@ -15,7 +16,7 @@ from typing import Callable, List, Optional
 
 from .aggregator import MockAggregator
 from .engine import Engine
-from .env import Env
+from .env import ZERO_ADDRESS, Env
 from .events import Emitted
 from .journal import Journal, Mapping
 from .lens import Lens
@@ -27,18 +28,23 @@ class Protocol:
     def __init__(self, *, deployer: str, guardian: str, timestamp: int = 0,
                  token: str = "token", engine: str = "engine", pool: str = "pool",
                  insurance: str = "insurance", vault_address: Optional[Callable[[int], str]] = None,
-                 lens: str = "lens", record_events: bool = True, redeem_fee_bps: int = 0):
+                 lens: str = "lens", record_events: bool = True, orders: str = "orders",
+                 sequencer_feed: str = ZERO_ADDRESS, sequencer_grace: int = 0, execution_fee: int = 0,
+                 redeem_fee_bps: int = 0):
         self.journal = Journal(record_events)
         self.env = Env(timestamp)
         self.deployer = deployer
         self.token = Token(self.journal, token, decimals=6, minter=deployer)
         self.engine = Engine(self.journal, self.env, engine, self.token, owner=deployer, guardian=guardian,
                              pool_address=pool, insurance=insurance, vault_address=vault_address,
-                             make_pool=lambda e: LiquidityPool(self.journal, pool, self.token, e, redeem_fee_bps))
+                             make_pool=lambda e: LiquidityPool(self.journal, pool, self.token, e, redeem_fee_bps),
+                             orders_address=orders, sequencer_feed=sequencer_feed, sequencer_grace=sequencer_grace,
+                             execution_fee=execution_fee)
         self.pool = self.engine.pool
+        self.orders = self.engine.orders
         # Contracts by address, for calls that name their target (Lens).
         self.contracts = Mapping(self.journal, None)
-        for c in (self.token, self.engine, self.pool):
+        for c in (self.token, self.engine, self.pool, self.orders):
             self.contracts[c.address] = c
         self.lens = Lens(lens, self.contracts)
 

@@ -26,6 +26,7 @@ from ape.cli import ConnectedProviderCommand, network_option  # noqa: E402
 @network_option()
 @click.option("--engine", help="Engine address (or use --manifest)")
 @click.option("--manifest", type=click.Path(dir_okay=False), help="deployments/<network>.json")
+@click.option("--lens", help="Lens address, to page slots in fewer calls (default: the manifest's, else none)")
 @click.option("--account", help="ape account alias to liquidate from")
 @click.option("--test-account", type=int, help="index of an ape test account instead (devnets)")
 @click.option("--from-block", type=int, help="first block to read events from (default: the manifest's)")
@@ -35,7 +36,7 @@ from ape.cli import ConnectedProviderCommand, network_option  # noqa: E402
 @click.option("--max-per-round", type=int, default=0, help="liquidations per round (0: no limit)")
 @click.option("--no-events", is_flag=True, help="page through every slot instead of tracking events")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
-def cli(engine, manifest, account, test_account, from_block, interval, rounds, once, max_per_round, no_events,
+def cli(engine, manifest, lens, account, test_account, from_block, interval, rounds, once, max_per_round, no_events,
         as_json):
     import ape
 
@@ -45,7 +46,8 @@ def cli(engine, manifest, account, test_account, from_block, interval, rounds, o
     from harness.keeper.keeper import ChainPort, Keeper
 
     quiet_ape()
-    engine, start = _target(engine, manifest)
+    engine, start, manifest_lens = _target(engine, manifest)
+    lens = lens or manifest_lens
     if from_block is not None:
         start = from_block
     if account and test_account is not None:
@@ -61,7 +63,7 @@ def cli(engine, manifest, account, test_account, from_block, interval, rounds, o
 
     chain = QuietApeChain(accounts=[signer])
     events = None if no_events else ApeEngineEvents(engine)
-    positions = ChainPositions(chain, engine, events=events, start_block=start or 0)
+    positions = ChainPositions(chain, engine, lens, events=events, start_block=start or 0)
     keeper = Keeper("keeper", signer.address, ChainPort(chain, engine), max_per_scan=max_per_round)
     try:
         summary = run_keeper(positions, keeper, rounds=1 if once else rounds, interval=interval,
@@ -84,7 +86,8 @@ def _target(engine, manifest):
         contracts = m.data.get("contracts", {})
         if "engine" not in contracts:
             raise click.ClickException(f"{manifest} records no engine (deployment status: {m.data.get('status')})")
-        return contracts["engine"]["address"], m.data.get("start_block") or 0
+        lens = contracts.get("lens", {}).get("address")
+        return contracts["engine"]["address"], m.data.get("start_block") or 0, lens
     if not engine:
         raise click.UsageError("which engine? --engine ADDRESS or --manifest deployments/<network>.json")
-    return engine, 0
+    return engine, 0, None

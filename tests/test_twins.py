@@ -47,6 +47,7 @@ from model.events import Event
 from model.fiat_token import FiatToken
 from model.journal import Mapping
 from model.lens import Lens
+from model.orders import OrderBook
 from model.pool import LiquidityPool
 from model.token import Token
 from model.vault import Vault
@@ -58,6 +59,7 @@ TWINS = {
     # The pool's shares are a snekmate erc20 inside it: model.token.Token.
     "LiquidityPool": (lambda p: p.pool, (LiquidityPool, Token)),
     "Lens": (lambda p: p.lens, (Lens,)),
+    "OrderBook": (lambda p: p.orders, (OrderBook,)),
     "MockUSDC": (lambda p: p.token, (Token,)),
     "MockAggregator": (lambda p: p.engine.feeds["feed"], (MockAggregator,)),
     # Not in the standard world: a second token on the same journal.
@@ -79,7 +81,8 @@ ABI_WITHOUT_TWIN = {
 
 # Deployable contract sources (the top of contracts/; mocks/ apart) and their model modules;
 # contracts/modules/X.vy -> model/X.py.
-SOURCE_TWINS = {"Engine.vy": "engine", "LiquidityPool.vy": "pool", "Vault.vy": "vault", "Lens.vy": "lens"}
+SOURCE_TWINS = {"Engine.vy": "engine", "LiquidityPool.vy": "pool", "Vault.vy": "vault", "Lens.vy": "lens",
+                "OrderBook.vy": "orders"}
 
 
 # ---------------------------------------------------------------- arity
@@ -211,6 +214,8 @@ def constants_of(path: Path) -> dict:
         kind = type(node).__name__
         if kind in ("Int", "Hex"):
             return int(node.value, 16) if isinstance(node.value, str) else node.value
+        if kind == "Str":
+            return node.value
         if kind == "UnaryOp" and type(node.op).__name__ == "USub":
             return -fold(node.operand)
         if kind == "UnaryOp" and type(node.op).__name__ == "Invert":

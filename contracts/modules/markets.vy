@@ -220,22 +220,56 @@ def _current_index(market_id: uint256, borrow_rate: uint256) -> uint256:
     @return uint256 The current borrow index.
     """
     packed: uint256 = self.market_index[market_id]
-    index: uint256 = packed & risk.MAX_U128
-    last: uint256 = packed >> 128
-    if block.timestamp > last:
-        index += borrow_rate * (block.timestamp - last)
-    return index
+    return self._index_at(packed & risk.MAX_U128, packed >> 128, borrow_rate, block.timestamp)
+
+
+@internal
+@pure
+def _index_at(borrow_index: uint256, last_accrual: uint256, borrow_rate: uint256, timestamp: uint256) -> uint256:
+    """
+    @dev The borrow index at `timestamp` from the stored one: pure, so that
+         Lens (which holds no market state) applies the engine's rule.
+    @param borrow_index The stored index.
+    @param last_accrual When it was stored.
+    @param borrow_rate The market's borrow rate per second (1e18 scale).
+    @param timestamp The block time.
+    @return uint256 The index then.
+    """
+    if timestamp > last_accrual:
+        return borrow_index + borrow_rate * (timestamp - last_accrual)
+    return borrow_index
+
+
+@internal
+@pure
+def _checked_price(answer: int256, updated_at: uint256, staleness: uint256, timestamp: uint256) -> uint256:
+    """
+    @dev A feed's answer as the engine takes it, or the engine's reason for
+         refusing it: pure, so that Lens applies the same checks.
+    @param answer The round's answer.
+    @param updated_at The round's updatedAt.
+    @param staleness The oldest answer accepted, in seconds.
+    @param timestamp The block time.
+    @return uint256 The price, in the feed's decimals.
+    """
+    assert answer > 0, "oracle: price not positive"
+    assert updated_at + staleness >= timestamp, "oracle: price is stale"
+    assert convert(answer, uint256) <= risk.MAX_U128, "oracle: price out of range"
+    return convert(answer, uint256)
 
 
 @internal
 @view
-def _price(market_id: uint256, staleness: uint256) -> uint256:
+def _price_round(market_id: uint256, staleness: uint256) -> (uint256, uint256):
     """
-    @dev The market's oracle price, refused when not positive, older than
-         `staleness` or too wide to pack into 128 bits.
+    @dev The market's oracle price and when its round was published,
+         refused when not positive, older than `staleness` or too wide to
+         pack into 128 bits. Trades need the time too: an order fills only
+         at a round published after it was requested.
     @param market_id The market id.
     @param staleness The oldest answer accepted, in seconds.
     @return uint256 The price, in the feed's decimals.
+    @return uint256 The round's updatedAt.
     """
     feed: address = self.market_feed[market_id]
     assert feed != empty(address), "engine: unknown market"
@@ -245,10 +279,23 @@ def _price(market_id: uint256, staleness: uint256) -> uint256:
     __: uint256 = 0
     ___: uint80 = 0
     _, answer, __, updated_at, ___ = staticcall AggregatorV3(feed).latestRoundData()
-    assert answer > 0, "oracle: price not positive"
-    assert updated_at + staleness >= block.timestamp, "oracle: price is stale"
-    assert convert(answer, uint256) <= risk.MAX_U128, "oracle: price out of range"
-    return convert(answer, uint256)
+    return self._checked_price(answer, updated_at, staleness, block.timestamp), updated_at
+
+
+@internal
+@view
+def _price(market_id: uint256, staleness: uint256) -> uint256:
+    """
+    @dev _price_round's price alone, for callers that take any fresh round
+         (liquidation, collateral removal, views).
+    @param market_id The market id.
+    @param staleness The oldest answer accepted, in seconds.
+    @return uint256 The price, in the feed's decimals.
+    """
+    price: uint256 = 0
+    updated_at: uint256 = 0
+    price, updated_at = self._price_round(market_id, staleness)
+    return price
 
 
 @internal

@@ -21,9 +21,10 @@ GEN_MASK: constant(uint256) = 2**32 - 1
 FREE_END: constant(uint256) = max_value(uint256)
 
 
-# @dev The engine's own nonces 1..3 create the vault implementation, the
-# insurance vault and the pool; vault slot v is created with nonce 3 + v.
-NONCE_BEFORE_VAULTS: constant(uint256) = 3
+# @dev The engine's own nonces 1..4 create the vault implementation, the
+# insurance vault, the pool and the order book; vault slot v is created
+# with nonce 4 + v.
+NONCE_BEFORE_VAULTS: constant(uint256) = 4
 
 
 # @dev The most slots `Engine.slots` returns in one page.
@@ -166,19 +167,21 @@ def _load(position_id: uint256) -> (uint256, risk.Position):
 
 @internal
 @view
-def _load_owned(position_id: uint256) -> (uint256, risk.Position):
+def _load_owned(position_id: uint256, owner: address) -> (uint256, risk.Position):
     """
     @dev _load, for the position's owner only. One copy of each check (and
          of its reason string) keeps the engine under the 24 KiB code-size
-         limit.
+         limit. The owner is passed in: trades come through the order book,
+         so the trader is an argument, not msg.sender.
     @param position_id The position id.
+    @param owner Who must own the position.
     @return uint256 The vault slot.
     @return Position The position.
     """
     slot: uint256 = 0
     pos: risk.Position = empty(risk.Position)
     slot, pos = self._load(position_id)
-    assert pos.owner == msg.sender, "engine: caller is not the position owner"
+    assert pos.owner == owner, "engine: caller is not the position owner"
     return slot, pos
 
 
@@ -227,7 +230,7 @@ def _release_slot(slot: uint256):
 @view
 def _vault(slot: uint256) -> address:
     """
-    @dev A slot's vault: the engine's CREATE address for nonce 3 + slot.
+    @dev A slot's vault: the engine's CREATE address for nonce 4 + slot.
     @param slot The vault slot (need not exist yet).
     @return address The vault's address.
     """

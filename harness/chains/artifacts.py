@@ -18,7 +18,7 @@ from vyper.compiler.input_bundle import FilesystemInputBundle
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = ROOT / "contracts"
 CACHE = ROOT / ".build" / "harness"
-CONTRACT_NAMES = ("Engine", "Vault", "LiquidityPool", "MockUSDC", "MockAggregator", "Lens")
+CONTRACT_NAMES = ("Engine", "Vault", "LiquidityPool", "OrderBook", "MockUSDC", "MockAggregator", "Lens")
 FORMATS = ["abi", "bytecode", "blueprint_bytecode", "bytecode_runtime", "layout"]
 CACHE_FORMAT = "2"   # what an artifact holds (runtime code and immutables too, for live/bytecode.py)
 

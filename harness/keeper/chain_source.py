@@ -54,9 +54,11 @@ def position_of(view) -> Tuple[int, Position]:
 
 
 class ChainPositions:
-    def __init__(self, chain: Chain, engine: str, *, events: Optional[EventSource] = None, start_block: int = 0,
-                 log_range: int = LOG_RANGE):
-        self.chain, self.engine, self.events = chain, engine, events
+    def __init__(self, chain: Chain, engine: str, lens: Optional[str] = None, *, events: Optional[EventSource] = None,
+                 start_block: int = 0, log_range: int = LOG_RANGE):
+        # Slots are paged through the Lens (Lens.slots) when there is one;
+        # the engine keeps only a per-slot view, for its EIP-170 budget.
+        self.chain, self.engine, self.lens, self.events = chain, engine, lens, events
         self.cursor = start_block - 1          # last block whose events are applied
         self.log_range = log_range
         self.open_ids: Set[int] = set()
@@ -98,7 +100,7 @@ class ChainPositions:
         else:
             windows = slot_windows(pid >> 32 for pid in self.open_ids)
         self.calls += len(windows)
-        return [position_of(view) for view in read_slots(self.chain.call_many, self.engine, windows) if view[3]]
+        return [position_of(view) for view in read_slots(self.chain.call_many, self.lens, self.engine, windows) if view[3]]
 
     def markets(self, timestamp: int) -> Dict[int, MarketView]:
         views = {}

@@ -6,14 +6,15 @@ PAGE = 100
 # Lens.balances takes at most 1,024 holders a call.
 LENS_PAGE = 1_000
 
-# The engine creates, in its constructor, with its own nonces 1, 2, 3: the
-# vault implementation, the insurance vault and the pool (manifest key,
-# contract, nonce, the engine's getter naming it). Vault slot v is then
-# created with nonce 3 + v.
+# The engine creates, in its constructor, with its own nonces 1..4: the
+# vault implementation, the insurance vault, the pool and the order book
+# (manifest key, contract, nonce, the engine's getter naming it). Vault
+# slot v is then created with nonce 4 + v.
 ENGINE_CREATES = (("vault_implementation", "Vault", 1, "VAULT_IMPLEMENTATION"),
                   ("insurance", "Vault", 2, "INSURANCE"),
-                  ("pool", "LiquidityPool", 3, "POOL"))
-ENGINE_NONCE_BEFORE_VAULTS = 3
+                  ("pool", "LiquidityPool", 3, "POOL"),
+                  ("orders", "OrderBook", 4, "ORDERS"))
+ENGINE_NONCE_BEFORE_VAULTS = 4
 
 
 def vault_address(engine: str, slot: int) -> str:

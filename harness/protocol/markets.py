@@ -10,6 +10,9 @@ from model.markets import rate_per_year
 USDC = 10**6
 PRICE = 10**8          # Chainlink USD feeds have 8 decimals
 MAX_UINT256 = 2**256 - 1
+# What every order escrows for its keeper on the devnet deployments (0.1 USDC).
+EXECUTION_FEE = 100_000
+ZERO_ADDRESS = "0x" + "0" * 40
 # A liquidation's reward floor (review finding 5): liquidating the smallest
 # position (10 USDC of collateral, whose 1% fee at 10x is 1 USDC) takes about
 # 120k gas, 4.8 USD at 20 gwei and 2,000 USD/ETH; 5 USDC pays the keeper.

@@ -1,6 +1,6 @@
 """The protocol's whole state off a chain, in one batch of calls.
 
-Every slot (Engine.slots, a page of PAGE a call), the token balance of
+Every slot (Lens.slots, a page of PAGE a call), the token balance of
 every holder and every vault (Lens.balances, LENS_PAGE a call; vault
 addresses are CREATE addresses, so they are known before the slots are
 read), LP shares, Lens.totals, every market's state and parameters,
@@ -41,13 +41,21 @@ class ChainState:
     request_count: int = 0
 
 
-def slot_calls(engine: str, windows) -> List[Call]:
-    return [(engine, "Engine", "slots", [first, count]) for first, count in windows]
+def slot_calls(lens, engine: str, windows) -> List[Call]:
+    """Lens.slots pages; without a Lens, one Engine.slot call per slot
+    (the same views, batched the same way, only more calls)."""
+    if lens is None:
+        return [(engine, "Engine", "slot", [s]) for first, count in windows for s in range(first, first + count)]
+    return [(lens, "Lens", "slots", [engine, first, count]) for first, count in windows]
 
 
-def read_slots(call_many: Callable[[List[Call]], list], engine: str, windows) -> list:
-    """Engine.PositionView tuples of the slots in `windows` ((first, count) pairs)."""
-    return [view for page in call_many(slot_calls(engine, windows)) for view in page]
+def read_slots(call_many: Callable[[List[Call]], list], lens, engine: str, windows) -> list:
+    """Engine.PositionView tuples of the slots in `windows` ((first, count)
+    pairs within 1..vault_count)."""
+    results = call_many(slot_calls(lens, engine, windows))
+    if lens is None:
+        return list(results)
+    return [view for page in results for view in page]
 
 
 class Snapshot:
@@ -82,7 +90,7 @@ class Snapshot:
         calls += [(d.pool, "LiquidityPool", "cash", []), (d.pool, "LiquidityPool", "pending_deposits", []),
                   (d.pool, "LiquidityPool", "request_count", [])]
         calls += [(d.lens, "Lens", "balances", [d.token, page]) for page in self.balance_pages]
-        return calls + slot_calls(d.engine, slot_pages(self.slot_count))
+        return calls + slot_calls(d.lens, d.engine, slot_pages(self.slot_count))
 
     def decode(self, r: list) -> ChainState:
         markets, pages = self.market_count, len(self.balance_pages)

@@ -1,5 +1,6 @@
 """Put the protocol on a chain: token, blueprints, engine (which creates its
-vault implementation, insurance vault and pool), the lens, and feeds."""
+vault implementation, insurance vault, pool and order book), the lens, and
+feeds. An L1 devnet: no sequencer feed."""
 from dataclasses import dataclass, field
 from typing import Dict
 
@@ -8,6 +9,7 @@ from eth_utils import to_checksum_address
 from ..chains.addresses import create_address
 from ..chains.chain import Chain, ChainError
 from ..protocol.layout import ENGINE_CREATES, vault_address
+from ..protocol.markets import EXECUTION_FEE, ZERO_ADDRESS
 
 
 @dataclass
@@ -20,6 +22,7 @@ class Deployment:
     insurance: str
     vault_implementation: str
     lens: str
+    orders: str = ""
     feeds: Dict[str, str] = field(default_factory=dict)
 
     def vault_address(self, slot: int) -> str:
@@ -36,7 +39,10 @@ def deploy_core(chain: Chain, deployer: str, guardian: str, tick=lambda: None, r
     tick()
     pool_blueprint = chain.declare("LiquidityPool", deployer)
     tick()
-    engine = chain.deploy("Engine", [token, vault_blueprint, pool_blueprint, guardian, redeem_fee_bps], deployer)
+    orders_blueprint = chain.declare("OrderBook", deployer)
+    tick()
+    engine = chain.deploy("Engine", [token, vault_blueprint, pool_blueprint, orders_blueprint, guardian, ZERO_ADDRESS,
+                                     0, EXECUTION_FEE, redeem_fee_bps], deployer)
     tick()
     lens = chain.deploy("Lens", [], deployer)
     d = Deployment(
@@ -48,10 +54,11 @@ def deploy_core(chain: Chain, deployer: str, guardian: str, tick=lambda: None, r
         insurance=chain.call(engine, "Engine", "INSURANCE"),
         vault_implementation=chain.call(engine, "Engine", "VAULT_IMPLEMENTATION"),
         lens=lens,
+        orders=chain.call(engine, "Engine", "ORDERS"),
     )
     expected = [create_address(engine, nonce) for _, _, nonce, _ in ENGINE_CREATES]
-    actual = [to_checksum_address(a) for a in (d.vault_implementation, d.insurance, d.pool)]
+    actual = [to_checksum_address(a) for a in (d.vault_implementation, d.insurance, d.pool, d.orders)]
     if expected != actual:
         raise ChainError(f"engine created contracts at {actual}, expected {expected}")
-    d.pool, d.insurance, d.vault_implementation = actual[2], actual[1], actual[0]
+    d.orders, d.pool, d.insurance, d.vault_implementation = actual[3], actual[2], actual[1], actual[0]
     return d

@@ -79,10 +79,14 @@ class ProtocolMachine(RuleBasedStateMachine):
         # Which actions succeed and which revert, and why: a machine whose
         # opens all revert would agree with the model and prove little.
         key = (("what-if " if self.in_what_if else "") + fn, outcome.reason or "ok")
-        if fn in ("liquidate", "close_position") and outcome.ok and outcome.value:
-            bad_debt = outcome.value["bad_debt"] if fn == "liquidate" else outcome.value.bad_debt
-            if bad_debt:
-                key = (key[0], "ok, with bad debt")
+        if fn == "execute_order" and outcome.ok and outcome.value:
+            # Filled or cancelled, and why: the engine's refusals are here now.
+            done, detail, result = outcome.value
+            key = (key[0], "executed" if done == "executed" else f"cancelled: {detail}")
+            if done == "executed" and hasattr(result, "bad_debt") and result.bad_debt:
+                key = (key[0], "executed, with bad debt")
+        if fn == "liquidate" and outcome.ok and outcome.value and outcome.value["bad_debt"]:
+            key = (key[0], "ok, with bad debt")
         self.stats["outcomes"][key] = self.stats["outcomes"].get(key, 0) + 1
         return outcome
 
@@ -116,16 +120,35 @@ class ProtocolMachine(RuleBasedStateMachine):
         """Every example starts with positions for the other rules to act on."""
         for trader, symbol, is_long, collateral, pct in opens:
             self.open_position(trader, symbol, is_long, collateral, pct, 1)
+        # A fresh round on every market, then a keeper fills them all.
+        for symbol in sorted(MARKETS):
+            feed = self.engine.feeds[self.twin.deployment.feeds[symbol]]
+            self.send(f"feed:{symbol}", "set_answer", [feed.answer], self.world.owner)
+        self.execute_every_order(0)
 
     @rule(trader=st.integers(0, 4), symbol=st.sampled_from(sorted(MARKETS)), is_long=st.booleans(),
-          collateral=collaterals, pct=leverage_pct, bad_market=st.integers(0, 30))
-    def open_position(self, trader, symbol, is_long, collateral, pct, bad_market):
+          collateral=collaterals, pct=leverage_pct, bad_market=st.integers(0, 30), limit=st.integers(0, 30))
+    def open_position(self, trader, symbol, is_long, collateral, pct, bad_market, limit=1):
+        """request_open; the order fills at a later round (execute_order)."""
         market_id = self.market_id(symbol) if bad_market else 99
         params = self.engine.market_params(self.market_id(symbol))
         size = collateral * 10_000 * pct // (100 * params.initial_margin_bps)
         # The trader sends collateral plus the open fee, as a front end would.
         amount = collateral + (size * params.open_fee_bps + 9_999) // 10_000
-        self.send("engine", "open_position", [market_id, is_long, size, amount], self.world.traders[trader])
+        self.send("orders", "request_open", [market_id, is_long, size, amount, self._limit(symbol, is_long, limit)],
+                  self.world.traders[trader])
+
+    def _limit(self, symbol, buying, roll):
+        """Mostly any price; sometimes 1% around the last answer (some such
+        orders are cancelled for the price)."""
+        if roll:
+            return 2**128 - 1 if buying else 0
+        answer = self.engine.feeds[self.twin.deployment.feeds[symbol]].answer
+        return max(answer, 1) * (101 if buying else 99) // 100
+
+    def _symbol_of(self, pid):
+        market_id = self.engine.position(pid).market_id
+        return next((s for s, m in self.world.markets.items() if m == market_id), sorted(MARKETS)[0])
 
     @rule(pick=picks, amount=amounts, by_owner=st.integers(0, 9))
     def add_collateral(self, pick, amount, by_owner):
@@ -139,23 +162,56 @@ class ProtocolMachine(RuleBasedStateMachine):
         amount = self.engine.position(pid).collateral * fraction // 10_000
         self.send("engine", "remove_collateral", [pid, amount], self.owner_of(pid))
 
-    @rule(pick=picks, fraction=fractions_bps, collateral=st.one_of(st.just(0), amounts))
-    def increase_position(self, pick, fraction, collateral):
+    @rule(pick=picks, fraction=fractions_bps, collateral=st.one_of(st.just(0), amounts), limit=st.integers(0, 30))
+    def increase_position(self, pick, fraction, collateral, limit):
         pid = self.pick_position(pick)
         size_delta = self.engine.position(pid).size * fraction // 10_000
-        self.send("engine", "increase_position", [pid, size_delta, collateral], self.owner_of(pid))
+        is_long = self.engine.position(pid).is_long
+        self.send("orders", "request_increase",
+                  [pid, size_delta, collateral, self._limit(self._symbol_of(pid), is_long, limit)], self.owner_of(pid))
 
-    @rule(pick=picks, fraction=fractions_bps)
-    def decrease_position(self, pick, fraction):
+    @rule(pick=picks, fraction=fractions_bps, limit=st.integers(0, 30))
+    def decrease_position(self, pick, fraction, limit):
         pid = self.pick_position(pick)
         size_delta = self.engine.position(pid).size * fraction // 10_000
-        self.send("engine", "decrease_position", [pid, size_delta], self.owner_of(pid))
+        is_long = self.engine.position(pid).is_long
+        self.send("orders", "request_decrease",
+                  [pid, size_delta, self._limit(self._symbol_of(pid), not is_long, limit)], self.owner_of(pid))
 
-    @rule(pick=picks, by_owner=st.integers(0, 9))
-    def close_position(self, pick, by_owner):
+    @rule(pick=picks, by_owner=st.integers(0, 9), limit=st.integers(0, 30))
+    def close_position(self, pick, by_owner, limit):
         pid = self.pick_position(pick)
         sender = self.owner_of(pid) if by_owner else self.world.stranger
-        self.send("engine", "close_position", [pid], sender)
+        is_long = self.engine.position(pid).is_long
+        self.send("orders", "request_close", [pid, self._limit(self._symbol_of(pid), not is_long, limit)], sender)
+
+    # ---------------------------------------------------------------- keepers
+
+    def pick_order(self, pick):
+        ids = self.model.orders.pending_ids()
+        if not ids or pick % 19 == 0:
+            return pick % (self.model.orders.order_count + 2)     # sometimes not pending
+        return ids[pick % len(ids)]
+
+    @rule(pick=picks, keeper=st.integers(0, 1))
+    def execute_order(self, pick, keeper):
+        self.send("orders", "execute_order", [self.pick_order(pick)], self.world.liquidators[keeper])
+
+    @rule(keeper=st.integers(0, 1))
+    def execute_every_order(self, keeper):
+        for oid in self.model.orders.pending_ids():
+            self.send("orders", "execute_order", [oid], self.world.liquidators[keeper])
+
+    @rule(pick=picks, by_owner=st.integers(0, 9))
+    def cancel_order(self, pick, by_owner):
+        oid = self.pick_order(pick)
+        owner = self.model.orders.orders(oid).owner
+        sender = owner if by_owner and owner in self.world.traders + [self.world.stranger] else self.world.stranger
+        self.send("orders", "cancel_order", [oid], sender)
+
+    @rule(pick=picks, keeper=st.integers(0, 1))
+    def clear_expired(self, pick, keeper):
+        self.send("orders", "clear_expired", [self.pick_order(pick)], self.world.liquidators[keeper])
 
     # ---------------------------------------------------------------- liquidators
 
@@ -322,8 +378,7 @@ class ProtocolMachine(RuleBasedStateMachine):
         for pid in sorted(self.engine.open_position_ids()):
             if self._oracle_ok(self.engine.position(pid).market_id):
                 with self.twin.what_if():
-                    o = self.send("engine", "close_position", [pid], self.owner_of(pid))
-                    assert o.ok, f"{pid} cannot be closed: {o.reason}"
+                    self._close_now(pid)
         # Every LP can redeem a share of what the pool reports as free.
         pool = self.twin.deployment.pool
         free = self.twin.chain.call(pool, "LiquidityPool", "free_assets", [])
@@ -350,6 +405,20 @@ class ProtocolMachine(RuleBasedStateMachine):
         now = chain.latest_timestamp()
         prices = [f.answer for f in feeds]
         check_liability_bound(self.twin.step, state, liability, prices, now)
+
+    def _close_now(self, pid):
+        """The owner requests a close, the market's feed publishes a round
+        (its last answer again) and a keeper executes: it must fill."""
+        owner = self.owner_of(pid)
+        symbol = self._symbol_of(pid)
+        is_long = self.engine.position(pid).is_long
+        o = self.send("orders", "request_close", [pid, 0 if is_long else 2**128 - 1], owner)
+        assert o.ok, f"{pid}: request_close reverts: {o.reason}"
+        oid = self.model.orders.order_count
+        feed = self.engine.feeds[self.twin.deployment.feeds[symbol]]
+        self.send(f"feed:{symbol}", "set_answer", [feed.answer], self.world.owner)
+        o = self.send("orders", "execute_order", [oid], self.world.liquidators[0])
+        assert o.ok and o.value[0] == "executed", f"{pid} cannot be closed: {o.reason or o.value[1]}"
 
     def _oracle_ok(self, market_id):
         """Whether the feed will be usable in the next transaction's block."""
@@ -385,6 +454,10 @@ class ProtocolMachine(RuleBasedStateMachine):
         check_exposure(self.twin.step, state)
         self._check_liability_bound(state)
         assert state.balances[d.engine] == 0, "the engine itself holds no tokens"
+        # The order book holds exactly the pending orders' escrow, on chain.
+        escrow = self.twin.chain.call(d.orders, "OrderBook", "pending_escrow", [])
+        assert state.balances[d.orders] == escrow == self.model.orders.pending_escrow, \
+            f"order book holds {state.balances[d.orders]}, pending escrow {escrow}"
 
 
 def outcome_table(stats: dict) -> str:

@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional
 from model import MarketParams, Protocol, Revert
 
 from ..chains.chain import Chain, TxResult
+from ..protocol.markets import EXECUTION_FEE
 from ..protocol.snapshot import ChainState, Snapshot, model_market_state
 from .deploy import Deployment, deploy_core
 
@@ -50,15 +51,18 @@ class Twin:
         self.deployment: Deployment = deploy_core(chain, deployer, guardian, tick=self.tick)
         d = self.deployment
         self.model = Protocol(deployer=deployer, guardian=guardian, timestamp=self.clock, token=d.token,
-                              engine=d.engine, pool=d.pool, insurance=d.insurance, vault_address=d.vault_address)
+                              engine=d.engine, pool=d.pool, insurance=d.insurance, vault_address=d.vault_address,
+                              orders=d.orders, execution_fee=EXECUTION_FEE)
         self.targets: Dict[str, Target] = {
             "token": Target(d.token, "MockUSDC", self.model.token),
             "engine": Target(d.engine, "Engine", self.model.engine),
             "pool": Target(d.pool, "LiquidityPool", self.model.pool),
+            "orders": Target(d.orders, "OrderBook", self.model.orders),
         }
-        self.holders = list(dict.fromkeys(list(chain.accounts) + [d.pool, d.insurance, d.engine]))
+        self.holders = list(dict.fromkeys(list(chain.accounts) + [d.pool, d.insurance, d.engine, d.orders]))
         self._names = {a: f"account:{i}" for i, a in enumerate(chain.accounts)}
-        self._names.update({d.token: "token", d.engine: "engine", d.pool: "pool", d.insurance: "insurance"})
+        self._names.update({d.token: "token", d.engine: "engine", d.pool: "pool", d.insurance: "insurance",
+                            d.orders: "orders"})
 
     # ---------------------------------------------------------------- driving
 

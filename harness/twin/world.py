@@ -66,6 +66,7 @@ def build_world(twin: Twin, lp_deposit: int = 1_000_000 * USDC, insurance: int =
     for who in [owner] + lps + traders + [stranger]:
         twin.send("token", "mint", [who, mint], owner)
         twin.send("token", "approve", [d.engine, MAX_UINT256], who)
+        twin.send("token", "approve", [d.orders, MAX_UINT256], who)
     for lp in lps:
         twin.send("token", "approve", [d.pool, MAX_UINT256], lp)
         seed_pool(twin, lp, lp_deposit)

@@ -177,7 +177,7 @@ def test_tokens_sent_straight_into_a_vault(chain):
 def test_tokens_sent_into_a_free_vault_slot_and_the_pool(chain):
     d = activity.Devnet(chain["anvil"].url, chain["manifest"])
     engine = d.engine.functions
-    free = [s for s in engine.slots(1, 100).call() if not s[3]]
+    free = [s for s in d.lens.functions.slots(d.engine.address, 1, 100).call() if not s[3]]
     assert len(free) == 1
     slot, vault = free[0][1], free[0][2]
     donor = chain["played"]["traders"][0]

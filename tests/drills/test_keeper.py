@@ -129,7 +129,7 @@ def test_standalone_keeper_without_events_pages_every_slot():
     w = keeper_world(RevmChain(n_accounts=12))
     w.set_price(1_800)
     chain, d = w.twin.chain, w.twin.deployment
-    positions = ChainPositions(chain, d.engine)                  # no logs on revm: page the slots
+    positions = ChainPositions(chain, d.engine, d.lens)                # no logs on revm: page the slots
     k = Keeper("solo", w.keepers[0], ChainPort(chain, d.engine), sleep=None)
     summary = run_keeper(positions, k, rounds=2, sleep=lambda s: None, log=lambda s: None)
     assert summary["liquidated"] == 1 and summary["attempts"] == 1
@@ -150,7 +150,7 @@ def test_standalone_keeper_tracks_events_on_an_ape_network(accounts):
     assert sorted(_candidates(w)) == sorted([w.long9, w.long5])
     # Someone else takes the 9x first, outside our keeper.
     assert w.twin.send("engine", "liquidate", [w.long9], w.keepers[1]).ok
-    positions = ChainPositions(chain, d.engine, events=ApeEngineEvents(d.engine))
+    positions = ChainPositions(chain, d.engine, d.lens, events=ApeEngineEvents(d.engine))
     k = Keeper("solo", w.keepers[0], ChainPort(chain, d.engine), sleep=None)
     summary = run_keeper(positions, k, rounds=2, sleep=lambda s: None, log=lambda s: None)
     assert summary["liquidated"] == 1 and summary["lost_races"] == 0
@@ -163,12 +163,12 @@ def test_standalone_keeper_tracks_events_on_an_ape_network(accounts):
     w.set_price(2_400)                     # short 5x: 995 - 1,000 < 250
     flaky = FlakyChain(chain, script={"liquidate": ["after"]})
     k2 = Keeper("solo2", w.keepers[2], ChainPort(flaky, d.engine), sleep=None)
-    run_keeper(ChainPositions(flaky, d.engine, events=ApeEngineEvents(d.engine)), k2, rounds=1,
+    run_keeper(ChainPositions(flaky, d.engine, d.lens, events=ApeEngineEvents(d.engine)), k2, rounds=1,
                sleep=lambda s: None, log=lambda s: None)
     assert k2.liquidated == 1 and k2.ledger[w.short5].adopted and not k2.unsettled
     assert (k2.summary()["rpc_errors"], k2.summary()["attempts"]) == (1, 1)
     # A restarted keeper finds its past liquidations in the log: counted, not as attempts.
     k3 = Keeper("solo2-again", w.keepers[2], ChainPort(chain, d.engine), sleep=None)
-    run_keeper(ChainPositions(chain, d.engine, events=ApeEngineEvents(d.engine)), k3, rounds=1,
+    run_keeper(ChainPositions(chain, d.engine, d.lens, events=ApeEngineEvents(d.engine)), k3, rounds=1,
                sleep=lambda s: None, log=lambda s: None)
     assert (k3.liquidated, k3.summary()["attempts"]) == (1, 0)

@@ -15,6 +15,7 @@ USDC = 10**6
 PRICE = 10**8
 MAX_UINT256 = 2**256 - 1
 T0 = 1_700_000_000
+EXECUTION_FEE = 100_000
 
 OWNER, GUARDIAN = "owner", "guardian"
 ALICE, BOB, CAROL = "alice", "bob", "carol"
@@ -62,18 +63,88 @@ class World:
         # A fresh round at the current time, as a keeper's oracle update would be.
         self.feed.set_answer(answer, sender=OWNER)
 
-    def open(self, who=ALICE, is_long=True, size=10_000 * USDC, amount=1_010 * USDC, market=None) -> int:
-        return self.p.engine.open_position(market or self.market, is_long, size, amount, sender=who)
+    @property
+    def trades(self):
+        return Trades(self.p)
+
+    def open(self, who=ALICE, is_long=True, size=10_000 * USDC, amount=1_010 * USDC, market=None, **kw) -> int:
+        return self.trades.open_position(market or self.market, is_long, size, amount, sender=who, **kw)
+
+
+class Trades:
+    """Trades through the order book as one all-or-nothing step, so tests of
+    the engine's rules read as before: the trader requests 2 s before now,
+    the market's feed republishes its latest answer 1 s before now, and the
+    trader executes now (so the execution fee comes back to them). A refusal
+    (the order cancelled with the engine's reason) raises Revert(reason)
+    and leaves no trace, as the engine's revert once did. Returns what the
+    engine call returned."""
+
+    def __init__(self, p: Protocol):
+        self.p = p
+
+    def _run(self, market_id: int, request, sender: str, delay: int = 1):
+        """`delay`: how long before now the fresh round is stamped (the
+        request a second before it)."""
+        p = self.p
+        j = p.journal
+        mark = j.begin()
+        now = p.env.timestamp
+        try:
+            p.env.timestamp = now - delay - 1
+            oid = request()
+            state = p.engine.market_state(market_id)
+            feed = p.engine.feeds[state.feed]
+            if feed is not None:
+                feed.set_round(feed.answer, now - delay, sender=feed.owner)
+            p.env.timestamp = now
+            outcome, detail, result = p.orders.execute_order(oid, sender=sender)
+            if outcome == "cancelled":
+                raise Revert(detail)
+        except BaseException:
+            p.env.timestamp = now
+            j.undo(mark)
+            raise
+        j.commit()
+        return result
+
+    def _side(self, position_id: int):
+        v = self.p.engine.position(position_id)
+        return v.market_id, v.is_long
+
+    def open_position(self, market_id, is_long, size, amount, *, sender, acceptable_price=None, delay=1):
+        limit = acceptable_price if acceptable_price is not None else (2**128 - 1 if is_long else 0)
+        return self._run(market_id, lambda: self.p.orders.request_open(market_id, is_long, size, amount, limit,
+                                                                       sender=sender), sender, delay)
+
+    def increase_position(self, position_id, size_delta, collateral_delta, *, sender, acceptable_price=None, delay=1):
+        market_id, is_long = self._side(position_id)
+        limit = acceptable_price if acceptable_price is not None else (2**128 - 1 if is_long else 0)
+        return self._run(market_id, lambda: self.p.orders.request_increase(position_id, size_delta, collateral_delta,
+                                                                           limit, sender=sender), sender, delay)
+
+    def decrease_position(self, position_id, size_delta, *, sender, acceptable_price=None, delay=1):
+        market_id, is_long = self._side(position_id)
+        limit = acceptable_price if acceptable_price is not None else (0 if is_long else 2**128 - 1)
+        return self._run(market_id, lambda: self.p.orders.request_decrease(position_id, size_delta, limit,
+                                                                           sender=sender), sender, delay)
+
+    def close_position(self, position_id, *, sender, acceptable_price=None, delay=1):
+        market_id, is_long = self._side(position_id)
+        limit = acceptable_price if acceptable_price is not None else (0 if is_long else 2**128 - 1)
+        return self._run(market_id, lambda: self.p.orders.request_close(position_id, limit, sender=sender), sender, delay)
 
 
 def make_world(params: MarketParams = SIMPLE, price: int = P0, lp_deposit: int = 1_000_000 * USDC,
                insurance: int = 10_000 * USDC, mint: int = 10_000_000 * USDC) -> World:
     # The pool is seeded before the market is listed, LP_REQUEST_DELAY
     # before T0, so the market's life starts at T0 as it always has.
-    p = Protocol(deployer=OWNER, guardian=GUARDIAN, timestamp=T0 - LP_REQUEST_DELAY)
+    p = Protocol(deployer=OWNER, guardian=GUARDIAN, timestamp=T0 - LP_REQUEST_DELAY,
+                 execution_fee=EXECUTION_FEE)
     for who in FUNDED:
         p.token.mint(who, mint, sender=OWNER)
         p.token.approve(p.engine.address, MAX_UINT256, sender=who)
+        p.token.approve(p.orders.address, MAX_UINT256, sender=who)
         p.token.approve(p.pool.address, MAX_UINT256, sender=who)
     if lp_deposit:
         p.lp_deposit(LP, lp_deposit)

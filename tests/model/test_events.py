@@ -11,7 +11,7 @@ from model.pool import DepositRequested, RedeemRequested, RequestCancelled, Requ
 from model.positions import VaultCreated
 from model.token import MAX_UINT256, Approval, RoleMinterChanged, Transfer
 
-from .support import ALICE, BOB, GUARDIAN, KEEPER, LP, OWNER, P0, USDC, expect_revert, make_world
+from .support import ALICE, BOB, EXECUTION_FEE, GUARDIAN, KEEPER, LP, OWNER, P0, USDC, expect_revert, make_world
 
 
 def names(entries):
@@ -30,7 +30,8 @@ def test_construction_logs_as_the_deployment_does():
         Emitted(pool, OwnershipTransferred(ZERO_ADDRESS, e)),
         Emitted(pool, RoleMinterChanged(e, True)),
         Emitted(t, Approval(pool, e, MAX_UINT256)),
-        Emitted(e, GuardianSet(GUARDIAN)),
+        # Then the order book, which approves the engine for its escrow.
+        Emitted(t, Approval(w.p.orders.address, e, MAX_UINT256)),
     ]
     # make_world adds the feed and lists the market after funding (and seeding) the pool.
     assert names(w.p.events[-3:]) == ["AnswerUpdated", "MarketListed", "MarketParamsSet"]
@@ -40,11 +41,10 @@ def test_a_reverted_call_leaves_no_events():
     w = make_world()
     w.wait(60)
     broke = "broke"
-    w.token.approve(w.engine.address, MAX_UINT256, sender=broke)
+    w.token.approve(w.p.orders.address, MAX_UINT256, sender=broke)
     mark = w.p.events_mark()
-    # Accrues (BorrowIndexAccrued) and creates a vault (VaultCreated) before
-    # the collateral pull fails.
-    undone = expect_revert(w.p, "erc20: transfer amount exceeds balance", w.engine.open_position, w.market, True,
+    # The escrow's transfer fails inside the request.
+    undone = expect_revert(w.p, "erc20: transfer amount exceeds balance", w.trades.open_position, w.market, True,
                            10_000 * USDC, 1_010 * USDC, sender=broke)
     assert undone > 0
     assert w.p.events_mark() == mark
@@ -56,7 +56,7 @@ def test_a_what_if_leaves_no_events():
     mark = w.p.events_mark()
     with w.p.journal.savepoint():
         w.wait(10)
-        w.engine.close_position(pid, sender=ALICE)
+        w.trades.close_position(pid, sender=ALICE)
         assert "PositionClosed" in names(w.p.events_since(mark))
     assert w.p.events_mark() == mark
 
@@ -67,18 +67,24 @@ def test_open_logs_accrual_vault_transfers_then_position_opened():
     mark = w.p.events_mark()
     pid = w.open()
     got = w.p.events_since(mark)
-    assert names(got) == ["BorrowIndexAccrued", "VaultCreated", "Transfer", "Transfer", "PositionOpened"]
-    e, vault = w.engine, w.vault(pid)
+    # The request (escrow in, OrderRequested), the fresh round, then the
+    # execution: the engine's events, the keeper's fee, OrderExecuted.
+    assert names(got) == ["Transfer", "OrderRequested", "AnswerUpdated", "BorrowIndexAccrued", "VaultCreated",
+                          "Transfer", "Transfer", "PositionOpened", "Transfer", "OrderExecuted"]
+    e, vault, orders = w.engine, w.vault(pid), w.p.orders.address
     st = e.market_state(w.market)
+    fee = 10 * USDC
+    assert got[0] == Emitted(w.token.address, Transfer(ALICE, orders, 1_010 * USDC + EXECUTION_FEE))
+    got = got[3:]
     assert got[0] == Emitted(e.address, BorrowIndexAccrued(w.market, st.borrow_index, w.p.env.timestamp))
     assert got[1] == Emitted(e.address, VaultCreated(pid >> 32, vault))
-    fee = 10 * USDC
-    assert got[2] == Emitted(w.token.address, Transfer(ALICE, vault, 1_000 * USDC))
-    assert got[3] == Emitted(w.token.address, Transfer(ALICE, w.pool.address, fee))
+    assert got[2] == Emitted(w.token.address, Transfer(orders, vault, 1_000 * USDC))
+    assert got[3] == Emitted(w.token.address, Transfer(orders, w.pool.address, fee))
     assert got[4].event == PositionOpened(pid, ALICE, w.market, True, 10_000 * USDC, 1_000 * USDC, P0,
                                           st.borrow_index, 30_000, fee, vault)
+    assert got[5] == Emitted(w.token.address, Transfer(orders, ALICE, EXECUTION_FEE))
     # Same block again: no accrual; a recycled vault: no creation.
-    w.engine.close_position(pid, sender=ALICE)
+    w.trades.close_position(pid, sender=ALICE)
     mark = w.p.events_mark()
     w.open()
     assert "BorrowIndexAccrued" not in names(w.p.events_since(mark))
@@ -91,11 +97,11 @@ def test_close_logs_the_settlement_it_returns():
     w.wait(600)
     w.set_price(P0 * 11 // 10)
     mark = w.p.events_mark()
-    s = w.engine.close_position(pid, sender=ALICE)
+    s = w.trades.close_position(pid, sender=ALICE)
     closed = w.p.events_since(mark, "PositionClosed")
     assert closed == [Emitted(w.engine.address, PositionClosed(
         pid, P0 * 11 // 10, s.pnl, s.borrow_fee, s.trading_fee, s.to_trader + s.from_pool, s.to_pool, s.bad_debt, 0))]
-    assert w.p.events[-1] == closed[0]
+    assert w.p.events[-3] == closed[0]     # then the keeper's fee and OrderExecuted
 
 
 def test_bad_debt_close_logs_the_insurance_cover():
@@ -103,10 +109,10 @@ def test_bad_debt_close_logs_the_insurance_cover():
     pid = w.open()
     w.set_price(P0 // 2)
     mark = w.p.events_mark()
-    s = w.engine.close_position(pid, sender=ALICE)
+    s = w.trades.close_position(pid, sender=ALICE)
     ev = w.p.events_since(mark, "PositionClosed")[0].event
     assert s.bad_debt > 1 * USDC and ev.bad_debt == s.bad_debt and ev.insurance_cover == 1 * USDC
-    cover = w.p.events_since(mark, "Transfer", address=w.token.address)[-1].event
+    cover = w.p.events_since(mark, "Transfer", address=w.token.address)[-2].event   # the last: the keeper's fee
     assert cover == Transfer(w.engine.INSURANCE, w.pool.address, 1 * USDC)
 
 
@@ -117,7 +123,7 @@ def test_decrease_returns_what_it_logs_and_the_position_agrees():
     w.set_price(P0 * 105 // 100)
     before = w.engine.position(pid)
     mark = w.p.events_mark()
-    ev = w.engine.decrease_position(pid, 2_500 * USDC, sender=ALICE)
+    ev = w.trades.decrease_position(pid, 2_500 * USDC, sender=ALICE)
     assert isinstance(ev, PositionDecreased)
     assert w.p.events_since(mark, "PositionDecreased") == [Emitted(w.engine.address, ev)]
     after = w.engine.position(pid)

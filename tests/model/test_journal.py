@@ -176,7 +176,7 @@ def test_protocol_savepoint_undoes_a_whole_market_history():
         w.wait(1_000)
         w.set_price(1_700 * PRICE)
         w.engine.liquidate(pid, sender=KEEPER)
-        w.engine.close_position(other, sender=BOB)
+        w.trades.close_position(other, sender=BOB)
         w.pool.requestRedeem(w.pool.balanceOf("lp") // 2, "lp", "lp", sender="lp")
         w.engine.pause(sender=OWNER)
         assert diff(before, snapshot(w.p))
@@ -188,10 +188,11 @@ def test_protocol_savepoint_undoes_a_whole_market_history():
 def test_protocol_nested_token_transfer_is_undone_by_the_engine_revert():
     w = make_world()
     w.token.mint("dave", 1_000_000_000, sender=OWNER)
-    w.token.approve(w.engine.address, 2**256 - 1, sender="dave")
+    w.token.approve(w.p.orders.address, 2**256 - 1, sender="dave")
     vault = w.engine.vault_address(1)
     with pytest.raises(Revert, match="erc20: transfer amount exceeds balance"):
-        # collateral 1e9 moves into the vault, then the 1e7 fee cannot be paid
+        # the escrow (1.01e9 + the execution fee) is more than dave holds: the
+        # request reverts, and the whole trade step with it
         w.open(who="dave", size=10_000_000_000, amount=1_010_000_000)
     assert w.bal("dave") == 1_000_000_000
     assert vault not in w.token.balanceOf

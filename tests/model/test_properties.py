@@ -18,7 +18,7 @@ from model import MarketParams, Position, Protocol, Revert
 from model.risk import (BPS, INDEX_ONE, _average_entry, _borrow_fee, _fee, _liquidation_price, _pnl,
                         _reserve)
 
-from .support import GUARDIAN, MAX_UINT256, OWNER, PRICE, T0, USDC, diff, snapshot
+from .support import Trades, GUARDIAN, MAX_UINT256, OWNER, PRICE, T0, USDC, diff, snapshot
 
 CHEAP = settings(max_examples=max(settings().max_examples, 500))
 
@@ -125,6 +125,7 @@ class ModelMachine(RuleBasedStateMachine):
         super().__init__()
         p = self.p = Protocol(deployer=OWNER, guardian=GUARDIAN, timestamp=T0)
         self.e = p.engine
+        self.trades = Trades(p)
         self.feeds, self.markets = {}, {}
         for symbol, m in MARKETS.items():
             feed = p.add_feed(f"feed:{symbol}", m["decimals"], m["price"])
@@ -133,6 +134,7 @@ class ModelMachine(RuleBasedStateMachine):
         for who in [OWNER, STRANGER] + TRADERS + LPS:
             p.token.mint(who, 10_000_000 * USDC, sender=OWNER)
             p.token.approve(self.e.address, MAX_UINT256, sender=who)
+            p.token.approve(p.orders.address, MAX_UINT256, sender=who)
             p.token.approve(p.pool.address, MAX_UINT256, sender=who)
         for lp in LPS:
             p.lp_deposit(lp, 1_000_000 * USDC)
@@ -204,7 +206,7 @@ class ModelMachine(RuleBasedStateMachine):
         # leverage is a percentage of the market's maximum, 10_000 / initial margin
         market = self.markets[symbol]
         size = amount * leverage * BPS // (100 * self.e.market_params(market).initial_margin_bps)
-        pid = self.call(self.e.open_position, market, is_long, size, amount, sender=trader)
+        pid = self.call(self.trades.open_position, market, is_long, size, amount, sender=trader)
         if pid is not None:
             v = self.e.position(pid)
             assert v.is_open and v.owner == trader and self.p.token.balanceOf[v.vault] == v.collateral
@@ -212,7 +214,7 @@ class ModelMachine(RuleBasedStateMachine):
     @rule(trader=st.sampled_from(TRADERS), market=st.integers(0, 3), is_long=st.booleans(), size=amounts,
           amount=amounts)
     def open_anything(self, trader, market, is_long, size, amount):
-        self.call(self.e.open_position, market, is_long, size, amount, sender=trader)
+        self.call(self.trades.open_position, market, is_long, size, amount, sender=trader)
 
     @rule(pick=picks, amount=amounts, by_owner=st.booleans())
     def add_collateral(self, pick, amount, by_owner):
@@ -229,13 +231,13 @@ class ModelMachine(RuleBasedStateMachine):
     def increase_position(self, pick, fraction, collateral):
         pid = self.pick(pick)
         delta = self.e.position(pid).size * fraction // BPS
-        self.call(self.e.increase_position, pid, delta, collateral, sender=self.owner_of(pid), pid=pid)
+        self.call(self.trades.increase_position, pid, delta, collateral, sender=self.owner_of(pid), pid=pid)
 
     @rule(pick=picks, fraction=fractions_bps)
     def decrease_position(self, pick, fraction):
         pid = self.pick(pick)
         delta = self.e.position(pid).size * fraction // BPS
-        self.call(self.e.decrease_position, pid, delta, sender=self.owner_of(pid), pid=pid)
+        self.call(self.trades.decrease_position, pid, delta, sender=self.owner_of(pid), pid=pid)
 
     @rule(pick=picks, by_owner=st.booleans())
     def close_position(self, pick, by_owner):
@@ -243,7 +245,7 @@ class ModelMachine(RuleBasedStateMachine):
         owner = self.owner_of(pid) if by_owner else STRANGER
         vault = self.e.position(pid).vault
         held = self.p.token.balanceOf[owner]
-        s = self.call(self.e.close_position, pid, sender=owner, pid=pid)
+        s = self.call(self.trades.close_position, pid, sender=owner, pid=pid)
         if s is not None:
             assert self.p.token.balanceOf[owner] - held == s.to_trader + s.from_pool
             assert self.p.token.balanceOf[vault] == 0
@@ -360,7 +362,7 @@ class ModelMachine(RuleBasedStateMachine):
                 if self.e.health(pid).liquidatable:
                     self.e.liquidate(pid, sender=KEEPERS[0])
                 else:
-                    self.e.close_position(pid, sender=self.e.position(pid).owner)
+                    self.trades.close_position(pid, sender=self.e.position(pid).owner)
             if self.e.open_positions == 0:
                 assert self.e.total_reserved == 0
         self.p.env.timestamp -= 1

@@ -52,7 +52,7 @@ def opened(w: World, who=ALICE, is_long=True) -> int:
 
 def closed_id(w):
     pid = opened(w)
-    w.engine.close_position(pid, sender=ALICE)
+    w.trades.close_position(pid, sender=ALICE)
     return pid
 
 
@@ -70,10 +70,10 @@ def _gen_exhausted(w):
 
 
 def _nested_fee_transfer_fails(w):
-    # Dave can pay the collateral but not the fee after it: the collateral
-    # transfer (a nested call that succeeded) must be undone with the rest.
+    # Dave can pay the collateral but not the whole escrow (open fee and
+    # execution fee on top): the request is refused, nothing is left behind.
     w.token.mint("dave", C, sender=OWNER)
-    w.token.approve(w.engine.address, 2**256 - 1, sender="dave")
+    w.token.approve(w.p.orders.address, 2**256 - 1, sender="dave")
     return lambda: w.open(who="dave")
 
 
@@ -86,8 +86,8 @@ ENGINE = [
     Case("open while paused", "engine: paused", lambda w: (_paused(w), lambda: w.open())[1]),
     Case("open on an unlisted market", "engine: unknown market", lambda w: lambda: w.open(market=2)),
     Case("open zero size", "engine: zero size", lambda w: lambda: w.open(size=0)),
-    Case("open size over 128 bits", "engine: size too large", lambda w: lambda: w.open(size=MAX_U128 + 1, amount=1)),
-    Case("open amount over 128 bits", "engine: amount too large",
+    Case("open size over 128 bits", "orders: size too large", lambda w: lambda: w.open(size=MAX_U128 + 1, amount=1)),
+    Case("open amount over 128 bits", "orders: amount too large",
          lambda w: lambda: w.open(amount=MAX_U128 + 1)),
     Case("open amount equal to the fee", "engine: amount does not cover the open fee",
          lambda w: lambda: w.open(amount=10_000_000)),
@@ -100,14 +100,14 @@ ENGINE = [
          world=dict(lp_deposit=10_000 * USDC)),
     Case("open on an exhausted slot", "engine: slot generations exhausted", _gen_exhausted, late=True),
     Case("open without allowance", "erc20: insufficient allowance",
-         lambda w: (_revoked(w, w.engine.address), lambda: w.open(who=STRANGER))[1], late=True),
+         lambda w: (_revoked(w, w.p.orders.address), lambda: w.open(who=STRANGER))[1], late=True),
     Case("open with balance for collateral only", "erc20: transfer amount exceeds balance",
          _nested_fee_transfer_fails, late=True),
     Case("open with a zero answer", "oracle: price not positive",
          lambda w: (w.wait(60), w.set_price(0), lambda: w.open())[2], late=True),
     Case("open with a negative answer", "oracle: price not positive",
          lambda w: (w.wait(60), w.set_price(-P0), lambda: w.open())[2], late=True),
-    Case("open with a stale answer", "oracle: price is stale", lambda w: (w.wait(3_601), lambda: w.open())[1],
+    Case("open with a stale answer", "oracle: price is stale", lambda w: (w.wait(3_601), lambda: w.open(delay=3_601))[1],
          late=True),
     Case("open with a 129-bit answer", "oracle: price out of range",
          lambda w: (w.wait(60), w.set_price(MAX_U128 + 1), lambda: w.open())[2], late=True),
@@ -115,7 +115,23 @@ ENGINE = [
     # need ~1e27 seconds. The index check still precedes the oracle's.
     Case("open after the index overflows", "engine: borrow index overflow",
          lambda w: (w.engine.set_market_params(w.market, params(borrow_rate=MAX_BORROW_RATE), sender=OWNER),
-                    w.wait(MAX_U128 // MAX_BORROW_RATE + 1), lambda: w.open())[2]),
+                    w.wait(MAX_U128 // MAX_BORROW_RATE + 1),
+                    # Past any timestamp a round can carry: only a direct call (as the order book) reaches it.
+                    lambda: w.engine.open_position(ALICE, w.market, True, S, C, MAX_U128, 0,
+                                                   sender=w.engine.ORDERS))[2]),
+    Case("open size over 128 bits, as the order book", "engine: size too large",
+         lambda w: lambda: w.engine.open_position(ALICE, w.market, True, MAX_U128 + 1, C, MAX_U128, 0,
+                                                  sender=w.engine.ORDERS)),
+    Case("open amount over 128 bits, as the order book", "engine: amount too large",
+         lambda w: lambda: w.engine.open_position(ALICE, w.market, True, S, MAX_U128 + 1, MAX_U128, 0,
+                                                  sender=w.engine.ORDERS)),
+    Case("open by anyone but the order book", "engine: only the order book",
+         lambda w: lambda: w.engine.open_position(ALICE, w.market, True, S, C, MAX_U128, 0, sender=ALICE)),
+    Case("open above the acceptable price", "engine: price beyond the acceptable price",
+         lambda w: lambda: w.open(acceptable_price=P0 - 1)),
+    Case("close at a round older than the request", "engine: no price round after the request",
+         lambda w: (lambda pid: lambda: w.engine.close_position(ALICE, pid, 0, w.p.env.timestamp,
+                                                                sender=w.engine.ORDERS))(opened(w))),
     # ---- add_collateral
     Case("add to a never-opened id", "engine: position not open",
          lambda w: lambda: w.engine.add_collateral((7 << 32) | 1, 1, sender=ALICE)),
@@ -153,59 +169,59 @@ ENGINE = [
          late=True),
     # ---- increase_position
     Case("increase while paused", "engine: paused",
-         lambda w: (lambda pid: (_paused(w), lambda: w.engine.increase_position(pid, 1, 0, sender=ALICE))[1])(opened(w))),
+         lambda w: (lambda pid: (_paused(w), lambda: w.trades.increase_position(pid, 1, 0, sender=ALICE))[1])(opened(w))),
     Case("increase a closed id", "engine: position not open",
-         lambda w: (lambda pid: lambda: w.engine.increase_position(pid, 1, 0, sender=ALICE))(closed_id(w))),
+         lambda w: (lambda pid: lambda: w.trades.increase_position(pid, 1, 0, sender=ALICE))(closed_id(w))),
     Case("increase by a stranger", "engine: caller is not the position owner",
-         lambda w: (lambda pid: lambda: w.engine.increase_position(pid, 1, 0, sender=STRANGER))(opened(w))),
+         lambda w: (lambda pid: lambda: w.trades.increase_position(pid, 1, 0, sender=STRANGER))(opened(w))),
     Case("increase by zero", "engine: zero size",
-         lambda w: (lambda pid: lambda: w.engine.increase_position(pid, 0, C, sender=ALICE))(opened(w))),
+         lambda w: (lambda pid: lambda: w.trades.increase_position(pid, 0, C, sender=ALICE))(opened(w))),
     Case("increase whose open fee eats the collateral", "engine: collateral does not cover fees",
-         lambda w: (lambda pid: lambda: w.engine.increase_position(pid, 1_000 * S, 0, sender=ALICE))(opened(w)),
+         lambda w: (lambda pid: lambda: w.trades.increase_position(pid, 1_000 * S, 0, sender=ALICE))(opened(w)),
          late=True),
     Case("increase above max leverage", "engine: leverage above maximum",
-         lambda w: (lambda pid: lambda: w.engine.increase_position(pid, S, 0, sender=ALICE))(opened(w)), late=True),
+         lambda w: (lambda pid: lambda: w.trades.increase_position(pid, S, 0, sender=ALICE))(opened(w)), late=True),
     Case("increase past the OI cap", "engine: open interest cap reached",
-         lambda w: (lambda pid: lambda: w.engine.increase_position(pid, SIMPLE.oi_cap - S + 1, 200_000 * USDC,
+         lambda w: (lambda pid: lambda: w.trades.increase_position(pid, SIMPLE.oi_cap - S + 1, 200_000 * USDC,
                                                                    sender=ALICE))(opened(w)), late=True),
     Case("increase without pool liquidity", "engine: pool liquidity too low",
-         lambda w: (lambda pid: lambda: w.engine.increase_position(pid, S, 2 * C, sender=ALICE))(opened(w)),
+         lambda w: (lambda pid: lambda: w.trades.increase_position(pid, S, 2 * C, sender=ALICE))(opened(w)),
          late=True, world=dict(lp_deposit=40_000 * USDC)),
     Case("increase with more collateral than the balance", "erc20: transfer amount exceeds balance",
-         lambda w: (lambda pid: lambda: w.engine.increase_position(pid, S, w.bal(ALICE) + 1, sender=ALICE))(opened(w)),
+         lambda w: (lambda pid: lambda: w.trades.increase_position(pid, S, w.bal(ALICE) + 1, sender=ALICE))(opened(w)),
          late=True),
     Case("increase with a zero answer", "oracle: price not positive",
-         lambda w: (lambda pid: (w.set_price(0), lambda: w.engine.increase_position(pid, 1, 0, sender=ALICE))[1])(opened(w)),
+         lambda w: (lambda pid: (w.set_price(0), lambda: w.trades.increase_position(pid, 1, 0, sender=ALICE))[1])(opened(w)),
          late=True),
     # ---- decrease_position
     Case("decrease a closed id", "engine: position not open",
-         lambda w: (lambda pid: lambda: w.engine.decrease_position(pid, 1, sender=ALICE))(closed_id(w))),
+         lambda w: (lambda pid: lambda: w.trades.decrease_position(pid, 1, sender=ALICE))(closed_id(w))),
     Case("decrease by a stranger", "engine: caller is not the position owner",
-         lambda w: (lambda pid: lambda: w.engine.decrease_position(pid, 1, sender=STRANGER))(opened(w))),
+         lambda w: (lambda pid: lambda: w.trades.decrease_position(pid, 1, sender=STRANGER))(opened(w))),
     Case("decrease by zero", "engine: zero size",
-         lambda w: (lambda pid: lambda: w.engine.decrease_position(pid, 0, sender=ALICE))(opened(w))),
+         lambda w: (lambda pid: lambda: w.trades.decrease_position(pid, 0, sender=ALICE))(opened(w))),
     Case("decrease the whole size", "engine: decrease covers the whole position, close it",
-         lambda w: (lambda pid: lambda: w.engine.decrease_position(pid, S, sender=ALICE))(opened(w))),
+         lambda w: (lambda pid: lambda: w.trades.decrease_position(pid, S, sender=ALICE))(opened(w))),
     # 60% down: the loss on 9e9 alone, 5.4e9, is more than the 1e9 collateral.
     Case("decrease losing more than the collateral", "engine: loss exceeds collateral, close it",
          lambda w: (lambda pid: (w.set_price(800 * 10**8),
-                                 lambda: w.engine.decrease_position(pid, 9 * S // 10, sender=ALICE))[1])(opened(w)),
+                                 lambda: w.trades.decrease_position(pid, 9 * S // 10, sender=ALICE))[1])(opened(w)),
          late=True),
     # 5.5% down: after taking 1e9 off, equity 448_999_400 < maintenance 4.5e8.
     Case("decrease leaving a liquidatable rest", "engine: position would be liquidatable",
          lambda w: (lambda pid: (w.set_price(1_890 * 10**8),
-                                 lambda: w.engine.decrease_position(pid, S // 10, sender=ALICE))[1])(opened(w)),
+                                 lambda: w.trades.decrease_position(pid, S // 10, sender=ALICE))[1])(opened(w)),
          late=True),
     Case("decrease with a stale answer", "oracle: price is stale",
-         lambda w: (lambda pid: (w.wait(3_600), lambda: w.engine.decrease_position(pid, 1, sender=ALICE))[1])(opened(w)),
+         lambda w: (lambda pid: (w.wait(3_600), lambda: w.trades.decrease_position(pid, 1, sender=ALICE, delay=3_601))[1])(opened(w)),
          late=True),
     # ---- close_position
     Case("close a closed id", "engine: position not open",
-         lambda w: (lambda pid: lambda: w.engine.close_position(pid, sender=ALICE))(closed_id(w))),
+         lambda w: (lambda pid: lambda: w.trades.close_position(pid, sender=ALICE))(closed_id(w))),
     Case("close by a stranger", "engine: caller is not the position owner",
-         lambda w: (lambda pid: lambda: w.engine.close_position(pid, sender=STRANGER))(opened(w))),
+         lambda w: (lambda pid: lambda: w.trades.close_position(pid, sender=STRANGER))(opened(w))),
     Case("close with a stale answer", "oracle: price is stale",
-         lambda w: (lambda pid: (w.wait(3_600), lambda: w.engine.close_position(pid, sender=ALICE))[1])(opened(w)),
+         lambda w: (lambda pid: (w.wait(3_600), lambda: w.trades.close_position(pid, sender=ALICE, delay=3_601))[1])(opened(w)),
          late=True),
     # ---- liquidate
     Case("liquidate a healthy position", "engine: position is healthy",

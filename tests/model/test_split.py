@@ -76,7 +76,7 @@ def test_mark_to_market_is_what_closing_pays():
     assert mtm == max(value, 0)
     w.wait(1)
     before = w.bal(ALICE)
-    w.engine.close_position(pid, sender=ALICE)
+    w.trades.close_position(pid, sender=ALICE)
     assert w.bal(ALICE) - before == mtm
 
 
@@ -84,7 +84,8 @@ def test_mark_to_market_prices_a_stale_feed_that_close_refuses():
     w = make_world()
     pid = w.open()
     w.wait(SIMPLE.staleness + 1)
-    expect_revert(w.p, "oracle: price is stale", w.engine.close_position, pid, sender=ALICE)
+    expect_revert(w.p, "oracle: price is stale", w.trades.close_position, pid, sender=ALICE,
+                  delay=SIMPLE.staleness + 1)
     assert w.engine.mark_to_market(pid) == w.engine.close_settlement(pid).to_trader > 0
     w.set_price(P0 // 2)
     assert w.engine.mark_to_market(pid) == 0 and w.engine.close_settlement(pid).bad_debt > 0
@@ -99,7 +100,7 @@ def test_take_slot_refuses_slots_past_the_nonce_range():
     w.wait(60)
     undone = expect_revert(w.p, "engine: vault slots exhausted", w.open, who=BOB)
     assert undone > 0       # the accrual (and its event) came first
-    w.engine.close_position(pid, sender=ALICE)
+    w.trades.close_position(pid, sender=ALICE)
     assert w.open(who=BOB) >> 32 == pid >> 32     # a recycled slot needs no new nonce
 
 

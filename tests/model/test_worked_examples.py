@@ -86,6 +86,7 @@ def test_borrow_fee_accrues_per_second_and_rounds_up():
     w = make_world()
     size = 10_000_000_001
     pid = w.open(ALICE, True, size, 1_010_000_002)          # at T0: entry index 0
+    w.set_price(P0)   # a round at T0 (the open filled at one a second before)
     w.wait(1)
     # index 1e9: fee = ceil(10_000_000_001 * 1e9 / 1e18) = ceil(10.000000001) = 11
     assert w.engine.health(pid).borrow_fee == 11
@@ -115,7 +116,7 @@ def test_borrow_fee_accrues_per_second_and_rounds_up():
 def _close(w, pid, who=ALICE):
     vault = w.vault(pid)
     before = {k: w.bal(k) for k in (who, w.pool.address, vault, w.engine.INSURANCE)}
-    s = w.engine.close_position(pid, sender=who)
+    s = w.trades.close_position(pid, sender=who)
     after = {k: w.bal(k) for k in before}
     return s, {k: after[k] - before[k] for k in before}, vault
 
@@ -306,7 +307,7 @@ def test_partial_decrease_in_profit_pool_pays_net():
     # borrow fee is the whole position's: 10_000; close fee ceil(4e9 * 10 / 1e4) = 4e6
     # net = 4e8 - 4_010_000 = 395_990_000: paid by the pool, collateral untouched.
     alice, pool = w.bal(ALICE), w.bal(w.pool.address)
-    w.engine.decrease_position(pid, 4_000_000_000, sender=ALICE)
+    w.trades.decrease_position(pid, 4_000_000_000, sender=ALICE)
     v = w.engine.position(pid)
     assert (v.size, v.collateral, v.entry_price, v.entry_index) == (6_000_000_000, C, P0, 1_000_000_000_000)
     assert w.bal(ALICE) - alice == 395_990_000
@@ -326,7 +327,7 @@ def test_partial_decrease_in_loss_vault_pays_pool():
     # the vault pays the pool 204_010_000: collateral 795_990_000.
     # Remaining 6e9: equity 795_990_000 - 3e8 = 495_990_000 >= maintenance 3e8.
     alice, pool = w.bal(ALICE), w.bal(w.pool.address)
-    w.engine.decrease_position(pid, 4_000_000_000, sender=ALICE)
+    w.trades.decrease_position(pid, 4_000_000_000, sender=ALICE)
     v = w.engine.position(pid)
     assert (v.size, v.collateral) == (6_000_000_000, 795_990_000)
     assert w.bal(v.vault) == 795_990_000
@@ -341,7 +342,7 @@ def test_partial_decrease_profit_capped_by_released_reserve():
     # pnl on 4e9 at 5x = 4e9 * 8e11 / 2e11 = 1.6e10, capped at the released 1.2e10
     # net = 1.2e10 - 10_000 - 4e6 = 11_995_990_000
     alice = w.bal(ALICE)
-    w.engine.decrease_position(pid, 4_000_000_000, sender=ALICE)
+    w.trades.decrease_position(pid, 4_000_000_000, sender=ALICE)
     assert w.bal(ALICE) - alice == 11_995_990_000
     assert w.engine.total_reserved == 18_000_000_000
 
@@ -359,10 +360,10 @@ def test_increase_long_entry_rounds_up():
     # (the parts separately would make 5e8 + 0). Margin ceil(1.5e10 * 0.1) = 1.5e9 needs
     #   1e9 + cd - 5_010_000 + 499_999_999 >= 1.5e9, i.e. cd >= 5_010_001:
     # the rounded-up entry costs the trader exactly one unit here.
-    expect_revert(w.p, "engine: leverage above maximum", w.engine.increase_position, pid, 5_000_000_000,
+    expect_revert(w.p, "engine: leverage above maximum", w.trades.increase_position, pid, 5_000_000_000,
                   5_010_000, sender=ALICE)
     alice, pool = w.bal(ALICE), w.bal(w.pool.address)
-    w.engine.increase_position(pid, 5_000_000_000, 5_010_001, sender=ALICE)
+    w.trades.increase_position(pid, 5_000_000_000, 5_010_001, sender=ALICE)
     v = w.engine.position(pid)
     assert (v.size, v.entry_price, v.entry_index) == (15_000_000_000, 203_225_806_452, 1_000_000_000_000)
     assert v.collateral == 1_000_000_001 == w.bal(v.vault)
@@ -381,9 +382,9 @@ def test_increase_short_entry_rounds_down():
     # Loss at 2.1e11: ceil(1.5e10 * 6_774_193_549 / 203_225_806_451) = 500_000_001
     # (the parts separately: 5e8 + 0). Margin 1.5e9 needs
     #   1e9 + cd - 5_010_000 - 500_000_001 >= 1.5e9, i.e. cd >= 1_005_010_001.
-    expect_revert(w.p, "engine: leverage above maximum", w.engine.increase_position, pid, 5_000_000_000,
+    expect_revert(w.p, "engine: leverage above maximum", w.trades.increase_position, pid, 5_000_000_000,
                   1_005_010_000, sender=BOB)
-    w.engine.increase_position(pid, 5_000_000_000, 1_005_010_001, sender=BOB)
+    w.trades.increase_position(pid, 5_000_000_000, 1_005_010_001, sender=BOB)
     v = w.engine.position(pid)
     assert (v.size, v.entry_price, v.collateral) == (15_000_000_000, 203_225_806_451, 2_000_000_001)
     h = w.engine.health(pid)
@@ -451,13 +452,13 @@ def test_liquidation_price_above_entry_when_already_liquidatable():
 
 def test_recycled_slot_gets_a_new_id_and_the_old_id_is_dead():
     w, first = standard()
-    w.engine.close_position(first, sender=ALICE)
+    w.trades.close_position(first, sender=ALICE)
     second = w.open(BOB)
     # same vault slot 1, generation 2: (1 << 32) | 2
     assert second == 4_294_967_298 and w.vault(second) == w.vault(first)
     assert w.engine.vault_count == 1
     assert not w.engine.position(first).is_open
-    expect_revert(w.p, "engine: position not open", w.engine.close_position, first, sender=ALICE)
+    expect_revert(w.p, "engine: position not open", w.trades.close_position, first, sender=ALICE)
     assert w.engine.position(second).owner == BOB
 
 
@@ -465,8 +466,8 @@ def test_freed_vaults_are_reused_last_in_first_out():
     w = make_world()
     a, b, c = (w.open(who) for who in (ALICE, BOB, ALICE))
     assert [x >> 32 for x in (a, b, c)] == [1, 2, 3]
-    w.engine.close_position(b, sender=BOB)
-    w.engine.close_position(a, sender=ALICE)
+    w.trades.close_position(b, sender=BOB)
+    w.trades.close_position(a, sender=ALICE)
     # free stack: 1 on top of 2; a new vault only once both are taken again
     nxt = [w.open(BOB) for _ in range(3)]
     assert [(x >> 32, x & 0xFFFFFFFF) for x in nxt] == [(1, 2), (2, 2), (4, 1)]

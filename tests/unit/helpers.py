@@ -1,4 +1,6 @@
 """Constants and arithmetic shared by the unit tests (imported, unlike conftest)."""
+from contextlib import contextmanager
+
 from harness.chains.artifacts import storage_slot
 from harness.chains.contracts import hashmap_slot  # noqa: F401 - for the tests
 from harness.protocol.markets import MARKETS, MAX_UINT256, PRICE, USDC  # noqa: F401
@@ -16,6 +18,8 @@ LP_SHARES = LP_DEPOSIT * VIRTUAL_SHARES   # lp's shares for the first deposit, i
 INSURANCE_FUND = 10_000 * USDC
 MINT = 10_000_000 * USDC
 GEN_BITS = 32
+# Every order escrows it for its keeper (the standard world's Engine argument).
+EXECUTION_FEE = 100_000
 
 # Engine storage slots, from the compiler's layout; used only to reach
 # guards that no sequence of calls can reach in a test's lifetime.
@@ -72,3 +76,31 @@ def lp_redeem(chain, pool, lp, shares: int, feeds=(), feed_owner=None):
     """Request, wait, fresh rounds, execute: the assets paid out."""
     rid = request_id(pool.requestRedeem(shares, lp, lp, sender=lp), pool)
     return settle(chain, pool, rid, feeds, feed_owner, keeper=lp).events.filter(pool.RequestExecuted)[0].assets
+
+
+class OrderCancelled(Exception):
+    """The order book cancelled an order: the engine refused it with `reason`."""
+
+    def __init__(self, reason: str, receipt=None):
+        super().__init__(reason)
+        self.reason = reason
+        self.receipt = receipt
+
+
+@contextmanager
+def cancelled(reason: str):
+    """Where a direct call once reverted with the engine's `reason`: the
+    order is now executed and cancelled with that reason (conftest Trades).
+    The order book's own reasons ("orders: ...") refuse the request itself,
+    which reverts."""
+    if reason.startswith("orders:"):
+        import ape
+        with ape.reverts(reason):
+            yield
+        return
+    try:
+        yield
+    except OrderCancelled as e:
+        assert e.reason == reason, f"order cancelled with {e.reason!r}, expected {reason!r}"
+    else:
+        raise AssertionError(f"order not cancelled (expected {reason!r})")

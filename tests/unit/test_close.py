@@ -9,7 +9,7 @@ t0+5 and she closes at t0+10. Borrow fee for 10 s on 10,000 at 10%/year:
 import ape
 import pytest
 
-from .helpers import INSURANCE_FUND, LP_DEPOSIT, MINT, ZERO, px, usd
+from .helpers import cancelled, INSURANCE_FUND, LP_DEPOSIT, MINT, ZERO, px, usd
 
 SIZE = usd(10_000)
 AMOUNT = usd(1_010)
@@ -23,11 +23,11 @@ def long_pos(open_pos, alice, clock):
     return pid
 
 
-def _close_at(engine, pid, trader, set_price, clock, price):
+def _close_at(trade, engine, pid, trader, set_price, clock, price):
     clock.at(5)
     set_price(price)
     clock.at(10)
-    return engine.close_position(pid, sender=trader)
+    return trade.close_position(pid, sender=trader)
 
 
 def _closed_log(engine, receipt):
@@ -36,9 +36,9 @@ def _closed_log(engine, receipt):
             log.insurance_cover)
 
 
-def test_close_at_a_loss(engine, token, pool, insurance, alice, long_pos, set_price, clock):
+def test_close_at_a_loss(trade, engine, token, pool, insurance, alice, long_pos, set_price, clock):
     vault = engine.position(long_pos).vault
-    receipt = _close_at(engine, long_pos, alice, set_price, clock, 1_850)
+    receipt = _close_at(trade, engine, long_pos, alice, set_price, clock, 1_850)
     # PnL at 1,850: -10,000 * 150 / 2,000 = -750. Close fee 10.
     # Back to alice: 1,000 - 750 - 10 - 0.000318 = 239.999682; the pool gets the other 760.000318.
     assert token.balanceOf(alice) == MINT - usd(1_010) + 239_999_682
@@ -50,8 +50,8 @@ def test_close_at_a_loss(engine, token, pool, insurance, alice, long_pos, set_pr
     assert log.position_id == long_pos
 
 
-def test_close_releases_everything(lens, engine, alice, long_pos, set_price, clock):
-    _close_at(engine, long_pos, alice, set_price, clock, 1_850)
+def test_close_releases_everything(trade, engine, alice, long_pos, set_price, clock):
+    _close_at(trade, engine, long_pos, alice, set_price, clock, 1_850)
     view = engine.position(long_pos)
     assert view.is_open is False and view.position_id == 0 and view.owner == ZERO
     state = engine.market_state(1)
@@ -60,8 +60,8 @@ def test_close_releases_everything(lens, engine, alice, long_pos, set_price, clo
     assert (totals.total_reserved, totals.open_positions, totals.vault_count) == (0, 0, 1)
 
 
-def test_close_at_a_profit_is_paid_by_the_pool(engine, token, pool, alice, long_pos, set_price, clock):
-    receipt = _close_at(engine, long_pos, alice, set_price, clock, 2_200)
+def test_close_at_a_profit_is_paid_by_the_pool(trade, engine, token, pool, alice, long_pos, set_price, clock):
+    receipt = _close_at(trade, engine, long_pos, alice, set_price, clock, 2_200)
     # PnL at 2,200: +1,000. Alice gets her 1,000 collateral from the vault and
     # 1,000 - 10 - 0.000318 = 989.999682 from the pool.
     assert token.balanceOf(alice) == MINT - usd(1_010) + usd(1_000) + 989_999_682
@@ -69,25 +69,25 @@ def test_close_at_a_profit_is_paid_by_the_pool(engine, token, pool, alice, long_
     assert _closed_log(engine, receipt) == (px(2_200), usd(1_000), BF_10S, usd(10), 1_989_999_682, 0, 0, 0)
 
 
-def test_profit_is_capped_at_max_profit(engine, token, pool, alice, long_pos, set_price, clock):
-    receipt = _close_at(engine, long_pos, alice, set_price, clock, 10_000)
+def test_profit_is_capped_at_max_profit(trade, engine, token, pool, alice, long_pos, set_price, clock):
+    receipt = _close_at(trade, engine, long_pos, alice, set_price, clock, 10_000)
     # Raw PnL at 10,000 is +40,000; the cap is 300% of 10,000 = 30,000.
     assert _closed_log(engine, receipt)[1] == usd(30_000)
     assert token.balanceOf(alice) == MINT - usd(1_010) + usd(1_000) + usd(30_000) - usd(10) - BF_10S
     assert token.balanceOf(pool) == LP_DEPOSIT + usd(10) - (usd(30_000) - usd(10) - BF_10S)
 
 
-def test_short_profit(engine, token, pool, bob, open_pos, set_price, clock):
+def test_short_profit(trade, engine, token, pool, bob, open_pos, set_price, clock):
     clock.at(0)
     pid, _ = open_pos(bob, SIZE, AMOUNT, is_long=False)
-    receipt = _close_at(engine, pid, bob, set_price, clock, 1_800)
+    receipt = _close_at(trade, engine, pid, bob, set_price, clock, 1_800)
     # Short gains 10,000 * 200 / 2,000 = 1,000 when the price falls to 1,800.
     assert _closed_log(engine, receipt) == (px(1_800), usd(1_000), BF_10S, usd(10), 1_989_999_682, 0, 0, 0)
     assert token.balanceOf(bob) == MINT - usd(1_010) + 1_989_999_682
 
 
 @pytest.mark.parametrize("is_long, expected_pnl", [(True, 0), (False, -1)])
-def test_pnl_rounds_against_the_trader(engine, bob, open_pos, feed, owner, clock, is_long, expected_pnl):
+def test_pnl_rounds_against_the_trader(trade, engine, bob, open_pos, feed, owner, clock, is_long, expected_pnl):
     # One tick (1e-8 USD) above entry: the long's 0.05-unit gain rounds down
     # to 0, the short's 0.05-unit loss rounds up to 1.
     clock.at(0)
@@ -95,12 +95,12 @@ def test_pnl_rounds_against_the_trader(engine, bob, open_pos, feed, owner, clock
     clock.at(5)
     feed.set_answer(px(2_000) + 1, sender=owner)
     clock.at(10)
-    receipt = engine.close_position(pid, sender=bob)
+    receipt = trade.close_position(pid, sender=bob)
     assert _closed_log(engine, receipt)[1] == expected_pnl
 
 
-def test_bankrupt_close_is_covered_by_insurance(engine, token, pool, insurance, alice, long_pos, set_price, clock):
-    receipt = _close_at(engine, long_pos, alice, set_price, clock, 1_700)
+def test_bankrupt_close_is_covered_by_insurance(trade, engine, token, pool, insurance, alice, long_pos, set_price, clock):
+    receipt = _close_at(trade, engine, long_pos, alice, set_price, clock, 1_700)
     # PnL -1,500: value 1,000 - 1,500 - 10 - 0.000318 = -510.000318. The pool
     # takes all 1,000 collateral and the insurance fund pays the 510.000318 gap.
     assert _closed_log(engine, receipt) == (px(1_700), -usd(1_500), BF_10S, usd(10), 0, usd(1_000),
@@ -110,7 +110,7 @@ def test_bankrupt_close_is_covered_by_insurance(engine, token, pool, insurance, 
     assert token.balanceOf(insurance) == INSURANCE_FUND - 510_000_318
 
 
-def test_bad_debt_beyond_insurance_is_the_pools_loss(engine, token, pool, insurance, alice, open_pos, set_price,
+def test_bad_debt_beyond_insurance_is_the_pools_loss(trade, engine, token, pool, insurance, alice, open_pos, set_price,
                                                      clock):
     # 300,000 long with 30,000 collateral (open fee 300). The price gaps to
     # 1,000: PnL -150,000, close fee 300, borrow fee 10 s = 9,512.9 -> 9,513 units.
@@ -118,49 +118,49 @@ def test_bad_debt_beyond_insurance_is_the_pools_loss(engine, token, pool, insura
     # pays its whole 10,000 and the pool is 110,300.009513 short.
     clock.at(0)
     pid, _ = open_pos(alice, usd(300_000), usd(30_300))
-    receipt = _close_at(engine, pid, alice, set_price, clock, 1_000)
+    receipt = _close_at(trade, engine, pid, alice, set_price, clock, 1_000)
     assert _closed_log(engine, receipt) == (px(1_000), -usd(150_000), 9_513, usd(300), 0, usd(30_000),
                                             120_300_009_513, INSURANCE_FUND)
     assert token.balanceOf(insurance) == 0
     assert token.balanceOf(pool) == LP_DEPOSIT + usd(300) + usd(30_000) + INSURANCE_FUND
 
 
-def test_close_works_while_paused(engine, token, guardian, alice, long_pos, set_price, clock):
+def test_close_works_while_paused(trade, engine, token, guardian, alice, long_pos, set_price, clock):
     engine.pause(sender=guardian)
-    _close_at(engine, long_pos, alice, set_price, clock, 1_850)
+    _close_at(trade, engine, long_pos, alice, set_price, clock, 1_850)
     assert token.balanceOf(alice) == MINT - usd(1_010) + 239_999_682
 
 
-def test_close_refused(engine, feed, owner, alice, bob, pool, long_pos, snapshot, clock):
+def test_close_refused(trade, engine, feed, owner, alice, bob, pool, long_pos, snapshot, clock):
     before = snapshot([long_pos], [alice, bob, pool])
-    with ape.reverts("engine: caller is not the position owner"):
-        engine.close_position(long_pos, sender=bob)
-    with ape.reverts("engine: position not open"):
-        engine.close_position(long_pos + 1, sender=alice)  # same slot, next generation
-    with ape.reverts("engine: position not open"):
-        engine.close_position(0, sender=alice)
+    with cancelled("engine: caller is not the position owner"):
+        trade.close_position(long_pos, sender=bob)
+    with cancelled("engine: position not open"):
+        trade.close_position(long_pos + 1, sender=alice)  # same slot, next generation
+    with cancelled("engine: position not open"):
+        trade.close_position(0, sender=alice)
     clock.at(3_700)
-    with ape.reverts("oracle: price is stale"):
-        engine.close_position(long_pos, sender=alice)
+    with cancelled("oracle: price is stale"):
+        trade.close_position(long_pos, sender=alice, delay=3_601)
     feed.set_answer(0, sender=owner)
-    with ape.reverts("oracle: price not positive"):
-        engine.close_position(long_pos, sender=alice)
+    with cancelled("oracle: price not positive"):
+        trade.close_position(long_pos, sender=alice)
     assert snapshot([long_pos], [alice, bob, pool]) == before
 
 
-def test_close_twice(engine, alice, long_pos, set_price, clock):
-    _close_at(engine, long_pos, alice, set_price, clock, 2_000)
-    with ape.reverts("engine: position not open"):
-        engine.close_position(long_pos, sender=alice)
+def test_close_twice(trade, engine, alice, long_pos, set_price, clock):
+    _close_at(trade, engine, long_pos, alice, set_price, clock, 2_000)
+    with cancelled("engine: position not open"):
+        trade.close_position(long_pos, sender=alice)
 
 
-def test_borrow_fee_for_a_day(engine, token, pool, alice, long_pos, set_price, clock):
+def test_borrow_fee_for_a_day(trade, engine, token, pool, alice, long_pos, set_price, clock):
     # Open at t0; the price is refreshed a day later and the close lands 10 s
     # after that: 86,410 s at 10%/year on 10,000 = 2.740043... -> 2,740,044 units.
     clock.at(86_400)
     set_price(2_000)
     clock.at(86_410)
-    receipt = engine.close_position(long_pos, sender=alice)
+    receipt = trade.close_position(long_pos, sender=alice)
     assert _closed_log(engine, receipt) == (px(2_000), 0, 2_740_044, usd(10), usd(990) - 2_740_044,
                                             usd(10) + 2_740_044, 0, 0)
     assert token.balanceOf(pool) == LP_DEPOSIT + usd(20) + 2_740_044

@@ -45,13 +45,12 @@ def test_constructor_logs_guardian_and_ownership(fresh_engine, chain, owner, gua
     assert [(log.previous_owner, log.new_owner) for log in transferred] == [(ZERO, owner.address)]
 
 
-def test_constructor_reverts_when_token_approve_returns_false(project, FaultyToken, owner, guardian,
-                                                              vault_blueprint, pool_blueprint):
+def test_constructor_reverts_when_token_approve_returns_false(FaultyToken, owner, deploy_engine):
     # The pool's constructor approves the engine; a token that answers False
     # must abort the whole deployment, not leave a pool the engine cannot pay from.
     bad = FaultyToken.deploy(False, sender=owner)
     with ape.reverts("pool: approve failed"):
-        project.Engine.deploy(bad, vault_blueprint, pool_blueprint, guardian, 0, sender=owner)
+        deploy_engine(bad)
 
 
 def test_standard_world_totals(lens, engine, token, pool, insurance, lp):

@@ -4,6 +4,8 @@ shares the pool does not hold: the engine and the pool refuse them."""
 import ape
 import pytest
 
+from .helpers import EXECUTION_FEE, ZERO
+
 USDC = 10**6
 ETH_PARAMS = (1_000, 500, 10, 10, 100, 5 * USDC, 2_000, 30_000, 0, 3_600, 10 * USDC, 3_000_000 * USDC)
 
@@ -16,7 +18,11 @@ def fee_protocol(project, accounts):
         token,
         owner.declare(project.Vault, sender=owner.address).contract_address,
         owner.declare(project.LiquidityPool, sender=owner.address).contract_address,
+        owner.declare(project.OrderBook, sender=owner.address).contract_address,
         owner,
+        ZERO,
+        0,
+        EXECUTION_FEE,
         0,
         sender=owner,
     )
@@ -27,6 +33,7 @@ def fee_protocol(project, accounts):
         token.mint(who, 1_000_000 * USDC, sender=owner)
         token.approve(pool, 2**256 - 1, sender=who)
         token.approve(engine, 2**256 - 1, sender=who)
+        token.approve(engine.ORDERS(), 2**256 - 1, sender=who)
     return token, engine, pool, lp, trader
 
 
@@ -37,13 +44,18 @@ def test_pool_refuses_a_deposit_that_arrives_short(fee_protocol):
     assert pool.totalSupply() == 0 and token.balanceOf(pool) == 0 and pool.request_count() == 0
 
 
-def test_engine_refuses_collateral_that_arrives_short(lens, fee_protocol):
+def test_order_book_refuses_an_escrow_that_arrives_short(lens, trade, fee_protocol):
+    """The escrow is the first hop now: a short one would be paid out of
+    other orders' escrow, so the request itself is refused. (The engine's
+    own check, on collateral it pulls into a vault, is add_collateral's in
+    test_token_faults.py.)"""
     token, engine, pool, lp, trader = fee_protocol
+    trade = trade.on(engine)
     # Seed the pool without a deposit (a plain transfer loses 1% but the
     # engine only needs liquidity to reserve against).
     token.transfer(pool, 500_000 * USDC, sender=lp)
     before = token.balanceOf(trader)
-    with ape.reverts("engine: token transfer not exact"):
-        engine.open_position(1, True, 10_000 * USDC, 1_010 * USDC, sender=trader)
+    with ape.reverts("orders: token transfer not exact"):
+        trade.open_position(1, True, 10_000 * USDC, 1_010 * USDC, sender=trader)
     assert token.balanceOf(trader) == before
     assert lens.totals(engine).open_positions == 0

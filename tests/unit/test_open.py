@@ -5,7 +5,7 @@ from dataclasses import replace
 import ape
 import pytest
 
-from .helpers import (ETH_PARAMS, INSURANCE_FUND, LP_DEPOSIT, LP_SHARES, MAX_U128, MINT, RATE, position_id, px, usd)
+from .helpers import (cancelled, ETH_PARAMS, INSURANCE_FUND, LP_DEPOSIT, LP_SHARES, MAX_U128, MINT, RATE, position_id, px, usd)
 
 SIZE = usd(10_000)
 AMOUNT = usd(1_010)
@@ -74,8 +74,8 @@ def test_open_short_and_second_position_gets_a_new_vault(engine, token, alice, b
     (2, True, SIZE, AMOUNT, "engine: unknown market"),
     (0, True, SIZE, AMOUNT, "engine: unknown market"),
     (1, True, 0, AMOUNT, "engine: zero size"),
-    (1, True, MAX_U128 + 1, AMOUNT, "engine: size too large"),
-    (1, True, SIZE, MAX_U128 + 1, "engine: amount too large"),
+    (1, True, MAX_U128 + 1, AMOUNT, "orders: size too large"),
+    (1, True, SIZE, MAX_U128 + 1, "orders: amount too large"),
     # Open fee on 10,000 is 10 USDC: an amount of 10 leaves no collateral.
     (1, True, SIZE, usd(10), "engine: amount does not cover the open fee"),
     # Open fee on 50 USDC is 0.05: 10.049999 leaves 9.999999 < 10 USDC minimum.
@@ -89,10 +89,10 @@ def test_open_short_and_second_position_gets_a_new_vault(engine, token, alice, b
     # 400,000 notional reserves 1,200,000 > the pool's 1,000,000.
     (1, True, usd(400_000), usd(40_400), "engine: pool liquidity too low"),
 ])
-def test_open_refused(engine, alice, pool, insurance, snapshot, market_id, is_long, size, amount, reason):
+def test_open_refused(trade, engine, alice, pool, insurance, snapshot, market_id, is_long, size, amount, reason):
     before = snapshot(holders=[alice, pool, insurance])
-    with ape.reverts(reason):
-        engine.open_position(market_id, is_long, size, amount, sender=alice)
+    with cancelled(reason):
+        trade.open_position(market_id, is_long, size, amount, sender=alice)
     assert snapshot(holders=[alice, pool, insurance]) == before
     assert engine.vault_count() == 0
 
@@ -104,34 +104,34 @@ def test_open_at_exactly_min_collateral_and_max_leverage(engine, token, alice, o
     assert engine.position(pid).collateral == usd(10)  # exactly 10x on 100
 
 
-def test_reserves_add_up_across_positions(engine, alice, bob, open_pos):
+def test_reserves_add_up_across_positions(trade, engine, alice, bob, open_pos):
     # 300,000 reserves 900,000 of the 1,000,000 pool (+300 open fee); another
     # 40,000 would reserve 120,000 more: 1,020,000 > 1,000,300.
     open_pos(alice, usd(300_000), usd(30_300))
     assert engine.total_reserved() == usd(900_000)
-    with ape.reverts("engine: pool liquidity too low"):
-        engine.open_position(1, False, usd(40_000), usd(4_040), sender=bob)
+    with cancelled("engine: pool liquidity too low"):
+        trade.open_position(1, False, usd(40_000), usd(4_040), sender=bob)
     # 33,000 reserves 99,000: 999,000 <= 1,000,300.
     open_pos(bob, usd(33_000), usd(3_333), is_long=False)
     assert engine.total_reserved() == usd(999_000)
 
 
-def test_open_interest_cap_is_per_side(engine, owner, alice, bob, open_pos):
+def test_open_interest_cap_is_per_side(trade, engine, owner, alice, bob, open_pos):
     engine.set_market_params(1, replace(ETH_PARAMS, oi_cap=usd(15_000)).as_tuple(), sender=owner)
     open_pos(alice, SIZE, AMOUNT)
     open_pos(bob, usd(5_000), usd(505))
-    with ape.reverts("engine: open interest cap reached"):
-        engine.open_position(1, True, usd(100), usd(10.1), sender=bob)
+    with cancelled("engine: open interest cap reached"):
+        trade.open_position(1, True, usd(100), usd(10.1), sender=bob)
     open_pos(bob, usd(15_000), usd(1_515), is_long=False)
     state = engine.market_state(1)
     assert (state.oi_long, state.oi_short) == (usd(15_000), usd(15_000))
 
 
-def test_open_while_paused(engine, guardian, alice, snapshot, pool):
+def test_open_while_paused(trade, engine, guardian, alice, snapshot, pool):
     engine.pause(sender=guardian)
     before = snapshot(holders=[alice, pool])
-    with ape.reverts("engine: paused"):
-        engine.open_position(1, True, SIZE, AMOUNT, sender=alice)
+    with cancelled("engine: paused"):
+        trade.open_position(1, True, SIZE, AMOUNT, sender=alice)
     assert snapshot(holders=[alice, pool]) == before
 
 
@@ -140,25 +140,23 @@ def test_open_while_paused(engine, guardian, alice, snapshot, pool):
     (-px(2_000), "oracle: price not positive"),
     (2**128, "oracle: price out of range"),
 ])
-def test_open_with_a_bad_oracle_answer(engine, feed, owner, alice, snapshot, answer, reason):
+def test_open_with_a_bad_oracle_answer(trade, engine, feed, owner, alice, snapshot, answer, reason):
     feed.set_answer(answer, sender=owner)
     before = snapshot(holders=[alice])
-    with ape.reverts(reason):
-        engine.open_position(1, True, SIZE, AMOUNT, sender=alice)
+    with cancelled(reason):
+        trade.open_position(1, True, SIZE, AMOUNT, sender=alice)
     assert snapshot(holders=[alice]) == before
 
 
-def test_open_with_a_stale_price_and_at_the_staleness_limit(engine, feed, owner, alice, open_pos, clock):
-    # Staleness 3,600 s: a price written 3,601 s before the block is stale,
-    # one written exactly 3,600 s before is still good.
-    t = clock.t0 + 10
-    feed.set_round(px(2_000), t - 3_601, sender=owner)
-    clock.at(10)
-    with ape.reverts("oracle: price is stale"):
-        engine.open_position(1, True, SIZE, AMOUNT, sender=alice)
-    feed.set_round(px(2_100), t + 10 - 3_600, sender=owner)
-    clock.at(20)
-    pid, _ = open_pos(alice, SIZE, AMOUNT)
+def test_open_with_a_stale_price_and_at_the_staleness_limit(trade, engine, alice, open_pos, set_price, clock):
+    # Staleness 3,600 s: an order executed 3,601 s after the round it fills
+    # at is refused (cancelled); 3,600 s after is still good.
+    clock.at(3_700)
+    with cancelled("oracle: price is stale"):
+        trade.open_position(1, True, SIZE, AMOUNT, sender=alice, delay=3_601)
+    set_price(2_100)
+    clock.at(7_400)
+    pid, _ = open_pos(alice, SIZE, AMOUNT, delay=3_600)
     assert engine.position(pid).entry_price == px(2_100)
 
 
@@ -169,12 +167,14 @@ def test_open_price_cap_is_inclusive(engine, feed, owner, alice, open_pos):
     assert engine.position(pid).entry_price == MAX_U128
 
 
-def test_open_needs_allowance_and_balance(engine, token, stranger, alice):
-    token.approve(engine, usd(1_000), sender=stranger)
+def test_open_needs_allowance_and_balance(trade, engine, orders, token, stranger, alice):
+    # The request escrows amount + EXECUTION_FEE in the order book: its
+    # allowance and the trader's balance are checked there, at once.
+    token.approve(orders, AMOUNT, sender=stranger)
     with ape.reverts("erc20: insufficient allowance"):
-        engine.open_position(1, True, SIZE, AMOUNT, sender=stranger)
-    token.approve(engine, 2**256 - 1, sender=stranger)
-    token.transfer(alice, MINT - usd(1_009), sender=stranger)
+        trade.open_position(1, True, SIZE, AMOUNT, sender=stranger)
+    token.approve(orders, 2**256 - 1, sender=stranger)
+    token.transfer(alice, MINT - AMOUNT, sender=stranger)
     with ape.reverts("erc20: transfer amount exceeds balance"):
-        engine.open_position(1, True, SIZE, AMOUNT, sender=stranger)
-    assert engine.vault_count() == 0
+        trade.open_position(1, True, SIZE, AMOUNT, sender=stranger)
+    assert engine.vault_count() == 0 and orders.order_count() == 0

@@ -6,7 +6,7 @@ pool funded by lp, 10,000 of insurance, alice funded and approved.
 """
 import ape
 
-from .helpers import MAX_UINT256, VIRTUAL_SHARES, ZERO, request_id, settle, usd
+from .helpers import cancelled, MAX_UINT256, VIRTUAL_SHARES, ZERO, request_id, settle, usd
 
 SIZE = usd(10_000)
 AMOUNT = usd(1_010)
@@ -20,25 +20,28 @@ def _opened(engine, receipt):
     return receipt.events.filter(engine.PositionOpened)[0].position_id
 
 
-def test_faulty_world_trades_when_well_behaved(faulty, alice):
+def test_faulty_world_trades_when_well_behaved(trade, faulty, alice):
     tok, engine, pool = faulty
-    pid = _opened(engine, engine.open_position(1, True, SIZE, AMOUNT, sender=alice))
+    trade = trade.on(engine)
+    pid = _opened(engine, trade.open_position(1, True, SIZE, AMOUNT, sender=alice))
     assert tok.balanceOf(engine.position(pid).vault) == usd(1_000)
-    engine.close_position(pid, sender=alice)
+    trade.close_position(pid, sender=alice)
     assert engine.open_positions() == 0
 
 
-def test_fee_on_transfer_collateral_is_refused(faulty, owner, alice):
+def test_fee_on_transfer_collateral_is_refused(trade, faulty, owner, alice):
     tok, engine, pool = faulty
-    pid = _opened(engine, engine.open_position(1, True, SIZE, AMOUNT, sender=alice))
+    trade = trade.on(engine)
+    pid = _opened(engine, trade.open_position(1, True, SIZE, AMOUNT, sender=alice))
     _configure(tok, owner, skim=1)
     balance = tok.balanceOf(alice)
-    with ape.reverts("engine: token transfer not exact"):
-        engine.open_position(1, True, SIZE, AMOUNT, sender=alice)
+    # Orders escrow first: a short escrow is refused by the order book.
+    with ape.reverts("orders: token transfer not exact"):
+        trade.open_position(1, True, SIZE, AMOUNT, sender=alice)
     with ape.reverts("engine: token transfer not exact"):
         engine.add_collateral(pid, usd(1), sender=alice)
-    with ape.reverts("engine: token transfer not exact"):
-        engine.increase_position(pid, usd(100), usd(100), sender=alice)
+    with ape.reverts("orders: token transfer not exact"):
+        trade.increase_position(pid, usd(100), usd(100), sender=alice)
     with ape.reverts("engine: token transfer not exact"):
         engine.fund_insurance(usd(1), sender=alice)
     assert tok.balanceOf(alice) == balance
@@ -54,12 +57,17 @@ def test_fee_on_transfer_deposit_is_refused(faulty, owner, lp):
     assert pool.totalSupply() == shares and pool.pending_deposits() == 0
 
 
-def test_collateral_pull_returning_false(faulty, owner, alice):
+def test_collateral_pull_returning_false(trade, faulty, owner, alice):
     tok, engine, pool = faulty
-    pid = _opened(engine, engine.open_position(1, True, SIZE, AMOUNT, sender=alice))
+    trade = trade.on(engine)
+    pid = _opened(engine, trade.open_position(1, True, SIZE, AMOUNT, sender=alice))
+    # The engine pulls the collateral out of the order book's escrow.
+    _configure(tok, owner, fail_from=engine.ORDERS())
+    with cancelled("engine: transfer failed"):
+        trade.open_position(1, True, SIZE, AMOUNT, sender=alice)
     _configure(tok, owner, fail_from=alice.address)
-    with ape.reverts("engine: transfer failed"):
-        engine.open_position(1, True, SIZE, AMOUNT, sender=alice)
+    with ape.reverts("orders: transfer failed"):
+        trade.open_position(1, True, SIZE, AMOUNT, sender=alice)
     with ape.reverts("engine: transfer failed"):
         engine.add_collateral(pid, usd(1), sender=alice)
     with ape.reverts("engine: transfer failed"):
@@ -67,33 +75,38 @@ def test_collateral_pull_returning_false(faulty, owner, alice):
     assert engine.open_positions() == 1
 
 
-def test_open_fee_transfer_returning_false(faulty, owner, alice):
+def test_open_fee_transfer_returning_false(trade, faulty, owner, alice):
     # The collateral reaches the new vault; the fee to the pool does not.
     tok, engine, pool = faulty
+    trade = trade.on(engine)
     _configure(tok, owner, fail_to=pool.address)
-    with ape.reverts("engine: transfer failed"):
-        engine.open_position(1, True, SIZE, AMOUNT, sender=alice)
+    with cancelled("engine: transfer failed"):
+        trade.open_position(1, True, SIZE, AMOUNT, sender=alice)
     assert engine.vault_count() == 0
 
 
-def test_profit_payment_from_pool_returning_false(faulty, owner, alice, feed):
+def test_profit_payment_from_pool_returning_false(trade, faulty, owner, alice, feed):
     tok, engine, pool = faulty
-    pid = _opened(engine, engine.open_position(1, True, SIZE, AMOUNT, sender=alice))
+    trade = trade.on(engine)
+    pid = _opened(engine, trade.open_position(1, True, SIZE, AMOUNT, sender=alice))
     feed.set_answer(2_200 * 10**8, sender=owner)
     _configure(tok, owner, fail_from=pool.address)
-    with ape.reverts("engine: transfer failed"):
-        engine.close_position(pid, sender=alice)
-    with ape.reverts("engine: transfer failed"):
-        engine.decrease_position(pid, usd(5_000), sender=alice)
+    with cancelled("engine: transfer failed"):
+        trade.close_position(pid, sender=alice)
+    with cancelled("engine: transfer failed"):
+        trade.decrease_position(pid, usd(5_000), sender=alice)
     assert engine.position(pid).size == SIZE
 
 
-def test_vault_transfer_returning_false(faulty, owner, alice):
+def test_vault_transfer_returning_false(trade, faulty, owner, alice):
     tok, engine, pool = faulty
-    pid = _opened(engine, engine.open_position(1, True, SIZE, AMOUNT, sender=alice))
+    trade = trade.on(engine)
+    pid = _opened(engine, trade.open_position(1, True, SIZE, AMOUNT, sender=alice))
     _configure(tok, owner, transfer=False)
-    with ape.reverts("vault: transfer failed"):
-        engine.close_position(pid, sender=alice)
+    # The vault refuses (the order would be cancelled), and then the order
+    # book cannot pay its keeper either: the whole execution reverts.
+    with ape.reverts("orders: transfer failed"):
+        trade.close_position(pid, sender=alice)
     assert engine.position(pid).is_open is True
     assert tok.balanceOf(engine.position(pid).vault) == usd(1_000)
 

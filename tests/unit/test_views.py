@@ -42,13 +42,13 @@ def test_health_liquidation_price_beyond_entry_when_fees_ate_the_margin(lens, en
     # (2,000 + 2,000 * 47.945206 / 10,000 = 2,009.5890412), the short below it.
     clock.at(0)
     long_id, _ = open_pos(alice, SIZE, AMOUNT)
-    clock.at(1)
+    clock.at(4)
     short_id, _ = open_pos(bob, SIZE, AMOUNT, is_long=False)
     dt = 200 * 86_400
     clock.at(dt - 10)
     set_price(2_000)
     clock.mine(dt)
-    fee_long, fee_short = borrow_fee(SIZE, dt), borrow_fee(SIZE, dt - 1)  # bob opened 1 s later
+    fee_long, fee_short = borrow_fee(SIZE, dt), borrow_fee(SIZE, dt - 4)  # bob opened 4 s later
     assert lens.health(engine, long_id).borrow_fee == fee_long == 547_945_206
     assert lens.health(engine, long_id).liquidation_price == 200_958_904_120
     assert lens.health(engine, short_id).borrow_fee == fee_short
@@ -82,12 +82,12 @@ def test_position_view_of_unknown_ids(engine, alice, open_pos):
         assert tuple(engine.position(other)) == EMPTY_VIEW
 
 
-def test_totals_track_everything(lens, engine, guardian, alice, bob, open_pos):
+def test_totals_track_everything(engine, guardian, alice, bob, open_pos):
     open_pos(alice, SIZE, AMOUNT)
     open_pos(bob, usd(20_000), usd(2_020), is_long=False)
     engine.pause(sender=guardian)
     # Open fees 10 + 20 to the pool; reserves 30,000 + 60,000.
-    assert tuple(lens.totals(engine)) == (
+    assert tuple(engine.totals()) == (
         LP_DEPOSIT + usd(30), LP_SHARES, usd(90_000), INSURANCE_FUND, 2, 2, 1, True)
 
 
@@ -99,33 +99,42 @@ def test_market_getters(engine, feed):
     assert engine.vaults(1) == ZERO
 
 
-def test_slots_pages_through_vaults(engine, alice, bob, carol, open_pos):
+def test_slots_pages_through_vaults(lens, trade, engine, alice, bob, carol, open_pos):
     ids = [open_pos(who, SIZE, AMOUNT)[0] for who in (alice, bob, carol)]
-    engine.close_position(ids[1], sender=bob)
-    page = engine.slots(1, 10)
+    trade.close_position(ids[1], sender=bob)
+    page = lens.slots(engine, 1, 10)
     assert [v.slot for v in page] == [1, 2, 3]
     assert [v.position_id for v in page] == [ids[0], 0, ids[2]]
     assert [v.is_open for v in page] == [True, False, True]
     # A free slot still names its vault, and nothing else.
     assert page[1].vault == engine.vaults(2) and page[1].owner == ZERO and page[1].size == 0
     assert tuple(page[0]) == tuple(engine.position(ids[0]))
-    assert [v.slot for v in engine.slots(2, 1)] == [2]
-    assert [v.slot for v in engine.slots(3, 1000)] == [3]
-    assert list(engine.slots(4, 10)) == []
-    assert list(engine.slots(1, 0)) == []
+    assert [v.slot for v in lens.slots(engine, 2, 1)] == [2]
+    assert [v.slot for v in lens.slots(engine, 3, 1000)] == [3]
+    assert list(lens.slots(engine, 4, 10)) == []
+    assert list(lens.slots(engine, 1, 0)) == []
 
 
-def test_slots_page_is_capped_at_100(engine, poke, alice, open_pos):
+def test_slots_page_is_capped_at_100(lens, engine, poke, alice, open_pos):
     open_pos(alice, SIZE, AMOUNT)
     poke(engine.address, SLOT_VAULT_COUNT, 150)  # vault_count: slots 2..150 read as never-used slots
-    page = engine.slots(1, 1_000)
+    page = lens.slots(engine, 1, 1_000)
     assert len(page) == 100 and page[0].slot == 1 and page[-1].slot == 100
     # Slots up to vault_count have their vault's CREATE address.
     assert page[1].vault == vault_address(engine.address, 2) and page[1].is_open is False
 
 
-def test_slots_past_the_end_is_an_empty_page(engine, alice, open_pos):
+def test_slots_past_the_end_is_an_empty_page(lens, engine, alice, open_pos):
     open_pos(alice, SIZE, AMOUNT)
-    assert list(engine.slots(2, 10)) == []
-    assert list(engine.slots(3, 10)) == []
-    assert list(engine.slots(2**255, 100)) == []
+    assert list(lens.slots(engine, 2, 10)) == []
+    assert list(lens.slots(engine, 3, 10)) == []
+    assert list(lens.slots(engine, 2**255, 100)) == []
+
+
+def test_slot_refuses_slots_that_do_not_exist(engine, alice, open_pos):
+    """Engine.slot, which Lens.slots pages, names only slots 1..vault_count."""
+    pid, _ = open_pos(alice, SIZE, AMOUNT)
+    assert tuple(engine.slot(1)) == tuple(engine.position(pid))
+    for bad in (0, 2, 2**256 - 1):
+        with ape.reverts("engine: no such slot"):
+            engine.slot(bad)
