@@ -45,13 +45,13 @@ def test_aggregates_are_exact_sums_through_every_kind_of_change():
     w.wait(100)
     w.set_price(P0 + 17 * PRICE)
     e.add_collateral(a, 5 * USDC, sender=ALICE)
-    e.increase_position(a, 3_333 * USDC, 400 * USDC, sender=ALICE)
-    e.decrease_position(b, 7_777 * USDC, sender=BOB)
+    w.trades.increase_position(a, 3_333 * USDC, 400 * USDC, sender=ALICE)
+    w.trades.decrease_position(b, 7_777 * USDC, sender=BOB)
     e.remove_collateral(b, 1 * USDC, sender=BOB)
     for side in (True, False):
         assert e.exposure(w.market, side) == sums_from_positions(e, w.market, side)
-    e.close_position(a, sender=ALICE)
-    e.close_position(b, sender=BOB)
+    w.trades.close_position(a, sender=ALICE)
+    w.trades.close_position(b, sender=BOB)
     assert e.exposure(w.market, True) == e.exposure(w.market, False) == Side()
 
 

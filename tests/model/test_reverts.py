@@ -132,6 +132,9 @@ ENGINE = [
     Case("close at a round older than the request", "engine: no price round after the request",
          lambda w: (lambda pid: lambda: w.engine.close_position(ALICE, pid, 0, w.p.env.timestamp,
                                                                 sender=w.engine.ORDERS))(opened(w))),
+    Case("a slot view of slot 0", "engine: no such slot", lambda w: lambda: w.engine.slot(0)),
+    Case("a slot view past vault_count", "engine: no such slot",
+         lambda w: lambda: w.engine.slot(w.engine.vault_count + 1)),
     # ---- add_collateral
     Case("add to a never-opened id", "engine: position not open",
          lambda w: lambda: w.engine.add_collateral((7 << 32) | 1, 1, sender=ALICE)),
