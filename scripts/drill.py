@@ -85,5 +85,10 @@ def _summary(f: dict, folder: Path) -> None:
     if a["checked"]:
         click.echo(f"  model agreement: {a['steps_checked']} steps checked, {a['disagreements']} disagreements, "
                    f"{a['isolation_checks']} isolation checks ({a['isolation_mode']})")
+    o = f["orders"]
+    if o:
+        why = "; ".join(f"{n} x {reason!r}" for reason, n in o["cancel_reasons"].items())
+        click.echo(f"  orders: {o['requested']} requested, {o['executed']} executed, {o['cancelled']} cancelled"
+                   + (f" ({why})" if why else ""))
     click.echo(f"  wall time: {f['timing']['wall_time_s']:.1f} s")
     click.echo(f"  report: {folder}/report.md")

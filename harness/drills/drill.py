@@ -19,6 +19,7 @@ from typing import Dict, List, Optional
 
 from tqdm import tqdm
 
+from model.orders import MAX_U128, OrderCancelled, OrderExecuted
 from model.pool import LP_REQUEST_DELAY
 
 from ..chains.chain import Chain, ChainError
@@ -32,6 +33,12 @@ from .drivers import make_driver
 from .population import Planned, plan_population
 from .scenario import Scenario
 READ_RETRIES = 3
+# Orders requested before one price round and one execution pass: well
+# under ORDER_EXPIRY seconds of one-second transactions, so none expires
+# waiting for its round.
+ORDER_BATCH = 200
+# Traders take any price: the drill is about liquidations, not slippage.
+ANY_PRICE_BUY, ANY_PRICE_SELL = MAX_U128, 0
 
 
 class SetupError(RuntimeError):
@@ -117,6 +124,7 @@ class DrillResult:
     status: str = "ok"
     failure: Optional[dict] = None
     timing: Dict[str, float] = field(default_factory=dict)
+    orders: dict = field(default_factory=dict)
 
 
 class Drill:
@@ -207,8 +215,10 @@ class Drill:
         self.symbol_of = {mid: sym for sym, mid in self.market_ids.items()}
         self.plan = plan_population(s)
         need = [0] * s.trader_accounts
+        fee = self.model.orders.EXECUTION_FEE
         for p in self.plan:
-            need[p.trader] += p.amount
+            # A close order escrows one more execution fee.
+            need[p.trader] += p.amount + fee * (2 if s.close_all else 1)
         engine = d.deployment.engine
         if s.insurance:
             self._send("token", "mint", [self.owner, s.insurance], self.owner, "minting the insurance fund")
@@ -220,10 +230,12 @@ class Drill:
         for trader, amount in zip(self.traders, need):
             if amount:
                 self._send("token", "mint", [trader, amount], self.owner, "minting trader funds")
-                self._send("token", "approve", [engine, MAX_UINT256], trader, "approving the engine")
+                self._send("token", "approve", [d.deployment.orders, MAX_UINT256], trader,
+                           "approving the order book")
         if s.insurance:
             self._send("engine", "fund_insurance", [s.insurance], self.owner, "funding insurance")
         self.result.start = self._balances()
+        self.orders_mark = self.model.events_mark()
         self.state = self._check()
         # No sleeping between retries: chain time is pinned, and wall time only slows the drill.
         self.keepers = [Keeper(f"keeper-{i}", a, TwinPort(d), sleep=None, on_attempt=self._on_attempt)
@@ -245,25 +257,54 @@ class Drill:
     def _open_population(self) -> None:
         d, r = self.driver, self.result
         bar = tqdm(total=len(self.plan), desc="opening", unit="pos", disable=not self.progress, leave=False)
-        for p in self.plan:
-            self._keep_oracle_fresh(p.market)
-            rec = PositionRecord(p)
-            out = d.send("engine", "open_position", [self.market_ids[p.market], p.is_long, p.size, p.amount],
-                         self.traders[p.trader])
-            if out.ok:
-                pos = self.engine.position(out.value)
-                rec.position_id, rec.status = out.value, "open"
-                rec.size, rec.collateral, rec.entry_price = pos.size, pos.collateral, pos.entry_price
-                rec.open_fee = p.amount - pos.collateral
-                self.records_by_id[out.value] = rec
-            else:
-                rec.reject_reason = out.reason
-            r.positions.append(rec)
-            bar.update()
+        for first in range(0, len(self.plan), ORDER_BATCH):
+            batch = self.plan[first:first + ORDER_BATCH]
+            requests = []
+            for p in batch:
+                self._keep_oracle_fresh(p.market)
+                limit = ANY_PRICE_BUY if p.is_long else ANY_PRICE_SELL
+                out = d.send("orders", "request_open", [self.market_ids[p.market], p.is_long, p.size, p.amount, limit],
+                             self.traders[p.trader])
+                requests.append((p, out))
+            self._round_after_requests({p.market for p in batch})
+            for p, req in requests:
+                rec = PositionRecord(p)
+                if not req.ok:
+                    rec.reject_reason = req.reason
+                else:
+                    done = self._execute_order(req.value)
+                    if isinstance(done, OrderExecuted):
+                        pos = self.engine.position(done.position_id)
+                        rec.position_id, rec.status = done.position_id, "open"
+                        rec.size, rec.collateral, rec.entry_price = pos.size, pos.collateral, pos.entry_price
+                        rec.open_fee = p.amount - pos.collateral
+                        self.records_by_id[done.position_id] = rec
+                    else:
+                        rec.reject_reason = done
+                r.positions.append(rec)
+                bar.update()
         bar.close()
         self.t0 = d.clock
         self.state = self._check()
         self._record_step(0, 0, 0)
+
+    def _round_after_requests(self, symbols) -> None:
+        # An order executes only on a price round newer than its request:
+        # each market's feed publishes again, at the price it already has.
+        for symbol in sorted(symbols):
+            self._publish(symbol, self.model.engine.feeds[self.driver.deployment.feeds[symbol]].answer)
+
+    def _execute_order(self, order_id: int):
+        """The drill's keeper executes: the model's OrderExecuted event, or
+        why the order could not run (the OrderCancelled reason, or the
+        revert reason when it still waits)."""
+        mark = self.model.events_mark()
+        out = self.driver.send("orders", "execute_order", [order_id], self.keeper_addresses[0]
+                               if self.keeper_addresses else self.owner)
+        if not out.ok:
+            return out.reason
+        ev = self.model.events_since(mark, "OrderExecuted", "OrderCancelled")[-1].event
+        return ev if isinstance(ev, OrderExecuted) else ev.reason
 
     def _keep_oracle_fresh(self, symbol: str) -> None:
         # A long opening phase would outlive the oracle's staleness: the
@@ -390,24 +431,39 @@ class Drill:
 
     def _close_all(self) -> None:
         self.step = self.s.steps + 1
-        for rec in self.result.positions:
-            if rec.status != "open":
-                continue
-            owner = self.traders[rec.plan.trader]
-            mark = self.model.events_mark()
-            out = self.driver.send("engine", "close_position", [rec.position_id], owner)
-            if not out.ok:
-                self.result.closes.append({"position_id": rec.position_id, "ok": False, "reason": out.reason})
-                continue
-            # What the close did, as the model's PositionClosed event says.
-            ev = self.model.events_since(mark, "PositionClosed")[-1].event
-            rec.status, rec.exit_step = "closed", self.step
-            rec.received, rec.bad_debt = ev.to_trader, ev.bad_debt
-            rec.settlement = {"pnl": ev.pnl, "borrow_fee": ev.borrow_fee, "close_fee": ev.close_fee,
-                              "bad_debt": ev.bad_debt, "insurance_cover": ev.insurance_cover}
-            self.result.closes.append({"position_id": rec.position_id, "ok": True, "bad_debt": ev.bad_debt,
-                                       "insurance_cover": ev.insurance_cover, "gas_used": out.gas_used})
+        still_open = [rec for rec in self.result.positions if rec.status == "open"]
+        for first in range(0, len(still_open), ORDER_BATCH):
+            batch = still_open[first:first + ORDER_BATCH]
+            requests = []
+            for rec in batch:
+                limit = ANY_PRICE_SELL if rec.plan.is_long else ANY_PRICE_BUY
+                requests.append((rec, self.driver.send("orders", "request_close", [rec.position_id, limit],
+                                                       self.traders[rec.plan.trader])))
+            self._round_after_requests({rec.plan.market for rec in batch})
+            for rec, req in requests:
+                self._settle_close(rec, req)
         self.state = self._check()
+
+    def _settle_close(self, rec: PositionRecord, req) -> None:
+        if not req.ok:
+            self.result.closes.append({"position_id": rec.position_id, "ok": False, "reason": req.reason})
+            return
+        mark = self.model.events_mark()
+        keeper = self.keeper_addresses[0] if self.keeper_addresses else self.owner
+        out = self.driver.send("orders", "execute_order", [req.value], keeper)
+        closed = self.model.events_since(mark, "PositionClosed")
+        if not out.ok or not closed:
+            reason = out.reason if not out.ok else self.model.events_since(mark, "OrderCancelled")[-1].event.reason
+            self.result.closes.append({"position_id": rec.position_id, "ok": False, "reason": reason})
+            return
+        # What the close did, as the model's PositionClosed event says.
+        ev = closed[-1].event
+        rec.status, rec.exit_step = "closed", self.step
+        rec.received, rec.bad_debt = ev.to_trader, ev.bad_debt
+        rec.settlement = {"pnl": ev.pnl, "borrow_fee": ev.borrow_fee, "close_fee": ev.close_fee,
+                          "bad_debt": ev.bad_debt, "insurance_cover": ev.insurance_cover}
+        self.result.closes.append({"position_id": rec.position_id, "ok": True, "bad_debt": ev.bad_debt,
+                                   "insurance_cover": ev.insurance_cover, "gas_used": out.gas_used})
 
     def _finish(self, partial: bool = False) -> None:
         r = self.result
@@ -424,8 +480,24 @@ class Drill:
                 summary["gas_spent"] = None
         if hasattr(self, "owner"):
             r.end = self._balances()
+        if hasattr(self, "orders_mark"):
+            r.orders = self._order_counts()
         if isinstance(self.chain, FlakyChain):
             r.injected_faults = dict(sorted(self.chain.injected.items()))
+
+    def _order_counts(self) -> dict:
+        # From the model's events (the chain's twins, checked every step).
+        evs = [e.event for e in self.model.events_since(self.orders_mark, "OrderRequested", "OrderExecuted",
+                                                        "OrderCancelled")]
+        reasons: Dict[str, int] = {}
+        for e in evs:
+            if isinstance(e, OrderCancelled):
+                reasons[e.reason] = reasons.get(e.reason, 0) + 1
+        return {"requested": sum(1 for e in evs if type(e).__name__ == "OrderRequested"),
+                "executed": sum(1 for e in evs if isinstance(e, OrderExecuted)),
+                "cancelled": sum(reasons.values()),
+                "cancel_reasons": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+                "pending_at_end": len(self.model.orders.pending_ids())}
 
     # ---------------------------------------------------------------- checks and records
 

@@ -12,6 +12,7 @@ from model import Protocol, Revert
 
 from ..chains.addresses import dev_accounts
 from ..chains.chain import Chain, ChainError, TxResult
+from ..protocol.markets import EXECUTION_FEE
 from ..protocol.snapshot import ChainState
 from ..twin.twin import START_TIME, Disagreement, Twin
 
@@ -86,6 +87,7 @@ class ModelDeployment:
     engine: str = "engine"
     pool: str = "pool"
     insurance: str = "insurance"
+    orders: str = "orders"
     feeds: Dict[str, str] = field(default_factory=dict)
 
     def vault_address(self, slot: int) -> str:
@@ -99,9 +101,9 @@ class ModelTwin:
     checks_chain = False
     label = "model"
     gas_source = None
-    # deploy_core sends five transactions, one second apart, before the
+    # deploy_core sends six transactions, one second apart, before the
     # model exists: start the clock where a Twin's would be.
-    DEPLOY_TXS = 5
+    DEPLOY_TXS = 6
 
     def __init__(self, n_accounts: int, timestamp: int = START_TIME):
         self.accounts = dev_accounts(n_accounts)
@@ -109,8 +111,10 @@ class ModelTwin:
         self.step = 0
         self.last_action = "deploy"
         self.deployment = ModelDeployment(self.accounts[0], self.accounts[1])
-        self.model = Protocol(deployer=self.accounts[0], guardian=self.accounts[1], timestamp=self.clock)
-        self.targets = {"token": self.model.token, "engine": self.model.engine, "pool": self.model.pool}
+        self.model = Protocol(deployer=self.accounts[0], guardian=self.accounts[1], timestamp=self.clock,
+                              execution_fee=EXECUTION_FEE)
+        self.targets = {"token": self.model.token, "engine": self.model.engine, "pool": self.model.pool,
+                        "orders": self.model.orders}
 
     def tick(self, seconds: int = 1) -> None:
         self.clock += seconds

@@ -153,6 +153,7 @@ def figures(r: DrillResult, *, wall_time: Optional[float] = None) -> dict:
             "liquidatable_at_end": r.liquidatable_at_end,
         },
         "keepers": r.keepers,
+        "orders": r.orders,
         "model_agreement": {
             "checked": r.checks_chain,
             "steps_checked": r.steps_checked,
@@ -295,6 +296,14 @@ def markdown(fig: dict, plots: List[str]) -> str:
     for sym, m in p["by_market"].items():
         lines.append(f"| {sym} | {m['opened']} | {m['liquidated']} | {m['closed_at_bankruptcy']} | "
                      f"{_usdc(m['bad_debt'])} |")
+    o = fig.get("orders") or {}
+    if o:
+        lines += ["", "## Orders", "",
+                  f"{_n(o['requested'])} requested, {_n(o['executed'])} executed, {_n(o['cancelled'])} cancelled, "
+                  f"{_n(o['pending_at_end'])} pending at the end."]
+        if o["cancel_reasons"]:
+            lines += ["", "| cancelled because | orders |", "|---|---|"]
+            lines += [f"| `{reason}` | {n} |" for reason, n in o["cancel_reasons"].items()]
     if p["rejected_reasons"]:
         lines += ["", "Rejected openings: " + "; ".join(f"{n} x `{r}`" for r, n in p["rejected_reasons"].items())]
     if plots:
