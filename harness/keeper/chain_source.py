@@ -121,10 +121,13 @@ class ChainPositions:
 # ---------------------------------------------------------------- the loop
 
 def run_keeper(positions: ChainPositions, keeper, *, rounds: Optional[int] = None, interval: float = 12.0,
-               sleep: Callable[[float], None] = None, log: Callable[[str], None] = print) -> dict:
+               sleep: Callable[[float], None] = None, log: Callable[[str], None] = print, executor=None) -> dict:
     """Scan and liquidate, `rounds` times (None: until interrupted). One
     round: apply new events (crediting our liquidations they show), scan,
-    liquidate, reconcile anything a client error left unsettled."""
+    liquidate, reconcile anything a client error left unsettled, then (with
+    an `executor`) execute pending orders and LP requests, logging why each
+    that cannot run yet waits. The summary gains the executor's under
+    "executions"."""
     import time
     sleep = sleep or time.sleep
     n = 0
@@ -144,13 +147,23 @@ def run_keeper(positions: ChainPositions, keeper, *, rounds: Optional[int] = Non
         log(f"round {n}: {len(positions.open_ids) if positions.events else 'all'} open tracked, "
             f"{len(found)} liquidatable, {done} liquidated, {len(attempts) - done} not "
             f"(total liquidated {keeper.liquidated})")
+        if executor is not None:
+            for e in executor.run():
+                if e.outcome != "executed":
+                    log(f"round {n}: {e.message}")
+            ex = executor.summary()
+            log(f"round {n}: executed {ex['executed']} orders and LP requests so far, "
+                f"{ex['cancelled']} cancelled by the engine, {len(ex['waiting_now'])} waiting")
         if rounds is None or n < rounds:
             sleep(interval)
     try:
         _credit(positions.sync(), keeper)
     except ChainError:
         pass
-    return keeper.summary()
+    summary = keeper.summary()
+    if executor is not None:
+        summary["executions"] = executor.summary()
+    return summary
 
 
 def _credit(events: List[EngineEvent], keeper) -> None:

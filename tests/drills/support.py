@@ -1,6 +1,7 @@
 """A tiny keeper world on any chain: one ETH market with round numbers.
 
-No borrow fee (rate 0), so every figure below is exact arithmetic:
+Each opens through the order book (the owner's keeper executes; the
+execution fee is not part of the figures). No borrow fee (rate 0), so every figure below is exact arithmetic:
   long 9x:  paid 1,000 USDC, size 9,000, open fee 9, collateral 991
   long 5x:  paid 1,000 USDC, size 5,000, open fee 5, collateral 995
   short 5x: paid 1,000 USDC, size 5,000, open fee 5, collateral 995
@@ -14,6 +15,7 @@ from harness.drills.drivers import DrillTwin
 from harness.protocol.markets import MAX_UINT256, PRICE, USDC
 from harness.twin.world import seed_pool
 from model import MarketParams
+from model.orders import MAX_U128
 
 SIMPLE = MarketParams(
     initial_margin_bps=1_000, maintenance_margin_bps=500, open_fee_bps=10, close_fee_bps=10,
@@ -45,13 +47,21 @@ def keeper_world(chain) -> KeeperWorld:
     for who in (owner, lp, trader):
         assert twin.send("token", "mint", [who, 1_000_000 * USDC], owner).ok
         assert twin.send("token", "approve", [d.engine, MAX_UINT256], who).ok
+        assert twin.send("token", "approve", [d.orders, MAX_UINT256], who).ok
     assert twin.send("token", "approve", [d.pool, MAX_UINT256], lp).ok
     seed_pool(twin, lp, 500_000 * USDC)
     assert twin.send("engine", "fund_insurance", [1_000 * USDC], owner).ok
-    ids = []
+    orders = []
     for is_long, lev in ((True, 9), (True, 5), (False, 5)):
-        out = twin.send("engine", "open_position", [1, is_long, 1_000 * USDC * lev, 1_000 * USDC], trader)
+        out = twin.send("orders", "request_open",
+                        [1, is_long, 1_000 * USDC * lev, 1_000 * USDC, MAX_U128 if is_long else 0], trader)
         assert out.ok, out.reason
-        ids.append(out.value)
+        orders.append(out.value)
+    assert twin.send("feed:ETH", "set_answer", [2_000 * PRICE], owner).ok     # the round after the requests
+    ids = []
+    for oid in orders:
+        mark = twin.model.events_mark()
+        assert twin.send("orders", "execute_order", [oid], owner).ok
+        ids.append(twin.model.events_since(mark, "OrderExecuted")[-1].event.position_id)
     twin.check()
     return KeeperWorld(twin, owner, trader, [a[9], a[10], a[11]], *ids)
