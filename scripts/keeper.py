@@ -1,4 +1,5 @@
-"""A standalone liquidation keeper for an isomargin engine on any ape network.
+"""A standalone keeper for an isomargin engine on any ape network: it
+liquidates, and executes pending trade orders and LP requests.
 
     ape run keeper --network ethereum:sepolia:node --manifest deployments/sepolia.json --account my-keeper
     ape run keeper --network ethereum:local:foundry --engine 0x... --test-account 9 --once
@@ -7,8 +8,12 @@ Open positions are tracked from the engine's events (read in block ranges
 from the deployment's start block), their state is read 100 slots per
 call and their health computed locally; liquidations that revert because
 someone else was first or the price recovered are normal, RPC errors are
-retried, and each liquidation is counted once (by position id). Prints a
-line per round and a summary on exit (JSON with --json).
+retried, and each liquidation is counted once (by position id). Then every
+pending order (OrderBook.execute_order) and LP request
+(LiquidityPool.execute_request) is tried; what cannot run yet is logged in
+words to act on ("order 12 waits: no price round after its request yet",
+"order 9 expired: clear it ..."). Prints a line per round and a summary on
+exit (JSON with --json).
 """
 import json
 import sys
@@ -35,14 +40,16 @@ from ape.cli import ConnectedProviderCommand, network_option  # noqa: E402
 @click.option("--once", is_flag=True, help="one round, then exit")
 @click.option("--max-per-round", type=int, default=0, help="liquidations per round (0: no limit)")
 @click.option("--no-events", is_flag=True, help="page through every slot instead of tracking events")
+@click.option("--no-orders", is_flag=True, help="liquidate only: do not execute orders and LP requests")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 def cli(engine, manifest, lens, account, test_account, from_block, interval, rounds, once, max_per_round, no_events,
-        as_json):
+        no_orders, as_json):
     import ape
 
     from harness.chains.quiet_ape import QuietApeChain, quiet_ape
     from harness.keeper.ape_events import ApeEngineEvents
     from harness.keeper.chain_source import ChainPositions, run_keeper
+    from harness.keeper.executions import ChainExecutions, Executor
     from harness.keeper.keeper import ChainPort, Keeper
 
     quiet_ape()
@@ -65,15 +72,29 @@ def cli(engine, manifest, lens, account, test_account, from_block, interval, rou
     events = None if no_events else ApeEngineEvents(engine)
     positions = ChainPositions(chain, engine, lens, events=events, start_block=start or 0)
     keeper = Keeper("keeper", signer.address, ChainPort(chain, engine), max_per_scan=max_per_round)
+    executor = None
+    if not no_orders:
+        # The engine knows its order book and pool: no manifest needed for them.
+        executor = Executor("keeper", signer.address, ChainExecutions(
+            chain, chain.call(engine, "Engine", "ORDERS"), chain.call(engine, "Engine", "POOL")))
     try:
         summary = run_keeper(positions, keeper, rounds=1 if once else rounds, interval=interval,
-                             log=lambda line: click.echo(line, err=True))
+                             log=lambda line: click.echo(line, err=True), executor=executor)
     except KeyboardInterrupt:
         summary = keeper.summary()
+        if executor is not None:
+            summary["executions"] = executor.summary()
     click.echo(json.dumps(summary, indent=1, sort_keys=True) if as_json else
                f"liquidated {summary['liquidated']} (rewards {summary['rewards'] / 1e6:,.2f} USDC), "
                f"lost races {summary['lost_races']}, healthy again {summary['healthy_reverts']}, "
-               f"RPC errors {summary['rpc_errors']}, gas {summary['gas_spent']:,}")
+               f"RPC errors {summary['rpc_errors']}, gas {summary['gas_spent']:,}"
+               + (_executions_line(summary["executions"]) if "executions" in summary else ""))
+
+
+def _executions_line(ex: dict) -> str:
+    waiting = "".join(f"\n  {message}" for message in ex["waiting_now"].values())
+    return (f"; orders and LP requests executed {ex['executed']}, cancelled by the engine {ex['cancelled']}, "
+            f"waiting {len(ex['waiting_now'])}" + waiting)
 
 
 def _target(engine, manifest):

@@ -92,10 +92,22 @@ class TwinExecutions:
         pool = self._model.pool
         return [i for i in range(1, pool.request_count + 1) if pool.lp_requests[i].amount]
 
+    def _next_block(self, what):
+        # Asked at the time the keeper's transaction would run: the next block.
+        env = self._model.env
+        saved, env.timestamp = env.timestamp, self.driver.clock + 1
+        try:
+            return what()
+        finally:
+            env.timestamp = saved
+
     def order_wait(self, order_id: int) -> Optional[str]:
-        return self._model.orders.executable_error(order_id)
+        return self._next_block(lambda: self._model.orders.executable_error(order_id))
 
     def request_wait(self, request_id: int) -> Optional[str]:
+        return self._next_block(lambda: self._request_error(request_id))
+
+    def _request_error(self, request_id: int) -> Optional[str]:
         # A what-if run of the model's own execute_request, undone after.
         model = self._model
         try:

@@ -10,6 +10,7 @@ from harness.chains.faults import FlakyChain
 from harness.keeper.health import liquidatable, model_market_view, open_positions
 from harness.keeper.keeper import ChainPort, Keeper, TwinPort
 from harness.chains.revm import RevmChain
+from harness.protocol.markets import USDC
 
 from .support import keeper_world
 
@@ -172,3 +173,86 @@ def test_standalone_keeper_tracks_events_on_an_ape_network(accounts):
     run_keeper(ChainPositions(chain, d.engine, d.lens, events=ApeEngineEvents(d.engine)), k3, rounds=1,
                sleep=lambda s: None, log=lambda s: None)
     assert (k3.liquidated, k3.summary()["attempts"]) == (1, 0)
+
+
+# ---------------------------------------------------------------- executing orders and LP requests
+
+def _request_close(w, pid, is_long):
+    out = w.twin.send("orders", "request_close", [pid, 0 if is_long else 2**128 - 1], w.trader)
+    assert out.ok, out.reason
+    return out.value
+
+
+def test_executor_waits_for_a_round_after_the_request_then_executes():
+    from harness.keeper.executions import Executor, TwinExecutions
+
+    w = keeper_world(RevmChain(n_accounts=12))
+    oid = _request_close(w, w.long5, True)
+    ex = Executor("k0", w.keepers[0], TwinExecutions(w.twin))
+    first = ex.run()
+    assert [(e.ident, e.outcome) for e in first] == [(oid, "waits")]
+    assert first[0].message == f"order {oid} waits: no price round after its request yet"
+    assert w.twin.model.orders.orders(oid).owner == w.trader          # nothing sent, still pending
+    w.set_price(2_000)
+    second = ex.run()
+    assert [(e.ident, e.outcome) for e in second] == [(oid, "executed")]
+    assert not w.twin.model.engine.position(w.long5).is_open
+    assert ex.summary()["executed"] == 1 and ex.summary()["waiting_now"] == {}
+    w.twin.check()
+
+
+def test_executor_reports_an_engine_cancellation_and_an_expired_order():
+    from harness.keeper.executions import Executor, TwinExecutions
+    from model.orders import ORDER_EXPIRY
+
+    w = keeper_world(RevmChain(n_accounts=12))
+    # A close that cannot get its price: the engine refuses, the order book cancels and refunds.
+    refused = w.twin.send("orders", "request_close", [w.long5, 2**128 - 1], w.trader).value
+    w.set_price(2_000)
+    ex = Executor("k0", w.keepers[0], TwinExecutions(w.twin))
+    (e,) = ex.run()
+    assert (e.outcome, e.reason) == ("cancelled", "engine: price beyond the acceptable price")
+    assert e.message == (f"order {refused} cancelled by the engine (engine: price beyond the acceptable price); "
+                         "escrow refunded to its owner")
+    assert ex.summary()["cancel_reasons"] == {"engine: price beyond the acceptable price": 1}
+    late = _request_close(w, w.short5, False)
+    w.twin.wait(ORDER_EXPIRY + 1)
+    w.set_price(2_000)
+    (e,) = ex.run()
+    assert (e.ident, e.outcome) == (late, "expired")
+    assert e.message == f"order {late} expired: clear it (clear_expired refunds the owner and pays you the fee)"
+    w.twin.check()
+
+
+def test_executor_executes_an_lp_request_once_every_market_has_a_round_after_it():
+    from harness.keeper.executions import Executor, TwinExecutions
+    from model.pool import LP_REQUEST_DELAY
+
+    w = keeper_world(RevmChain(n_accounts=12))
+    lp = w.twin.chain.accounts[2]
+    rid = w.twin.send("pool", "requestDeposit", [1_000 * USDC, lp, lp], lp).value
+    ex = Executor("k0", w.keepers[0], TwinExecutions(w.twin))
+    (e,) = ex.run()
+    assert e.message == f"LP request {rid} waits: the pool's request delay is not over"
+    w.twin.wait(LP_REQUEST_DELAY)
+    (e,) = ex.run()
+    assert e.message == f"LP request {rid} waits: some market has no price round after the request yet"
+    w.set_price(2_000)
+    (e,) = ex.run()
+    assert e.outcome == "executed" and w.twin.model.pool.lp_requests[rid].amount == 0
+    w.twin.check()
+
+
+def test_standalone_executor_reads_pending_work_from_the_chain_and_says_why_it_waits():
+    from harness.keeper.executions import ChainExecutions, Executor
+
+    w = keeper_world(RevmChain(n_accounts=12))
+    chain, d = w.twin.chain, w.twin.deployment
+    oid = _request_close(w, w.long5, True)
+    port = ChainExecutions(chain, d.orders, d.pool)
+    assert port.pending_orders() == [oid] and port.pending_requests() == []
+    assert port.first_order == oid            # executed orders below it are never read again
+    ex = Executor("solo", w.keepers[0], port)
+    chain.set_next_timestamp(chain.latest_timestamp() + 1)
+    (e,) = ex.run()
+    assert (e.outcome, e.message) == ("waits", f"order {oid} waits: no price round after its request yet")
