@@ -16,6 +16,7 @@ import yaml
 from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
 
 from model import MarketParams
+from model.pool import MAX_REDEEM_FEE_BPS
 
 from ..chains.artifacts import ROOT
 from ..protocol.params import read_market_params
@@ -55,6 +56,12 @@ class NetConfig:
     token_address: Optional[str]  # None: a MockUSDC is deployed
     token_decimals: int
     markets: Tuple[MarketConfig, ...]
+    # L2s: Chainlink's sequencer uptime feed (None: no check, as on L1) and
+    # how long after an outage liquidations and order executions still wait.
+    sequencer_feed: Optional[str] = None
+    sequencer_grace: int = 0
+    execution_fee: int = 0            # token base units, paid to the keeper per order
+    redeem_fee_bps: int = 0
 
     def market(self, symbol: str) -> MarketConfig:
         for m in self.markets:
@@ -162,7 +169,9 @@ def load(path) -> NetConfig:
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML: {err}") from err
     w = _Where(path)
-    _keys(w, "", raw, {"markets", "token"}, {"chain_id", "mock", "guardian"})
+    _keys(w, "", raw, {"markets", "token"},
+          {"chain_id", "mock", "guardian", "sequencer_feed", "sequencer_grace_seconds", "execution_fee_tokens",
+           "redeem_fee_bps"})
     mock = raw.get("mock", False)
     if not isinstance(mock, bool):
         w.fail("mock", "expected true or false")
@@ -204,9 +213,27 @@ def load(path) -> NetConfig:
                 w.fail(f"{key}.feed.address", f"same feed as market {feeds[feed.address]}")
             feeds[feed.address] = symbol
         markets.append(MarketConfig(symbol, feed, _params(w, f"{key}.params", m["params"], decimals)))
+    sequencer_feed = raw.get("sequencer_feed", "none")
+    sequencer_feed = None if sequencer_feed == "none" else _address(w, "sequencer_feed", sequencer_feed)
+    grace = _int(w, "sequencer_grace_seconds", raw.get("sequencer_grace_seconds", 0))
+    if sequencer_feed is None and grace:
+        w.fail("sequencer_grace_seconds", "a grace period needs a sequencer_feed")
+    if sequencer_feed is not None and not grace:
+        # Right after an outage every stale position would be liquidated at once.
+        w.fail("sequencer_grace_seconds", "give the grace after a sequencer outage (Chainlink suggests 3600)")
+    fee_tokens = raw.get("execution_fee_tokens", 0)
+    if isinstance(fee_tokens, bool) or not isinstance(fee_tokens, (int, float)) or fee_tokens < 0:
+        w.fail("execution_fee_tokens", f"expected a non-negative number of tokens, got {fee_tokens!r}")
+    execution_fee = round(fee_tokens * 10**decimals)
+    if execution_fee != fee_tokens * 10**decimals:
+        w.fail("execution_fee_tokens", f"more decimals than the token's {decimals}")
+    redeem_fee_bps = _int(w, "redeem_fee_bps", raw.get("redeem_fee_bps", 0))
+    if redeem_fee_bps > MAX_REDEEM_FEE_BPS:
+        w.fail("redeem_fee_bps", f"at most {MAX_REDEEM_FEE_BPS} (LiquidityPool's bound)")
     return NetConfig(path=path, sha256=hashlib.sha256(text).hexdigest(), chain_id=chain_id, mock=mock,
                      guardian=guardian, token_address=token_address, token_decimals=decimals,
-                     markets=tuple(markets))
+                     markets=tuple(markets), sequencer_feed=sequencer_feed, sequencer_grace=grace,
+                     execution_fee=execution_fee, redeem_fee_bps=redeem_fee_bps)
 
 
 def params_dict(p: MarketParams) -> dict:

@@ -4,8 +4,10 @@ What gets deployed, in order (each a manifest key):
     token, feed:<SYM>          devnets only (`mock: true`): MockUSDC, MockAggregator
     vault_blueprint            EIP-5202 blueprint of Vault.vy
     pool_blueprint             EIP-5202 blueprint of LiquidityPool.vy
+    orders_blueprint           EIP-5202 blueprint of OrderBook.vy
     engine                     Engine.vy; its constructor creates the vault
-                               implementation, the insurance vault and the pool
+                               implementation, the insurance vault, the pool
+                               and the order book
     lens                       Lens.vy (batched balance reads for tools)
     market:<SYM>               Engine.list_market(feed, params)
 and, on a later run whose config changed, `params:<SYM>` / `market_feed:<SYM>`
@@ -32,15 +34,12 @@ from ..chains.artifacts import artifact
 from ..chains.contracts import blueprint_initcode, codec, initcode
 from ..chains.rpc import Rpc, RpcError
 from ..protocol.layout import ENGINE_CREATES
+from ..protocol.markets import ZERO_ADDRESS
 from .bytecode import check_code, expected_code, proxy_code
 from .manifest import Manifest, ManifestError
 from .netconfig import NetConfig, params_dict
 from .txs import (DeployError, NetworkSender, NetworkView, PlannedTx, Sender, Sent, SimulatedSender, View,  # noqa: F401
                   _jsonable, sent_from_receipt)
-
-# The pool's redemption fee at deployment (LiquidityPool.REDEEM_FEE_BPS, at
-# most 100): none on the networks this deploys to yet.
-REDEEM_FEE_BPS = 0
 
 CRASH_ENV = "ISOMARGIN_DEPLOY_CRASH_AT"
 
@@ -189,10 +188,14 @@ class Deployment:
             yield self._blueprint("vault_blueprint", "Vault")
         if not m.has("pool_blueprint"):
             yield self._blueprint("pool_blueprint", "LiquidityPool")
+        if not m.has("orders_blueprint"):
+            yield self._blueprint("orders_blueprint", "OrderBook")
         if not m.has("engine"):
             yield self._create("engine", "Engine", [self._token(m), m.address("vault_blueprint"),
-                                                    m.address("pool_blueprint"), cfg.guardian_for(self.deployer),
-                                                    REDEEM_FEE_BPS])
+                                                    m.address("pool_blueprint"), m.address("orders_blueprint"),
+                                                    cfg.guardian_for(self.deployer),
+                                                    cfg.sequencer_feed or ZERO_ADDRESS, cfg.sequencer_grace,
+                                                    cfg.execution_fee, cfg.redeem_fee_bps])
         if not m.has("lens"):
             yield self._create("lens", "Lens", [])
         engine = m.address("engine")
@@ -264,7 +267,7 @@ class Deployment:
                      "args": _jsonable(ptx.args)}
             m.record_contract(key, entry)
             if key == "engine":
-                m.data["guardian"] = ptx.args[3]
+                m.data["guardian"] = ptx.args[4]
                 for sub, contract, n, getter in ENGINE_CREATES:
                     got = to_checksum_address(view.call(sent.address, "Engine", getter))
                     want = create_address(sent.address, n)

@@ -23,8 +23,8 @@ from model import MarketParams
 from .helpers import ROOT, ape_run, fund, output
 
 LOCAL = ROOT / "deployments" / "config" / "local.yaml"
-# Mock token and two feeds, two blueprints, engine, lens, two markets.
-DEPLOY_TXS = 9
+# Mock token and two feeds, three blueprints, engine, lens, two markets.
+DEPLOY_TXS = 10
 
 
 def _contract(w3, address, name):
@@ -176,14 +176,14 @@ def test_resume_after_crashes_never_deploys_twice(start_anvil, keystore, tmp_pat
     assert first.returncode == 75, output(first)
     m = json.loads(manifest.read_text())
     assert m["pending"]["step"] == "engine" and "engine" not in m["contracts"]
-    assert anvil.w3.eth.get_transaction_count(keystore.address) == 5     # token, 2 feeds, 2 blueprints
+    assert anvil.w3.eth.get_transaction_count(keystore.address) == 6     # token, 2 feeds, 3 blueprints
 
     second = ape_run("deploy", *args, anvil=anvil, keystore=keystore, env_extra={CRASH_ENV: "market:ETH:after-send"})
     assert second.returncode == 75, output(second)
     assert "never reached the node" in second.stdout
     m = json.loads(manifest.read_text())
     assert m["pending"]["step"] == "market:ETH" and "ETH" not in m["markets"]
-    assert anvil.w3.eth.get_transaction_count(keystore.address) == 8
+    assert anvil.w3.eth.get_transaction_count(keystore.address) == 9
 
     third = ape_run("deploy", *args, anvil=anvil, keystore=keystore)
     assert third.returncode == 0, output(third)
@@ -191,7 +191,7 @@ def test_resume_after_crashes_never_deploys_twice(start_anvil, keystore, tmp_pat
     m = json.loads(manifest.read_text())
     assert m["status"] == "complete" and m["pending"] is None
     assert anvil.w3.eth.get_transaction_count(keystore.address) == DEPLOY_TXS
-    assert m["contracts"]["engine"]["address"] == create_address(keystore.address, 5)
+    assert m["contracts"]["engine"]["address"] == create_address(keystore.address, 6)
     engine = _contract(anvil.w3, m["contracts"]["engine"]["address"], "Engine")
     assert engine.functions.market_count().call() == 2
     assert [engine.functions.market_state(i).call()[0] for i in (1, 2)] == [m["markets"]["ETH"]["feed"],
@@ -252,7 +252,7 @@ markets:
     engine = _contract(w3, m["addresses"]["engine"], "Engine")
     assert engine.functions.TOKEN().call() == token
     assert engine.functions.market_state(1).call()[0] == eth_feed
-    assert w3.eth.get_transaction_count(keystore.address) == 5    # 2 blueprints, engine, lens, 1 market
+    assert w3.eth.get_transaction_count(keystore.address) == 6    # 3 blueprints, engine, lens, 1 market
 
 
 def _write(path: Path, text: str) -> Path:
