@@ -78,12 +78,18 @@ class Auditor:
         feeds = {rpc.call(engine, "Engine", "market_state", [i], block=to_block)[0] for i in range(1, chain_markets + 1)}
         feeds |= set(m.feeds().values())
 
+        orders = m.address("orders")
+        (_token, _vb, _pb, _ob, _guardian, sequencer_feed, sequencer_grace, execution_fee,
+         redeem_fee_bps) = m.contracts["engine"]["args"]
         replayer = Replayer(engine=engine, pool=pool, insurance=insurance, token=token,
-                            engine_tx=m.contracts["engine"]["tx"] or "", timestamp=self._timestamp, report=report)
+                            engine_tx=m.contracts["engine"]["tx"] or "", timestamp=self._timestamp, report=report,
+                            orders=orders, sequencer_feed=sequencer_feed, sequencer_grace=sequencer_grace,
+                            execution_fee=execution_fee, redeem_fee_bps=redeem_fee_bps)
         replayer.know_vaults(chain_vaults)
-        holders = [engine, pool, insurance] + [replayer.vault_address(s) for s in range(1, chain_vaults + 1)]
+        holders = [engine, pool, insurance, orders] + [replayer.vault_address(s) for s in range(1, chain_vaults + 1)]
         indexer = Indexer(rpc, engine=engine, pool=pool, token=token, feeds=sorted(feeds), max_range=self.max_range,
-                          max_topics=self.max_topics, progress=self.progress)
+                          max_topics=self.max_topics, progress=self.progress,
+                          orders=orders)
         self.progress(f"fetching logs of blocks {report.from_block}..{to_block} "
                       f"(up to {self.max_range} blocks per request)")
         logs = indexer.fetch(report.from_block, to_block, holders)

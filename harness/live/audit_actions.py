@@ -6,12 +6,15 @@ model's. A mixin of the Replayer (audit_replay.py), whose state it uses.
 from typing import Dict
 
 from model import MarketParams, Revert
+from model.orders import BY_OWNER, CLOSE, DECREASE, EXPIRED, INCREASE, OPEN
 from model.positions import GEN_BITS
 
 from .indexer import Log
 
 POSITION_EVENTS = {"PositionOpened", "CollateralAdded", "CollateralRemoved", "PositionIncreased",
                    "PositionDecreased", "PositionClosed", "PositionLiquidated"}
+
+ORDER_EVENTS = {"OrderRequested", "OrderExecuted", "OrderCancelled"}
 
 
 class Actions:
@@ -150,6 +153,73 @@ class Actions:
     def _PositionLiquidated(self, log, a, pid):
         self._set_price(self._market(pid), a["price"], log)
         return self._checked(log, pid, self.engine.liquidate, pid, sender=a["liquidator"])
+
+    # ---------------------------------------------------------------- order book actions
+
+    def _order_action(self, log: Log, inner) -> bool:
+        """The order book's events, replayed: a request as its owner made it,
+        an execution (or the engine's refusal) by the keeper that sent it
+        with every feed at its latest logged round, an owner's cancel or a
+        clearing as logged. The model's own events (the order book's and,
+        for an execution, the engine's in `inner`) must be the chain's,
+        field for field."""
+        orders, a = self.orders, log.args
+        subject = (("order", a["order_id"]), f"order {a['order_id']}")
+        mark = len(self.journal.events)
+        if log.event == "OrderRequested":
+            kind = a["kind"]
+            if kind == OPEN:
+                call = (orders.request_open, a["market_id"], a["is_long"], a["size"], a["amount"], a["acceptable_price"])
+            elif kind == INCREASE:
+                call = (orders.request_increase, a["position_id"], a["size"], a["amount"], a["acceptable_price"])
+            elif kind == DECREASE:
+                call = (orders.request_decrease, a["position_id"], a["size"], a["acceptable_price"])
+            elif kind == CLOSE:
+                call = (orders.request_close, a["position_id"], a["acceptable_price"])
+            else:
+                self.flag("replay", subject[1], "order kind", "open/increase/decrease/close", kind, log,
+                          key=subject[0])
+                return False
+            ok, got = self._run(log, *call, sender=a["owner"], subject=subject)
+        elif log.event == "OrderCancelled" and a["reason"] == BY_OWNER:
+            ok, _ = self._run(log, orders.cancel_order, a["order_id"], sender=a["by"], subject=subject)
+        elif log.event == "OrderCancelled" and a["reason"] == EXPIRED:
+            ok, _ = self._run(log, orders.clear_expired, a["order_id"], sender=a["by"], subject=subject)
+        else:
+            self._latest_rounds()
+            keeper = a["keeper"] if log.event == "OrderExecuted" else a["by"]
+            ok, _ = self._run(log, orders.execute_order, a["order_id"], sender=keeper, subject=subject)
+        if not ok:
+            return False
+        self._compare_order_events(log, subject, mark, inner)
+        return True
+
+    def _latest_rounds(self) -> None:
+        for market_id in range(1, self.engine.market_count + 1):
+            address = self.engine.market_state(market_id).feed
+            feed, known = self._feed(address), self.feed_rounds.get(address)
+            if feed is not None and known is not None:
+                feed._set(*known)
+
+    def _compare_order_events(self, log: Log, subject, mark: int, inner) -> None:
+        emitted = self.journal.events[mark:]
+        mine = [e.event for e in emitted if e.address == self.orders.address and e.name == log.event]
+        if len(mine) != 1:
+            self.flag("replay", subject[1], f"{log.event} events", len(mine), 1, log, key=subject[0])
+            return
+        for name, value in mine[0].args().items():
+            if value != log.args.get(name):
+                self.flag("replay", subject[1], name.replace("_", " "), value, log.args.get(name), log, key=subject[0])
+        engine_events = [e.event for e in emitted if e.address == self.engine.address and e.name in POSITION_EVENTS]
+        if [type(e).__name__ for e in engine_events] != [l.event for l in inner]:
+            self.flag("replay", subject[1], "engine events of the execution", [type(e).__name__ for e in engine_events],
+                      [l.event for l in inner], log, key=subject[0])
+            return
+        for ev, chain_log in zip(engine_events, inner):
+            pid = chain_log.args["position_id"]
+            self._touch(pid, chain_log)
+            self._compare(pid, chain_log, [(name.replace("_", " "), value, chain_log.args.get(name))
+                                           for name, value in ev.args().items()])
 
     # ---------------------------------------------------------------- pool actions
 

@@ -20,7 +20,7 @@ from model.pool import LiquidityPool
 from model.token import Token
 
 from ..protocol.layout import vault_address
-from .audit_actions import Actions
+from .audit_actions import ORDER_EVENTS, POSITION_EVENTS, Actions
 from .audit_report import Discrepancy, Report
 from .indexer import ZERO, Log, by_transaction
 
@@ -70,8 +70,10 @@ POSITION_EVENTS = {"PositionOpened", "CollateralAdded", "CollateralRemoved", "Po
 
 class Replayer(Actions):
     def __init__(self, *, engine: str, pool: str, insurance: str, token: str, engine_tx: str,
-                 timestamp: Callable[[int], int], report: Report):
+                 timestamp: Callable[[int], int], report: Report, orders: str, sequencer_feed: str = ZERO_ADDRESS,
+                 sequencer_grace: int = 0, execution_fee: int = 0, redeem_fee_bps: int = 0):
         self.engine_address, self.pool_address, self.insurance, self.token_address = engine, pool, insurance, token
+        self.orders_address = orders
         self.engine_tx = engine_tx.lower()
         self.timestamp = timestamp
         self.report = report
@@ -81,8 +83,11 @@ class Replayer(Actions):
         self.token = LedgerToken(self.journal, token, self.is_insider)
         # Wired as model.Protocol does, with the chain's addresses.
         self.engine = Engine(self.journal, self.env, engine, self.token, owner=ZERO_ADDRESS, guardian=ZERO_ADDRESS,
-                             pool_address=pool, insurance=insurance, vault_address=self.vault_address)
-        self.pool = LiquidityPool(self.journal, pool, self.token, self.engine)
+                             pool_address=pool, insurance=insurance, vault_address=self.vault_address,
+                             orders_address=orders, sequencer_feed=sequencer_feed, sequencer_grace=sequencer_grace,
+                             execution_fee=execution_fee)
+        self.orders = self.engine.orders
+        self.pool = LiquidityPool(self.journal, pool, self.token, self.engine, redeem_fee_bps)
         # The engine's reserve check asks the pool for its cash.
         self.engine.pool = self.pool
         self.pool.shares = _Shares(self.journal, pool, decimals=self.pool.shares.decimals)
@@ -105,7 +110,8 @@ class Replayer(Actions):
             self.vault_address(slot)
 
     def is_insider(self, address: str) -> bool:
-        return address in (self.engine_address, self.pool_address, self.insurance) or address in self.vault_slots
+        return (address in (self.engine_address, self.pool_address, self.insurance, self.orders_address)
+                or address in self.vault_slots)
 
     def subject_of(self, address: str):
         """(subject name, position id, slot) for a protocol address."""
@@ -115,6 +121,8 @@ class Replayer(Actions):
             return "insurance fund", None, None
         if address == self.engine_address:
             return "engine", None, None
+        if address == self.orders_address:
+            return "order book", None, None
         slot = self.vault_slots.get(address)
         if slot is not None:
             pos = self.engine.slots_[slot]
@@ -217,7 +225,27 @@ class Replayer(Actions):
         constructor = logs[0].tx.lower() == self.engine_tx or any(
             l.contract == "Engine" and l.event == "OwnershipTransferred" and l.args["previous_owner"] == ZERO_ADDRESS
             for l in logs)
+        # An executed or cancelled order runs the engine inside the order
+        # book's call: its engine events are replayed by execute_order.
+        order_run = any(l.contract == "OrderBook" and l.event in ("OrderExecuted", "OrderCancelled") for l in logs)
+        inner: List[Log] = []
         for log in logs:
+            if log.contract == "OrderBook":
+                if log.event in ORDER_EVENTS:
+                    self.stats["order_actions"] += 1
+                    self._at(log)
+                    before = self._market_marks()
+                    vaults_before = self.engine.vault_count
+                    if self._order_action(log, inner):
+                        self._check_side_effects(log, before, accruals, vaults_before, created)
+                        self._match_transfers(log, transfers)
+                    else:
+                        self._absorb(accruals, transfers)
+                    inner = []
+                continue
+            if order_run and log.contract == "Engine" and log.event in POSITION_EVENTS:
+                inner.append(log)
+                continue
             if log.contract == "Token":
                 if log.event == "Transfer":
                     transfers.append(log)

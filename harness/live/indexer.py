@@ -40,7 +40,7 @@ class Log:
     tx_index: int
     log_index: int
     address: str
-    contract: str          # "Engine", "LiquidityPool", "Token", "Feed" or "?"
+    contract: str          # "Engine", "LiquidityPool", "OrderBook", "Token", "Feed" or "?"
     event: str             # the event's name, "?" if not in the contract's ABI
     args: dict = field(hash=False, compare=False)
 
@@ -115,14 +115,15 @@ class Indexer:
     the given holders) and any feeds, into one list in chain order."""
 
     def __init__(self, rpc: Rpc, *, engine: str, pool: str, token: str, feeds: Iterable[str] = (),
-                 max_range: int = 2_000, max_topics: int = 50, progress=None):
+                 max_range: int = 2_000, max_topics: int = 50, progress=None, orders: str = ""):
         self.fetcher = LogFetcher(rpc, max_range, progress)
-        self.engine, self.pool, self.token = engine, pool, token
+        self.engine, self.pool, self.token, self.orders = engine, pool, token, orders
         self.feeds = list(feeds)
         self.max_topics = max_topics
         self.decoders = {
             "Engine": EventDecoder(artifact("Engine")["abi"]),
             "LiquidityPool": EventDecoder(artifact("LiquidityPool")["abi"]),
+            "OrderBook": EventDecoder(artifact("OrderBook")["abi"]),
             "Token": EventDecoder(artifact("MockUSDC")["abi"]),
             "Feed": EventDecoder(artifact("MockAggregator")["abi"]),
         }
@@ -133,6 +134,8 @@ class Indexer:
             return "Engine"
         if a == self.pool:
             return "LiquidityPool"
+        if a == self.orders:
+            return "OrderBook"
         if a == self.token:
             return "Token"
         if a in self.feeds:
@@ -146,7 +149,8 @@ class Indexer:
                    int(raw["logIndex"], 16), to_checksum_address(raw["address"]), contract, name, args)
 
     def fetch(self, from_block: int, to_block: int, holders: Sequence[str]) -> List[Log]:
-        raws = self.fetcher.fetch([self.engine, self.pool] + self.feeds, from_block, to_block)
+        raws = self.fetcher.fetch([self.engine, self.pool] + ([self.orders] if self.orders else []) + self.feeds,
+                                  from_block, to_block)
         topics = [topic_address(h) for h in holders]
         for i in range(0, len(topics), self.max_topics):
             chunk = topics[i:i + self.max_topics]
