@@ -147,12 +147,15 @@ def test_tampered_position_then_traded_points_at_the_event(chain):
     anvil, engine = chain["anvil"], chain["m"]["addresses"]["engine"]
     word = hashmap_slot(POS_WORD1, pid >> 32)
     value = anvil.rpc.storage(engine, word)
-    anvil.request("anvil_setStorageAt", [engine, hex(word), "0x%064x" % (value + (1 << 128))])
+    # One unit less, not more: the engine subtracts the stored collateral from
+    # its side's exposure sum, which holds only the untampered amount (more
+    # would underflow it and the owner's call would revert without a reason).
+    anvil.request("anvil_setStorageAt", [engine, hex(word), "0x%064x" % (value - (1 << 128))])
     receipt = send(chain, "Engine", engine, "add_collateral", [pid, 5 * USDC], owner)
     report = audit(chain)
     replay = [d for d in report.for_position(pid) if d.kind == "replay"]
     assert replay, report.render()
-    assert replay[0].field == "collateral" and replay[0].chain == replay[0].model + 1
+    assert replay[0].field == "collateral" and replay[0].chain == replay[0].model - 1
     assert replay[0].event["event"] == "CollateralAdded"
     assert replay[0].event["tx"] == receipt.transactionHash.to_0x_hex()
     assert replay[0].event["block"] == receipt.blockNumber
