@@ -55,6 +55,7 @@ class Market:
         for who in [OWNER, LP] + self.traders:
             self.p.token.mint(who, 10**30, sender=OWNER)
             self.p.token.approve(self.e.address, MAX_UINT256, sender=who)
+            self.p.token.approve(self.p.orders.address, MAX_UINT256, sender=who)
         self.p.token.approve(self.p.pool.address, MAX_UINT256, sender=LP)
         self.p.lp_deposit(LP, 10**28)
         self.e.fund_insurance(10**24, sender=OWNER)
@@ -63,20 +64,31 @@ class Market:
         self.p.env.timestamp += seconds
 
     def open_many(self, n: int) -> int:
-        rng, e, symbols = self.rng, self.e, sorted(self.ids)
-        reverts = 0
+        """Open through the order book: each hundred requests, a new block
+        with a price round on every feed (so opens accrue the index, and the
+        orders can execute), then a keeper executes them."""
+        rng, e, orders, symbols = self.rng, self.e, self.p.orders, sorted(self.ids)
+        reverts, batch = 0, []
         for i in range(n):
-            if i % 100 == 0:
-                self.wait(1)   # a new block now and then, so opens accrue the index
             symbol = symbols[rng.random() < 0.5]
             collateral = rng.randint(50, 5_000) * USDC
             leverage = self.max_lev[symbol] * rng.uniform(0.1, 0.9)
-            try:
-                e.open_position(self.ids[symbol], rng.random() < 0.5, int(collateral * leverage), collateral,
-                                sender=self.traders[i % len(self.traders)])
-            except Revert:
-                reverts += 1
+            is_long = rng.random() < 0.5
+            batch.append(orders.request_open(self.ids[symbol], is_long, int(collateral * leverage), collateral,
+                                             2**128 - 1 if is_long else 0, sender=self.traders[i % len(self.traders)]))
+            if len(batch) == 100 or i == n - 1:
+                reverts += self._execute(batch)
+                batch = []
         return reverts
+
+    def _execute(self, order_ids) -> int:
+        self.wait(1)
+        self.p.refresh_feeds()
+        cancelled = 0
+        for oid in order_ids:
+            if self.p.orders.execute_order(oid, sender=OWNER)[0] == "cancelled":
+                cancelled += 1
+        return cancelled
 
     def move_prices(self) -> None:
         self.wait(STEP_SECONDS)

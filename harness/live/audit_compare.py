@@ -130,7 +130,8 @@ def check_code_of(r: Replayer, state: ChainState, rpc: Rpc, report: Report, m: M
     def code(address):
         return rpc.code(address, block)
 
-    expected = expected_code(engine, token, r.pool_address, r.insurance, impl)
+    expected = expected_code(engine, token, r.pool_address, r.insurance, impl, r.orders_address,
+                             m.contracts["engine"]["args"][5])
     expected["lens"] = ("Lens", {})
     if "token" in m.contracts and m.contracts["token"].get("contract") == "MockUSDC":
         expected["token"] = ("MockUSDC", {})

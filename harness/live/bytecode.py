@@ -70,14 +70,17 @@ def runtime(name: str) -> dict:
     return {"code": bytes.fromhex(art["bytecode_runtime"][2:]), "immutables": imm, "immutables_size": size}
 
 
-def expected_code(engine: str, token: str, pool: str, insurance: str, implementation: str) -> Dict[str, tuple]:
+def expected_code(engine: str, token: str, pool: str, insurance: str, implementation: str, orders: str,
+                  sequencer_feed: str) -> Dict[str, tuple]:
     """Manifest key -> (contract, {immutable: address}) of what the engine's
     deployment must be: the deploy's verify and the audit check the same."""
     return {
         "engine": ("Engine", {"TOKEN": token, "POOL": pool, "INSURANCE": insurance,
-                              "VAULT_IMPLEMENTATION": implementation}),
+                              "VAULT_IMPLEMENTATION": implementation, "ORDERS": orders}),
         "vault_implementation": ("Vault", {"ENGINE": engine, "TOKEN": token}),
         "pool": ("LiquidityPool", {"ENGINE": engine, "TOKEN": token, "asset": token}),
+        # A wrong SEQUENCER would silently skip (or wrongly apply) the outage check.
+        "orders": ("OrderBook", {"ENGINE": engine, "TOKEN": token, "SEQUENCER": sequencer_feed}),
     }
 
 

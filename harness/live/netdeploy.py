@@ -402,7 +402,8 @@ class Deployment:
         engine = c["engine"]["address"]
         token = self._token(m)
         expect = expected_code(engine, token, c["pool"]["address"], c["insurance"]["address"],
-                               c["vault_implementation"]["address"])
+                               c["vault_implementation"]["address"], c["orders"]["address"],
+                               c["engine"]["args"][5])
         if "lens" in c:
             expect["lens"] = ("Lens", {})
         if self.config.mock:
