@@ -158,3 +158,24 @@ def test_tiny_on_the_ape_network_matches(tiny, accounts):
     assert f["model_agreement"]["steps_checked"] == 6
     # Receipts: a real transaction's gas, well above revm's warm-state figure.
     assert f["gas"]["per_liquidation"]["min"] > f_revm["gas"]["per_liquidation"]["min"]
+
+
+def test_orders_counted_from_the_model_events(tiny, tmp_path):
+    r, f = tiny
+    # Four opens and the two survivors' closes (close_all), every one executed.
+    assert f["orders"] == {"requested": 6, "executed": 6, "cancelled": 0, "cancel_reasons": {}, "pending_at_end": 0}
+    md = (write_report(r, tmp_path / "orders", plots=False)["md"]).read_text()
+    assert "## Orders" in md and "6 requested, 6 executed, 0 cancelled, 0 pending at the end." in md
+
+
+def test_an_engine_refusal_is_counted_with_its_reason(tmp_path):
+    # A pool too small for the reserves: the engine refuses those opens
+    # inside execute_order, so the order book cancels them.
+    from dataclasses import replace
+    s = replace(load_scenario(TINY), lp_deposit=1_000 * U)
+    r = run_drill(s, "model", None, progress=False)
+    f = figures(r)
+    o = f["orders"]
+    assert o["cancelled"] == sum(o["cancel_reasons"].values()) == f["positions"]["rejected"] > 0
+    assert o["executed"] + o["cancelled"] == o["requested"] - o["pending_at_end"]
+    assert set(o["cancel_reasons"]) == set(f["positions"]["rejected_reasons"])
