@@ -267,3 +267,28 @@ def test_an_event_the_model_cannot_reproduce_is_named(chain):
     assert replay[0].event["tx"] == receipt.transactionHash.to_0x_hex()
     # Nothing else in that transaction is blamed on anyone else.
     assert subjects(report) == {f"position {pid}"}, report.render()
+
+
+# ---------------------------------------------------------------- the standalone keeper on the same devnet
+
+def test_ape_run_keeper_says_why_an_order_waits_then_executes_it(chain, keystore):
+    """`ape run keeper` against the manifest: a pending close waits for a
+    price round after its request (said in words), then executes."""
+    d = activity.Devnet(chain["anvil"].url, chain["manifest"])
+    pid = chain["played"]["open"][0]
+    owner = chain["played"]["owners"][pid]
+    oid = d.request(d.orders.functions.request_close(pid, activity.ANY_BUY), owner)
+    args = ["--manifest", str(chain["manifest"]), "--test-account", "9", "--once", "--network",
+            "ethereum:local:foundry"]
+    first = ape_run("keeper", *args, anvil=chain["anvil"], keystore=keystore)
+    assert first.returncode == 0, output(first)
+    assert f"order {oid} waits: no price round after its request yet" in first.stderr + first.stdout, output(first)
+    assert d.orders.functions.orders(oid).call()[0] == owner            # still pending
+    d.wait(1)
+    for feed in d.feeds.values():
+        d.send(feed.functions.set_answer(feed.functions.latestAnswer().call()), d.deployer)
+    second = ape_run("keeper", *args, "--json", anvil=chain["anvil"], keystore=keystore)
+    assert second.returncode == 0, output(second)
+    summary = json.loads(second.stdout[second.stdout.index("{"):])
+    assert summary["executions"]["executed"] == 1 and summary["executions"]["waiting_now"] == {}
+    assert not d.engine.functions.position(pid).call()[3]
