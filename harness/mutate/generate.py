@@ -4,6 +4,8 @@ import fnmatch
 from pathlib import Path
 from typing import Iterable, List, Optional
 
+import vyper.ast as vy_ast
+
 from .mutant import Mutant, from_edit
 from .operators import OPERATORS, edits
 from .sources import SourceTree, analyse
@@ -18,8 +20,13 @@ def contract_mutants(root: Path, contracts_glob: Optional[str] = None,
         if contracts_glob and not _matches(rel, contracts_glob):
             continue
         text = path.read_text()
+        functions = [(f.lineno, f.end_lineno, f.name) for f in tree.typed[path].get_descendants(vy_ast.FunctionDef)]
         for e in edits(tree.typed[path], text, operators):
-            out.append(from_edit("contract", rel, text, e, tree.reaches[path]))
+            m = from_edit("contract", rel, text, e, tree.reaches[path])
+            inside = [name for a, b, name in functions if a <= e.line <= b]
+            if inside:
+                m.extra["function"] = inside[0]
+            out.append(m)
     return out
 
 

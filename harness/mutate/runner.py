@@ -69,6 +69,10 @@ class Runner:
             "stateful": {"examples": self.cfg.examples, "steps": self.cfg.steps},
             "pytest": PYTEST[kind] if self.cfg.unit else [],
         }
+        if mutant is not None:
+            # Tests that name the mutated function (or file) run first: with
+            # -x a killable mutant then dies in seconds, not after the suite.
+            spec["focus"] = [w for w in (mutant.extra.get("function"), Path(mutant.path).stem) if w]
         if mutant is not None and kind == "contract":
             spec["build"] = mutant.affects
             if WORLD is not None and not set(mutant.affects) & set(WORLD):
