@@ -85,6 +85,9 @@ def model_mutants(root: Path, files_glob: Optional[str] = None, operators: Itera
             continue
         text = path.read_text()
         module = get_ast(text)
+        functions = sorted(((f.lineno, f.end_lineno, f.name) for f in ast.walk(ast.parse(text))
+                            if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))),
+                           key=lambda f: f[1] - f[0])
         for name in ops:
             operator = cosmic_ray.plugins.get_operator(name)()
             count = sum(1 for node in ast_nodes(module) for _ in operator.mutation_positions(node))
@@ -98,6 +101,9 @@ def model_mutants(root: Path, files_glob: Optional[str] = None, operators: Itera
                 col = start - (text.rfind("\n", 0, start) + 1)
                 m = Mutant("model", rel, _short(name), start, end, text[start:end], replacement, line, col,
                            extra={"cosmic_ray_operator": name, "occurrence": occurrence})
+                inside = [fn for a, b, fn in functions if a <= line <= b]      # innermost first
+                if inside:
+                    m.extra["function"] = inside[0]
                 out.append(m)
     return out
 
