@@ -236,3 +236,15 @@ def test_known_killable_mutants_are_killed_end_to_end(tmp_path):
     assert all("stateful" in r["killed_by"] for r in results)
     # The real tree is as it was.
     assert all(m.original in (ROOT / m.path).read_text() for m in chosen)
+
+
+def test_tests_naming_the_mutated_function_run_first(tmp_path):
+    from harness.mutate.probe import _ordered
+    (tmp_path / "tests" / "unit").mkdir(parents=True)
+    (tmp_path / "tests" / "test_twins.py").write_text("")
+    (tmp_path / "tests" / "unit" / "test_a.py").write_text("def test_x(): pass\n")
+    (tmp_path / "tests" / "unit" / "test_b.py").write_text("engine.liquidate(p)\nengine.liquidate(q)\n")
+    (tmp_path / "tests" / "unit" / "test_c.py").write_text("liquidated = 1  # a longer word is no match\n")
+    got = _ordered(tmp_path, ["tests/test_twins.py", "tests/unit"], ["liquidate", "Engine"])
+    assert got == ["tests/test_twins.py", "tests/unit/test_b.py", "tests/unit/test_a.py", "tests/unit/test_c.py"]
+    assert _ordered(tmp_path, ["tests/unit"], []) == ["tests/unit"]
