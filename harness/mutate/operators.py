@@ -188,8 +188,9 @@ def _type_of(node):
     return str(t) if t is not None else None
 
 
-# Builtins whose arguments are not interchangeable values (types, sizes).
-_NO_SWAP = {"convert", "empty", "slice", "extract32", "raw_call", "concat", "abi_encode", "abi_decode",
+# Builtins whose arguments are not interchangeable values (types, sizes),
+# and min/max, which commute: swapping theirs is equivalent by construction.
+_NO_SWAP = {"min", "max", "convert", "empty", "slice", "extract32", "raw_call", "concat", "abi_encode", "abi_decode",
             "method_id", "_abi_encode", "_abi_decode", "create_copy_of", "create_from_blueprint",
             "create_minimal_proxy_to", "range"}
 
