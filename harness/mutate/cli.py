@@ -9,7 +9,7 @@ naming every survivor not listed in tests/mutation/equivalents.yaml.
 """
 import argparse
 import os
-import random
+import hashlib
 import sys
 import time
 from pathlib import Path
@@ -61,10 +61,13 @@ def select(args) -> List[Mutant]:
             sys.exit(f"unknown operators {sorted(unknown)}; known: {', '.join(OPERATORS)}")
         mutants = contract_mutants(ROOT, args.contracts, ops)
     if args.sample is not None and args.sample < len(mutants):
-        # Drawn from the id-sorted list: the same seed picks the same mutants
-        # whatever order generation happened in.
-        pool = sorted(mutants, key=lambda m: m.id)
-        mutants = random.Random(args.seed).sample(pool, args.sample)
+        # Each mutant's rank is a hash of the seed and its id: the N lowest
+        # are the sample. A mutant added or removed elsewhere then changes
+        # the sample by at most that one, so a reviewed sample stays
+        # reviewed while the contracts around it change.
+        def rank(m):
+            return hashlib.sha256(f"{args.seed}:{m.id}".encode()).hexdigest()
+        mutants = sorted(mutants, key=rank)[:args.sample]
     return sorted(mutants, key=lambda m: (m.path, m.start, m.operator, m.replacement))
 
 
