@@ -50,7 +50,7 @@ def test_close_at_a_loss(trade, engine, token, pool, insurance, alice, long_pos,
     assert log.position_id == long_pos
 
 
-def test_close_releases_everything(trade, engine, alice, long_pos, set_price, clock):
+def test_close_releases_everything(lens, trade, engine, alice, long_pos, set_price, clock):
     _close_at(trade, engine, long_pos, alice, set_price, clock, 1_850)
     view = engine.position(long_pos)
     assert view.is_open is False and view.position_id == 0 and view.owner == ZERO

@@ -17,7 +17,7 @@ from model.errors import Revert
 from model.fiat_token import FiatToken
 from model.journal import Journal
 
-from .helpers import ETH_PARAMS, LP_DEPOSIT, MAX_UINT256, ZERO, px, usd
+from .helpers import ETH_PARAMS, LP_DEPOSIT, MAX_UINT256, ZERO, lp_deposit, px, usd
 
 MAX_BALANCE = 2**255 - 1
 MINTER_ALLOWANCE = usd(1_000_000_000)
@@ -638,36 +638,40 @@ def test_chain_and_model_agree_on_random_sequences(project, accounts, state_read
 # ---------------------------------------------------------------- the protocol on this token, today
 
 @pytest.fixture
-def fiat_world(project, fiat, owner, guardian, master_minter, minter, vault_blueprint, pool_blueprint, feed, lp,
-               alice, liquidator):
+def fiat_world(project, chain, deploy_engine, trade, fiat, owner, master_minter, minter, feed, lp, alice, liquidator):
     """An engine over MockFiatToken: ETH market 1, a 1,000,000 pool, alice
-    (1,000 + 10,000 more) approved."""
-    eng = project.Engine.deploy(fiat, vault_blueprint, pool_blueprint, guardian, sender=owner)
+    (10,000) approved for the engine and its order book; with the Trades
+    helper bound to it."""
+    eng = deploy_engine(fiat)
     pl = project.LiquidityPool.at(eng.POOL())
-    eng.list_market(feed, ETH_PARAMS.as_tuple(), sender=owner)
     fiat.mint(lp, LP_DEPOSIT, sender=minter)
     fiat.mint(alice, usd(10_000), sender=minter)
     fiat.approve(pl, MAX_UINT256, sender=lp)
     fiat.approve(eng, MAX_UINT256, sender=alice)
-    pl.deposit(LP_DEPOSIT, lp, sender=lp)
-    return eng, pl
+    fiat.approve(eng.ORDERS(), MAX_UINT256, sender=alice)
+    # Seeded before the market is listed: no price round to wait for.
+    lp_deposit(chain, pl, lp, LP_DEPOSIT)
+    eng.list_market(feed, ETH_PARAMS.as_tuple(), sender=owner)
+    return eng, pl, trade.on(eng)
 
 
-def _open(eng, trader):
-    receipt = eng.open_position(1, True, usd(10_000), usd(1_010), sender=trader)
+def _open(trades, eng, trader):
+    receipt = trades.open_position(1, True, usd(10_000), usd(1_010), sender=trader)
     return receipt.events.filter(eng.PositionOpened)[0].position_id
 
 
 def test_today_a_blacklisted_trader_cannot_close(fiat_world, fiat, blacklister, alice):
     """Characterises the engine as it stands: the close pays the trader, the
-    token refuses, and the whole close reverts, leaving the position open
-    (issue 9, finding 3). Issue 9's claimable payouts will change this
-    test: the close will then succeed and owe alice a claim."""
-    eng, _ = fiat_world
-    pid = _open(eng, alice)
+    token refuses, so the close order is cancelled with the token's reason
+    and the position stays open (issue 9, finding 3); nor can alice add
+    collateral. Issue 9's claimable payouts will change this test: the
+    close will then succeed and owe alice a claim."""
+    eng, _, trades = fiat_world
+    pid = _open(trades, eng, alice)
     fiat.blacklist(alice, sender=blacklister)
+    # Even the request is refused: it escrows the execution fee from alice.
     with ape.reverts(BLACKLISTED):
-        eng.close_position(pid, sender=alice)
+        trades.close_position(pid, sender=alice)
     assert eng.position(pid).is_open is True
     with ape.reverts(BLACKLISTED):
         eng.add_collateral(pid, usd(1), sender=alice)
@@ -678,10 +682,10 @@ def test_today_a_paused_token_stops_liquidations(fiat_world, fiat, pauser, owner
     liquidatable position cannot be liquidated (nor closed), and the
     engine's own pause still reads false (issue 9, finding 4). Issue 9
     will make these fail with a clear reason the keeper prints."""
-    eng, _ = fiat_world
+    eng, _, trades = fiat_world
     # fiat_world's set-up mined its own blocks after the clock's t0.
     clock.at(1_000)
-    pid = _open(eng, alice)
+    pid = _open(trades, eng, alice)
     clock.at(1_005)
     feed.set_answer(px(1_880), sender=owner)
     fiat.pause(sender=pauser)
@@ -689,7 +693,7 @@ def test_today_a_paused_token_stops_liquidations(fiat_world, fiat, pauser, owner
     with ape.reverts(PAUSED):
         eng.liquidate(pid, sender=liquidator)
     with ape.reverts(PAUSED):
-        eng.close_position(pid, sender=alice)
+        trades.close_position(pid, sender=alice)      # its request cannot escrow the fee
     assert eng.paused() is False
     assert eng.position(pid).is_open is True
     fiat.unpause(sender=pauser)

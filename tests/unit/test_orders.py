@@ -10,7 +10,7 @@ executes (so the fee is seen moving) and times are pinned with `clock`.
 import ape
 import pytest
 
-from .helpers import ETH_PARAMS, EXECUTION_FEE, INSURANCE_FUND, LP_DEPOSIT, MAX_U128, MAX_UINT256, MINT, ZERO, px, usd
+from .helpers import ETH_PARAMS, EXECUTION_FEE, INSURANCE_FUND, LP_DEPOSIT, MAX_U128, MAX_UINT256, MINT, ZERO, lp_deposit, px, usd
 
 SIZE = usd(10_000)
 AMOUNT = usd(1_010)
@@ -266,25 +266,28 @@ def uptime(project, owner):
 
 
 @pytest.fixture
-def l2(project, deploy_engine, token, feed, owner, lp, alice, liquidator, uptime):
+def l2(project, chain, clock, deploy_engine, token, feed, owner, lp, alice, liquidator, uptime):
     """An L2 world: the ETH market, a 1,000,000 pool, the sequencer feed with a one-hour grace."""
     e = deploy_engine(token, uptime, GRACE)
-    e.list_market(feed, ETH_PARAMS.as_tuple(), sender=owner)
     pool = project.LiquidityPool.at(e.POOL())
     for who in (lp, alice, owner):
         token.mint(who, MINT, sender=owner)
         token.approve(e, MAX_UINT256, sender=who)
         token.approve(e.ORDERS(), MAX_UINT256, sender=who)
     token.approve(pool, MAX_UINT256, sender=lp)
-    pool.deposit(LP_DEPOSIT, lp, sender=lp)
+    # Seeded before the market is listed: no price round to wait for.
+    lp_deposit(chain, pool, lp, LP_DEPOSIT)
+    e.list_market(feed, ETH_PARAMS.as_tuple(), sender=owner)
     e.fund_insurance(INSURANCE_FUND, sender=owner)
+    # The seeding's LP_REQUEST_DELAY went past the clock's start: restart it.
+    clock.t0 = max(chain.blocks.head.timestamp, chain.pending_timestamp) + 100
+    clock._pending = clock.pinned = clock.t0
     return e, project.OrderBook.at(e.ORDERS())
 
 
 def test_sequencer_down_and_grace_hold_executions_and_liquidations(l2, feed, owner, uptime, alice, keeper,
                                                                     liquidator, clock):
     engine, orders = l2
-    assert (engine.SEQUENCER(), engine.SEQUENCER_GRACE()) == (uptime.address, GRACE)
     assert (orders.SEQUENCER(), orders.SEQUENCER_GRACE()) == (uptime.address, GRACE)
     clock.at(50)
     oid = _request_open(orders, alice)

@@ -224,7 +224,7 @@ def test_valuation_against_the_positions(chain, engine, trade, pool, alice, bob,
     clock.mine(2_000)
     price = px(2_150)
     st = engine.market_state(1)
-    index = st.borrow_index + ETH_PARAMS.borrow_rate * (2_000 - st.last_accrual)
+    index = st.borrow_index + ETH_PARAMS.borrow_rate * (chain.blocks.head.timestamp - st.last_accrual)
     sides = {}
     for is_long in (True, False):
         side = Side(*engine.exposure(1, is_long))

@@ -30,41 +30,58 @@ before she closes and redeems just after.
 import ape
 import pytest
 
-from .helpers import MAX_UINT256, lp_deposit, lp_redeem, px, request_id, settle, usd
+from .helpers import EXECUTION_FEE, MAX_UINT256, lp_deposit, lp_redeem, px, request_id, settle, usd
 
 D = usd(199_000_000)
 SIZE, AMOUNT = usd(100_000), usd(10_100)
+ANY_PRICE = 2**128 - 1
+
+
+def _executed(chain, orders, feed, owner, receipt):
+    """A keeper executes the order `receipt` requested, at a round after it."""
+    [req] = receipt.events.filter(orders.OrderRequested)
+    chain.pending_timestamp = chain.blocks.head.timestamp + 2
+    feed.set_answer(feed.latestAnswer(), sender=owner)
+    chain.pending_timestamp = chain.blocks.head.timestamp + 2
+    return orders.execute_order(req.order_id, sender=owner)
 
 
 @pytest.fixture
-def attacker(project, engine, pool, token, owner, stranger):
+def attacker(project, chain, engine, orders, pool, token, feed, owner, stranger):
     bundle = project.BundleAttacker.deploy(token, sender=stranger)
     lender = project.FlashLender.deploy(token, sender=owner)
     token.mint(lender, D, sender=owner)
-    token.mint(bundle, AMOUNT, sender=owner)
+    token.mint(bundle, AMOUNT + 2 * EXECUTION_FEE, sender=owner)   # collateral, and the open and close orders' fees
     receipt = bundle.run([(token.address, token.approve.encode_input(engine.address, MAX_UINT256)),
+                          (token.address, token.approve.encode_input(orders.address, MAX_UINT256)),
                           (token.address, token.approve.encode_input(pool.address, MAX_UINT256)),
-                          (engine.address, engine.open_position.encode_input(1, True, SIZE, AMOUNT))],
+                          (orders.address, orders.request_open.encode_input(1, True, SIZE, AMOUNT, ANY_PRICE))],
                          sender=stranger)
+    receipt = _executed(chain, orders, feed, owner, receipt)
     pid = receipt.events.filter(engine.PositionOpened)[0].position_id
     return bundle, lender, pid
 
 
 def test_finding_1_a_flash_deposit_around_a_losing_close_cannot_be_executed(
-        chain, engine, pool, token, feed, owner, stranger, attacker):
+        chain, engine, orders, pool, token, feed, owner, stranger, attacker):
     bundle, lender, pid = attacker
     feed.set_answer(px(1_920), sender=owner)
     next_id = pool.request_count() + 1
+    next_order = orders.order_count() + 1
     calls = [(pool.address, pool.requestDeposit.encode_input(D, bundle.address, bundle.address)),
-             (engine.address, engine.close_position.encode_input(pid)),
-             (pool.address, pool.execute_request.encode_input(next_id))]
+             (pool.address, pool.execute_request.encode_input(next_id)),
+             (orders.address, orders.request_close.encode_input(pid, 0)),
+             (orders.address, orders.execute_order.encode_input(next_order))]
     with ape.reverts("pool: request delay not over"):
         bundle.run_with_loan(lender, D, calls, sender=stranger)
+    # Nor can the close itself happen in the transaction that requests it.
+    with ape.reverts("orders: no price round after the request yet"):
+        bundle.run_with_loan(lender, D, calls[2:], sender=stranger)
     assert token.balanceOf(lender) == D and engine.position(pid).is_open
 
 
 def test_finding_1_over_blocks_the_loss_is_already_in_the_price(
-        chain, engine, pool, token, feed, owner, stranger, attacker):
+        chain, engine, orders, pool, token, feed, owner, stranger, attacker):
     bundle, lender, pid = attacker
     token.mint(bundle, D, sender=owner)        # no flash loan spans blocks: the attacker's own money
     feed.set_answer(px(1_920), sender=owner)
@@ -73,8 +90,8 @@ def test_finding_1_over_blocks_the_loss_is_already_in_the_price(
                          sender=stranger)
     settle(chain, pool, request_id(receipt, pool), [feed], owner, keeper=owner)
     shares = pool.balanceOf(bundle)
-    receipt = bundle.run([(engine.address, engine.close_position.encode_input(pid))], sender=stranger)
-    closed = receipt.events.filter(engine.PositionClosed)[0]
+    receipt = bundle.run([(orders.address, orders.request_close.encode_input(pid, 0))], sender=stranger)
+    closed = _executed(chain, orders, feed, owner, receipt).events.filter(engine.PositionClosed)[0]
     to_pool = closed.to_pool
     receipt = bundle.run([(pool.address, pool.requestRedeem.encode_input(shares, bundle.address, bundle.address))],
                          sender=stranger)
@@ -86,13 +103,13 @@ def test_finding_1_over_blocks_the_loss_is_already_in_the_price(
     assert recovered * 100 < to_pool * 3            # under 3% of the loss, where v1 gave back 99.5%
 
 
-def test_finding_2_timing_a_trader_s_loss_does_not_pay(chain, engine, pool, token, feed, owner, alice, lp2,
+def test_finding_2_timing_a_trader_s_loss_does_not_pay(chain, engine, trade, pool, token, feed, owner, alice, lp2,
                                                       open_pos):
     pid, _ = open_pos(alice, SIZE, AMOUNT)
     feed.set_answer(px(1_920), sender=owner)
     before = token.balanceOf(lp2)
     shares = lp_deposit(chain, pool, lp2, usd(10_000_000), [feed], owner)
-    to_pool = engine.close_position(pid, sender=alice).events.filter(engine.PositionClosed)[0].to_pool
+    to_pool = trade.close_position(pid, sender=alice).events.filter(engine.PositionClosed)[0].to_pool
     lp_redeem(chain, pool, lp2, shares, [feed], owner)
     gain = token.balanceOf(lp2) - before
     print(f"\nfinding 2 after: loss to pool {to_pool}, timing LP's gain {gain}")

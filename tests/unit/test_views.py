@@ -82,12 +82,12 @@ def test_position_view_of_unknown_ids(engine, alice, open_pos):
         assert tuple(engine.position(other)) == EMPTY_VIEW
 
 
-def test_totals_track_everything(engine, guardian, alice, bob, open_pos):
+def test_totals_track_everything(lens, engine, guardian, alice, bob, open_pos):
     open_pos(alice, SIZE, AMOUNT)
     open_pos(bob, usd(20_000), usd(2_020), is_long=False)
     engine.pause(sender=guardian)
     # Open fees 10 + 20 to the pool; reserves 30,000 + 60,000.
-    assert tuple(engine.totals()) == (
+    assert tuple(lens.totals(engine)) == (
         LP_DEPOSIT + usd(30), LP_SHARES, usd(90_000), INSURANCE_FUND, 2, 2, 1, True)
 
 
