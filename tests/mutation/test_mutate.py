@@ -213,18 +213,20 @@ def test_the_reviewed_equivalents_file_is_well_formed():
 # ---------------------------------------------------------------- end to end
 
 def _known_killable():
-    """Rounding the project's ceilings down: every fee rounds against the
-    trader, and the model, unmutated, still rounds up, so the stateful fast
-    path must see the difference within its budget."""
-    ceil_to_floor = [m for m in contract_mutants(ROOT, "modules/*.vy", ["rounding"])
-                     if "- 1" in m.original and "- 1" not in m.replacement]
-    return ceil_to_floor[:3]
+    """Rounding risk.vy's fee ceilings down: every fee rounds against the
+    trader, every trade pays one, and the model, unmutated, still rounds
+    up, so the stateful fast path must see the difference within its
+    budget. (Not every ceiling is that exposed: exposure.vy's valuation
+    ceiling and risk.vy's loss ceiling survived 30 x 30 steps, which is
+    what the mutation report is for.)"""
+    ceil_to_floor = [m for m in contract_mutants(ROOT, "modules/risk.vy", ["rounding"])
+                     if "- 1" in m.original and "- 1" not in m.replacement and "BPS - 1" in m.original]
+    return ceil_to_floor[:2]
 
 
 def test_known_killable_mutants_are_killed_end_to_end(tmp_path):
     chosen = _known_killable()
-    if len(chosen) < 2:
-        pytest.skip("the contracts no longer have the ceiling idiom in modules/")
+    assert len(chosen) >= 1, "risk.vy's fees no longer round up with the ceiling idiom: choose other mutants"
     runner = Runner(ROOT, Config(jobs=2, timeout=300, examples=30, steps=30, unit=False, workdir=tmp_path))
     try:
         runner.baseline("contract", sorted(analyse(ROOT).deployables))
