@@ -5,7 +5,7 @@ Transactions go through ape's accounts and providers exactly as a user's
 would; reads are raw eth_calls decoded by the harness codec, so results
 have the same shape as on every other backend.
 """
-from .chain import Chain, ChainError, TxResult
+from .chain import TIMESTAMP_PROBE, Chain, ChainError, TxResult
 
 BARE_REVERT_MESSAGES = {"Transaction failed.", "execution reverted", ""}
 
@@ -76,6 +76,12 @@ class ApeChain(Chain):
         # ahead of the head: never hand out a timestamp at or before it.
         chain = self.ape.chain
         return max(chain.blocks.head.timestamp, chain.pending_timestamp - 1)
+
+    def call_timestamp(self):
+        # The block tag `call` uses (ape's default, "latest").
+        out = self.ape.chain.provider.make_request(
+            "eth_call", [{"from": self.accounts[0], "data": TIMESTAMP_PROBE}, "latest"])
+        return int(out, 16) if isinstance(out, str) else int.from_bytes(bytes(out), "big")
 
     def snapshot(self):
         return self.ape.chain.snapshot()

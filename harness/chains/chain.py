@@ -23,6 +23,12 @@ class ChainError(Exception):
     """A failure of the chain or its client, not a contract revert."""
 
 
+# Initcode that returns block.timestamp (TIMESTAMP PUSH0 MSTORE PUSH1 32
+# PUSH0 RETURN): eth_call'd without a receiver, it reads the time a call
+# sees, on any node, with nothing deployed.
+TIMESTAMP_PROBE = "0x425f5260205ff3"
+
+
 class Chain:
     name = "chain"
     accounts: List[str]
@@ -60,6 +66,13 @@ class Chain:
         return [self.call(*c) for c in calls]
 
     def set_next_timestamp(self, timestamp: int) -> None:
+        raise NotImplementedError
+
+    def call_timestamp(self) -> int:
+        """The block.timestamp a read made now runs at. Nodes differ: anvil
+        runs eth_call in the head block, ape's test chain in its pending
+        block less a second, and anvil's pending block follows the wall
+        clock, so a check of a time-dependent view must ask, not assume."""
         raise NotImplementedError
 
     def latest_timestamp(self) -> int:

@@ -68,6 +68,9 @@ class FlakyChain(Chain):
     def latest_timestamp(self):
         return self.inner.latest_timestamp()
 
+    def call_timestamp(self):
+        return self.inner.call_timestamp()
+
     def snapshot(self):
         return self.inner.snapshot()
 

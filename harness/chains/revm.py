@@ -73,6 +73,9 @@ class RevmChain(Chain):
     def latest_timestamp(self):
         return self._timestamp
 
+    def call_timestamp(self):
+        return self._timestamp
+
     def snapshot(self):
         return (self.evm.snapshot(), self._block, self._timestamp)
 

@@ -8,7 +8,7 @@ path through ape itself.
 """
 from eth_utils import to_checksum_address
 
-from .chain import Chain, ChainError, TxResult
+from .chain import TIMESTAMP_PROBE, Chain, ChainError, TxResult
 from .codec import revert_reason
 from .rpc import Rpc, RpcError, decode_calls, eth_call
 
@@ -89,6 +89,9 @@ class RpcChain(Chain):
 
     def latest_timestamp(self):
         return self.rpc.timestamp("latest")
+
+    def call_timestamp(self):
+        return int(self.request("eth_call", [{"from": self.accounts[0], "data": TIMESTAMP_PROBE}, "latest"]), 16)
 
     def snapshot(self):
         return (self.request("evm_snapshot"), self._next_timestamp)

@@ -402,7 +402,7 @@ class ProtocolMachine(RuleBasedStateMachine):
             return
         chain = self.twin.chain
         liability, _ = chain.call(self.twin.deployment.pool, "LiquidityPool", "pool_liability", [])
-        now = chain.latest_timestamp()
+        now = chain.call_timestamp()
         prices = [f.answer for f in feeds]
         check_liability_bound(self.twin.step, state, liability, prices, now)
 
