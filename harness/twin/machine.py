@@ -190,7 +190,10 @@ class ProtocolMachine(RuleBasedStateMachine):
     def pick_order(self, pick):
         ids = self.model.orders.pending_ids()
         if not ids or pick % 19 == 0:
-            return pick % (self.model.orders.order_count + 2)     # sometimes not pending
+            # Sometimes not pending: an id executed or cancelled (its slot
+            # may hold a newer order now), or one never given out.
+            book = self.model.orders
+            return book.order_id_of(1 + pick % book.order_count) if book.order_count and pick % 2 else pick % 3
         return ids[pick % len(ids)]
 
     @rule(pick=picks, keeper=st.integers(0, 1))
@@ -414,7 +417,7 @@ class ProtocolMachine(RuleBasedStateMachine):
         is_long = self.engine.position(pid).is_long
         o = self.send("orders", "request_close", [pid, 0 if is_long else 2**128 - 1], owner)
         assert o.ok, f"{pid}: request_close reverts: {o.reason}"
-        oid = self.model.orders.order_count
+        oid = o.value
         feed = self.engine.feeds[self.twin.deployment.feeds[symbol]]
         self.send(f"feed:{symbol}", "set_answer", [feed.answer], self.world.owner)
         o = self.send("orders", "execute_order", [oid], self.world.liquidators[0])
