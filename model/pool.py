@@ -275,6 +275,7 @@ class LiquidityPool(Contract):
         """Returns the RequestExecuted event it logs."""
         r = self.lp_requests[request_id]
         require(r.amount != 0, "pool: no pending request")
+        require(not self.engine.paused, "pool: paused, executions wait")
         require(self.engine.env.timestamp >= r.requested_at + LP_REQUEST_DELAY, "pool: request delay not over")
         liability, oldest = self._liability()
         require(oldest > r.requested_at, "pool: wait for every market's price round after the request")

@@ -22,6 +22,8 @@ WAITS = {
     "orders: no price round after the request yet": "waits: no price round after its request yet",
     "sequencer: down": "waits: sequencer down",
     "sequencer: grace period after an outage": "waits: sequencer back up, still in its grace period",
+    "oracle: price is stale": "waits: the market's price is stale (no round within its staleness)",
+    "pool: paused, executions wait": "waits: the protocol is paused (LP executions resume when the guardian unpauses)",
     "pool: request delay not over": "waits: the pool's request delay is not over",
     "pool: wait for every market's price round after the request":
         "waits: some market has no price round after the request yet",
