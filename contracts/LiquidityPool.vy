@@ -196,9 +196,7 @@ def _liability() -> (int256, uint256):
         if st.oi_long | st.oi_short != 0:
             price: uint256 = convert(answer, uint256)
             rate: uint256 = (staticcall ENGINE.market_params(market_id)).borrow_rate
-            index: uint256 = st.borrow_index
-            if block.timestamp > st.last_accrual:
-                index += rate * (block.timestamp - st.last_accrual)
+            index: uint256 = markets._index_at(st.borrow_index, st.last_accrual, rate, block.timestamp)
             total += exposure._claim(staticcall ENGINE.exposure(market_id, True), True, price, index)
             total += exposure._claim(staticcall ENGINE.exposure(market_id, False), False, price, index)
     return total, oldest

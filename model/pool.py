@@ -14,7 +14,7 @@ from .errors import Revert, checked, require
 from .events import Event
 from .exposure import _claim
 from .journal import Contract, Journal, external
-from .markets import index_at
+from .markets import _index_at
 from .risk import BPS
 from .token import MAX_UINT256, Token
 
@@ -147,7 +147,7 @@ class LiquidityPool(Contract):
             oldest = min(oldest, updated_at)
             if st.oi_long | st.oi_short:
                 rate = e.market_params(market_id).borrow_rate
-                index = index_at(st.borrow_index, st.last_accrual, rate, e.env.timestamp)
+                index = _index_at(st.borrow_index, st.last_accrual, rate, e.env.timestamp)
                 total += _claim(e.exposure(market_id, True), True, answer, index)
                 total += _claim(e.exposure(market_id, False), False, answer, index)
         return total, oldest
