@@ -10,7 +10,7 @@ in accounting still shows up as broken conservation or isolation.
 import json
 import time
 
-from hypothesis import strategies as st
+from hypothesis import strategies as st, target
 from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition, rule,
                                  run_state_machine_as_test)
 
@@ -19,6 +19,7 @@ from model.pool import LP_REQUEST_DELAY
 
 from ..chains.artifacts import ROOT
 from ..protocol.markets import MARKETS, PRICE, USDC
+from .boundaries import BoundaryRules
 from .invariants import check_conservation, check_exposure, check_isolation, check_liability_bound
 from .twin import Disagreement, Twin
 from .world import World, build_world, refresh_feeds, settle_request
@@ -49,7 +50,7 @@ reward_floors = st.one_of(st.integers(0, 10 * USDC),
                           st.sampled_from([0, 1, 5 * USDC, 10 * USDC, 10 * USDC + 1, 2**32]))
 
 
-class ProtocolMachine(RuleBasedStateMachine):
+class ProtocolMachine(BoundaryRules, RuleBasedStateMachine):
     """Subclassed per run with `world` set (see make_machine)."""
 
     world: World = None
@@ -63,14 +64,20 @@ class ProtocolMachine(RuleBasedStateMachine):
         self.engine = self.model.engine
         self.checked = 0
         self.in_what_if = False
+        self.bad_debts = 0
+        self.most_liquidatable = 0
 
     def teardown(self):
         self.stats["steps"] += self.checked
+        # Steer generation towards the runs that stress the books most.
+        target(float(self.bad_debts), label="liquidations and closes with bad debt")
+        target(float(self.most_liquidatable), label="most positions liquidatable at once")
         self.twin.rollback(self.mark)
 
     # ---------------------------------------------------------------- helpers
 
     def send(self, target, fn, args, sender, seconds=1):
+        vaults_before = self.engine.vault_count
         try:
             outcome = self.twin.send(target, fn, args, sender, seconds)
         except Disagreement as err:
@@ -85,9 +92,16 @@ class ProtocolMachine(RuleBasedStateMachine):
             key = (key[0], "executed" if done == "executed" else f"cancelled: {detail}")
             if done == "executed" and hasattr(result, "bad_debt") and result.bad_debt:
                 key = (key[0], "executed, with bad debt")
-        if fn == "liquidate" and outcome.ok and outcome.value and outcome.value["bad_debt"]:
-            key = (key[0], "ok, with bad debt")
+            elif done == "executed" and type(result) is int and self.engine.vault_count == vaults_before:
+                key = (key[0], "executed, an open in a recycled vault")
+        if fn == "liquidate" and outcome.ok and outcome.value:
+            if outcome.value["bad_debt"]:
+                key = (key[0], "ok, with bad debt")
+            elif outcome.value["insurance_cut"]:
+                key = (key[0], "ok, with an insurance cut")
         self.stats["outcomes"][key] = self.stats["outcomes"].get(key, 0) + 1
+        if not self.in_what_if and key[1].endswith("with bad debt"):
+            self.bad_debts += 1
         return outcome
 
     def _write_replay(self):
@@ -457,6 +471,7 @@ class ProtocolMachine(RuleBasedStateMachine):
         assert pool_assets == state.pool_cash + state.pending_deposits, "pool balance != cash + escrow"
         check_exposure(self.twin.step, state)
         self._check_liability_bound(state)
+        self.most_liquidatable = max(self.most_liquidatable, len(self._liquidatable()))
         assert state.balances[d.engine] == 0, "the engine itself holds no tokens"
         # The order book holds exactly the pending orders' escrow, on chain.
         escrow = self.twin.chain.call(d.orders, "OrderBook", "pending_escrow", [])
