@@ -1,0 +1,328 @@
+"""Attackers in the state machine (issue 8, "Adversaries in the state machine").
+
+Each attacker that must act inside one transaction is a BundleAttacker
+(contracts/adversaries/) owned by the world's stranger, with a FlashLender
+beside it; its model twin (model/adversaries.py) runs the same calldata on
+the model, so the twin's outcome and state comparison covers every attack.
+
+    flash depositor   borrow -> requestDeposit (+ execute_request) -> its own
+                      losing close -> (requestRedeem + execute) or cancel -> repay
+    flash keeper      the same around a liquidation it performs
+    straddler         a long and a short on one market, held across the
+                      machine's price jumps; its losing leg closed inside a
+                      flash deposit bundle, the other leg closed plainly
+    LP timer          requests a deposit while traders are under water, a
+                      redeem while they are in profit (read from the chain's
+                      pool_liability), executes itself at the first eligible
+                      moment, or right before a price move the machine makes
+
+Trades go through the engine's trade functions as they are on this branch,
+each built by one of the `*_call` functions below: when two-step orders land
+(OrderBook), those are the only place to switch to order requests.
+
+What every attack yields is counted in stats["attacks"] (printed with the
+outcome table): tries, outcomes, and the attacker's gain in token units,
+measured on chain data by economics.holdings.
+"""
+from eth_abi import decode as abi_decode
+from eth_utils import to_checksum_address
+from hypothesis import strategies as st
+from hypothesis.stateful import precondition, rule
+
+from model.adversaries import BundleAttacker, FlashLender
+from model.pool import LP_REQUEST_DELAY
+
+from ..protocol.markets import MARKETS, USDC
+from .economics import EconomicChecks, holdings
+from .twin import Target
+from .world import refresh_feeds
+
+LOAN = 200_000_000 * USDC          # a flash loan far above the pool: 200x its seed
+STAKE = 2_000_000 * USDC           # each attacker's own tokens
+MAX_UINT256 = 2**256 - 1
+ATTACKERS = ("bundle", "straddler", "timer")
+
+
+# ---------------------------------------------------------------- deploying
+
+def _decoder(twin):
+    """decode(target, calldata) -> (fn, args) for the model's BundleAttacker,
+    from the ABIs of the contracts the twin knows by address."""
+    by_address, tables = {}, {}
+    for t in twin.targets.values():
+        by_address[t.address] = t.contract
+
+    def decode(target, data):
+        contract = by_address[to_checksum_address(target)]
+        table = tables.get(contract)
+        if table is None:
+            table = tables[contract] = {f.selector: f for f in twin.chain.codec(contract).functions.values()}
+        f = table[data[:4]]
+        args = abi_decode(f.inputs, data[4:])
+        return f.name, [to_checksum_address(a) if t == "address" else a for t, a in zip(f.inputs, args)]
+
+    return decode, by_address
+
+
+def deploy_attackers(world) -> None:
+    """The lender (holding LOAN) and three BundleAttackers owned by the
+    stranger, each with STAKE and approvals for the engine and the pool."""
+    twin, model, d = world.twin, world.twin.model, world.twin.deployment
+    decode, by_address = _decoder(twin)
+
+    def add(name, contract, make, sender):
+        twin.tick()
+        address = twin.chain.deploy(contract, [d.token], sender)
+        obj = make(address)
+        model.contracts[address] = obj
+        twin.targets[name] = Target(address, contract, obj)
+        by_address[address] = contract
+        twin.holders.append(address)
+        twin._names[address] = name
+        return address
+
+    lender = add("lender", "FlashLender",
+                 lambda a: FlashLender(model.journal, a, model.token, model.contracts), world.owner)
+    twin.send("token", "mint", [lender, LOAN], world.owner)
+    for name in ATTACKERS:
+        bundle = add(name, "BundleAttacker",
+                     lambda a: BundleAttacker(model.journal, a, world.stranger, model.token, model.contracts,
+                                              decode), world.stranger)
+        twin.send("token", "mint", [bundle, STAKE], world.owner)
+        r = twin.send(name, "run", [[call(twin, "token", "approve", [d.engine, MAX_UINT256]),
+                                     call(twin, "token", "approve", [d.pool, MAX_UINT256])]], world.stranger)
+        assert r.ok, f"{name} approvals reverted: {r.reason}"
+    world.attackers = {name: twin.targets[name].address for name in ATTACKERS}
+    world.lender = lender
+
+
+def call(twin, target: str, fn: str, args) -> tuple:
+    t = twin.targets[target]
+    return (t.address, twin.chain.codec(t.contract)[fn].encode(args))
+
+
+# ---------------------------------------------------------------- trades (switch to order requests at merge)
+
+def open_call(twin, market_id, is_long, size, amount) -> tuple:
+    return call(twin, "engine", "open_position", [market_id, is_long, size, amount])
+
+
+def close_call(twin, position_id) -> tuple:
+    return call(twin, "engine", "close_position", [position_id])
+
+
+def liquidate_call(twin, position_id) -> tuple:
+    return call(twin, "engine", "liquidate", [position_id])
+
+
+# ---------------------------------------------------------------- the rules
+
+def _record(stats, attack, outcome, gain=None):
+    a = stats["attacks"].setdefault(attack, {"tried": 0, "outcomes": {}, "gain": 0, "best": None, "valued": 0})
+    a["tried"] += 1
+    a["outcomes"][outcome] = a["outcomes"].get(outcome, 0) + 1
+    if gain is not None:
+        a["valued"] += 1
+        a["gain"] += gain
+        a["best"] = gain if a["best"] is None else max(a["best"], gain)
+
+
+class AdversaryRules(EconomicChecks):
+    """Mixed into ProtocolMachine: its rules are the attackers'."""
+
+    def attacker(self, name):
+        return self.world.attackers[name]
+
+    def own_positions(self, name):
+        who = self.attacker(name)
+        return [pid for pid in sorted(self.engine.open_position_ids()) if self.engine.position(pid).owner == who]
+
+    def run_bundle(self, attack, name, calls, loan=0, liquidated=()):
+        """Send one bundle (in a flash loan when `loan`), check invariant (1)
+        on the chain's data around it and count what it yielded."""
+        who = self.attacker(name)
+        before = holdings(self.twin, who)
+        mark = self.model.events_mark()
+        if loan:
+            o = self.send(name, "run_with_loan", [self.world.lender, loan, calls], self.world.stranger)
+        else:
+            o = self.send(name, "run", [calls], self.world.stranger)
+        after = holdings(self.twin, who, rate=before.rate)
+        gain = None
+        if before.valued and after.valued:
+            gain = after.total - before.total
+            self.check_bundle(attack, who, before, after, mark)
+        _record(self.stats, attack, o.reason or "ok", gain if o.ok else None)
+        return o
+
+    def _flash_bundle(self, attack, name, action, loan, variant):
+        """requestDeposit(loan) -> [execute it] -> action -> [requestRedeem of
+        the shares it holds + execute] -> cancel the deposit -> repay."""
+        t, pool, who = self.twin, self.model.pool, self.attacker(name)
+        rid = pool.request_count + 1
+        calls = [call(t, "pool", "requestDeposit", [loan, who, who])]
+        if variant & 1:
+            calls.append(call(t, "pool", "execute_request", [rid]))
+        calls.append(action)
+        shares = pool.balanceOf(who)
+        if variant & 2 and shares:
+            calls += [call(t, "pool", "requestRedeem", [shares, who, who]),
+                      call(t, "pool", "execute_request", [rid + 1])]
+        calls.append(call(t, "pool", "cancel_request", [rid]))
+        return self.run_bundle(attack, name, calls, loan=loan)
+
+    # ---- positions of the attackers' own
+
+    @rule(symbol=st.sampled_from(sorted(MARKETS)), is_long=st.booleans(),
+          collateral=st.integers(50 * USDC, 20_000 * USDC), pct=st.integers(20, 100))
+    def attacker_opens(self, symbol, is_long, collateral, pct):
+        """The flash depositor opens a position of its own to lose on."""
+        size, amount = self._sized(symbol, collateral, pct)
+        self.run_bundle("attacker opens", "bundle", [open_call(self.twin, self.market_id(symbol), is_long,
+                                                               size, amount)])
+
+    @rule(symbol=st.sampled_from(sorted(MARKETS)), collateral=st.integers(50 * USDC, 20_000 * USDC),
+          pct=st.integers(50, 100))
+    def straddle_open(self, symbol, collateral, pct):
+        """A long and a short of one size on one market, in one transaction."""
+        size, amount = self._sized(symbol, collateral, pct)
+        m = self.market_id(symbol)
+        if not self.own_positions("straddler"):
+            self.record_straddle_life()
+            self._straddle_start = holdings(self.twin, self.attacker("straddler")).total
+        self.run_bundle("straddle open", "straddler", [open_call(self.twin, m, True, size, amount),
+                                                       open_call(self.twin, m, False, size, amount)])
+
+    def _sized(self, symbol, collateral, pct):
+        params = self.engine.market_params(self.market_id(symbol))
+        size = collateral * 10_000 * pct // (100 * params.initial_margin_bps)
+        return size, collateral + (size * params.open_fee_bps + 9_999) // 10_000
+
+    # ---- finding 1: flash deposit around one's own losing close
+
+    @precondition(lambda self: self.own_positions("bundle"))
+    @rule(pick=st.integers(0, 2**16), loan=st.sampled_from([LOAN, LOAN // 100, 10_000 * USDC]),
+          variant=st.integers(0, 3))
+    def flash_deposit_close(self, pick, loan, variant):
+        """Close the attacker's worst position inside a flash deposit."""
+        pids = self.own_positions("bundle")
+        pid = min(pids, key=lambda p: (self._equity(p), p)) if pick % 2 else pids[pick % len(pids)]
+        self._flash_bundle("flash deposit + own close", "bundle", close_call(self.twin, pid), loan, variant)
+
+    def _equity(self, pid):
+        try:
+            return self.engine.health(pid).equity
+        except Exception:  # a faulty feed: no ordering by equity, any will do
+            return 0
+
+    # ---- the keeper's version: around a liquidation
+
+    @rule(pick=st.integers(0, 2**16), loan=st.sampled_from([LOAN, LOAN // 100]), variant=st.integers(0, 3),
+          plain=st.integers(0, 3))
+    def flash_keeper_liquidation(self, pick, loan, variant, plain):
+        """A keeper liquidates inside a flash deposit (or, for comparison,
+        plainly from its bundle): all it may keep is the reward."""
+        targets = self._liquidatable()
+        if not targets:
+            _record(self.stats, "flash deposit + liquidation", "no liquidatable position")
+            return
+        pid = targets[pick % len(targets)]
+        if plain == 0:
+            self.run_bundle("liquidation, no loan", "bundle", [liquidate_call(self.twin, pid)])
+        else:
+            self._flash_bundle("flash deposit + liquidation", "bundle", liquidate_call(self.twin, pid), loan,
+                               variant)
+
+    # ---- the straddler
+
+    @precondition(lambda self: self.own_positions("straddler"))
+    @rule(in_flash=st.integers(0, 3), loan=st.sampled_from([LOAN, LOAN // 100]))
+    def straddle_close(self, in_flash, loan):
+        """Close the losing leg (inside a flash deposit, mostly), then the
+        other; the straddle's yield is its net over its whole life."""
+        pids = sorted(self.own_positions("straddler"), key=lambda p: (self._equity(p), p))
+        loser = pids[0]
+        if in_flash:
+            self._flash_bundle("straddle: flash deposit + losing leg", "straddler", close_call(self.twin, loser),
+                               loan, 0)
+        else:
+            self.run_bundle("straddle: close losing leg", "straddler", [close_call(self.twin, loser)])
+        rest = [close_call(self.twin, p) for p in pids[1:] if self.engine.position(p).is_open]
+        if rest:
+            self.run_bundle("straddle: close other leg", "straddler", rest)
+        if not self.own_positions("straddler"):
+            self.record_straddle_life()
+
+    _straddle_start = None
+
+    def record_straddle_life(self):
+        """A straddle's yield over its life: opened, held across the machine's
+        price moves, closed (or liquidated), in tokens on chain."""
+        if self._straddle_start is None or self.own_positions("straddler"):
+            return
+        h = holdings(self.twin, self.attacker("straddler"))
+        _record(self.stats, "straddle: whole life", "closed or liquidated", h.total - self._straddle_start)
+        self._straddle_start = None
+
+    # ---- the LP timer
+
+    @rule(amount=st.integers(10_000 * USDC, 1_500_000 * USDC), fraction=st.integers(1_000, 10_000),
+          contrarian=st.integers(0, 4))
+    def timer_request(self, amount, fraction, contrarian):
+        """Deposit while traders are under water (their loss is the pool's
+        gain), redeem while they are in profit (first out); now and then
+        the other way round, to see both."""
+        liability = self.chain_liability()
+        if liability is None:
+            _record(self.stats, "LP timer request", "no valuation (a feed is not positive)")
+            return
+        who, t = self.attacker("timer"), self.twin
+        deposit = (liability < 0) != (contrarian == 0)
+        if deposit:
+            c = call(t, "pool", "requestDeposit", [amount, who, who])
+        else:
+            shares = self.model.pool.balanceOf(who) * fraction // 10_000
+            if not shares:
+                c = call(t, "pool", "requestDeposit", [amount, who, who])
+            else:
+                c = call(t, "pool", "requestRedeem", [shares, who, who])
+        self.run_bundle("LP timer request", "timer", [c])
+
+    @precondition(lambda self: self._timer_pending())
+    @rule(wait=st.booleans())
+    def timer_execute(self, wait):
+        """The timer executes its own requests at the first eligible moment:
+        after the delay, at the first fresh round of every feed."""
+        if wait:
+            self.twin.wait(LP_REQUEST_DELAY)
+            refresh_feeds(self.twin)
+        self._timer_execute_eligible("LP timer executes")
+
+    def before_price_move(self):
+        """The hook ProtocolMachine.move_price calls first: the timer knows
+        the move is coming and executes whatever it can now."""
+        if self._timer_pending():
+            self._timer_execute_eligible("LP timer executes before a price move")
+
+    def _timer_pending(self):
+        who = self.attacker("timer")
+        return [rid for rid in self._pending() if self.model.pool.lp_requests[rid].owner == who]
+
+    def _timer_execute_eligible(self, attack):
+        pool, now = self.model.pool, self.twin.clock + 1
+        try:
+            _, oldest = pool.pool_liability()
+        except Exception:
+            oldest = 0
+        for rid in self._timer_pending():
+            r = pool.lp_requests[rid]
+            if now >= r.requested_at + LP_REQUEST_DELAY and oldest > r.requested_at:
+                o = self.run_bundle(attack, "timer", [call(self.twin, "pool", "execute_request", [rid])])
+                if o.ok and not r.is_deposit:
+                    # What timing has earned so far: everything it holds, shares at
+                    # the pool's price, against the STAKE it started with.
+                    h = holdings(self.twin, self.attacker("timer"))
+                    if h.valued:
+                        _record(self.stats, "LP timer: net after a redeem", "ok", h.total - STAKE)
+                return
+        _record(self.stats, attack, "not eligible yet")
