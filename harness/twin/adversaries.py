@@ -93,6 +93,7 @@ def deploy_attackers(world) -> None:
                                      call(twin, "token", "approve", [d.pool, MAX_UINT256])]], world.stranger)
         assert r.ok, f"{name} approvals reverted: {r.reason}"
     world.attackers = {name: twin.targets[name].address for name in ATTACKERS}
+    world.attacker_names = {a: n for n, a in world.attackers.items()}
     world.lender = lender
 
 
@@ -129,6 +130,15 @@ def _record(stats, attack, outcome, gain=None):
 
 class AdversaryRules(EconomicChecks):
     """Mixed into ProtocolMachine: its rules are the attackers'."""
+
+    def send_as_contract(self, target, fn, args, sender, seconds=1):
+        """A call the machine makes as a position's or request's owner, when
+        that owner is an attacker contract: it goes through the bundle."""
+        name = self.world.attacker_names[sender]
+        o = self.send(name, "run", [[call(self.twin, target, fn, args)]], self.world.stranger, seconds)
+        key = (("what-if " if self.in_what_if else "") + fn + " (attacker)", o.reason or "ok")
+        self.stats["outcomes"][key] = self.stats["outcomes"].get(key, 0) + 1
+        return o
 
     def attacker(self, name):
         return self.world.attackers[name]
@@ -200,12 +210,17 @@ class AdversaryRules(EconomicChecks):
 
     # ---- finding 1: flash deposit around one's own losing close
 
-    @precondition(lambda self: self.own_positions("bundle"))
     @rule(pick=st.integers(0, 2**16), loan=st.sampled_from([LOAN, LOAN // 100, 10_000 * USDC]),
-          variant=st.integers(0, 3))
-    def flash_deposit_close(self, pick, loan, variant):
-        """Close the attacker's worst position inside a flash deposit."""
+          variant=st.integers(0, 3), symbol=st.sampled_from(sorted(MARKETS)), is_long=st.booleans())
+    def flash_deposit_close(self, pick, loan, variant, symbol, is_long):
+        """Close the attacker's worst position inside a flash deposit (opening
+        one first when it has none, so the attack is tried every time)."""
+        if not self.own_positions("bundle"):
+            self.attacker_opens(symbol, is_long, 10_000 * USDC, 90)
         pids = self.own_positions("bundle")
+        if not pids:
+            _record(self.stats, "flash deposit + own close", "could not open a position to lose on")
+            return
         pid = min(pids, key=lambda p: (self._equity(p), p)) if pick % 2 else pids[pick % len(pids)]
         self._flash_bundle("flash deposit + own close", "bundle", close_call(self.twin, pid), loan, variant)
 
@@ -224,6 +239,9 @@ class AdversaryRules(EconomicChecks):
         plainly from its bundle): all it may keep is the reward."""
         targets = self._liquidatable()
         if not targets:
+            self._crash_a_market(pick)
+            targets = self._liquidatable()
+        if not targets:
             _record(self.stats, "flash deposit + liquidation", "no liquidatable position")
             return
         pid = targets[pick % len(targets)]
@@ -233,13 +251,30 @@ class AdversaryRules(EconomicChecks):
             self._flash_bundle("flash deposit + liquidation", "bundle", liquidate_call(self.twin, pid), loan,
                                variant)
 
+    def _crash_a_market(self, pick):
+        """A price jump (before the bundle, in its own transaction) deep
+        enough to make some open position liquidatable."""
+        pids = sorted(self.engine.open_position_ids())
+        if not pids:
+            return
+        pos = self.engine.position(pids[pick % len(pids)])
+        symbol = next(s for s, m in self.world.markets.items() if m == pos.market_id)
+        move = -(1_500 + pick % 4_000) if pos.is_long else 1_500 + pick % 4_000
+        self.move_price(symbol, move)
+
     # ---- the straddler
 
-    @precondition(lambda self: self.own_positions("straddler"))
-    @rule(in_flash=st.integers(0, 3), loan=st.sampled_from([LOAN, LOAN // 100]))
-    def straddle_close(self, in_flash, loan):
+    @rule(in_flash=st.integers(0, 3), loan=st.sampled_from([LOAN, LOAN // 100]),
+          symbol=st.sampled_from(sorted(MARKETS)), jump=st.sampled_from([-2_000, -500, 500, 2_000]))
+    def straddle_close(self, in_flash, loan, symbol, jump):
         """Close the losing leg (inside a flash deposit, mostly), then the
-        other; the straddle's yield is its net over its whole life."""
+        other; the straddle's yield is its net over its whole life. With no
+        straddle open, one is opened and a price jump made first."""
+        if not self.own_positions("straddler"):
+            self.straddle_open(symbol, 10_000 * USDC, 90)
+            self.move_price(symbol, jump)
+            if not self.own_positions("straddler"):
+                return
         pids = sorted(self.own_positions("straddler"), key=lambda p: (self._equity(p), p))
         loser = pids[0]
         if in_flash:

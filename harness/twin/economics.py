@@ -212,11 +212,6 @@ class EconomicChecks:
                                                      f"cancelled: {again.reason}")
 
     def _cancel_as(self, owner, rid):
-        from .adversaries import call
-        names = {a: n for n, a in self.world.attackers.items()}
-        if owner in names:
-            return self.send(names[owner], "run", [[call(self.twin, "pool", "cancel_request", [rid])]],
-                             self.world.stranger)
         return self.send("pool", "cancel_request", [rid], owner)
 
     def chain_liability(self):

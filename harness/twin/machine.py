@@ -73,6 +73,8 @@ class ProtocolMachine(AdversaryRules, RuleBasedStateMachine):
     # ---------------------------------------------------------------- helpers
 
     def send(self, target, fn, args, sender, seconds=1):
+        if sender in self.world.attacker_names:
+            return self.send_as_contract(target, fn, args, sender, seconds)
         try:
             outcome = self.twin.send(target, fn, args, sender, seconds)
         except Disagreement as err:

@@ -1,0 +1,131 @@
+"""Each attacker of harness/twin/adversaries.py, once, on a fixed path, with
+what it now yields (model and chain in lockstep, every economic invariant
+of harness/twin/economics.py checked after each step, as in the machine).
+
+Run on revm in process, in the standard world (1,000,000 USDC per LP, two
+LPs, 10,000 USDC of insurance), with the machine's own rules as actors.
+"""
+import pytest
+from hypothesis import settings
+
+from harness.chains.revm import RevmChain
+from harness.protocol.markets import PRICE, USDC
+from harness.twin.adversaries import LOAN, deploy_attackers
+from harness.twin.economics import holdings
+from harness.twin.machine import make_machine
+from harness.twin.twin import Twin
+from harness.twin.world import build_world, refresh_feeds
+
+
+@pytest.fixture
+def m():
+    world = build_world(Twin(RevmChain(n_accounts=20)))
+    deploy_attackers(world)
+    machine = make_machine(world, {"steps": 0, "outcomes": {}, "attacks": {}})()
+    machine.step_checks = lambda: (machine.model_and_chain_agree(), machine.check_economics())
+    machine.step_checks()
+    yield machine
+    print("\n" + "\n".join(f"  {k}: {v}" for k, v in machine.stats["attacks"].items()))
+
+
+def _set_price(m, symbol, usd):
+    m.send(f"feed:{symbol}", "set_answer", [usd * PRICE], m.world.owner)
+    m.step_checks()
+
+
+def _attack(m, name):
+    return m.stats["attacks"][name]
+
+
+def test_flash_deposit_around_own_losing_close(m):
+    """The attacker's 100,000 USDC ETH long (10,000 of collateral at 10x,
+    opened at 2,000) is closed at 1,920 inside a flash deposit of 200,000,000.
+      with execute_request in the bundle: reverts "pool: request delay not over";
+      with requestRedeem + execute of shares: none held, same bundle as above;
+      deposit -> close -> cancel: succeeds, and the attacker ends 100.000317
+      USDC below its holdings before, the position counted at its equity (the
+      4,000 loss already in it): the close fee and a second's borrow fee. The
+      flash deposit recovers none of the loss (v1: 99.5% of it)."""
+    m.attacker_opens("ETH", True, 10_000 * USDC, 100)
+    m.step_checks()
+    _set_price(m, "ETH", 1_920)
+    m.flash_deposit_close(pick=0, loan=LOAN, variant=1, symbol="ETH", is_long=True)
+    m.step_checks()
+    m.flash_deposit_close(pick=0, loan=LOAN, variant=0, symbol="ETH", is_long=True)
+    m.step_checks()
+    a = _attack(m, "flash deposit + own close")
+    assert a["outcomes"] == {"pool: request delay not over": 1, "ok": 1}
+    assert a["gain"] == -100_000_317
+    assert not m.own_positions("bundle")
+
+
+def test_flash_keeper_keeps_only_the_reward(m):
+    """Trader 0's 50,000 USDC ETH long (5,000 collateral) goes under water at
+    1,830; the keeper bundle liquidates it inside a 200,000,000 flash deposit
+    (deposit -> liquidate -> cancel): it gains exactly the reward, 500 USDC
+    (the market's 100 bps of size), none of the pool's share; with
+    execute_request in the bundle it reverts "pool: request delay not over"."""
+    m.open_position(0, "ETH", True, 5_000 * USDC, 100, 1)
+    m.step_checks()
+    _set_price(m, "ETH", 1_830)
+    m.flash_keeper_liquidation(pick=0, loan=LOAN, variant=1, plain=1)
+    m.step_checks()
+    mark = m.model.events_mark()
+    m.flash_keeper_liquidation(pick=0, loan=LOAN, variant=0, plain=1)
+    m.step_checks()
+    reward, = [e.event.reward for e in m.model.events_since(mark, "PositionLiquidated")]
+    a = _attack(m, "flash deposit + liquidation")
+    assert a["outcomes"] == {"pool: request delay not over": 1, "ok": 1}
+    assert a["gain"] == reward == 500 * USDC
+
+
+@pytest.mark.parametrize("jump, figure", [(2_000, 7_729_999_143), (-2_000, 7_729_999_143),
+                                          (500, -360_001_428), (-500, -360_001_428)])
+def test_straddle_across_a_price_jump(m, jump, figure):
+    """An ETH straddle at 90% of max leverage (two legs of 90,000 USDC size,
+    10,000 of collateral each) across a jump of +-5% or +-20%, the losing leg
+    closed inside a flash deposit of 200,000,000, the other plainly.
+      +-5%: it yields -360.001428 USDC whichever way: the fees (v1: about
+        +7,000 on 2M of pool, from the flash deposit).
+      +-20%, a gap past the 10% margin: it yields +7,729.999143 USDC whichever
+        way. The flash deposit adds nothing; the gain is the bankrupt leg's
+        8,000 USDC shortfall, which the insurance fund pays (bad debt) while the
+        other leg collects its full 18,000 profit. A real, remaining finding:
+        a straddle is a free option on a gap larger than the margin."""
+    m.straddle_close(in_flash=1, loan=LOAN, symbol="ETH", jump=jump)
+    m.step_checks()
+    assert _attack(m, "straddle: flash deposit + losing leg")["outcomes"] == {"ok": 1}
+    assert _attack(m, "straddle: whole life")["gain"] == figure
+
+
+def test_lp_timer_around_a_trader_loss(m):
+    """Trader 0 holds a 100,000 USDC ETH long, 4% under water (price 1,920).
+    The timer deposits 1,000,000 USDC while traders are in loss, executes it
+    itself at the first eligible moment, the trader closes (the loss becomes
+    the pool's cash), the timer redeems everything and executes right before
+    the machine's next price move. It nets 33.337... USDC: a third of the 100
+    USDC close fee (it held a third of the pool), not the loss already
+    marked into the price (v1: 10/11 of a 4,100 USDC loss for a 10M LP).
+    Measured: +33.287945 USDC (a third of the fee, less the borrow fee the
+    pool had not yet collected and rounding)."""
+    m.open_position(0, "ETH", True, 10_000 * USDC, 100, 1)
+    m.step_checks()
+    _set_price(m, "ETH", 1_920)
+    pid = m.engine.open_position_ids()[0]
+    m.timer_request(1_000_000 * USDC, 10_000, contrarian=1)
+    m.step_checks()
+    m.timer_execute(wait=True)
+    m.step_checks()
+    m.send("engine", "close_position", [pid], m.owner_of(pid))
+    m.step_checks()
+    m.timer_request(1 * USDC, 10_000, contrarian=0)       # traders flat: the contrarian draw redeems
+    m.step_checks()
+    m.twin.wait(60)
+    refresh_feeds(m.twin)
+    m.move_price("ETH", 100)                               # executes before the move
+    m.step_checks()
+    h = holdings(m.twin, m.world.attackers["timer"])
+    gain = h.total - 2_000_000 * USDC
+    print(f"LP timer net: {gain}")
+    assert _attack(m, "LP timer executes before a price move")["outcomes"] == {"ok": 1}
+    assert gain == 33_287_945
