@@ -64,11 +64,13 @@ def _decoder(twin):
     return decode, by_address
 
 
-def deploy_attackers(world) -> None:
-    """The lender (holding LOAN) and three BundleAttackers owned by the
-    stranger, each with STAKE and approvals for the engine and the pool."""
-    twin, model, d = world.twin, world.twin.model, world.twin.deployment
+def add_attacker_contracts(twin, owner: str, stranger: str) -> tuple:
+    """Deploy the lender (by `owner`) and the BundleAttackers (owned by
+    `stranger`) on chain and beside the model, logged so a replay does the
+    same: (lender address, {name: bundle address})."""
+    model, d = twin.model, twin.deployment
     decode, by_address = _decoder(twin)
+    twin.log.append(("attackers", twin.symbolic(owner), twin.symbolic(stranger)))
 
     def add(name, contract, make, sender):
         twin.tick()
@@ -81,19 +83,28 @@ def deploy_attackers(world) -> None:
         twin._names[address] = name
         return address
 
-    lender = add("lender", "FlashLender",
-                 lambda a: FlashLender(model.journal, a, model.token, model.contracts), world.owner)
+    lender = add("lender", "FlashLender", lambda a: FlashLender(model.journal, a, model.token, model.contracts),
+                 owner)
+    bundles = {name: add(name, "BundleAttacker",
+                         lambda a: BundleAttacker(model.journal, a, stranger, model.token, model.contracts, decode),
+                         stranger)
+               for name in ATTACKERS}
+    return lender, bundles
+
+
+def deploy_attackers(world) -> None:
+    """The lender (holding LOAN) and three BundleAttackers owned by the
+    stranger, each with STAKE and approvals for the engine and the pool."""
+    twin, d = world.twin, world.twin.deployment
+    lender, bundles = add_attacker_contracts(twin, world.owner, world.stranger)
     twin.send("token", "mint", [lender, LOAN], world.owner)
-    for name in ATTACKERS:
-        bundle = add(name, "BundleAttacker",
-                     lambda a: BundleAttacker(model.journal, a, world.stranger, model.token, model.contracts,
-                                              decode), world.stranger)
+    for name, bundle in bundles.items():
         twin.send("token", "mint", [bundle, STAKE], world.owner)
         r = twin.send(name, "run", [[call(twin, "token", "approve", [d.engine, MAX_UINT256]),
                                      call(twin, "token", "approve", [d.pool, MAX_UINT256])]], world.stranger)
         assert r.ok, f"{name} approvals reverted: {r.reason}"
-    world.attackers = {name: twin.targets[name].address for name in ATTACKERS}
-    world.attacker_names = {a: n for n, a in world.attackers.items()}
+    world.attackers = dict(bundles)
+    world.attacker_names = {a: n for n, a in bundles.items()}
     world.lender = lender
 
 

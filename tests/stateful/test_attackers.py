@@ -11,7 +11,7 @@ from hypothesis import settings
 from harness.chains.revm import RevmChain
 from harness.protocol.markets import PRICE, USDC
 from harness.twin.adversaries import LOAN, deploy_attackers
-from harness.twin.economics import holdings
+from harness.twin.economics import holdings, pool_rate
 from harness.twin.machine import make_machine
 from harness.twin.twin import Twin
 from harness.twin.world import build_world, refresh_feeds
@@ -129,3 +129,37 @@ def test_lp_timer_around_a_trader_loss(m):
     print(f"LP timer net: {gain}")
     assert _attack(m, "LP timer executes before a price move")["outcomes"] == {"ok": 1}
     assert gain == 33_287_945
+
+
+def test_finding_a_side_clamp_lets_a_close_lower_the_share_value(m):
+    """A real finding, invariant (2) broken: with no price change and no bad
+    debt, a trader's close lowers the value of a pool share.
+
+    Trader 0 opens a 100,000 USDC ETH long at 2,000 (10,000 collateral); ETH
+    falls to 1,000, where that long is bankrupt (-50,000 on 10,000) and nobody
+    liquidates it. Trader 1 opens a 10,000 USDC long at 1,000 (1,000
+    collateral); ETH goes to 1,100 (trader 1: +1,000). The long side's claim
+    is clamp(-45,000 + 1,000 - fees, -11,000, R) = -11,000: the pool counts
+    trader 1's collateral as its own. Trader 1 closes: the pool pays out its
+    profit and the side's claim becomes clamp(-45,000, -10,000, R) = -10,000.
+    The pool's value falls by 1,989.999936 USDC (shares unchanged) with nothing settled as bad debt
+    (an LP redeeming before the close left with it). The per-side clamp of
+    exposure.vy is the cause: a bankrupt position's loss past its own
+    collateral absorbs the other positions' profit and collateral.
+    """
+    from harness.twin.economics import EconomicBreach
+    m.open_position(0, "ETH", True, 10_000 * USDC, 100, 1)
+    m.step_checks()
+    _set_price(m, "ETH", 1_000)
+    m.open_position(1, "ETH", True, 1_000 * USDC, 100, 1)
+    m.step_checks()
+    _set_price(m, "ETH", 1_100)
+    pid = max(m.engine.open_position_ids())
+    assert m.engine.position(pid).owner == m.world.traders[1]
+    before = pool_rate(m.twin)
+    m.send("engine", "close_position", [pid], m.world.traders[1])
+    after = pool_rate(m.twin)
+    with pytest.raises(EconomicBreach) as err:
+        m.check_share_value()
+    print(err.value)
+    assert before[1] == after[1] and before[0] - after[0] == 1_989_999_936
