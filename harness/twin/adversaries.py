@@ -344,6 +344,35 @@ class AdversaryRules(EconomicChecks):
             refresh_feeds(self.twin)
         self._timer_execute_eligible("LP timer executes")
 
+    @precondition(lambda self: self._timer_pending())
+    @rule(symbol=st.sampled_from(sorted(MARKETS)), is_long=st.booleans(),
+          collateral=st.integers(100 * USDC, 20_000 * USDC))
+    def timer_execute_around_an_open(self, symbol, is_long, collateral):
+        """In one transaction: open a position (a side past its reserve cap
+        then values the pool lower by the new reserve), execute its own
+        eligible request at that value, close the position again."""
+        self.twin.wait(LP_REQUEST_DELAY)
+        refresh_feeds(self.twin)
+        rid = self._timer_pending()[0]
+        size, amount = self._sized(symbol, collateral, 100)
+        m, who = self.market_id(symbol), self.attacker("timer")
+        # The id the open will get, from a model-only what-if in the next block.
+        now = self.model.env.timestamp
+        self.model.env.timestamp = self.twin.clock + 1
+        try:
+            with self.model.journal.savepoint():
+                pid = self.engine.open_position(m, is_long, size, amount, sender=who)
+        except Exception:
+            pid = None
+        finally:
+            self.model.env.timestamp = now
+        if pid is None:
+            _record(self.stats, "LP timer: open, execute, close", "the open would revert")
+            return
+        self.run_bundle("LP timer: open, execute, close", "timer",
+                        [open_call(self.twin, m, is_long, size, amount),
+                         call(self.twin, "pool", "execute_request", [rid]), close_call(self.twin, pid)])
+
     def before_price_move(self):
         """The hook ProtocolMachine.move_price calls first: the timer knows
         the move is coming and executes whatever it can now."""

@@ -168,3 +168,21 @@ def test_finding_a_side_clamp_lets_a_close_lower_the_share_value(m):
     m.check_share_value()
     assert m.stats["share value"]["side-clamp netting unwound"] >= before[0] - after[0]
     assert before[1] == after[1] and before[0] - after[0] == 1_989_999_936
+
+
+def test_lp_timer_opens_executes_and_closes_in_one_transaction(m):
+    """The timer requests a 1,000,000 USDC deposit; when it is eligible it runs,
+    in one transaction, open a 100,000 USDC ETH long at 10x -> execute its
+    deposit -> close the long. With the standard markets (300% max profit,
+    no side past its reserve cap) the open does not move the pool's value
+    down: the bundle yields -249.997501 USDC: the open and close fees (200)
+    and 49.9975 of share value, its deposit priced after its own open fee
+    had entered the pool (shares counted at the rate before the bundle)."""
+    m.timer_request(1_000_000 * USDC, 10_000, contrarian=1)
+    m.step_checks()
+    m.timer_execute_around_an_open("ETH", True, 10_000 * USDC)
+    m.step_checks()
+    a = _attack(m, "LP timer: open, execute, close")
+    assert a["outcomes"] == {"ok": 1}
+    print(a)
+    assert a["gain"] == -249_997_501
