@@ -186,3 +186,34 @@ def test_lp_timer_opens_executes_and_closes_in_one_transaction(m):
     assert a["outcomes"] == {"ok": 1}
     print(a)
     assert a["gain"] == -249_997_501
+
+
+def test_finding_an_open_past_the_reserve_cap_cheapens_shares_inside_a_bundle(m):
+    """A real finding, invariant (1) broken: an atomic bundle, no price change
+    inside, ends 951.824963 USDC richer.
+
+    The owner sets ETH's max profit to 1% of size (max_profit_bps = 100, within
+    bounds), borrow rate 0. Trader 0's 100,000 USDC short gains 10% (ETH 2,000
+    -> 1,800): the short side's pnl is past its reserve cap, so its claim is
+    the cap, R_side. The timer has a 1,500,000 USDC deposit pending and
+    eligible. In one transaction it opens a 200,000 USDC short (10x): the cap
+    rises by the new reserve (2,000) while the new short's own pnl is 0, so
+    pool_liability rises 2,000 and the pool's value falls by it less the open
+    fee; it executes its deposit at that value, and closes the short (the cap
+    and the value come back). Its shares are worth 951.824963 USDC more than
+    it paid, net of both fees, at the pool's price before the bundle: taken
+    from the other LPs. Cause: the per-side clamp min(sum pnl, sum reserve)
+    makes the valuation move with positions that have no pnl.
+    """
+    from harness.twin.economics import EconomicBreach
+    m.set_market_params("ETH", 1_000, 50, 0, 100, 1, 1, 5 * USDC)
+    m.step_checks()
+    m.open_position(0, "ETH", False, 10_000 * USDC, 100, 1)
+    m.step_checks()
+    _set_price(m, "ETH", 1_800)
+    m.timer_request(1_500_000 * USDC, 10_000, contrarian=1)
+    m.step_checks()
+    with pytest.raises(EconomicBreach) as err:
+        m.timer_execute_around_an_open("ETH", False, 20_000 * USDC)
+    print(err.value)
+    assert "ended holding 951824963 more than before" in str(err.value)
