@@ -105,7 +105,7 @@ def run(url: str, manifest_path) -> dict:
     d.settle(d.send(p.requestDeposit(400_000 * USDC, lp2, lp2), lp2), lp1)
     # A request cancelled before execution.
     receipt = d.send(p.requestDeposit(1_000 * USDC, lp2, lp2), lp2)
-    (req,) = p.events.DepositRequested().process_receipt(receipt, errors=DISCARD)
+    (req,) = d.pool.events.DepositRequested().process_receipt(receipt, errors=DISCARD)
     d.send(p.cancel_request(req.args.request_id), lp2)
     d.send(e.fund_insurance(2_000 * USDC), lp1)
 

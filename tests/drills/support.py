@@ -12,6 +12,7 @@ from typing import List
 
 from harness.drills.drivers import DrillTwin
 from harness.protocol.markets import MAX_UINT256, PRICE, USDC
+from harness.twin.world import seed_pool
 from model import MarketParams
 
 SIMPLE = MarketParams(
@@ -45,7 +46,7 @@ def keeper_world(chain) -> KeeperWorld:
         assert twin.send("token", "mint", [who, 1_000_000 * USDC], owner).ok
         assert twin.send("token", "approve", [d.engine, MAX_UINT256], who).ok
     assert twin.send("token", "approve", [d.pool, MAX_UINT256], lp).ok
-    assert twin.send("pool", "deposit", [500_000 * USDC, lp], lp).ok
+    seed_pool(twin, lp, 500_000 * USDC)
     assert twin.send("engine", "fund_insurance", [1_000 * USDC], owner).ok
     ids = []
     for is_long, lev in ((True, 9), (True, 5), (False, 5)):

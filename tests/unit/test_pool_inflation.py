@@ -1,7 +1,8 @@
 """The ERC4626 first-depositor ("inflation") attack on the real pool
 (review finding 4).
 
-The sequence, on a fresh engine's empty pool: the attacker deposits 1 unit
+The sequence, on a fresh engine's empty pool (each deposit and redemption
+through the pool's async request flow since v2): the attacker deposits 1 unit
 (1e-6 USDC) of assets, then donates 10,000 USDC to the pool by a plain token
 transfer (no shares for it), then the victim deposits 20,000 USDC; then
 everyone redeems everything.
@@ -27,13 +28,13 @@ and one virtual asset):
 """
 from model.pool import DECIMALS_OFFSET
 
-from .helpers import MAX_UINT256, usd
+from .helpers import MAX_UINT256, lp_deposit, lp_redeem, usd
 
 DONATION = usd(10_000)
 VICTIM_DEPOSIT = usd(20_000)
 
 
-def test_first_depositor_inflation_does_not_pay(project, fresh_engine, token, owner, stranger, lp2):
+def test_first_depositor_inflation_does_not_pay(chain, project, fresh_engine, token, owner, stranger, lp2):
     attacker, victim = stranger, lp2
     pool = project.LiquidityPool.at(fresh_engine.POOL())
     attacker_start = 1 + DONATION
@@ -42,24 +43,25 @@ def test_first_depositor_inflation_does_not_pay(project, fresh_engine, token, ow
         token.approve(pool, MAX_UINT256, sender=who)
     attacker_before, victim_before = token.balanceOf(attacker), token.balanceOf(victim)
 
-    pool.deposit(1, attacker, sender=attacker)
+    # Through the async flow (no market listed: no price round to wait for).
+    lp_deposit(chain, pool, attacker, 1)
     assert pool.balanceOf(attacker) == 10**DECIMALS_OFFSET   # 1 * (0 + 10**offset) / (0 + 1)
     token.transfer(pool, DONATION, sender=attacker)
     # What one share costs the victim now: (assets + 1) / (supply + 10**offset).
     share_price = (pool.totalAssets() + 1) / (pool.totalSupply() + 10**DECIMALS_OFFSET)
-    pool.deposit(VICTIM_DEPOSIT, victim, sender=victim)
+    lp_deposit(chain, pool, victim, VICTIM_DEPOSIT)
 
     # The victim can take out all but less than one share's price, plus the
     # unit redeem rounds down: a tiny fraction of the deposit.
     value = pool.previewRedeem(pool.balanceOf(victim))
-    assert value == pool.maxWithdraw(victim) <= VICTIM_DEPOSIT
+    assert value <= VICTIM_DEPOSIT
     loss = VICTIM_DEPOSIT - value
     assert loss <= share_price + 1
     assert loss * 1_000_000 <= VICTIM_DEPOSIT     # under 1 ppm: 0.02 USDC of 20,000
     assert value == usd(19_999.998334)
 
-    pool.redeem(pool.balanceOf(victim), victim, victim, sender=victim)
-    pool.redeem(pool.balanceOf(attacker), attacker, attacker, sender=attacker)
+    assert lp_redeem(chain, pool, victim, pool.balanceOf(victim)) == value
+    lp_redeem(chain, pool, attacker, pool.balanceOf(attacker))
     assert token.balanceOf(victim) - victim_before == -loss
     attacker_pnl = token.balanceOf(attacker) - attacker_before
     assert attacker_pnl < 0                       # the attack costs the attacker...
