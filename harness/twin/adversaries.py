@@ -33,7 +33,7 @@ from model.adversaries import BundleAttacker, FlashLender
 from model.pool import LP_REQUEST_DELAY
 
 from ..protocol.markets import MARKETS, USDC
-from .economics import EconomicChecks, holdings
+from .economics import EconomicChecks, fee_accrual, holdings
 from .twin import Target
 from .world import refresh_feeds
 
@@ -163,6 +163,7 @@ class AdversaryRules(EconomicChecks):
         on the chain's data around it and count what it yielded."""
         who = self.attacker(name)
         before = holdings(self.twin, who)
+        accrual = fee_accrual(self.twin, 1)
         mark = self.model.events_mark()
         if loan:
             o = self.send(name, "run_with_loan", [self.world.lender, loan, calls], self.world.stranger)
@@ -172,7 +173,7 @@ class AdversaryRules(EconomicChecks):
         gain = None
         if before.valued and after.valued:
             gain = after.total - before.total
-            self.check_bundle(attack, who, before, after, mark)
+            self.check_bundle(attack, who, before, after, mark, accrual)
         _record(self.stats, attack, o.reason or "ok", gain if o.ok else None)
         return o
 

@@ -126,6 +126,24 @@ def holdings(twin, who: str, rate=None) -> Holdings:
     return Holdings(tokens, shares, escrow, positions, rate, valued)
 
 
+def fee_accrual(twin, seconds: int) -> int:
+    """An upper bound on the pool's value growth from borrow fees alone over
+    the next `seconds`, from the chain's market states and exposures: per
+    side ceil(d_index * S / INDEX_ONE) + 1 (the valuation floors its fees)."""
+    from model.markets import index_at
+    from model.risk import INDEX_ONE
+    state, now = twin.read_chain(), twin.clock
+    growth = 0
+    for m, (ms, params, sides) in enumerate(zip(state.market_states, state.market_params, state.exposures)):
+        _, _, _, borrow_index, last_accrual = ms
+        rate = params[8]
+        d_index = index_at(borrow_index, last_accrual, rate, now + seconds) - index_at(borrow_index, last_accrual,
+                                                                                     rate, now)
+        for side in sides:
+            growth += -(-d_index * side[0] // INDEX_ONE) + 1
+    return growth
+
+
 def settled_bad_debt(events) -> tuple:
     """(sum bad_debt - insurance_cover, sum insurance_cover, sum insurance_cut,
     position changes) over model events."""
@@ -149,10 +167,15 @@ class EconomicChecks:
 
     # ---- (1) atomic bundles
 
-    def check_bundle(self, attack, who, before: Holdings, after: Holdings, mark) -> None:
+    def check_bundle(self, attack, who, before: Holdings, after: Holdings, mark, accrual: int = 0) -> None:
+        """`accrual`: how much the pool's value grows by borrow fees alone
+        between the block `before` was read in and the bundle's (the
+        conversions inside the bundle happen at that later value)."""
         events = self.model.events_since(mark, "PositionLiquidated")
         rewards = sum(e.event.reward for e in events if e.event.liquidator == who)
-        if after.total - before.total > rewards:
+        moved = abs(after.shares - before.shares)
+        drift = -(-moved * accrual // before.rate[1]) if moved else 0
+        if after.total - before.total > rewards + drift:
             raise EconomicBreach(self.twin.step, f"{attack}: the bundle ended holding {after.total - before.total} "
                                                  f"more than before (rewards {rewards}):\n  before {before}\n"
                                                  f"  after  {after}")
