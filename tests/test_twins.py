@@ -41,6 +41,7 @@ import vyper.ast as vy_ast
 
 from harness.chains.artifacts import CONTRACTS, artifact
 from model import Protocol
+from model.adversaries import BundleAttacker, FlashLender
 from model.aggregator import MockAggregator
 from model.engine import Engine
 from model.events import Event
@@ -65,6 +66,10 @@ TWINS = {
     # Not in the standard world: a second token on the same journal.
     "MockFiatToken": (lambda p: FiatToken(p.journal, "fiat", master_minter="owner", pauser="owner",
                                           blacklister="owner", owner="owner"), (FiatToken,)),
+    # The state machine's attackers (contracts/adversaries/), twinned so it compares their outcomes too.
+    "BundleAttacker": (lambda p: BundleAttacker(p.journal, "bundle", "owner", p.token, p.contracts,
+                                                lambda target, data: None), (BundleAttacker,)),
+    "FlashLender": (lambda p: FlashLender(p.journal, "lender", p.token, p.contracts), (FlashLender,)),
 }
 
 _SIGNATURES = "EIP-2612/EIP-712 signatures: the model holds no keys and no chain id, and nothing it twins signs"
