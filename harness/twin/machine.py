@@ -75,11 +75,14 @@ class ProtocolMachine(AdversaryRules, RuleBasedStateMachine):
     def send(self, target, fn, args, sender, seconds=1):
         if sender in self.world.attacker_names:
             return self.send_as_contract(target, fn, args, sender, seconds)
+        mark = self.model.events_mark()
         try:
             outcome = self.twin.send(target, fn, args, sender, seconds)
         except Disagreement as err:
             err.add_note(f"replay on any network: ape run replay {self._write_replay()} [--network ...]")
             raise
+        if outcome.ok:
+            self.check_fills(mark)
         # Which actions succeed and which revert, and why: a machine whose
         # opens all revert would agree with the model and prove little.
         key = (("what-if " if self.in_what_if else "") + fn, outcome.reason or "ok")

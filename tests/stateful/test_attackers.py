@@ -37,6 +37,15 @@ def _attack(m, name):
     return m.stats["attacks"][name]
 
 
+def _open(m, trader, symbol, is_long, collateral, pct):
+    """The machine's open request, filled by a keeper after a fresh round."""
+    m.open_position(trader, symbol, is_long, collateral, pct, 1)
+    m.step_checks()
+    refresh_feeds(m.twin)
+    m.execute_every_order(0)
+    m.step_checks()
+
+
 def test_flash_deposit_around_own_losing_close(m):
     """The attacker's 100,000 USDC ETH long (10,000 of collateral at 10x,
     opened at 2,000) is closed at 1,920 inside a flash deposit of 200,000,000.
@@ -51,6 +60,10 @@ def test_flash_deposit_around_own_losing_close(m):
     _set_price(m, "ETH", 1_920)
     m.flash_deposit_close(pick=0, loan=LOAN, variant=1, symbol="ETH", is_long=True)
     m.step_checks()
+    m.flash_deposit_close(pick=0, loan=LOAN, variant=4, symbol="ETH", is_long=True)
+    m.step_checks()
+    assert _attack(m, "flash deposit + request and close at once")["outcomes"] == {
+        "orders: no price round after the request yet": 1}
     m.flash_deposit_close(pick=0, loan=LOAN, variant=0, symbol="ETH", is_long=True)
     m.step_checks()
     a = _attack(m, "flash deposit + own close")
@@ -65,8 +78,7 @@ def test_flash_keeper_keeps_only_the_reward(m):
     (deposit -> liquidate -> cancel): it gains exactly the reward, 500 USDC
     (the market's 100 bps of size), none of the pool's share; with
     execute_request in the bundle it reverts "pool: request delay not over"."""
-    m.open_position(0, "ETH", True, 5_000 * USDC, 100, 1)
-    m.step_checks()
+    _open(m, 0, "ETH", True, 5_000 * USDC, 100)
     _set_price(m, "ETH", 1_830)
     m.flash_keeper_liquidation(pick=0, loan=LOAN, variant=1, plain=1)
     m.step_checks()
@@ -79,16 +91,18 @@ def test_flash_keeper_keeps_only_the_reward(m):
     assert a["gain"] == reward == 500 * USDC
 
 
-@pytest.mark.parametrize("jump, figure", [(2_000, 7_729_999_143), (-2_000, 7_729_999_143),
-                                          (500, -360_001_428), (-500, -360_001_428)])
+@pytest.mark.parametrize("jump, figure", [(2_000, 7_729_797_716), (-2_000, 7_729_798_002),
+                                          (500, -360_203_997), (-500, -360_203_996)])
 def test_straddle_across_a_price_jump(m, jump, figure):
     """An ETH straddle at 90% of max leverage (two legs of 90,000 USDC size,
     10,000 of collateral each) across a jump of +-5% or +-20%, the losing leg
     closed inside a flash deposit of 200,000,000, the other plainly.
-      +-5%: it yields -360.001428 USDC whichever way: the fees (v1: about
-        +7,000 on 2M of pool, from the flash deposit).
-      +-20%, a gap past the 10% margin: it yields +7,729.999143 USDC whichever
-        way. The flash deposit adds nothing; the gain is the bankrupt leg's
+      +-5%: it yields -360.203997 / -360.203996 USDC: the fees, the two
+        opens' execution fees paid to the keeper included (the closes are
+        the straddler's own executions, their fees come back to it)
+        (v1: about +7,000 on 2M of pool, from the flash deposit).
+      +-20%, a gap past the 10% margin: it yields +7,729.797716 (up) /
+        +7,729.798002 (down) USDC. The flash deposit adds nothing; the gain is the bankrupt leg's
         8,000 USDC shortfall, which the insurance fund pays (bad debt) while the
         other leg collects its full 18,000 profit. A real, remaining finding:
         a straddle is a free option on a gap larger than the margin."""
@@ -106,17 +120,16 @@ def test_lp_timer_around_a_trader_loss(m):
     the machine's next price move. It nets 33.337... USDC: a third of the 100
     USDC close fee (it held a third of the pool), not the loss already
     marked into the price (v1: 10/11 of a 4,100 USDC loss for a 10M LP).
-    Measured: +33.287945 USDC (a third of the fee, less the borrow fee the
+    Measured: +33.288156 USDC (a third of the fee, less the borrow fee the
     pool had not yet collected and rounding)."""
-    m.open_position(0, "ETH", True, 10_000 * USDC, 100, 1)
-    m.step_checks()
+    _open(m, 0, "ETH", True, 10_000 * USDC, 100)
     _set_price(m, "ETH", 1_920)
     pid = m.engine.open_position_ids()[0]
     m.timer_request(1_000_000 * USDC, 10_000, contrarian=1)
     m.step_checks()
     m.timer_execute(wait=True)
     m.step_checks()
-    m.send("engine", "close_position", [pid], m.owner_of(pid))
+    m._close_now(pid)
     m.step_checks()
     m.timer_request(1 * USDC, 10_000, contrarian=0)       # traders flat: the contrarian draw redeems
     m.step_checks()
@@ -128,12 +141,14 @@ def test_lp_timer_around_a_trader_loss(m):
     gain = h.total - 2_000_000 * USDC
     print(f"LP timer net: {gain}")
     assert _attack(m, "LP timer executes before a price move")["outcomes"] == {"ok": 1}
-    assert gain == 33_287_945
+    assert gain == 33_288_156
 
 
-def test_finding_a_side_clamp_lets_a_close_lower_the_share_value(m):
-    """A real finding, invariant (2) broken: with no price change and no bad
-    debt, a trader's close lowers the value of a pool share.
+def test_known_limit_b_a_side_clamp_lets_a_close_lower_the_share_value(m):
+    """Known limit (B) of the per-side clamp (economics.clamp_terms),
+    characterised: with no price change and no bad debt, a trader's close
+    lowers the value of a pool share; the strict rule breaks, the machine's
+    allows exactly term (B) for it.
 
     Trader 0 opens a 100,000 USDC ETH long at 2,000 (10,000 collateral); ETH
     falls to 1,000, where that long is bankrupt (-50,000 on 10,000) and nobody
@@ -142,22 +157,20 @@ def test_finding_a_side_clamp_lets_a_close_lower_the_share_value(m):
     is clamp(-45,000 + 1,000 - fees, -11,000, R) = -11,000: the pool counts
     trader 1's collateral as its own. Trader 1 closes: the pool pays out its
     profit and the side's claim becomes clamp(-45,000, -10,000, R) = -10,000.
-    The pool's value falls by 1,989.999936 USDC (shares unchanged) with nothing settled as bad debt
+    The pool's value falls by 1,989.999873 USDC (shares unchanged) with nothing settled as bad debt
     (an LP redeeming before the close left with it). The per-side clamp of
     exposure.vy is the cause: a bankrupt position's loss past its own
     collateral absorbs the other positions' profit and collateral.
     """
     from harness.twin.economics import EconomicBreach
-    m.open_position(0, "ETH", True, 10_000 * USDC, 100, 1)
-    m.step_checks()
+    _open(m, 0, "ETH", True, 10_000 * USDC, 100)
     _set_price(m, "ETH", 1_000)
-    m.open_position(1, "ETH", True, 1_000 * USDC, 100, 1)
-    m.step_checks()
+    _open(m, 1, "ETH", True, 1_000 * USDC, 100)
     _set_price(m, "ETH", 1_100)
     pid = max(m.engine.open_position_ids())
     assert m.engine.position(pid).owner == m.world.traders[1]
     before = pool_rate(m.twin)
-    m.send("engine", "close_position", [pid], m.world.traders[1])
+    m._close_now(pid)
     after = pool_rate(m.twin)
     watch = m._watch
     with pytest.raises(EconomicBreach) as err:
@@ -166,54 +179,69 @@ def test_finding_a_side_clamp_lets_a_close_lower_the_share_value(m):
     # The machine's check allows exactly the netting the close unwound.
     m._watch = watch
     m.check_share_value()
-    assert m.stats["share value"]["side-clamp netting unwound"] >= before[0] - after[0]
-    assert before[1] == after[1] and before[0] - after[0] == 1_989_999_936
+    sv = m.stats["share value"]
+    # The whole fall but the close's rounding allowance (3), within (B)'s
+    # bound: the bankrupt long's loss past its collateral, 35,000 USDC.
+    assert before[1] == after[1] and before[0] - after[0] == 1_989_999_873
+    assert sv["(B) bankrupt loss netted, unwound"] == 1_989_999_870
+    assert sv["(B) bankrupt loss netted, unwound"] <= watch["clamps"][(1, True)][2] + 2
 
 
-def test_lp_timer_opens_executes_and_closes_in_one_transaction(m):
-    """The timer requests a 1,000,000 USDC deposit; when it is eligible it runs,
-    in one transaction, open a 100,000 USDC ETH long at 10x -> execute its
-    deposit -> close the long. With the standard markets (300% max profit,
-    no side past its reserve cap) the open does not move the pool's value
-    down: the bundle yields -249.997501 USDC: the open and close fees (200)
-    and 49.9975 of share value, its deposit priced after its own open fee
-    had entered the pool (shares counted at the rate before the bundle)."""
+def test_lp_timer_fills_its_open_and_executes_in_one_transaction(m):
+    """The timer requests a 1,000,000 USDC deposit and a 100,000 USDC ETH long
+    at 10x; when both are eligible it runs, in one transaction, the fill of
+    its own open order -> the execution of its deposit (v2: the close can no
+    longer be in the same transaction, it is a request a keeper fills later).
+    With the standard markets (300% max profit, no side past its reserve
+    cap) the open does not move the pool's value down: the bundle yields
+    -149.997501 USDC: the open fee (100) and 49.9975 of share value, its
+    deposit priced after its own open fee had entered the pool (shares
+    counted at the rate before the bundle)."""
     m.timer_request(1_000_000 * USDC, 10_000, contrarian=1)
     m.step_checks()
     m.timer_execute_around_an_open("ETH", True, 10_000 * USDC)
     m.step_checks()
-    a = _attack(m, "LP timer: open, execute, close")
+    a = _attack(m, "LP timer: fill own open + execute")
     assert a["outcomes"] == {"ok": 1}
-    print(a)
-    assert a["gain"] == -249_997_501
+    assert a["gain"] == -149_997_501
+    assert not m.stats.get("bundles", {}).get("(A) kept")
 
 
-def test_finding_an_open_past_the_reserve_cap_cheapens_shares_inside_a_bundle(m):
-    """A real finding, invariant (1) broken: an atomic bundle, no price change
-    inside, ends 951.824963 USDC richer.
+def test_known_limit_a_an_open_past_the_reserve_cap_cheapens_shares_inside_a_bundle(m):
+    """Known limit (A) of the per-side clamp (economics.clamp_terms),
+    characterised: an atomic bundle, no price change inside, ends 1,151.824963
+    USDC richer, within the term invariant (1) allows for it.
 
     The owner sets ETH's max profit to 1% of size (max_profit_bps = 100, within
     bounds), borrow rate 0. Trader 0's 100,000 USDC short gains 10% (ETH 2,000
-    -> 1,800): the short side's pnl is past its reserve cap, so its claim is
-    the cap, R_side. The timer has a 1,500,000 USDC deposit pending and
-    eligible. In one transaction it opens a 200,000 USDC short (10x): the cap
-    rises by the new reserve (2,000) while the new short's own pnl is 0, so
-    pool_liability rises 2,000 and the pool's value falls by it less the open
-    fee; it executes its deposit at that value, and closes the short (the cap
-    and the value come back). Its shares are worth 951.824963 USDC more than
-    it paid, net of both fees, at the pool's price before the bundle: taken
-    from the other LPs. Cause: the per-side clamp min(sum pnl, sum reserve)
-    makes the valuation move with positions that have no pnl.
+    -> 1,800): 9,000 past its 1,000 reserve, so the short side's claim is the
+    cap, R_side. The timer has a 1,500,000 USDC deposit pending and a 200,000
+    USDC short (10x) requested. In one transaction it fills its own short:
+    the cap rises by the new reserve (2,000) while the new short's own pnl is
+    0, so pool_liability rises 2,000 and the pool's value falls by it; it
+    executes its deposit at that value. Its shares are worth 1,351.8 USDC
+    more than it paid at the pool's price before the bundle, less the 200
+    open fee: +1,151.824963 (v1, opening and closing in the bundle: +951.82,
+    both fees). Term (A) is min(reserve added 2,000, the side's profit past
+    its caps 9,000) + 2 per side, on the shares moved: ceil(shares * 2,000.000002
+    / (supply + 10**6)) at the rate before, 1,351.8 here; the gain stays under it.
+    A keeper then fills its close request (the cap comes back down).
     """
-    from harness.twin.economics import EconomicBreach
     m.set_market_params("ETH", 1_000, 50, 0, 100, 1, 1, 5 * USDC)
     m.step_checks()
-    m.open_position(0, "ETH", False, 10_000 * USDC, 100, 1)
-    m.step_checks()
+    _open(m, 0, "ETH", False, 10_000 * USDC, 100)
     _set_price(m, "ETH", 1_800)
     m.timer_request(1_500_000 * USDC, 10_000, contrarian=1)
     m.step_checks()
-    with pytest.raises(EconomicBreach) as err:
-        m.timer_execute_around_an_open("ETH", False, 20_000 * USDC)
-    print(err.value)
-    assert "ended holding 951824963 more than before" in str(err.value)
+    rate = pool_rate(m.twin)
+    m.timer_execute_around_an_open("ETH", False, 20_000 * USDC)
+    m.step_checks()
+    a = _attack(m, "LP timer: fill own open + execute")
+    assert a["outcomes"] == {"ok": 1}
+    assert a["gain"] == 1_151_824_963
+    shares = m.model.pool.balanceOf(m.world.attackers["timer"])
+    term = -(-shares * (2_000 * USDC + 2) // rate[1])
+    # Counted as (A): the gain less the 4 units the fee-accrual bound takes first.
+    assert m.stats["bundles"]["(A) kept"] == 1_151_824_959
+    assert a["gain"] <= term
+    assert not m.own_positions("timer")
