@@ -5,20 +5,30 @@ Each attacker that must act inside one transaction is a BundleAttacker
 beside it; its model twin (model/adversaries.py) runs the same calldata on
 the model, so the twin's outcome and state comparison covers every attack.
 
-    flash depositor   borrow -> requestDeposit (+ execute_request) -> its own
-                      losing close -> (requestRedeem + execute) or cancel -> repay
-    flash keeper      the same around a liquidation it performs
-    straddler         a long and a short on one market, held across the
-                      machine's price jumps; its losing leg closed inside a
-                      flash deposit bundle, the other leg closed plainly
+    flash depositor   borrow -> requestDeposit (+ execute_request) -> the
+                      fill of its own close order, requested a transaction
+                      earlier -> (requestRedeem + execute) or cancel -> repay;
+                      or request the close and execute it in the same bundle,
+                      which the order book refuses ("orders: no price round
+                      after the request yet") on chain and in the model
+    flash keeper      the same around a liquidation it performs (immediate)
+    straddler         a long and a short on one market, requested together,
+                      held across the machine's price jumps; its losing leg's
+                      close order filled inside a flash deposit bundle, the
+                      other's plainly
     LP timer          requests a deposit while traders are under water, a
                       redeem while they are in profit (read from the chain's
                       pool_liability), executes itself at the first eligible
-                      moment, or right before a price move the machine makes
+                      moment, or right before a price move the machine makes,
+                      or in one transaction with the fill of its own open
+    front-runner      requests an open on the winning side just before a price
+                      move the machine is about to make and a close just after
 
-Trades go through the engine's trade functions as they are on this branch,
-each built by one of the `*_call` functions below: when two-step orders land
-(OrderBook), those are the only place to switch to order requests.
+Trades are two-step (OrderBook): a bundle can request (escrowing amount +
+EXECUTION_FEE, the order book approved), and can execute an order whose
+request is older than the feed's latest round; keepers (the machine's
+liquidators) fill the rest after publishing a round. The `*_call` functions
+below build every trade call.
 
 What every attack yields is counted in stats["attacks"] (printed with the
 outcome table): tries, outcomes, and the attacker's gain in token units,

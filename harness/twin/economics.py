@@ -9,17 +9,21 @@ it gives are tied back to the chain's insurance balance before they count.
 (1) An atomic bundle, no price change inside, never ends with its sender
     holding more than before, beyond the liquidation rewards the engine paid
     it in the bundle (a keeper's designed pay). Holdings: tokens, pool shares
-    (its own and those escrowed in its redeem requests), deposit escrow, and
-    each open position at max(equity, 0) (Lens.health: a close pays at most
-    that). Shares are valued at the pool's conversion *before* the bundle,
-    for both sides: a share's price moving with the pool's income is yield on
-    capital left at risk over blocks; what a bundle extracts shows up as more
-    tokens or more shares.
+    (its own and those escrowed in its redeem requests), deposit escrow, its
+    pending orders' escrow and execution fee, and each open position at
+    max(equity, 0) (Lens.health: a close pays at most that). Shares are
+    valued at the pool's conversion *before* the bundle, for both sides: a
+    share's price moving with the pool's income is yield on capital left at
+    risk over blocks; what a bundle extracts shows up as more tokens or more
+    shares. Allowed on the shares the bundle converts, at that rate: the
+    borrow fees of the block's second (fee_accrual) and clamp limits (A) and
+    (B) below; what it keeps through each is totalled in the table.
 
 (2) Between two steps with no feed answer changed, no action lowers the
     value of a pool share, (totalAssets + 1) / (totalSupply + 10**6), by more
     than the step's bad debt past the insurance fund plus ROUNDING_PER_CHANGE
-    per position change. Compared by cross-multiplication:
+    per position change, plus clamp limits (A) and (B). Compared by
+    cross-multiplication:
         (V1 + 1 + A) * (S0 + 10**6) >= (V0 + 1) * (S1 + 10**6)
     The bound: a deposit mints floor(a*S'/(V+1)) shares and a redeem pays
     floor(s*(V+1)/S'), both in the pool's favour: 0. Each position opened,
@@ -31,16 +35,33 @@ it gives are tied back to the chain's insurance balance before they count.
     per change. Time passing only accrues fees, which lower every claim.
     Changes a bundle makes inside one transaction count each.
     A is that rounding plus sum(bad_debt - insurance_cover) of the step's
-    PositionClosed and PositionLiquidated events, plus one term found here:
-    the per-side clamp over-values the pool by `netting` (the positions' own
-    clamped claims less pool_liability, both from the chain), and a step that
-    unwinds it (a close next to a bankrupt position) lowers the share value
-    by as much with no bad debt settled. That term is allowed explicitly and
-    totalled in the table; test_attackers.py reproduces the strict breach.
+    PositionClosed and PositionLiquidated events plus the clamp limits.
+
+Known limits of the valuation (exposure.vy clamps per side, not per
+position; contracts unchanged, test_attackers.py characterises each with
+its figure). Both are bounded by clamp_terms from the chain's positions:
+how far each is past its own clamp at the window's start (side_clamps)
+and the reserve the window's opens and increases added:
+(A) a side past its reserve cap is valued at the cap; an open (or increase)
+    on it raises the cap by its reserve while its own pnl is 0, so the pool
+    is valued lower by up to min(reserve added, the side's profit past its
+    caps) for as long as the position is open: shares minted meanwhile are
+    cheap (a bundle that fills its own open and executes its deposit).
+(B) a bankrupt unliquidated position's loss past its collateral nets
+    against its side's profits and collateral: the pool is valued higher by
+    up to that loss, and a close next to it lowers the share value by as
+    much with no bad debt settled.
+
+(3) Every executed order filled at a round with updatedAt > its request
+    time: requested_at read from the chain's order book when the request
+    lands, the fill's round from the chain's feed right after the
+    execution's transaction (check_fills, after every transaction).
 
 (4) Every pending LP request can be cancelled by its owner now, and executed
     after the delay and a fresh round of every feed, or else refused only for
     a documented reason that leaves it pending (what-ifs, rolled back).
+    Every step on the fast paths; every WHAT_IF_EVERY_THROUGH_APE-th step
+    through ape, where these what-ifs were most of the pass's time.
 """
 from dataclasses import dataclass
 from typing import Optional
