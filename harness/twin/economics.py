@@ -377,12 +377,15 @@ class EconomicChecks:
                 o = t.chain.call(d.orders, "OrderBook", "orders", [oid])
                 if int(o[0], 16) == 0:      # requested and filled in the same transaction
                     raise EconomicBreach(t.step, f"order {oid} filled in the transaction that requested it")
-                market = o[2] or next(v[5] for v in t.read_chain().slots if v[0] == o[3])
+                # A request on no open position is accepted; its execution cancels it.
+                market = o[2] or next((v[5] for v in t.read_chain().slots if v[0] == o[3] and v[3]), None)
                 self._requested[oid] = (o[8], market)
                 continue
             if oid not in self._requested:
                 raise EconomicBreach(t.step, f"order {oid} executed, its request never seen on chain")
             requested_at, market = self._requested.pop(oid)
+            if market is None:
+                raise EconomicBreach(t.step, f"order {oid} on no open position executed")
             feed = t.read_chain().market_states[market - 1][0]
             updated_at = t.chain.call(feed, "MockAggregator", "latestRoundData", [])[3]
             fills = self.stats.setdefault("fills (3)", {"checked": 0, "least rounds gap (s)": None})
