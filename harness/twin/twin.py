@@ -201,12 +201,20 @@ class Twin:
             return {"MarketParams": list(value.as_tuple())}
         if isinstance(value, str) and value in self._names:
             return {"@": self._names[value]}
+        if isinstance(value, (bytes, bytearray)):
+            return {"bytes": value.hex()}
+        if isinstance(value, (list, tuple)):
+            return [self.symbolic(v) for v in value]
         return value
 
     def resolve(self, value):
         """Inverse of `symbolic`, against this twin's accounts and contracts."""
         if isinstance(value, dict) and "MarketParams" in value:
             return MarketParams(*value["MarketParams"])
+        if isinstance(value, dict) and "bytes" in value:
+            return bytes.fromhex(value["bytes"])
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
         if isinstance(value, dict) and "@" in value:
             name = value["@"]
             if name.startswith("account:"):
@@ -222,6 +230,9 @@ class Twin:
                 self.wait(entry[1])
             elif kind == "feed":
                 self.add_feed(*entry[1:])
+            elif kind == "attackers":
+                from .adversaries import add_attacker_contracts
+                add_attacker_contracts(self, *(self.resolve(a) for a in entry[1:]))
             else:
                 _, target, fn, args, sender, seconds = entry
                 self.send(target, fn, [self.resolve(a) for a in args], self.resolve(sender), seconds)
