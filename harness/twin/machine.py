@@ -60,6 +60,9 @@ class ProtocolMachine(AdversaryRules, RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         self.twin: Twin = self.world.twin
+        # Every transaction of the machine goes through the twin: reads of an
+        # unchanged chain can be reused (Twin.cache_reads).
+        self.twin.cache_reads = True
         self.mark = self.twin.savepoint()
         self.model = self.twin.model
         self.engine = self.model.engine
