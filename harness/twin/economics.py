@@ -51,6 +51,25 @@ and the reserve the window's opens and increases added:
     against its side's profits and collateral: the pool is valued higher by
     up to that loss, and a close next to it lowers the share value by as
     much with no bad debt settled.
+    Why that loss at the window's start is all (2) needs, time passing
+    included. Per side, with x_i = pnl_i - fee_i and c_i = max(min(pnl_i,
+    R_i) - fee_i, -C_i) (a position's own claim, the README's liability
+    bound), V* = cash - sum c_i values the pool position by position. With
+    no price change V* falls by nothing but bad debt past insurance: a
+    close, decrease or liquidation moves cash by the claim it removes
+    (fees to the pool aside), an open adds a claim of 0, and time only
+    adds borrow fees, lowering every c_i. The pool's value V differs from
+    V* by sum c_i - clamp(sum x_i, -C, R), which lies in [-up, down] with
+    down = sum max(c_i - x_i, 0) (loss past collateral, side_clamps' third
+    term) and up = sum max(x_i - c_i, 0) (profit past reserves). So
+        V1 - V0 >= (V1* - V0*) - (V0 - V0*) + (V1 - V1*) >= -past - down0 - up1:
+    (B) is down0, the netting the pool's value held at the window's start,
+    and must be read at the time that value was read (chain_clamps: the
+    node's call time, which on ape is not the last block's or the twin's
+    clock; on ape's test chain a read runs at the pending block's time less
+    a second). A position a wait inside the window makes bankrupt (borrow
+    fees past its collateral, no price change) needs no term: its netting
+    is in V1 - V1* >= 0, on the pool's side. up1 is what (A) bounds.
 
 (3) Every executed order filled at a round with updatedAt > its request
     time: requested_at read from the chain's order book when the request
@@ -158,18 +177,21 @@ def holdings(twin, who: str, rate=None) -> Holdings:
 
 
 def fee_accrual(twin, seconds: int) -> int:
-    """An upper bound on the pool's value growth from borrow fees alone over
-    the next `seconds`, from the chain's market states and exposures: per
-    side ceil(d_index * S / INDEX_ONE) + 1 (the valuation floors its fees)."""
+    """An upper bound on the pool's value growth from borrow fees alone from
+    the time a read runs at now (chain.call_timestamp) to the transaction
+    `seconds` after the twin's clock, from the chain's market states and
+    exposures: per side ceil(d_index * S / INDEX_ONE) + 1 (the valuation
+    floors its fees). The two times differ by a wait the chain has not seen
+    yet (time_passes, then a bundle) and, on ape's test chain, by a second."""
     from model.markets import index_at
     from model.risk import INDEX_ONE
-    state, now = twin.read_chain(), twin.clock
+    state, read_at, at = twin.read_chain(), twin.chain.call_timestamp(), twin.clock + seconds
     growth = 0
     for m, (ms, params, sides) in enumerate(zip(state.market_states, state.market_params, state.exposures)):
         _, _, _, borrow_index, last_accrual = ms
         rate = params[8]
-        d_index = index_at(borrow_index, last_accrual, rate, now + seconds) - index_at(borrow_index, last_accrual,
-                                                                                     rate, now)
+        d_index = (index_at(borrow_index, last_accrual, rate, max(at, read_at))
+                   - index_at(borrow_index, last_accrual, rate, read_at))
         for side in sides:
             growth += -(-d_index * side[0] // INDEX_ONE) + 1
     return growth
@@ -229,7 +251,8 @@ def clamp_terms(before: dict, added: dict) -> tuple:
     (B) a bankrupt position's loss past its own collateral nets against its
         side's profits and collateral: a step that removes what it nets
         against (a close next to it) lowers the value by up to that loss
-        (no position goes bankrupt inside the window either).
+        (one a wait makes bankrupt inside the window raises the value
+        instead: the module docstring's (B) says why).
     Each per side, + 2 per side for the valuation's rounding."""
     a = b = 0
     for key, (_, up0, down0) in before.items():
@@ -294,26 +317,28 @@ class EconomicChecks:
     # ---- (2) share value
 
     def _share_watch_point(self):
-        t = self.twin
-        feeds = [t.chain.call(a, "MockAggregator", "latestRoundData", [])[1] for _, a in sorted(t.deployment.feeds.items())]
-        insurance = t.chain.call(t.deployment.token, "MockUSDC", "balanceOf", [t.deployment.insurance])
+        t, d = self.twin, self.twin.deployment
+        answers = {a: t.chain.call(a, "MockAggregator", "latestRoundData", [])[1] for a in d.feeds.values()}
+        feeds = [answers[a] for _, a in sorted(d.feeds.items())]
+        insurance = t.read_chain().balances[d.insurance]
         return dict(rate=pool_rate(t), feeds=feeds, events=self.model.events_mark(), step=t.step,
-                    insurance=insurance, clamps=self.chain_clamps(feeds))
+                    insurance=insurance, clamps=self.chain_clamps(answers))
 
-    def chain_clamps(self, feeds=None):
-        """side_clamps of the chain's positions now; None while a feed is not positive."""
+    def chain_clamps(self, answers=None):
+        """side_clamps of the chain's positions, at the time the pool's value
+        read next to it runs at (chain.call_timestamp: the borrow fees in a
+        bankrupt position's loss are those totalAssets saw, not those of the
+        last block or of the twin's clock, which a wait has moved on); None
+        while a feed is not positive. `answers`: feed address -> latest
+        answer, when the caller has just read them."""
         t = self.twin
-        if feeds is not None and any(f <= 0 for f in feeds):
+        state = t.read_chain()
+        answers = answers or {}
+        prices = [answers[ms[0]] if ms[0] in answers else
+                  t.chain.call(ms[0], "MockAggregator", "latestRoundData", [])[1] for ms in state.market_states]
+        if any(p <= 0 for p in prices):
             return None
-        answers = self._market_answers()
-        if any(a <= 0 for a in answers):
-            return None
-        return side_clamps(t.read_chain(), answers, t.chain.latest_timestamp())
-
-    def _market_answers(self):
-        """Each listed market's feed answer, on chain, in market order."""
-        t, state = self.twin, self.twin.read_chain()
-        return [t.chain.call(ms[0], "MockAggregator", "latestRoundData", [])[1] for ms in state.market_states]
+        return side_clamps(state, prices, t.chain.call_timestamp())
 
     def check_share_value(self, strict: bool = False) -> None:
         """`strict` leaves the side-clamp netting out of the allowance: the
