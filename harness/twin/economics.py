@@ -79,8 +79,13 @@ and the reserve the window's opens and increases added:
 (4) Every pending LP request can be cancelled by its owner now, and executed
     after the delay and a fresh round of every feed, or else refused only for
     a documented reason that leaves it pending (what-ifs, rolled back).
-    Every step on the fast paths; every WHAT_IF_EVERY_THROUGH_APE-th step
-    through ape, where these what-ifs were most of the pass's time.
+    Every step in process (revm); every WHAT_IF_EVERY_ON_A_NODE-th step on
+    a node's fast path and every WHAT_IF_EVERY_THROUGH_APE-th through ape,
+    where these what-ifs were a third and most of the time.
+
+(1)-(4) run in every example on the fast paths and, through ape, in the
+examples whose attackers act (adversaries.ATTACKERS_EVERY_THROUGH_APE);
+the test's table says how many.
 """
 from dataclasses import dataclass
 from typing import Optional
@@ -94,7 +99,9 @@ from .invariants import InvariantBreach, _open_positions
 from .world import refresh_feeds
 
 ROUNDING_PER_CHANGE = 3
+# (4)'s what-ifs run every how many steps, by backend (check_economics).
 WHAT_IF_EVERY_THROUGH_APE = 5
+WHAT_IF_EVERY_ON_A_NODE = 3
 POSITION_EVENTS = ("PositionOpened", "PositionIncreased", "PositionDecreased", "PositionClosed",
                    "PositionLiquidated")
 # Why an execution may refuse a request and leave it pending, still cancellable.
@@ -124,31 +131,37 @@ class Holdings:
         return self.tokens + self.share_value + self.escrow + self.positions
 
 
-def pool_rate(twin) -> Optional[tuple]:
-    """The pool's own conversion, from the chain: None while a feed is not positive."""
-    c, pool = twin.chain, twin.deployment.pool
-    try:
-        assets = c.call(pool, "LiquidityPool", "totalAssets", [])
-    except ChainError:
-        return None
-    return assets + 1, c.call(pool, "LiquidityPool", "totalSupply", []) + VIRTUAL_SHARES
+# Reads here come from the twin's state read where it has them (balances,
+# shares, the pool's share supply and request count: one cached batch a
+# step, see Twin.cache_reads) and otherwise in one call_many per kind: on a
+# node that is one round trip, and the attackers' checks read around every
+# bundle.
+
+def pool_rate(twin, assets: Optional[int] = None) -> Optional[tuple]:
+    """The pool's own conversion, from the chain (`assets`: its totalAssets,
+    when just read): None while a feed is not positive."""
+    if assets is None:
+        try:
+            assets = twin.chain.call(twin.deployment.pool, "LiquidityPool", "totalAssets", [])
+        except ChainError:
+            return None
+    return assets + 1, twin.read_chain().totals[1] + VIRTUAL_SHARES      # Lens.totals' pool_shares
 
 
 def chain_requests(twin) -> dict:
     """request id -> LpRequest tuple (is_deposit, owner, controller, amount,
     requested_at), every pending request on chain."""
-    c, pool = twin.chain, twin.deployment.pool
-    n = c.call(pool, "LiquidityPool", "request_count", [])
-    ids = list(range(1, n + 1))
-    rows = c.call_many([(pool, "LiquidityPool", "lp_requests", [i]) for i in ids])
+    pool = twin.deployment.pool
+    ids = list(range(1, twin.read_chain().request_count + 1))
+    rows = twin.chain.call_many([(pool, "LiquidityPool", "lp_requests", [i]) for i in ids])
     return {i: r for i, r in zip(ids, rows) if r[3]}
 
 
 def holdings(twin, who: str, rate=None) -> Holdings:
-    c, d = twin.chain, twin.deployment
+    c, d, state = twin.chain, twin.deployment, twin.read_chain()
     rate = rate if rate is not None else pool_rate(twin)
-    tokens = c.call(d.token, "MockUSDC", "balanceOf", [who])
-    shares = c.call(d.pool, "LiquidityPool", "balanceOf", [who])
+    tokens = state.balances[who] if who in state.balances else c.call(d.token, "MockUSDC", "balanceOf", [who])
+    shares = state.shares[who] if who in state.shares else c.call(d.pool, "LiquidityPool", "balanceOf", [who])
     escrow = 0
     for is_deposit, owner, _, amount, _ in chain_requests(twin).values():
         if owner == who:
@@ -161,18 +174,25 @@ def holdings(twin, who: str, rate=None) -> Holdings:
     # compares the order book); the amounts are the chain's.
     ids = twin.model.orders.pending_ids()
     if ids:
-        fee = c.call(d.orders, "OrderBook", "EXECUTION_FEE", [])
-        for o in c.call_many([(d.orders, "OrderBook", "orders", [i]) for i in ids]):
+        fee, *orders = c.call_many([(d.orders, "OrderBook", "EXECUTION_FEE", [])] +
+                                   [(d.orders, "OrderBook", "orders", [i]) for i in ids])
+        for o in orders:
             if o[0] == who:
                 escrow += o[6] + fee
     valued = rate is not None
     positions = 0
-    for v in twin.read_chain().slots:
-        if v[3] and v[4] == who:
+    own = [v[0] for v in state.slots if v[3] and v[4] == who]
+    try:
+        healths = c.call_many([(d.lens, "Lens", "health", [d.engine, pid]) for pid in own])
+    except ChainError:           # a faulty feed: ask position by position which still have a value
+        healths = []
+        for pid in own:
             try:
-                positions += max(c.call(d.lens, "Lens", "health", [d.engine, v[0]])[3], 0)
-            except ChainError:       # a faulty feed: this position has no value now
+                healths.append(c.call(d.lens, "Lens", "health", [d.engine, pid]))
+            except ChainError:   # this position has no value now
                 valued = False
+    for h in healths:
+        positions += max(h[3], 0)
     return Holdings(tokens, shares, escrow, positions, rate, valued)
 
 
@@ -185,7 +205,7 @@ def fee_accrual(twin, seconds: int) -> int:
     yet (time_passes, then a bundle) and, on ape's test chain, by a second."""
     from model.markets import index_at
     from model.risk import INDEX_ONE
-    state, read_at, at = twin.read_chain(), twin.chain.call_timestamp(), twin.clock + seconds
+    state, read_at, at = twin.read_chain(), twin.read_time(), twin.clock + seconds
     growth = 0
     for m, (ms, params, sides) in enumerate(zip(state.market_states, state.market_params, state.exposures)):
         _, _, _, borrow_index, last_accrual = ms
@@ -318,10 +338,17 @@ class EconomicChecks:
 
     def _share_watch_point(self):
         t, d = self.twin, self.twin.deployment
-        answers = {a: t.chain.call(a, "MockAggregator", "latestRoundData", [])[1] for a in d.feeds.values()}
-        feeds = [answers[a] for _, a in sorted(d.feeds.items())]
-        insurance = t.read_chain().balances[d.insurance]
-        return dict(rate=pool_rate(t), feeds=feeds, events=self.model.events_mark(), step=t.step,
+        addresses = [a for _, a in sorted(d.feeds.items())]
+        rounds = [(a, "MockAggregator", "latestRoundData", []) for a in addresses]
+        try:        # the feeds and the pool's value in one batch
+            *rounds, assets = t.chain.call_many(rounds + [(d.pool, "LiquidityPool", "totalAssets", [])])
+            rate = pool_rate(t, assets)
+        except ChainError:      # a feed is not positive: no value to compare
+            rounds, rate = t.chain.call_many(rounds), None
+        feeds = [r[1] for r in rounds]
+        answers = dict(zip(addresses, feeds))
+        insurance = t.read_chain().totals[3]          # Lens.totals' insurance_assets
+        return dict(rate=rate, feeds=feeds, events=self.model.events_mark(), step=t.step,
                     insurance=insurance, clamps=self.chain_clamps(answers))
 
     def chain_clamps(self, answers=None):
@@ -338,7 +365,7 @@ class EconomicChecks:
                   t.chain.call(ms[0], "MockAggregator", "latestRoundData", [])[1] for ms in state.market_states]
         if any(p <= 0 for p in prices):
             return None
-        return side_clamps(state, prices, t.chain.call_timestamp())
+        return side_clamps(state, prices, t.read_time())
 
     def check_share_value(self, strict: bool = False) -> None:
         """`strict` leaves the side-clamp netting out of the allowance: the
@@ -454,15 +481,25 @@ class EconomicChecks:
 
     @invariant()
     def check_economics(self) -> None:
-        """The machine's per-step hook: (2) every step, (4) every step on the
-        fast paths and every WHAT_IF_EVERY_THROUGH_APE-th step through ape:
-        (4)'s what-ifs cost a wait, a round of every feed and two calls per
-        pending request (most of the ape pass's time), and a request that
-        stays pending is still checked at the next sampled step."""
+        """The machine's per-step hook, in the examples whose attackers act
+        (adversaries.ATTACKERS_EVERY_THROUGH_APE): (2) every step, (4) every
+        step in process (revm), every WHAT_IF_EVERY_ON_A_NODE-th step on a
+        node over JSON-RPC and every WHAT_IF_EVERY_THROUGH_APE-th through
+        ape. (4)'s what-ifs cost a wait, a round of every feed and two
+        transactions and two snapshots per pending request: on anvil a third
+        of the fast path's time, through ape most of the pass's. A request
+        that stays pending is still checked at the next sampled step, and
+        the fast path in process checks every step."""
+        if not self.attackers_on:
+            return
         self.check_share_value()
         self._econ_steps = getattr(self, "_econ_steps", 0) + 1
-        if self.twin.chain.name.startswith("ape") and self._econ_steps % WHAT_IF_EVERY_THROUGH_APE:
+        name = self.twin.chain.name
+        every = (WHAT_IF_EVERY_THROUGH_APE if name.startswith("ape") else
+                 WHAT_IF_EVERY_ON_A_NODE if name.startswith("rpc") else 1)
+        if self._econ_steps % every:
             return
+        self.stats["pending checks (4)"] = self.stats.get("pending checks (4)", 0) + 1
         self.in_what_if = True
         try:
             self.check_pending_requests()
@@ -472,6 +509,9 @@ class EconomicChecks:
 
 def attack_table(stats: dict) -> str:
     rows = []
+    if "examples" in stats:
+        rows.append(f"  attackers and economic checks in {stats['examples with attackers']} of {stats['examples']} "
+                    f"examples; pending-request what-ifs (4) at {stats.get('pending checks (4)', 0)} steps")
     for name, a in sorted(stats.get("attacks", {}).items()):
         outcomes = ", ".join(f"{r}: {n}" for r, n in sorted(a["outcomes"].items(), key=lambda kv: -kv[1]))
         gain = (f"gain total {a['gain']} best {a['best']} over {a['valued']} valued" if a["valued"]

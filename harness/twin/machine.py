@@ -68,6 +68,7 @@ class ProtocolMachine(AdversaryRules, RuleBasedStateMachine):
         self.engine = self.model.engine
         self.checked = 0
         self.in_what_if = False
+        self.choose_attackers()
 
     def teardown(self):
         self.stats["steps"] += self.checked
@@ -84,7 +85,7 @@ class ProtocolMachine(AdversaryRules, RuleBasedStateMachine):
         except Disagreement as err:
             err.add_note(f"replay on any network: ape run replay {self._write_replay()} [--network ...]")
             raise
-        if outcome.ok:
+        if outcome.ok and self.attackers_on:
             self.check_fills(mark)
         # Which actions succeed and which revert, and why: a machine whose
         # opens all revert would agree with the model and prove little.
@@ -413,7 +414,7 @@ class ProtocolMachine(AdversaryRules, RuleBasedStateMachine):
             return
         chain = self.twin.chain
         liability, _ = chain.call(self.twin.deployment.pool, "LiquidityPool", "pool_liability", [])
-        now = chain.call_timestamp()
+        now = self.twin.read_time()      # chain.call_timestamp(), asked once a step (economics reads it too)
         prices = [f.answer for f in feeds]
         check_liability_bound(self.twin.step, state, liability, prices, now)
 

@@ -56,8 +56,8 @@ class Twin:
         self.log: List[tuple] = []
         # (calls, results) of the last state read, valid until the chain
         # changes (tick, rollback): the read batched with a transaction, and
-        # with cache_reads every read_chain.
-        self._reads = None
+        # with cache_reads every read_chain; and the time reads run at.
+        self._reads = self._read_time = None
         deployer = deployer or chain.accounts[0]
         guardian = guardian or chain.accounts[1]
         self.deployment: Deployment = deploy_core(chain, deployer, guardian, tick=self.tick)
@@ -84,7 +84,7 @@ class Twin:
         # the pinned time is also the time reads run at. Either way the last
         # read is out of date. (wait() does not touch the chain: a read
         # after it returns what it returned before.)
-        self._reads = None
+        self._reads = self._read_time = None
         self.clock += seconds
         self.chain.set_next_timestamp(self.clock)
         if self.model is not None:
@@ -142,7 +142,7 @@ class Twin:
     def rollback(self, mark) -> None:
         snap, journal_mark, self.clock, self.step, self.last_action, log_len = mark
         self.chain.restore(snap)
-        self._reads = None
+        self._reads = self._read_time = None
         self.model.journal.undo(journal_mark)
         self.model.env.timestamp = self.clock
         del self.log[log_len:]
@@ -164,6 +164,17 @@ class Twin:
         eng = self.model.engine
         return Snapshot(self.deployment, self.holders, self.holders,
                         eng.vault_count if slot_count is None else slot_count, eng.market_count)
+
+    def read_time(self) -> int:
+        """chain.call_timestamp(), the time a read runs at; with cache_reads
+        asked once until the chain changes (a node's answer is fixed until
+        then: tests/stateful/test_clock.py)."""
+        if self._read_time is not None:
+            return self._read_time
+        at = self.chain.call_timestamp()
+        if self.cache_reads:
+            self._read_time = at
+        return at
 
     def read_chain(self, slot_count: Optional[int] = None) -> ChainState:
         """Everything `check` compares, read in one batch of eth_calls (or
