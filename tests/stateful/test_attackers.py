@@ -247,3 +247,48 @@ def test_known_limit_a_an_open_past_the_reserve_cap_cheapens_shares_inside_a_bun
     assert m.stats["bundles"]["(A) kept"] == 1_151_824_959
     assert a["gain"] <= term
     assert not m.own_positions("timer")
+
+
+def test_lp_timer_redeems_after_a_silent_wait_within_the_accrual_it_waited_for(m):
+    """Invariant (1)'s fee accrual counts from the time the bundle's
+    `before` was read at (the chain's call time), not from the twin's clock:
+    after a wait the chain has not seen yet (time_passes with no feed
+    publishing), a redeem executes at the pool's value with all the borrow
+    fees of the wait in it, and the shares were valued before it.
+
+    Trader 0's 100,000 USDC ETH long pays 10% a year; the timer holds a third
+    of the pool (1,000,000 of 3,000,000) and redeems it all after three
+    silent days: it is paid 27.396453 USDC more than its shares were worth
+    before the wait (a third of 82.19 USDC of fees), its whole gain. One
+    second of accrual (what the bound counted from the twin's clock) is
+    0.001 USDC of it: the check would have called the wait's fees extracted."""
+    from harness.twin.adversaries import call
+    from harness.twin.economics import fee_accrual
+    _open(m, 0, "ETH", True, 10_000 * USDC, 100)
+    m.timer_request(1_000_000 * USDC, 10_000, contrarian=1)
+    m.step_checks()
+    m.timer_execute(wait=True)
+    m.step_checks()
+    who = m.world.attackers["timer"]
+    shares = m.model.pool.balanceOf(who)
+    m.run_bundle("LP timer request", "timer", [call(m.twin, "pool", "requestRedeem", [shares, who, who])])
+    m.step_checks()
+    m.twin.wait(60)
+    refresh_feeds(m.twin)
+    m.step_checks()
+    m.twin.wait(3 * 86_400)
+    waited = fee_accrual(m.twin, 1)
+    read_at = m.twin.read_time()
+    m.twin.clock, clock = read_at, m.twin.clock         # the bound as it was: one second from the clock
+    one_second = fee_accrual(m.twin, 1)
+    m.twin.clock = clock
+    rate, done = pool_rate(m.twin), _attack(m, "LP timer executes")
+    before = {"ok": done["outcomes"]["ok"], "gain": done["gain"]}
+    m.timer_execute(wait=False)
+    m.step_checks()
+    a = _attack(m, "LP timer executes")
+    assert a["outcomes"] == {"ok": before["ok"] + 1}
+    gain = a["gain"] - before["gain"]
+    print(f"redeem gain {gain}, accrual over the wait {waited}, one second {one_second}")
+    assert gain == 27_396_453
+    assert -(-shares * one_second // rate[1]) < gain <= -(-shares * waited // rate[1])
