@@ -292,3 +292,20 @@ def test_lp_timer_redeems_after_a_silent_wait_within_the_accrual_it_waited_for(m
     print(f"redeem gain {gain}, accrual over the wait {waited}, one second {one_second}")
     assert gain == 27_396_453
     assert -(-shares * one_second // rate[1]) < gain <= -(-shares * waited // rate[1])
+
+
+def test_flash_depositor_fits_its_own_position_to_the_pool(m):
+    """With no position of its own, the flash depositor opens one to lose on:
+    10,000 USDC at 90% of BTC's 50x would be a 450,000 USDC position whose
+    reserve (500% max profit: 2,250,000) is past the whole 2,000,000 pool,
+    and the fill was cancelled "engine: pool liquidity too low" (the attack
+    then never ran). Sized to half the pool's free assets it opens, and the
+    attack runs: deposit -> fill of its own close order -> cancel."""
+    free = m.model.pool.free_assets()
+    m.flash_deposit_close(pick=0, loan=LOAN, variant=0, symbol="BTC", is_long=True)
+    m.step_checks()
+    opened, = [e.event for e in m.model.events_since(0, "PositionOpened")]
+    assert opened.owner == m.world.attackers["bundle"] and opened.market_id == m.market_id("BTC")
+    assert 0 < opened.size * opened.max_profit_bps // 10_000 <= free // 2
+    assert _attack(m, "flash deposit + own close")["outcomes"] == {"ok": 1}
+    assert not m.own_positions("bundle")
