@@ -56,8 +56,9 @@ class BoundaryRules:
         edge = self._edge(pid) if pid is not None else None
         if edge is None:
             symbol = sorted(MARKETS)[pick % len(MARKETS)]
+            since = self.model.orders.order_count
             self.open_position(pick % 5, symbol, bool(pick & 1), 500 * USDC, 50, 1)
-            done = self._fill_now(symbol, liquidator)
+            done = self._fill_now(symbol, liquidator, since)
             if done is None or not done.ok or done.value[0] != "executed":
                 return
             pid = done.value[1]
@@ -100,9 +101,10 @@ class BoundaryRules:
         # set_round at clock + 1, the request at + 2, its execution at + 3.
         self.send(f"feed:{symbol}", "set_round", [feed.answer, self.twin.clock + 3 - staleness + offset],
                   self.world.owner)
+        since = self.model.orders.order_count
         self.open_position(keeper, symbol, True, 500 * USDC, 50, 1)
         oid = self.model.orders.last_order_id()
-        if oid in self.model.orders.pending_ids():
+        if self.model.orders.order_count > since and oid in self.model.orders.pending_ids():
             self.send("orders", "execute_order", [oid], self.world.liquidators[keeper])
 
     @rule(pick=picks, extra=st.sampled_from([0, 0, 1]), fresh=st.integers(0, 2), keeper=st.integers(0, 1))
@@ -115,8 +117,9 @@ class BoundaryRules:
         pid = self._open_id(pick) if fresh else None
         if pid is None:
             symbol = sorted(MARKETS)[pick % len(MARKETS)]
+            since = self.model.orders.order_count
             self.open_position(pick % 5, symbol, bool(pick & 1), 500 * USDC, 50, 1)
-            done = self._fill_now(symbol, keeper)
+            done = self._fill_now(symbol, keeper, since)
             if done is None or not done.ok or done.value[0] != "executed":
                 return
             pid = done.value[1]
@@ -165,19 +168,23 @@ class BoundaryRules:
             if pid is None:
                 return
             close_symbol = self._symbol_of(pid)
+            since = self.model.orders.order_count
             self.send("orders", "request_close", [pid, self._limit(close_symbol, not self.engine.position(pid).is_long, 1)],
                       self.owner_of(pid))
-            self._fill_now(close_symbol, keeper)
+            self._fill_now(close_symbol, keeper, since)
         if self.engine.free_head == FREE_END:
             return
+        since = self.model.orders.order_count
         self.open_position(trader, symbol, is_long, 500 * USDC, 50, 1)
-        self._fill_now(symbol, keeper)
+        self._fill_now(symbol, keeper, since)
 
-    def _fill_now(self, symbol, keeper):
-        """The last order, if pending: its market publishes a round, a keeper
-        executes. Returns the execution's outcome (None: nothing pending)."""
-        oid = self.model.orders.last_order_id()
-        if oid not in self.model.orders.pending_ids():
+    def _fill_now(self, symbol, keeper, since):
+        """The last order, if requested after the book's count was `since`
+        and still pending: its market publishes a round, a keeper executes.
+        Returns the execution's outcome (None: no such order)."""
+        book = self.model.orders
+        oid = book.last_order_id()
+        if book.order_count == since or oid not in book.pending_ids():
             return None
         feed = self.engine.feeds[self.twin.deployment.feeds[symbol]]
         if feed.answer > 0:
@@ -200,6 +207,7 @@ class BoundaryRules:
         size += extra
         collateral = -(-size * params.initial_margin_bps // BPS) * 10
         amount = collateral + -(-size * params.open_fee_bps // BPS)
+        since = self.model.orders.order_count
         self.send("orders", "request_open", [self.market_id(symbol), is_long, size, amount, self._limit(symbol, is_long, 1)],
                   self.world.traders[trader])
-        self._fill_now(symbol, keeper)
+        self._fill_now(symbol, keeper, since)
