@@ -35,7 +35,9 @@ interface IEngine:
     def paused() -> bool: view
 
 
-# @dev A position's health now, for keepers and front ends.
+# @dev A position's health now, for keepers and front ends. The liquidation
+# price counts the profit cap; it is 0 exactly when one of the two flags
+# says the position is liquidatable at every positive price or at none.
 struct Health:
     price: uint256
     pnl: int256
@@ -44,6 +46,8 @@ struct Health:
     maintenance_margin: uint256
     liquidation_price: uint256
     liquidatable: bool
+    liquidatable_at_any_price: bool
+    liquidatable_at_no_price: bool
 
 
 # @dev Protocol-wide totals in one call.
@@ -116,7 +120,7 @@ def health(engine: IEngine, position_id: uint256) -> Health:
     h.borrow_fee = risk._borrow_fee(pos.size, pos.entry_index, index)
     h.equity = convert(pos.collateral, int256) + h.pnl - convert(h.borrow_fee, int256)
     h.maintenance_margin = risk._fee(pos.size, mm_bps)
-    h.liquidation_price = risk._liquidation_price(pos, index, mm_bps)
+    h.liquidation_price, h.liquidatable_at_any_price, h.liquidatable_at_no_price = risk._liquidation_bounds(pos, index, mm_bps)
     h.liquidatable = h.equity < convert(h.maintenance_margin, int256)
     return h
 

@@ -196,9 +196,7 @@ def _liability() -> (int256, uint256):
         if st.oi_long | st.oi_short != 0:
             price: uint256 = convert(answer, uint256)
             rate: uint256 = (staticcall ENGINE.market_params(market_id)).borrow_rate
-            index: uint256 = st.borrow_index
-            if block.timestamp > st.last_accrual:
-                index += rate * (block.timestamp - st.last_accrual)
+            index: uint256 = markets._index_at(st.borrow_index, st.last_accrual, rate, block.timestamp)
             total += exposure._claim(staticcall ENGINE.exposure(market_id, True), True, price, index)
             total += exposure._claim(staticcall ENGINE.exposure(market_id, False), False, price, index)
     return total, oldest
@@ -574,11 +572,16 @@ def execute_request(request_id: uint256):
             round newer than the request. A deposit mints shares to its
             controller; a redeem burns its shares and pays the controller
             their value less REDEEM_FEE_BPS, which stays in the pool. A
-            redeem beyond the free assets stays pending.
+            redeem beyond the free assets stays pending, and so does every
+            request while the engine is paused.
     @param request_id The request.
     """
     r: LpRequest = self.lp_requests[request_id]
     assert r.amount != 0, "pool: no pending request"
+    # The guardian's pause (an oracle incident, say) holds LP executions:
+    # shares priced off a bad round would move value between LPs. Requests
+    # and cancels stay open; closes and liquidations are never held.
+    assert not staticcall ENGINE.paused(), "pool: paused, executions wait"
     assert block.timestamp >= r.requested_at + LP_REQUEST_DELAY, "pool: request delay not over"
     liability: int256 = 0
     oldest: uint256 = 0

@@ -11,7 +11,7 @@ from .errors import Revert, require
 from .journal import Mapping
 from .markets import _checked_price, _index_at
 from .positions import MAX_PAGE
-from .risk import _borrow_fee, _capped_pnl, _fee, _liquidation_price
+from .risk import _borrow_fee, _capped_pnl, _fee, _liquidation_bounds
 
 MAX_HOLDERS = 1024
 
@@ -25,6 +25,8 @@ class Health:
     maintenance_margin: int
     liquidation_price: int
     liquidatable: bool
+    liquidatable_at_any_price: bool
+    liquidatable_at_no_price: bool
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,8 @@ def health_of(engine, position_id: int) -> Health:
     borrow_fee = _borrow_fee(pos.size, pos.entry_index, index)
     equity = pos.collateral + pnl - borrow_fee
     mm = _fee(pos.size, mm_bps)
-    return Health(price, pnl, borrow_fee, equity, mm, _liquidation_price(pos, index, mm_bps), equity < mm)
+    liq, at_any, at_none = _liquidation_bounds(pos, index, mm_bps)
+    return Health(price, pnl, borrow_fee, equity, mm, liq, equity < mm, at_any, at_none)
 
 
 def slots_of(engine, first: int, count: int) -> list:

@@ -3,8 +3,9 @@
 A request escrows its tokens and EXECUTION_FEE; execute_order (anyone)
 calls the engine and either fills the order or, when the engine refuses
 with a reason, cancels it and refunds its owner, the reason logged. The
-model keeps each order as one Order record where the contract packs three
-words; _request still checks the packing's bounds with its reasons.
+model keeps each slot's order as one record where the contract packs three
+words; _request still checks the packing's bounds with its reasons. Order
+ids are sequence << 32 | slot, slots recycled last-freed-first, as on chain.
 A reasonless failure (Revert(None): checked arithmetic, a missing
 contract; on chain also out of gas) reverts the execution itself.
 """
@@ -29,6 +30,19 @@ ORDER_EXPIRY = 7200
 MAX_REASON = 128
 MAX_RESPONSE = 196
 MAX_U128 = 2**128 - 1
+SLOT_BITS = 32
+SLOT_MASK = 2**32 - 1
+# The contract's word0 packing (the model keeps records; named for the twins).
+KIND_SHIFT = 200
+LONG_BIT = 2**203
+AMOUNTS_BIT = 2**204
+SEQUENCE_SHIFT = 205
+FREE_BIT = 2**255
+MAX_TIME = 2**40 - 1
+MAX_SEQUENCE = 2**50 - 1
+# The engine's refusals that mean "not yet": the order waits (contract twin).
+NO_ROUND_YET = "engine: no price round after the request"
+STALE = "oracle: price is stale"
 BY_OWNER = "orders: cancelled by the owner"
 EXPIRED = "orders: expired"
 NO_REASON = "orders: execution failed without a reason"
@@ -104,25 +118,41 @@ class OrderBook(Sequencer, Contract):
         self.SEQUENCER = sequencer_feed
         self.SEQUENCER_GRACE = sequencer_grace
         self.EXECUTION_FEE = execution_fee
+        # The contract packs these four into one word (`book`).
         self.order_count = 0
         self.pending_escrow = 0
-        self._orders = self.mapping(EMPTY_ORDER)
+        self.free_head = 0
+        self.slot_count = 0
+        self._slots = self.mapping((0, EMPTY_ORDER))      # slot -> (order id, order)
+        self._next_free = self.mapping(0)                 # a free slot -> the next free one
+        self._ids = self.mapping(0)                       # model-only: sequence -> order id
         token._approve(address, engine.address, MAX_UINT256)
 
     # ---------------------------------------------------------------- storage
 
-    def _read(self, order_id: int) -> Order:
-        return self._orders[order_id]
+    def _read(self, slot: int):
+        return self._slots[slot]
+
+    def _lookup(self, order_id: int) -> Order:
+        slot = order_id & SLOT_MASK
+        if slot == 0:
+            return EMPTY_ORDER
+        stored, o = self._read(slot)
+        return o if stored == order_id else EMPTY_ORDER
 
     def _pending(self, order_id: int) -> Order:
-        o = self._read(order_id)
+        o = self._lookup(order_id)
         require(o.owner != ZERO_ADDRESS, "orders: not pending")
         return o
 
     def _remove(self, order_id: int, o: Order) -> None:
-        """Forget the order before any token moves or the engine is called."""
-        self._orders[order_id] = EMPTY_ORDER
+        """Forget the order before any token moves or the engine is called;
+        its slot heads the free list."""
+        slot = order_id & SLOT_MASK
+        self._slots[slot] = (0, EMPTY_ORDER)
+        self._next_free[slot] = self.free_head
         self.pending_escrow -= o.amount + self.EXECUTION_FEE
+        self.free_head = slot
 
     def _pay(self, to: str, amount: int) -> None:
         if amount != 0:
@@ -134,14 +164,26 @@ class OrderBook(Sequencer, Contract):
         require(amount <= MAX_U128, "orders: amount too large")
         require(acceptable_price <= MAX_U128, "orders: acceptable price too large")
         require(target <= MAX_U128, "orders: id too large")
-        order_id = self.order_count + 1
-        self.order_count = order_id
         now = self.env.timestamp
-        market_id, position_id = (target, 0) if kind == OPEN else (0, target)
-        self._orders[order_id] = Order(sender, kind, market_id, position_id, is_long, size, amount,
-                                       acceptable_price, now)
+        require(now <= MAX_TIME, "orders: timestamp out of range")
+        sequence = self.order_count + 1
+        require(sequence <= MAX_SEQUENCE, "orders: order ids exhausted")
+        slot = self.free_head
+        if slot == 0:
+            require(self.slot_count + 1 <= SLOT_MASK, "orders: order slots exhausted")
+            self.slot_count += 1
+            slot = self.slot_count
+        else:
+            self.free_head = self._next_free[slot]
         escrow = amount + self.EXECUTION_FEE
+        require(self.pending_escrow + escrow <= MAX_U128, "orders: escrow too large")
         self.pending_escrow += escrow
+        self.order_count = sequence
+        order_id = (sequence << SLOT_BITS) | slot
+        self._ids[sequence] = order_id
+        market_id, position_id = (target, 0) if kind == OPEN else (0, target)
+        self._slots[slot] = (order_id, Order(sender, kind, market_id, position_id, is_long, size, amount,
+                                             acceptable_price, now))
         if escrow != 0:
             # The contract also checks the escrow arrived whole; the model's token is exact.
             self.token.transferFrom(sender, self.address, escrow, sender=self.address)
@@ -172,11 +214,6 @@ class OrderBook(Sequencer, Contract):
 
     # ---------------------------------------------------------------- execution
 
-    def _market_of(self, o: Order) -> int:
-        if o.kind == OPEN:
-            return o.market_id
-        return self.engine.position(o.position_id).market_id
-
     def _calldata(self, o: Order):
         """The engine call that fills the order: (method, positional args)."""
         e = self.engine
@@ -190,12 +227,6 @@ class OrderBook(Sequencer, Contract):
             return e.decrease_position, (o.owner, o.position_id, o.size, o.acceptable_price, o.requested_at)
         return e.close_position, (o.owner, o.position_id, o.acceptable_price, o.requested_at)
 
-    def _latest_round_updated_at(self, feed: str) -> int:
-        aggregator = self.feeds[feed]
-        if aggregator is None:
-            raise Revert(None)      # no contract there
-        return aggregator.latestRoundData()[3]
-
     @external
     def execute_order(self, order_id: int, *, sender: str):
         """Returns what happened (model-only: the contract returns nothing):
@@ -205,10 +236,6 @@ class OrderBook(Sequencer, Contract):
         now = self.env.timestamp
         require(now <= o.requested_at + ORDER_EXPIRY, "orders: expired, clear it")
         self._check_sequencer(self.SEQUENCER, self.SEQUENCER_GRACE)
-        feed = self.engine.market_state(self._market_of(o)).feed
-        if feed != ZERO_ADDRESS:
-            require(self._latest_round_updated_at(feed) > o.requested_at,
-                    "orders: no price round after the request yet")
         self._remove(order_id, o)
         method, args = self._calldata(o)
         try:
@@ -217,6 +244,9 @@ class OrderBook(Sequencer, Contract):
             reason = refusal.reason
             # No reason, or one too long to decode: the execution reverts.
             require(reason is not None and len(reason.encode()) <= MAX_REASON, NO_REASON)
+            # Not yet, rather than never: the whole execution reverts.
+            require(reason != NO_ROUND_YET, "orders: no price round after the request yet")
+            require(reason != STALE, STALE)
             self._pay(o.owner, o.amount)
             self._pay(sender, self.EXECUTION_FEE)
             self._emit(OrderCancelled(order_id, sender, reason))
@@ -247,7 +277,13 @@ class OrderBook(Sequencer, Contract):
     # ---------------------------------------------------------------- views
 
     def orders(self, order_id: int) -> Order:
-        return self._read(order_id)
+        return self._lookup(order_id)
+
+    def order_at(self, slot: int):
+        return self._read(slot)
+
+    def next_order_id(self) -> int:
+        return ((self.order_count + 1) << SLOT_BITS) | (self.free_head or self.slot_count + 1)
 
     def check_sequencer(self) -> bool:
         self._check_sequencer(self.SEQUENCER, self.SEQUENCER_GRACE)
@@ -256,7 +292,16 @@ class OrderBook(Sequencer, Contract):
     # ---------------------------------------------------------------- model-only views
 
     def pending_ids(self) -> list:
-        return sorted(i for i, o in self._orders.items() if o.owner != ZERO_ADDRESS)
+        """Pending order ids, oldest request first."""
+        return sorted(i for i, _ in self._slots.values() if i)
+
+    def order_id_of(self, sequence: int) -> int:
+        """The id the sequence-th request got (executed or not): what a
+        harness that counted requests looks up."""
+        return self._ids[sequence]
+
+    def last_order_id(self) -> int:
+        return self._ids[self.order_count]
 
     def executable_error(self, order_id: int):
         """Why execute_order would wait now (None: it would run, and fill or

@@ -14,7 +14,7 @@ from .errors import Revert, checked, require
 from .events import Event
 from .exposure import _claim
 from .journal import Contract, Journal, external
-from .markets import index_at
+from .markets import _index_at
 from .risk import BPS
 from .token import MAX_UINT256, Token
 
@@ -147,7 +147,7 @@ class LiquidityPool(Contract):
             oldest = min(oldest, updated_at)
             if st.oi_long | st.oi_short:
                 rate = e.market_params(market_id).borrow_rate
-                index = index_at(st.borrow_index, st.last_accrual, rate, e.env.timestamp)
+                index = _index_at(st.borrow_index, st.last_accrual, rate, e.env.timestamp)
                 total += _claim(e.exposure(market_id, True), True, answer, index)
                 total += _claim(e.exposure(market_id, False), False, answer, index)
         return total, oldest
@@ -275,6 +275,7 @@ class LiquidityPool(Contract):
         """Returns the RequestExecuted event it logs."""
         r = self.lp_requests[request_id]
         require(r.amount != 0, "pool: no pending request")
+        require(not self.engine.paused, "pool: paused, executions wait")
         require(self.engine.env.timestamp >= r.requested_at + LP_REQUEST_DELAY, "pool: request delay not over")
         liability, oldest = self._liability()
         require(oldest > r.requested_at, "pool: wait for every market's price round after the request")

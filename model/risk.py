@@ -96,6 +96,20 @@ def _liquidation_price(pos: Position, index: int, maintenance_bps: int) -> int:
     return 0 if move_up >= pos.entry_price else pos.entry_price - move_up
 
 
+def _liquidation_bounds(pos: Position, index: int, maintenance_bps: int):
+    """(liquidation price, at any price, at no price), the profit cap
+    included: the best equity a positive price gives is the capped profit
+    at an unbounded price (long) or at price 1 (short)."""
+    best = _reserve(pos.size, pos.max_profit_bps) if pos.is_long else _capped_pnl(pos, 1)
+    shortfall = _borrow_fee(pos.size, pos.entry_index, index) + _fee(pos.size, maintenance_bps) - pos.collateral
+    if best < shortfall:
+        return 0, True, False
+    price = _liquidation_price(pos, index, maintenance_bps)
+    if price == 0:
+        return 0, not pos.is_long, pos.is_long
+    return price, False, False
+
+
 def _settle(pos: Position, price: int, index: int, fee_bps: int) -> Settlement:
     """Closing a whole position: collateral + capped PnL - borrow fee - fee."""
     s = Settlement()

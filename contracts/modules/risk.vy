@@ -201,6 +201,35 @@ def _liquidation_price(pos: Position, index: uint256, maintenance_bps: uint256) 
 
 @internal
 @pure
+def _liquidation_bounds(pos: Position, index: uint256, maintenance_bps: uint256) -> (uint256, bool, bool):
+    """
+    @dev Where liquidation starts, the profit cap included. The best equity
+         any positive price can give is the capped profit at an unbounded
+         price for a long and at price 1 for a short: below maintenance
+         margin, the position is liquidatable at every price. A long whose
+         equity stays above it down to price 0 is liquidatable at none.
+    @param pos The position.
+    @param index The current borrow index.
+    @param maintenance_bps The market's maintenance margin in basis points.
+    @return uint256 The liquidation price (0 when either flag is set).
+    @return bool Liquidatable at every positive price.
+    @return bool Liquidatable at no positive price.
+    """
+    best: int256 = convert(self._reserve(pos.size, pos.max_profit_bps), int256)
+    if not pos.is_long:
+        best = self._capped_pnl(pos, 1)
+    shortfall: int256 = convert(self._borrow_fee(pos.size, pos.entry_index, index) + self._fee(pos.size, maintenance_bps), int256) - convert(pos.collateral, int256)
+    if best < shortfall:
+        return 0, True, False
+    price: uint256 = self._liquidation_price(pos, index, maintenance_bps)
+    if price == 0:
+        # A long: never (the price would have to reach 0); a short: always.
+        return 0, not pos.is_long, pos.is_long
+    return price, False, False
+
+
+@internal
+@pure
 def _settle(pos: Position, price: uint256, index: uint256, fee_bps: uint256) -> Settlement:
     """
     @dev Splits a whole position's value (collateral + capped PnL - borrow

@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from typing import Callable, Dict, List, Optional
 
 from model import Revert
-from model.orders import ZERO_ADDRESS
 
 from ..chains.chain import ChainError, TxResult
 
@@ -23,6 +22,8 @@ WAITS = {
     "orders: no price round after the request yet": "waits: no price round after its request yet",
     "sequencer: down": "waits: sequencer down",
     "sequencer: grace period after an outage": "waits: sequencer back up, still in its grace period",
+    "oracle: price is stale": "waits: the market's price is stale (no round within its staleness)",
+    "pool: paused, executions wait": "waits: the protocol is paused (LP executions resume when the guardian unpauses)",
     "pool: request delay not over": "waits: the pool's request delay is not over",
     "pool: wait for every market's price round after the request":
         "waits: some market has no price round after the request yet",
@@ -136,29 +137,30 @@ class ChainExecutions:
 
     def __init__(self, chain, orders: Optional[str], pool: Optional[str]):
         self.chain, self.orders, self.pool = chain, orders, pool
-        # Ids below these were seen settled: settled never becomes pending again.
-        self.first_order, self.first_request = 1, 1
+        # LP request ids below this were seen settled: settled never becomes
+        # pending again. (Order slots are recycled: each pass reads them all.)
+        self.first_request = 1
 
-    def _pending(self, address, contract, count_fn, read_fn, first_attr, owner_index, amount_index=None):
-        if not address:
+    def pending_orders(self) -> List[int]:
+        """Every order in the book's slots, oldest request first."""
+        if not self.orders:
             return []
-        count = self.chain.call(address, contract, count_fn)
-        ids, first = [], getattr(self, first_attr)
+        n = self.chain.call(self.orders, "OrderBook", "slot_count")
+        rows = self.chain.call_many([(self.orders, "OrderBook", "order_at", [s]) for s in range(1, n + 1)])
+        return sorted(order_id for order_id, _ in rows if order_id)
+
+    def pending_requests(self) -> List[int]:
+        if not self.pool:
+            return []
+        count = self.chain.call(self.pool, "LiquidityPool", "request_count")
+        ids, first = [], self.first_request
         for i in range(first, count + 1):
-            row = self.chain.call(address, contract, read_fn, [i])
-            live = row[amount_index] != 0 if amount_index is not None else row[owner_index] != ZERO_ADDRESS
-            if live:
+            if self.chain.call(self.pool, "LiquidityPool", "lp_requests", [i])[3] != 0:   # its amount
                 ids.append(i)
             elif not ids and i == first:
                 first += 1
-        setattr(self, first_attr, first)
+        self.first_request = first
         return ids
-
-    def pending_orders(self) -> List[int]:
-        return self._pending(self.orders, "OrderBook", "order_count", "orders", "first_order", 0)
-
-    def pending_requests(self) -> List[int]:
-        return self._pending(self.pool, "LiquidityPool", "request_count", "lp_requests", "first_request", 1, 3)
 
     def order_wait(self, order_id: int) -> Optional[str]:
         return None          # the revert reason says it, at no cost on a node that estimates gas first

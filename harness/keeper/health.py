@@ -15,7 +15,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 from model import Revert
 from model.markets import index_at, oracle_error
-from model.risk import Position, _borrow_fee, _fee, _liquidation_price, _reserve, shortfall as _shortfall
+from model.risk import Position, _liquidation_bounds, shortfall as _shortfall
 
 
 @dataclass(frozen=True)
@@ -101,12 +101,11 @@ class TriggerCache:
 
     def _trigger(self, pos: Position, m: MarketView) -> tuple:
         index_hi = m.index + m.borrow_rate * self.horizon
-        slack = pos.collateral - (_borrow_fee(pos.size, pos.entry_index, index_hi) + _fee(pos.size, m.maintenance_bps))
-        if slack + _reserve(pos.size, pos.max_profit_bps) < 0:
+        price, at_any_price, _ = _liquidation_bounds(pos, index_hi, m.maintenance_bps)
+        if at_any_price:
             trigger = None
         else:
             margin = pos.entry_price // pos.size + 2
-            price = _liquidation_price(pos, index_hi, m.maintenance_bps)
             trigger = price + margin if pos.is_long else price - margin
         return (pos, m.timestamp + self.horizon, m.maintenance_bps, m.borrow_rate, trigger)
 

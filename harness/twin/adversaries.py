@@ -269,13 +269,19 @@ class AdversaryRules(EconomicChecks):
         self._publish(o.market_id if o.kind == OPEN else self.engine.position(o.position_id).market_id)
         return self.send("orders", "execute_order", [oid], self.world.liquidators[0])
 
+    def _ids_since(self, first):
+        """The ids of the requests numbered `first` on (order ids are
+        sequence << 32 | slot: not consecutive)."""
+        book = self.model.orders
+        return [book.order_id_of(sequence) for sequence in range(first, book.order_count + 1)]
+
     def open_now(self, attack, name, opens):
         """The bundle requests the opens [(market, is_long, size, amount)] in
         one transaction; a keeper fills each after a fresh round."""
         first = self.model.orders.order_count + 1
         o = self.run_bundle(attack, name, [open_call(self.twin, *x) for x in opens])
         if o.ok:
-            for oid in range(first, self.model.orders.order_count + 1):
+            for oid in self._ids_since(first):
                 self._fill(oid)
         return o
 
@@ -292,7 +298,7 @@ class AdversaryRules(EconomicChecks):
         if not o.ok:
             return None
         self._publish(self.engine.position(pid).market_id)
-        return book.order_count
+        return book.last_order_id()
 
     # ---- positions of the attackers' own
 
@@ -325,7 +331,7 @@ class AdversaryRules(EconomicChecks):
                                                            open_call(self.twin, m, False, size, amount)])
         if o.ok:
             self._publish(m)
-            for oid in range(first, self.model.orders.order_count + 1):
+            for oid in self._ids_since(first):
                 self.send("orders", "execute_order", [oid], self.world.liquidators[0])
 
     def _fitted(self, symbol, is_long, collateral, pct):
@@ -378,7 +384,7 @@ class AdversaryRules(EconomicChecks):
             return
         pid = min(pids, key=lambda p: (self._equity(p), p)) if pick % 2 else pids[pick % len(pids)]
         if variant & 4:
-            oid = self.model.orders.order_count + 1
+            oid = self.model.orders.next_order_id()
             action = [request_close_call(self.twin, pid, self.engine.position(pid).is_long),
                       close_call(self.twin, oid)]
             self._flash_bundle("flash deposit + request and close at once", "bundle", action, loan, variant & 3)
@@ -492,7 +498,7 @@ class AdversaryRules(EconomicChecks):
         first = self.model.orders.order_count + 1
         self.run_bundle("front-runner: open before a move", "front", [open_call(self.twin, m, move > 0, size, amount)])
         self.move_price(symbol, move)
-        for oid in range(first, self.model.orders.order_count + 1):
+        for oid in self._ids_since(first):
             if oid in self.own_orders("front", OPEN):
                 self.send("orders", "execute_order", [oid], self.world.liquidators[0])
         for pid in self.own_positions("front"):
@@ -559,7 +565,7 @@ class AdversaryRules(EconomicChecks):
         then it requests the close, which a keeper fills."""
         size, amount = self._sized(symbol, collateral, 100)
         m = self.market_id(symbol)
-        oid = self.model.orders.order_count + 1
+        oid = self.model.orders.next_order_id()
         if not self.send("timer", "run", [[open_call(self.twin, m, is_long, size, amount)]], self.world.stranger).ok:
             _record(self.stats, "LP timer: fill own open + execute", "the open request reverts")
             return
@@ -571,7 +577,7 @@ class AdversaryRules(EconomicChecks):
         for pid in self.own_positions("timer"):
             if self.send("timer", "run", [[request_close_call(self.twin, pid, self.engine.position(pid).is_long)]],
                          self.world.stranger).ok:
-                self._fill(self.model.orders.order_count)
+                self._fill(self.model.orders.last_order_id())
         if oid in self.model.orders.pending_ids():      # the fill waited (a faulty feed): the keeper tries later
             _record(self.stats, "LP timer: fill own open + execute", "open order still pending")
 

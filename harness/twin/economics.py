@@ -106,7 +106,7 @@ POSITION_EVENTS = ("PositionOpened", "PositionIncreased", "PositionDecreased", "
                    "PositionLiquidated")
 # Why an execution may refuse a request and leave it pending, still cancellable.
 EXECUTE_REFUSALS = {"pool: assets reserved for open positions", "pool: zero shares", "pool: zero assets",
-                    "oracle: price not positive"}
+                    "oracle: price not positive", "pool: paused, executions wait"}
 
 
 class EconomicBreach(InvariantBreach):

@@ -10,7 +10,7 @@ in accounting still shows up as broken conservation or isolation.
 import json
 import time
 
-from hypothesis import strategies as st
+from hypothesis import strategies as st, target
 from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition, rule,
                                  run_state_machine_as_test)
 
@@ -20,6 +20,7 @@ from model.pool import LP_REQUEST_DELAY
 from ..chains.artifacts import ROOT
 from ..protocol.markets import MARKETS, PRICE, USDC
 from .adversaries import AdversaryRules, deploy_attackers
+from .boundaries import BoundaryRules
 from .economics import attack_table
 from .invariants import check_conservation, check_exposure, check_isolation, check_liability_bound
 from .twin import Disagreement, Twin
@@ -51,7 +52,7 @@ reward_floors = st.one_of(st.integers(0, 10 * USDC),
                           st.sampled_from([0, 1, 5 * USDC, 10 * USDC, 10 * USDC + 1, 2**32]))
 
 
-class ProtocolMachine(AdversaryRules, RuleBasedStateMachine):
+class ProtocolMachine(AdversaryRules, BoundaryRules, RuleBasedStateMachine):
     """Subclassed per run with `world` set (see make_machine)."""
 
     world: World = None
@@ -68,10 +69,15 @@ class ProtocolMachine(AdversaryRules, RuleBasedStateMachine):
         self.engine = self.model.engine
         self.checked = 0
         self.in_what_if = False
+        self.bad_debts = 0
+        self.most_liquidatable = 0
         self.choose_attackers()
 
     def teardown(self):
         self.stats["steps"] += self.checked
+        # Steer generation towards the runs that stress the books most.
+        target(float(self.bad_debts), label="liquidations and closes with bad debt")
+        target(float(self.most_liquidatable), label="most positions liquidatable at once")
         self.twin.rollback(self.mark)
 
     # ---------------------------------------------------------------- helpers
@@ -80,6 +86,7 @@ class ProtocolMachine(AdversaryRules, RuleBasedStateMachine):
         if sender in self.world.attacker_names:
             return self.send_as_contract(target, fn, args, sender, seconds)
         mark = self.model.events_mark()
+        vaults_before = self.engine.vault_count
         try:
             outcome = self.twin.send(target, fn, args, sender, seconds)
         except Disagreement as err:
@@ -96,9 +103,16 @@ class ProtocolMachine(AdversaryRules, RuleBasedStateMachine):
             key = (key[0], "executed" if done == "executed" else f"cancelled: {detail}")
             if done == "executed" and hasattr(result, "bad_debt") and result.bad_debt:
                 key = (key[0], "executed, with bad debt")
-        if fn == "liquidate" and outcome.ok and outcome.value and outcome.value["bad_debt"]:
-            key = (key[0], "ok, with bad debt")
+            elif done == "executed" and type(result) is int and self.engine.vault_count == vaults_before:
+                key = (key[0], "executed, an open in a recycled vault")
+        if fn == "liquidate" and outcome.ok and outcome.value:
+            if outcome.value["bad_debt"]:
+                key = (key[0], "ok, with bad debt")
+            elif outcome.value["insurance_cut"]:
+                key = (key[0], "ok, with an insurance cut")
         self.stats["outcomes"][key] = self.stats["outcomes"].get(key, 0) + 1
+        if not self.in_what_if and key[1].endswith("with bad debt"):
+            self.bad_debts += 1
         return outcome
 
     def _write_replay(self):
@@ -201,7 +215,10 @@ class ProtocolMachine(AdversaryRules, RuleBasedStateMachine):
     def pick_order(self, pick):
         ids = self.model.orders.pending_ids()
         if not ids or pick % 19 == 0:
-            return pick % (self.model.orders.order_count + 2)     # sometimes not pending
+            # Sometimes not pending: an id executed or cancelled (its slot
+            # may hold a newer order now), or one never given out.
+            book = self.model.orders
+            return book.order_id_of(1 + pick % book.order_count) if book.order_count and pick % 2 else pick % 3
         return ids[pick % len(ids)]
 
     @rule(pick=picks, keeper=st.integers(0, 1))
@@ -395,7 +412,8 @@ class ProtocolMachine(AdversaryRules, RuleBasedStateMachine):
         pool = self.twin.deployment.pool
         free = self.twin.chain.call(pool, "LiquidityPool", "free_assets", [])
         assert free == self.model.pool.free_assets(), "pool.free_assets differs from the model's"
-        if free and all(self._oracle_ok(m) for m in range(1, self.engine.market_count + 1)):
+        # The guardian's pause holds LP executions by design (README).
+        if free and not self.engine.paused and all(self._oracle_ok(m) for m in range(1, self.engine.market_count + 1)):
             for lp in self.world.lps:
                 shares = min(self.model.pool.balanceOf(lp), self.model.pool.convertToShares(free) // 2)
                 if shares and self.model.pool.previewRedeem(shares):
@@ -426,7 +444,7 @@ class ProtocolMachine(AdversaryRules, RuleBasedStateMachine):
         is_long = self.engine.position(pid).is_long
         o = self.send("orders", "request_close", [pid, 0 if is_long else 2**128 - 1], owner)
         assert o.ok, f"{pid}: request_close reverts: {o.reason}"
-        oid = self.model.orders.order_count
+        oid = self.model.orders.last_order_id()     # an attacker contract's request returns no id
         feed = self.engine.feeds[self.twin.deployment.feeds[symbol]]
         self.send(f"feed:{symbol}", "set_answer", [feed.answer], self.world.owner)
         o = self.send("orders", "execute_order", [oid], self.world.liquidators[0])
@@ -465,6 +483,7 @@ class ProtocolMachine(AdversaryRules, RuleBasedStateMachine):
         assert pool_assets == state.pool_cash + state.pending_deposits, "pool balance != cash + escrow"
         check_exposure(self.twin.step, state)
         self._check_liability_bound(state)
+        self.most_liquidatable = max(self.most_liquidatable, len(self._liquidatable()))
         assert state.balances[d.engine] == 0, "the engine itself holds no tokens"
         # The order book holds exactly the pending orders' escrow, on chain.
         escrow = self.twin.chain.call(d.orders, "OrderBook", "pending_escrow", [])

@@ -267,6 +267,8 @@ def test_shipped_configs_load():
         config = netconfig.load(netconfig.default_config_path(name))
         assert [m.symbol for m in config.markets] == ["ETH", "BTC"]
         assert config.mock == (name == "local")
+        # No sequencer-uptime feed exists on these testnets (the configs say so, and why).
+        assert (config.sequencer_feed, config.sequencer_grace) == (None, 0)
     assert netconfig.manifest_name("ethereum", "sepolia") == "sepolia"
     assert netconfig.manifest_name("base", "sepolia") == "base-sepolia"
     assert netconfig.default_config_path("sepolia-fork").name == "sepolia.yaml"

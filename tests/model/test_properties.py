@@ -15,7 +15,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from harness.protocol.markets import MARKETS
 from model import MarketParams, Position, Protocol, Revert
-from model.risk import (BPS, INDEX_ONE, _average_entry, _borrow_fee, _fee, _liquidation_price, _pnl,
+from model.risk import (BPS, INDEX_ONE, _average_entry, _borrow_fee, _capped_pnl, _fee, _liquidation_bounds,
+                        _liquidation_price, _pnl,
                         _reserve)
 
 from .support import Trades, GUARDIAN, MAX_UINT256, OWNER, PRICE, T0, USDC, diff, snapshot
@@ -99,6 +100,37 @@ def test_liquidation_price_is_the_last_healthy_price(pos, index, mm):
             assert not healthy(1)        # no positive price is healthy
         else:
             assert healthy(liq) and not healthy(liq + 1)
+
+
+capped_positions = st.builds(
+    lambda is_long, size, lev_tenths, entry, cap: Position(
+        owner="x", market_id=1, is_long=is_long, max_profit_bps=cap, generation=1, is_open=True,
+        size=size, collateral=max(1, size * 10 // lev_tenths), entry_price=entry, entry_index=0),
+    st.booleans(), st.integers(1, 10**18), st.integers(1, 2_000), st.integers(1, 10**14),
+    st.one_of(st.integers(0, 20_000), st.sampled_from([0, 1, 10_000, 100_000])))
+
+
+@CHEAP
+@given(pos=capped_positions, index=st.integers(0, 10**18), mm=st.integers(1, 10_000))
+def test_liquidation_bounds_say_where_liquidation_starts_with_the_cap(pos, index, mm):
+    """Lens.health's rule (issue 9, finding 6): the price counts the profit
+    cap, and 0 comes with a flag that says 'every price' or 'no price'."""
+    def liquidatable(price):
+        equity = pos.collateral + _capped_pnl(pos, price) - _borrow_fee(pos.size, pos.entry_index, index)
+        return equity < _fee(pos.size, mm)
+
+    liq, at_any, at_none = _liquidation_bounds(pos, index, mm)
+    far = pos.entry_price * 10**6 + 10**30              # past any capped long profit, any short loss
+    probes = [1, max(1, pos.entry_price // 2), pos.entry_price, pos.entry_price * 2, far]
+    assert not (at_any and at_none) and (liq == 0) == (at_any or at_none)
+    if at_any:
+        assert all(liquidatable(p) for p in probes)
+    elif at_none:
+        assert pos.is_long and not any(liquidatable(p) for p in probes)
+    elif pos.is_long:
+        assert not liquidatable(liq) and (liq == 1 or liquidatable(liq - 1))
+    else:
+        assert not liquidatable(liq) and liquidatable(liq + 1)
 
 
 # ---------------------------------------------------------------- part 2: a random market

@@ -25,7 +25,7 @@ def _world_with_a_position(chain):
     r = t.send("orders", "request_open", [market, True, 20_000 * USDC, 2_100 * USDC, 2**128 - 1], w.traders[0])
     assert r.ok, r.reason
     refresh_feeds(t)
-    done = t.send("orders", "execute_order", [t.model.orders.order_count], w.liquidators[0])
+    done = t.send("orders", "execute_order", [r.value], w.liquidators[0])
     assert done.ok and done.value[0] == "executed", done
     return w
 

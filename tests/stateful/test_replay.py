@@ -13,17 +13,17 @@ from harness.twin.world import build_world
 
 def _scenario(twin):
     w = build_world(twin)
-    twin.send("orders", "request_open", [1, True, 10_000 * USDC, 1_010 * USDC, 2**128 - 1], w.traders[0])
+    oid = twin.send("orders", "request_open", [1, True, 10_000 * USDC, 1_010 * USDC, 2**128 - 1], w.traders[0]).value
     twin.send("feed:ETH", "set_answer", [2_000 * 10**8], w.owner)     # a round after the request
-    pid = twin.send("orders", "execute_order", [1], w.liquidators[1]).value[1]
+    pid = twin.send("orders", "execute_order", [oid], w.liquidators[1]).value[1]
     twin.wait(120)
     # A stale round: the timestamp argument must replay identically elsewhere.
     twin.send("feed:ETH", "set_round", [1_850 * 10**8, twin.clock - 60], w.owner)
     twin.send("engine", "liquidate", [pid], w.liquidators[0])
     # Gone: the close is refused on both, the order cancelled with the reason.
-    twin.send("orders", "request_close", [pid, 0], w.traders[0])
+    oid = twin.send("orders", "request_close", [pid, 0], w.traders[0]).value
     twin.send("feed:ETH", "set_round", [1_850 * 10**8, twin.clock + 1], w.owner)
-    twin.send("orders", "execute_order", [2], w.liquidators[1])
+    twin.send("orders", "execute_order", [oid], w.liquidators[1])
     twin.check()
     return w
 

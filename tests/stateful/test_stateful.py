@@ -35,9 +35,55 @@ def _fast_chain(provider, accounts):
     pytest.skip(f"no fast path for provider {provider.name!r}; the ape run covers it")
 
 
+# Outcome classes a run of the CI profile must reach (issue 12): one that
+# silently vanishes is a rule nothing tests any more. Each floor sits well
+# under what CI-profile runs reached when it was set (in brackets, twelve
+# runs of the fast path with the boundary rules and targets in), so it fails on lost coverage, not an unlucky seed.
+FLOORS = {
+    "a liquidation that leaves an insurance cut [15-197]":
+        (lambda fn, why: fn == "liquidate" and why == "ok, with an insurance cut", 4),
+    "a liquidation or close with bad debt [25-253]": (lambda fn, why: why.endswith("with bad debt"), 6),
+    "an open refused for the pool's liquidity [8-199]":
+        (lambda fn, why: why == "cancelled: engine: pool liquidity too low", 2),
+    "an action refused for a stale price [27-125]": (lambda fn, why: why.endswith("oracle: price is stale"), 6),
+    "an open in a recycled vault [39-443]": (lambda fn, why: why == "executed, an open in a recycled vault", 10),
+}
+# Not floored yet: a remove refused for the margin (5-177 without the attackers'
+# rules, 0 in one CI run with them: remove_collateral_to_the_margin's edge
+# needs a look before it can be a floor).
+FLOOR_EXAMPLES = 100     # the CI profile's; the dev profile's 20 examples are a smoke run
+
+
+def coverage_shortfalls(stats) -> list:
+    """The classes under their floor, with what the run reached."""
+    out = []
+    for name, (matches, floor) in FLOORS.items():
+        n = sum(count for (fn, why), count in stats["outcomes"].items()
+                if not fn.startswith("what-if ") and matches(fn, why))
+        if n < floor:
+            out.append(f"{name}: reached {n} times, the floor is {floor}")
+    return out
+
+
 def test_model_and_chain_agree_fast_path(networks, accounts):
     stats = _run(_fast_chain(networks.provider, list(accounts)), settings().max_examples)
     assert stats["steps"] >= settings().max_examples
+    if settings().max_examples >= FLOOR_EXAMPLES:
+        assert not coverage_shortfalls(stats), "outcome classes under their floor:\n" + "\n".join(
+            coverage_shortfalls(stats))
+    else:
+        print(f"coverage floors not checked: {settings().max_examples} examples, the floors are set for "
+              f"{FLOOR_EXAMPLES}")
+
+
+def test_coverage_floors_name_what_is_missing():
+    stats = {"outcomes": {("liquidate", "ok, with an insurance cut"): 4, ("what-if liquidate", "ok, with bad debt"): 9,
+                          ("execute_order", "executed, with bad debt"): 4}}
+    short = coverage_shortfalls(stats)
+    assert not any("insurance cut" in s for s in short)
+    # What-ifs are rolled back: they do not count.
+    assert "a liquidation or close with bad debt [25-253]: reached 4 times, the floor is 6" in short
+    assert len(short) == len(FLOORS) - 1
 
 
 def test_model_and_chain_agree_through_ape(accounts):

@@ -13,8 +13,9 @@ pinned with `clock.at(dt)`; offsets must strictly increase within a test
 from pathlib import Path
 
 import pytest
+from ape.exceptions import ContractLogicError
 
-from .helpers import EXECUTION_FEE, ETH, ETH_PARAMS, INSURANCE_FUND, LP_DEPOSIT, MAX_UINT256, MINT, ZERO, OrderCancelled, lp_deposit, px
+from .helpers import EXECUTION_FEE, ETH, ETH_PARAMS, INSURANCE_FUND, LP_DEPOSIT, MAX_UINT256, MINT, ZERO, OrderCancelled, OrderWaits, lp_deposit, px
 
 # The pool's redemption fee in the standard world (the attack tests deploy their own).
 REDEEM_FEE_BPS = 0
@@ -261,7 +262,12 @@ class Trades:
         if feed is not None:
             feed.set_round(feed.latestAnswer(), t_round, sender=self.owner)
         self.chain.pending_timestamp = t_execute
-        receipt = self.orders.execute_order(req.order_id, sender=keeper or sender)
+        try:
+            receipt = self.orders.execute_order(req.order_id, sender=keeper or sender)
+        except ContractLogicError as err:
+            if err.message in WAIT_REASONS:
+                raise OrderWaits(err.message, self.orders, req.order_id, sender) from err
+            raise
         cancelled = receipt.events.filter(self.orders.OrderCancelled)
         if cancelled:
             raise OrderCancelled(cancelled[0].reason, receipt)
@@ -302,6 +308,10 @@ class Trades:
         limit = self._buy_limit(not is_long, acceptable_price)
         return self._run(lambda: self.orders.request_close(position_id, limit, sender=sender),
                          market_id or 1, sender, keeper, delay, publish)
+
+
+# Refusals after which an order waits for a later round (OrderBook.vy).
+WAIT_REASONS = ("orders: no price round after the request yet", "oracle: price is stale")
 
 
 @pytest.fixture

@@ -87,6 +87,34 @@ class OrderCancelled(Exception):
         self.receipt = receipt
 
 
+class OrderWaits(Exception):
+    """The execution reverted with a "not yet" reason; the order is pending."""
+
+    def __init__(self, reason: str, orders, order_id: int, owner):
+        super().__init__(reason)
+        self.reason, self.orders, self.order_id, self.owner = reason, orders, order_id, owner
+
+
+@contextmanager
+def waits(reason: str):
+    """The engine's "not yet" (a stale price): the execution reverts and the
+    order stays pending. The owner then takes it back (CANCEL_DELAY on), so
+    balances read as they were before the request."""
+    import ape
+    try:
+        yield
+    except OrderWaits as e:
+        assert e.reason == reason, f"execution reverted with {e.reason!r}, expected {reason!r}"
+        book = e.orders
+        order = book.orders(e.order_id)
+        assert order.owner == e.owner.address, "the waiting order is no longer pending"
+        chain = ape.chain
+        chain.pending_timestamp = max(chain.blocks.head.timestamp + 1, order.requested_at + 60)
+        book.cancel_order(e.order_id, sender=e.owner)
+    else:
+        raise AssertionError(f"the order did not wait (expected {reason!r})")
+
+
 @contextmanager
 def cancelled(reason: str):
     """Where a direct call once reverted with the engine's `reason`: the

@@ -9,7 +9,7 @@ t0+5 and she closes at t0+10. Borrow fee for 10 s on 10,000 at 10%/year:
 import ape
 import pytest
 
-from .helpers import cancelled, INSURANCE_FUND, LP_DEPOSIT, MINT, ZERO, px, usd
+from .helpers import cancelled, INSURANCE_FUND, LP_DEPOSIT, MINT, ZERO, px, usd, waits
 
 SIZE = usd(10_000)
 AMOUNT = usd(1_010)
@@ -140,7 +140,7 @@ def test_close_refused(trade, engine, feed, owner, alice, bob, pool, long_pos, s
     with cancelled("engine: position not open"):
         trade.close_position(0, sender=alice)
     clock.at(3_700)
-    with cancelled("oracle: price is stale"):
+    with waits("oracle: price is stale"):
         trade.close_position(long_pos, sender=alice, delay=3_601)
     feed.set_answer(0, sender=owner)
     with cancelled("oracle: price not positive"):

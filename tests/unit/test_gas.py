@@ -5,8 +5,9 @@ Steady state: alice's position, opened first, stays open through every
 measurement, so protocol-wide counters (open_positions, vault_count, open
 interest, total_reserved) are already non-zero and never return to zero;
 and the order book is in use: stranger's order stays pending throughout
-(so its token balance and pending_escrow never go to or from zero) and the
-keeper already holds tokens. No measured transaction pays to initialise a
+(so its token balance and pending_escrow never go to or from zero), the
+slot of alice's filled order is free for the next request, and the keeper
+already holds tokens. No measured transaction pays to initialise a
 counter or earns a refund for clearing one.
 
 A trade is two transactions now, the request (the trader's) and the
@@ -20,17 +21,16 @@ from .helpers import usd
 SIZE = usd(10_000)
 AMOUNT = usd(1_010)
 
-# Issue 8's budgets are 380,000 (open, fresh vault), 300,000 (recycled),
-# 220,000 (close), 60,000 (add collateral) and 150,000 (liquidate). Two are
-# missed, and asserted here at what they cost now so that they cannot grow
-# unseen: the request's fresh order words (22,100 each, two or three per
-# order) and the exposure sums' three cold words (~17-22k) are what push
-# them over; recycled order slots, as vaults are recycled, would save ~34k.
+# Issue 8's budgets. The order book recycles order slots as the engine
+# recycles vaults: a request rewrites a freed slot's words (5,000 gas each)
+# instead of creating them (22,100 each), and the four book counters share
+# one word. A book's first orders, before any slot is freed, pay ~51,000
+# more per open request, ~34,000 more per close request.
 BUDGETS = {
-    "open, fresh vault": 400_000,          # issue: 380,000 (missed: 396,239)
+    "open, fresh vault": 380_000,
     "open, recycled vault": 300_000,
     "add_collateral": 60_000,
-    "close_position": 262_000,             # issue: 220,000 (missed: 258,997)
+    "close_position": 220_000,
     "liquidate": 150_000,
     "liquidate, minimum position": 150_000,
 }
@@ -90,8 +90,8 @@ def keeper(accounts):
 @pytest.fixture
 def warm(engine, orders, alice, stranger, keeper, open_pos, clock):
     clock.at(0)
-    pid, _ = open_pos(alice, SIZE, AMOUNT, keeper=keeper)
-    orders.request_open(1, True, SIZE, AMOUNT, 2**128 - 1, sender=stranger)   # stays pending
+    orders.request_open(1, True, SIZE, AMOUNT, 2**128 - 1, sender=stranger)   # stays pending, in slot 1
+    pid, _ = open_pos(alice, SIZE, AMOUNT, keeper=keeper)                     # slot 2, freed when it fills
     return pid
 
 
@@ -103,9 +103,10 @@ def subject(engine, trade, bob, warm, keeper, open_pos, clock):
     return pid, trade.request, receipt
 
 
-def test_gas_open_fresh_vault(engine, subject):
+def test_gas_open_fresh_vault(engine, orders, subject):
     pid, request, receipt = subject
     assert receipt.events.filter(engine.VaultCreated)  # really a new vault
+    assert orders.slot_count() == 2                     # in a recycled order slot
     _check("open, fresh vault", request, receipt)
 
 

@@ -5,7 +5,7 @@ from dataclasses import replace
 import ape
 import pytest
 
-from .helpers import (cancelled, ETH_PARAMS, INSURANCE_FUND, LP_DEPOSIT, LP_SHARES, MAX_U128, MINT, RATE, position_id, px, usd)
+from .helpers import (cancelled, ETH_PARAMS, INSURANCE_FUND, LP_DEPOSIT, LP_SHARES, MAX_U128, MINT, RATE, position_id, px, usd, waits)
 
 SIZE = usd(10_000)
 AMOUNT = usd(1_010)
@@ -150,9 +150,9 @@ def test_open_with_a_bad_oracle_answer(trade, engine, feed, owner, alice, snapsh
 
 def test_open_with_a_stale_price_and_at_the_staleness_limit(trade, engine, alice, open_pos, set_price, clock):
     # Staleness 3,600 s: an order executed 3,601 s after the round it fills
-    # at is refused (cancelled); 3,600 s after is still good.
+    # at is refused (the order waits: the trader takes it back); 3,600 s after is still good.
     clock.at(3_700)
-    with cancelled("oracle: price is stale"):
+    with waits("oracle: price is stale"):
         trade.open_position(1, True, SIZE, AMOUNT, sender=alice, delay=3_601)
     set_price(2_100)
     clock.at(7_400)

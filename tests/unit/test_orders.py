@@ -15,6 +15,8 @@ from .helpers import ETH_PARAMS, EXECUTION_FEE, INSURANCE_FUND, LP_DEPOSIT, MAX_
 SIZE = usd(10_000)
 AMOUNT = usd(1_010)
 ANY_PRICE = MAX_U128
+# Ids are sequence << 32 | slot: the first request takes sequence 1 in slot 1.
+FIRST_ID = 1 << 32 | 1
 OPEN, INCREASE, DECREASE, CLOSE = 1, 2, 3, 4
 
 
@@ -46,26 +48,26 @@ def test_request_escrows_and_a_later_round_fills(engine, orders, token, feed, ow
     [req] = receipt.events.filter(orders.OrderRequested)
     assert (req.order_id, req.owner, req.kind, req.market_id, req.position_id, req.is_long, req.size, req.amount,
             req.acceptable_price, req.requested_at, req.execution_fee) == (
-        1, alice.address, OPEN, 1, 0, True, SIZE, AMOUNT, ANY_PRICE, clock.t0, EXECUTION_FEE)
+        FIRST_ID, alice.address, OPEN, 1, 0, True, SIZE, AMOUNT, ANY_PRICE, clock.t0, EXECUTION_FEE)
     assert orders.pending_escrow() == AMOUNT + EXECUTION_FEE == token.balanceOf(orders)
-    assert tuple(orders.orders(1)) == (alice.address, OPEN, 1, 0, True, SIZE, AMOUNT, ANY_PRICE, clock.t0)
+    assert tuple(orders.orders(FIRST_ID)) == (alice.address, OPEN, 1, 0, True, SIZE, AMOUNT, ANY_PRICE, clock.t0)
     # The round already on chain (published before the request) does not fill it.
     clock.at(5)
     with ape.reverts("orders: no price round after the request yet"):
-        orders.execute_order(1, sender=keeper)
+        orders.execute_order(FIRST_ID, sender=keeper)
     _round(feed, owner, 2_010, clock, 10)
     clock.at(12)
-    receipt = orders.execute_order(1, sender=keeper)
+    receipt = orders.execute_order(FIRST_ID, sender=keeper)
     [opened] = receipt.events.filter(engine.PositionOpened)
     [done] = receipt.events.filter(orders.OrderExecuted)
-    assert (done.order_id, done.keeper, done.position_id) == (1, keeper.address, opened.position_id)
+    assert (done.order_id, done.keeper, done.position_id) == (FIRST_ID, keeper.address, opened.position_id)
     assert (opened.owner, opened.entry_price, opened.collateral) == (alice.address, px(2_010), usd(1_000))
     assert token.balanceOf(keeper) == EXECUTION_FEE
     assert token.balanceOf(alice) == MINT - AMOUNT - EXECUTION_FEE
     assert orders.pending_escrow() == 0 == token.balanceOf(orders)
-    assert tuple(orders.orders(1)) == (ZERO, 0, 0, 0, False, 0, 0, 0, 0)
+    assert tuple(orders.orders(FIRST_ID)) == (ZERO, 0, 0, 0, False, 0, 0, 0, 0)
     with ape.reverts("orders: not pending"):
-        orders.execute_order(1, sender=keeper)
+        orders.execute_order(FIRST_ID, sender=keeper)
 
 
 def test_a_round_in_the_request_s_own_second_does_not_fill_it(orders, feed, owner, alice, keeper, clock):
@@ -182,6 +184,52 @@ def test_requests_bounded_by_the_packing(orders, alice):
     with ape.reverts("orders: id too large"):
         orders.request_decrease(MAX_U128 + 1, SIZE, 0, sender=alice)
     assert orders.order_count() == 0
+
+
+def test_slots_are_recycled_and_a_settled_id_never_matches_again(orders, token, feed, owner, alice, bob, keeper,
+                                                                  clock):
+    """The slot freed last is taken first (its words rewritten, not
+    created: the gas budgets); the id carries the sequence, so the id of
+    an order executed or cancelled from that slot stays dead."""
+    clock.at(0)
+    first, second = _request_open(orders, alice), _request_open(orders, bob)
+    assert (first, second) == (1 << 32 | 1, 2 << 32 | 2) and orders.slot_count() == 2
+    _round(feed, owner, 2_000, clock, 10)
+    clock.at(11)
+    orders.execute_order(first, sender=keeper)
+    assert orders.next_order_id() == 3 << 32 | 1
+    clock.at(12)
+    third = _order_id(orders, orders.request_close(5, 0, sender=bob))
+    assert third == 3 << 32 | 1 and orders.slot_count() == 2
+    # The close brings no amounts: the open's size and amount, left in the
+    # slot's word1, do not show through.
+    assert tuple(orders.orders(third)) == (bob.address, CLOSE, 0, 5, False, 0, 0, 0, clock.t0 + 12)
+    assert tuple(orders.orders(first)) == (ZERO, 0, 0, 0, False, 0, 0, 0, 0)
+    assert [tuple(orders.order_at(s))[0] for s in (1, 2, 3)] == [third, second, 0]
+    for fn in (orders.execute_order, orders.clear_expired):
+        with ape.reverts("orders: not pending"):
+            fn(first, sender=keeper)
+    with ape.reverts("orders: not pending"):
+        orders.cancel_order(first, sender=alice)
+    with ape.reverts("orders: not pending"):
+        orders.execute_order(1, sender=keeper)          # slot 1, no sequence: never an id
+    _escrow_holds(token, orders)
+
+
+def test_a_stale_price_makes_an_order_wait_not_cancel(orders, feed, owner, alice, keeper, clock):
+    """Stale is "not yet": the order stays pending and fills at the next
+    usable round, rather than being voided by whoever executes first."""
+    clock.at(0)
+    oid = _request_open(orders, alice)
+    clock.at(5)
+    feed.set_round(px(2_000), clock.t0 + 1 - 7_000, sender=owner)     # published long ago
+    clock.at(6)
+    with ape.reverts("oracle: price is stale"):
+        orders.execute_order(oid, sender=keeper)
+    assert orders.orders(oid).owner == alice.address
+    _round(feed, owner, 2_000, clock, 20)
+    clock.at(21)
+    assert orders.execute_order(oid, sender=keeper).events.filter(orders.OrderExecuted)
 
 
 def test_every_kind_escrows_what_it_brings(engine, orders, token, feed, owner, alice, keeper, open_pos, clock):

@@ -67,7 +67,7 @@ def test_finding_1_a_flash_deposit_around_a_losing_close_cannot_be_executed(
     bundle, lender, pid = attacker
     feed.set_answer(px(1_920), sender=owner)
     next_id = pool.request_count() + 1
-    next_order = orders.order_count() + 1
+    next_order = orders.next_order_id()
     calls = [(pool.address, pool.requestDeposit.encode_input(D, bundle.address, bundle.address)),
              (pool.address, pool.execute_request.encode_input(next_id)),
              (orders.address, orders.request_close.encode_input(pid, 0)),

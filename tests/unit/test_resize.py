@@ -9,7 +9,7 @@ from dataclasses import replace
 import ape
 import pytest
 
-from .helpers import cancelled, ETH_PARAMS, LP_DEPOSIT, MAX_U128, MINT, px, usd
+from .helpers import cancelled, ETH_PARAMS, LP_DEPOSIT, MAX_U128, MINT, px, usd, waits
 
 SIZE = usd(10_000)
 
@@ -109,7 +109,7 @@ def test_increase_refused_for_access_state_and_oracle(trade, engine, feed, owner
     with cancelled("engine: position not open"):
         trade.increase_position(pos + 1, usd(100), usd(100), sender=alice)
     clock.at(3_700)
-    with cancelled("oracle: price is stale"):
+    with waits("oracle: price is stale"):
         trade.increase_position(pos, usd(100), usd(100), sender=alice, delay=3_601)
     feed.set_answer(px(2_000), sender=owner)
     engine.pause(sender=guardian)
@@ -221,7 +221,7 @@ def test_decrease_refused_for_access_and_oracle(trade, engine, alice, bob, pos, 
     with cancelled("engine: position not open"):
         trade.decrease_position(pos + 1, usd(100), sender=alice)
     clock.at(3_700)
-    with cancelled("oracle: price is stale"):
+    with waits("oracle: price is stale"):
         trade.decrease_position(pos, usd(100), sender=alice, delay=3_601)
 
 

@@ -63,6 +63,33 @@ def test_health_liquidation_price_is_zero_for_an_unlevered_long(lens, engine, al
     assert lens.health(engine, pid).liquidation_price == 0
 
 
+def test_health_counts_the_profit_cap_and_flags_every_price_or_none(lens, engine, owner, alice, bob, carol, open_pos,
+                                                                   set_price, clock):
+    """Issue 9, finding 6. With max profit 50% (5,000 on 10,000), six years
+    of borrow fees (6,000) leave 1,000 + 5,000 - 6,000 < 500 of maintenance
+    at the best price there is: both sides are liquidatable at every price.
+    The uncapped rule named 3,100 (long) and 900 (short)."""
+    from dataclasses import replace
+    engine.set_market_params(1, replace(ETH_PARAMS, max_profit_bps=5_000).as_tuple(), sender=owner)
+    clock.at(0)
+    long_id, _ = open_pos(alice, SIZE, AMOUNT)
+    short_id, _ = open_pos(bob, SIZE, AMOUNT, is_long=False)
+    unlevered, _ = open_pos(carol, SIZE, usd(20_010))
+    h = lens.health(engine, long_id)
+    assert not h.liquidatable_at_any_price and not h.liquidatable_at_no_price
+    assert px(1_900) < h.liquidation_price < px(1_900.01)          # 1,900 plus seconds of fees
+    u = lens.health(engine, unlevered)
+    assert (u.liquidation_price, u.liquidatable_at_any_price, u.liquidatable_at_no_price) == (0, False, True)
+    dt = 6 * 365 * 86_400
+    clock.at(dt - 10)
+    set_price(1_000_000)           # far past the cap: still liquidatable
+    clock.mine(dt)
+    for pid in (long_id, short_id):
+        h = lens.health(engine, pid)
+        assert (h.liquidation_price, h.liquidatable_at_any_price, h.liquidatable_at_no_price, h.liquidatable) == (
+            0, True, False, True)
+
+
 def test_health_refused(lens, engine, feed, owner, alice, open_pos, clock):
     clock.at(0)
     pid, _ = open_pos(alice, SIZE, AMOUNT)
