@@ -7,7 +7,9 @@
 
 The report lands in reports/<scenario>-<backend>-s<seed>/ (or --out).
 Exit status 1 when chain and model disagree or an invariant breaks; the
-report then says where. The drill always deploys a fresh protocol: running
+report then says where. Exit status 2, before anything is deployed, when
+the model refuses positions for their leverage or refuses most of them
+(harness/drills/preflight.py), unless --allow-rejections. The drill always deploys a fresh protocol: running
 against an existing deployment (deployments/<network>.json) would leave the
 model without the state it must mirror, so it is not offered; the
 standalone keeper (scripts/keeper.py) does work against one.
@@ -25,6 +27,11 @@ from ape.cli import ConnectedProviderCommand, network_option  # noqa: E402
 from harness.drills.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario  # noqa: E402
 
 
+class Refused(click.ClickException):
+    # Not 1: that status says chain and model disagreed.
+    exit_code = 2
+
+
 @click.command(cls=ConnectedProviderCommand, short_help="Run a liquidation drill")
 @click.argument("scenario", required=False, default=DEFAULT_SCENARIO)
 @network_option()
@@ -36,11 +43,14 @@ from harness.drills.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenar
 @click.option("--out", type=click.Path(file_okay=False), help="report folder")
 @click.option("--no-plots", is_flag=True, help="skip the PNG plots")
 @click.option("--no-progress", is_flag=True, help="no progress bar")
-def cli(scenario, backend, seed, positions, isolation, out, no_plots, no_progress):
+@click.option("--allow-rejections", is_flag=True,
+              help="run even if the model refuses positions for their leverage, or most positions")
+def cli(scenario, backend, seed, positions, isolation, out, no_plots, no_progress, allow_rejections):
     from dataclasses import replace
 
-    from harness.drills.drill import SetupError, run_drill
+    from harness.drills.drill import Drill, SetupError
     from harness.drills.drivers import drill_chain
+    from harness.drills.preflight import preflight
     from harness.drills.report import figures, report_dir, write_report
 
     path = Path(scenario)
@@ -54,11 +64,21 @@ def cli(scenario, backend, seed, positions, isolation, out, no_plots, no_progres
         s = replace(s, isolation=isolation)
 
     try:
-        chain = drill_chain(backend, s.accounts_needed())
+        offline = Drill(s, "model", None, progress=not no_progress) if backend == "model" else None
+        problems = preflight(s, offline).problems()
+    except SetupError as err:
+        raise click.ClickException(f"setting up {s.name} on the model: {err}")
+    if problems and not allow_rejections:
+        raise Refused("\n".join(problems) + "\nNothing was deployed; --allow-rejections runs it anyway.")
+    for problem in problems:
+        click.secho(f"warning: {problem}", fg="yellow", err=True)
+
+    try:
+        drill = offline or Drill(s, backend, drill_chain(backend, s.accounts_needed()), progress=not no_progress)
     except ValueError as err:
         raise click.ClickException(str(err))
     try:
-        result = run_drill(s, backend, chain, progress=not no_progress)
+        result = drill.run()
     except SetupError as err:
         raise click.ClickException(f"setting up {s.name}: {err}")
     folder = Path(out) if out else report_dir(ROOT / "reports", result)

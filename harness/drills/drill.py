@@ -146,14 +146,11 @@ class Drill:
     # ---------------------------------------------------------------- running
 
     def run(self) -> DrillResult:
-        t0 = time.perf_counter()
+        """The whole drill, or the rest of it after open_only."""
         r = self.result
         try:
-            self._setup()
-            r.timing["setup_s"] = time.perf_counter() - t0
-            t = time.perf_counter()
-            self._open_population()
-            r.timing["open_s"] = time.perf_counter() - t
+            if not self._opened:
+                self.open_only()
             t = time.perf_counter()
             self._bar = tqdm(total=self.s.steps, desc=f"{self.s.name} [{self.driver.label}]", unit="step",
                              disable=not self.progress)
@@ -176,8 +173,24 @@ class Drill:
             r.status = f"{err.what} breach"
             r.failure = {"kind": err.what, "drill_step": self.step, "message": str(err)}
             self._finish(partial=True)
-        r.timing["wall_time_s"] = time.perf_counter() - t0
+        r.timing["wall_time_s"] = time.perf_counter() - self._t0
         return r
+
+    def open_only(self) -> List[PositionRecord]:
+        """Set up and open the population, and stop (run() goes on from
+        there): on the model backend, which positions the engine refuses,
+        before anything is drilled."""
+        r = self.result
+        self._t0 = time.perf_counter()
+        self._setup()
+        r.timing["setup_s"] = time.perf_counter() - self._t0
+        t = time.perf_counter()
+        self._open_population()
+        r.timing["open_s"] = time.perf_counter() - t
+        self._opened = True
+        return r.positions
+
+    _opened = False
 
     # ---------------------------------------------------------------- setup
 
