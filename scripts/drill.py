@@ -52,6 +52,7 @@ def cli(scenario, backend, seed, positions, isolation, out, no_plots, no_progres
     from harness.drills.drivers import drill_chain
     from harness.drills.preflight import preflight
     from harness.drills.report import figures, report_dir, write_report
+    from harness.drills.summary import summary_lines
 
     path = Path(scenario)
     if not path.exists() and (ROOT / scenario).exists():
@@ -83,32 +84,9 @@ def cli(scenario, backend, seed, positions, isolation, out, no_plots, no_progres
         raise click.ClickException(f"setting up {s.name}: {err}")
     folder = Path(out) if out else report_dir(ROOT / "reports", result)
     write_report(result, folder, plots=not no_plots)
-    _summary(figures(result), folder)
+    for line in summary_lines(figures(result), folder):
+        click.echo(line)
     if result.status != "ok":
         click.secho(f"\nDRILL STOPPED: {result.status}\n{result.failure['message']}", fg="red", err=True)
         sys.exit(1)
 
-
-def _summary(f: dict, folder: Path) -> None:
-    p, b, d, a, g = f["positions"], f["bad_debt"], f["delay_steps"], f["model_agreement"], f["gas"]
-    usdc = 10**6
-    click.echo(f"\n{f['scenario']['name']} on {f['backend']}: {f['status']}")
-    click.echo(f"  positions: {p['opened']} opened, {p['liquidated']} liquidated, "
-               f"{p['closed_at_bankruptcy']} closed at bankruptcy, {p['open_at_end']} still open")
-    click.echo(f"  bad debt: {b['created'] / usdc:,.2f} USDC, {b['covered_by_insurance'] / usdc:,.2f} covered by "
-               f"insurance, {b['absorbed_by_pool'] / usdc:,.2f} absorbed by the pool")
-    click.echo(f"  liquidator rewards: {f['liquidator_rewards']['total'] / usdc:,.2f} USDC; delay max "
-               f"{d['max']} / mean {d['mean']} steps")
-    if g["measured"]:
-        click.echo(f"  gas per liquidation: mean {g['per_liquidation']['mean'] or 0:,.0f}, "
-                   f"total {g['liquidations_total']:,} ({g['source']})")
-    if a["checked"]:
-        click.echo(f"  model agreement: {a['steps_checked']} steps checked, {a['disagreements']} disagreements, "
-                   f"{a['isolation_checks']} isolation checks ({a['isolation_mode']})")
-    o = f["orders"]
-    if o:
-        why = "; ".join(f"{n} x {reason!r}" for reason, n in o["cancel_reasons"].items())
-        click.echo(f"  orders: {o['requested']} requested, {o['executed']} executed, {o['cancelled']} cancelled"
-                   + (f" ({why})" if why else ""))
-    click.echo(f"  wall time: {f['timing']['wall_time_s']:.1f} s")
-    click.echo(f"  report: {folder}/report.md")

@@ -21,7 +21,7 @@ def test_offline_drill_from_the_command_line(tmp_path):
     assert p.returncode == 0, p.stderr[-2000:]
     assert "tiny on model: ok" in p.stdout and f"report: {out}/report.md" in p.stdout
     f = json.loads((out / "report.json").read_text())
-    assert f["format"] == "isomargin-drill-report/1" and f["positions"]["liquidated"] == 2
+    assert f["format"] == "isomargin-drill-report/2" and f["positions"]["liquidated"] == 2
     assert (out / "price.png").stat().st_size > 0
 
 

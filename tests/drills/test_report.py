@@ -58,9 +58,10 @@ def test_positions_and_bad_debt_by_hand(tiny):
     _, f = tiny
     p = f["positions"]
     assert (p["opened"], p["rejected"], p["liquidated"]) == (4, 0, 2)
-    assert p["closed_at_bankruptcy"] == 1            # B
+    assert (p["liquidated_at_bankruptcy"], p["closed_by_trader_with_bad_debt"]) == (1, 0)     # B
     assert (p["closed_by_trader"], p["open_at_end"]) == (2, 0)
-    assert f["bad_debt"] == {"created": 54_500_000, "covered_by_insurance": 50 * U, "absorbed_by_pool": 4_500_000}
+    assert f["bad_debt"] == {"created": 54_500_000, "from_liquidations": 54_500_000, "from_trader_closes": 0,
+                             "covered_by_insurance": 50 * U, "absorbed_by_pool": 4_500_000}
     assert f["liquidator_rewards"] == {"total": 185 * U, "by_keeper": {"keeper-0": 185 * U}}
 
 
@@ -115,7 +116,7 @@ def test_same_seed_same_report(tmp_path):
     ja, jb = json.loads(pa["json"].read_text()), json.loads(pb["json"].read_text())
     ja.pop("timing"), jb.pop("timing")
     assert ja == jb
-    assert ja["positions"]["liquidated"] > 0 and ja["positions"]["closed_at_bankruptcy"] > 0
+    assert ja["positions"]["liquidated"] > 0 and ja["positions"]["liquidated_at_bankruptcy"] > 0
     for name in ("positions.csv", "liquidations.csv", "price.png", "losses.png", "gas.png"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     c = _run(DEFAULT, "revm", seed=8)
