@@ -51,6 +51,14 @@ def _loss_histogram(records) -> dict:
     return {"edges_pct": LOSS_BINS_PCT, "counts": counts}
 
 
+def _first(xs):
+    return xs[0] if xs else None
+
+
+def _last(xs):
+    return xs[-1] if xs else None
+
+
 def figures(r: DrillResult, *, wall_time: Optional[float] = None) -> dict:
     s = r.scenario
     opened = [p for p in r.positions if p.position_id is not None]
@@ -83,7 +91,10 @@ def figures(r: DrillResult, *, wall_time: Optional[float] = None) -> dict:
             "bad_debt": sum(p.bad_debt for p in mine),
         }
 
+    # The table's start / min / end below are this series' first / min /
+    # last, and the plots draw it: one source, from before the opens to after the final closes.
     series = {
+        "phase": [x.phase for x in r.steps],
         "step": [x.step for x in r.steps],
         "seconds": [x.seconds for x in r.steps],
         "price": {m.symbol: [x.prices[m.symbol] for x in r.steps] for m in s.markets},
@@ -131,17 +142,16 @@ def figures(r: DrillResult, *, wall_time: Optional[float] = None) -> dict:
             "by_keeper": {k: sum(e.reward for e in liq if e.keeper == k) for k in sorted(r.keepers)},
         },
         "insurance_fund": {
-            "start": r.start.get("insurance"),
-            "end": r.end.get("insurance"),
-            "min": min(series["insurance"] + [r.start["insurance"]] if r.start else series["insurance"], default=None),
+            "start": _first(series["insurance"]),
+            "end": _last(series["insurance"]),
+            "min": min(series["insurance"], default=None),
             "cuts_received": sum(e.insurance_cut for e in liq),
             "covers_paid": covered,
         },
         "pool": {
-            "start_assets": r.start.get("pool_assets"),
-            "end_assets": r.end.get("pool_assets"),
-            "min_assets": min(series["pool_assets"] + [r.start["pool_assets"]] if r.start else series["pool_assets"],
-                              default=None),
+            "start_assets": _first(series["pool_assets"]),
+            "end_assets": _last(series["pool_assets"]),
+            "min_assets": min(series["pool_assets"], default=None),
         },
         "gas": {
             "measured": r.measures_gas,

@@ -94,10 +94,12 @@ def test_liquidation_order_delay_and_losses_by_hand(tiny):
 def test_series_and_checks(tiny):
     _, f = tiny
     s = f["series"]
-    assert s["step"] == [0, 1, 2, 3]
-    assert s["price"]["ETH"] == [2_000 * 10**8, 2_000 * 10**8, 1_800 * 10**8, 1_800 * 10**8]
-    assert s["liquidatable"] == [0, 0, 2, 0] and s["liquidations"] == [0, 0, 2, 0]
-    assert s["open_positions"] == [4, 4, 2, 2]
+    # Before the opens, after them, three price steps, after the final closes.
+    assert s["phase"] == ["start", "opened", "step", "step", "step", "closed"]
+    assert s["step"] == [0, 0, 1, 2, 3, 4]
+    assert s["price"]["ETH"] == [2_000 * 10**8] * 3 + [1_800 * 10**8] * 3
+    assert s["liquidatable"] == [0, 0, 0, 2, 0, 0] and s["liquidations"] == [0, 0, 0, 2, 0, 0]
+    assert s["open_positions"] == [0, 4, 4, 2, 2, 0]
     a = f["model_agreement"]
     # Checked after setup, after opening, after each of 3 steps and after the closes.
     assert (a["checked"], a["steps_checked"], a["disagreements"]) == (True, 6, 0)

@@ -82,3 +82,56 @@ def test_shown_cents_sum_where_rounding_each_part_would_not():
         whole, shown = cents_that_sum(sum(parts), parts)
         assert sum(shown) == whole and abs(whole * 10**4 - sum(parts)) <= 5_000
         assert all(abs(c * 10**4 - x) < 10**4 for c, x in zip(shown, parts))
+
+
+def test_the_table_is_the_series_first_min_and_last(default):
+    _, f = default
+    s = f["series"]
+    assert s["phase"][0] == "start" and s["phase"][1] == "opened" and s["phase"][-1] == "closed"
+    assert s["open_positions"][0] == 0 and s["open_positions"][1] == f["positions"]["opened"]
+    assert (f["pool"]["start_assets"], f["pool"]["min_assets"], f["pool"]["end_assets"]) == (
+        s["pool_assets"][0], min(s["pool_assets"]), s["pool_assets"][-1])
+    i = f["insurance_fund"]
+    assert (i["start"], i["min"], i["end"]) == (s["insurance"][0], min(s["insurance"]), s["insurance"][-1])
+    # The opens' fees and the final closes move the pool: a series that
+    # skipped either would not start or end where the table does.
+    assert s["pool_assets"][1] > s["pool_assets"][0] and s["pool_assets"][-1] != s["pool_assets"][-2]
+    assert all(b > a for a, b in zip(s["seconds"], s["seconds"][1:]))
+
+
+def test_open_interest_ends_at_zero_once_every_position_closed(default):
+    _, f = default
+    s = f["series"]
+    assert f["positions"]["open_at_end"] == 0 and s["open_positions"][-1] == 0
+    for side in ("oi_long", "oi_short"):
+        assert all(v[0] == 0 and max(v) > 0 and v[-1] == 0 for v in s[side].values()), side
+
+
+def _drawn(ax):
+    return [line.get_ydata() for line in ax.get_lines() if len(line.get_xdata())]
+
+
+def test_the_plots_draw_the_table_s_series(default):
+    import matplotlib.pyplot as plt
+    from harness.drills.plots import funds_figure, open_interest_figure, time_axis
+    r, f = default
+    U = 10**6
+    xs, label = time_axis(f["series"])
+    assert "(minutes)" in label and xs == pytest.approx([x / 60 for x in f["series"]["seconds"]])
+    funds = funds_figure(f)
+    try:
+        insurance, pool = (_drawn(ax)[0] for ax in funds.axes)
+        assert (pool[0], min(pool), pool[-1]) == (f["pool"]["start_assets"] / U, f["pool"]["min_assets"] / U,
+                                                  f["pool"]["end_assets"] / U)
+        assert (insurance[0], min(insurance), insurance[-1]) == (
+            f["insurance_fund"]["start"] / U, f["insurance_fund"]["min"] / U, f["insurance_fund"]["end"] / U)
+        assert list(funds.axes[1].get_lines()[0].get_xdata()) == xs
+    finally:
+        plt.close(funds)
+    oi = open_interest_figure(f)
+    try:
+        sides = _drawn(oi.axes[0])
+        assert len(sides) == 2 * len(f["series"]["oi_long"]) and all(y[-1] == 0 for y in sides)
+        assert max(max(y) for y in sides) > 0
+    finally:
+        plt.close(oi)
