@@ -34,6 +34,7 @@ def write_plots(fig_data: dict, result, out: Path) -> Dict[str, Path]:
         "price_png": _save(price_figure(fig_data, result), out / "price.png"),
         "open_interest_png": _save(open_interest_figure(fig_data), out / "open_interest.png"),
         "insurance_pool_png": _save(funds_figure(fig_data), out / "insurance_pool.png"),
+        "backlog_png": _save(backlog_figure(fig_data), out / "backlog.png"),
         "losses_png": _save(_losses(fig_data, result), out / "losses.png"),
         "gas_png": _save(_gas(fig_data, result), out / "gas.png"),
     }
@@ -116,6 +117,24 @@ def funds_figure(f: dict):
     b.set_ylabel("pool assets (USDC)")
     b.set_xlabel(xlabel)
     b.grid(alpha=0.3)
+    return fig
+
+
+def backlog_figure(f: dict):
+    """The keepers' backlog: how many positions were liquidatable when the
+    keepers scanned, against how many they liquidated, point by point."""
+    s = f["series"]
+    xs, xlabel = time_axis(s)
+    fig, ax = plt.subplots(figsize=(10, 4))
+    ax.step(xs, s["liquidatable"], where="post", color="tab:red", label="liquidatable at the scan")
+    ax.step(xs, s["liquidations"], where="post", color="tab:blue", ls="--", label="liquidated in the step")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("positions")
+    ax.legend(fontsize=8, loc="best")
+    ax.grid(alpha=0.3)
+    d = f["delay_steps"]
+    ax.set_title(f"Keeper backlog (delay max {d['max']} / mean {d['mean']} steps; "
+                 f"{d['liquidatable_at_end']} liquidatable at the end)")
     return fig
 
 

@@ -17,6 +17,7 @@ from typing import Dict, List, Optional
 
 from ..protocol.markets import PRICE, USDC
 from .drill import DrillResult
+from .outputs import clear
 from .scenario import scenario_summary
 
 FORMAT = "isomargin-drill-report/2"
@@ -212,6 +213,7 @@ def report_dir(root: Path, r: DrillResult) -> Path:
 def write_report(r: DrillResult, out: Path, *, plots: bool = True) -> Dict[str, Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    clear(out)
     fig = figures(r)
     paths = {"json": out / "report.json", "md": out / "report.md",
              "positions": out / "positions.csv", "liquidations": out / "liquidations.csv"}
