@@ -14,6 +14,14 @@ pending order (OrderBook.execute_order) and LP request
 words to act on ("order 12 waits: no price round after its request yet",
 "order 9 expired: clear it ..."). Prints a line per round and a summary on
 exit (JSON with --json).
+
+With --account, the keystore account is unlocked once, as deploy does:
+the passphrase from the prompt or, unattended, from
+APE_ACCOUNTS_<alias>_PASSPHRASE; it then signs every transaction itself.
+
+Exit codes: 0 the rounds ran; 1 another error (no contract at the
+engine's address, an unreadable manifest); 2 a usage error; 3 the account
+cannot sign (locked with no passphrase given, or a wrong passphrase).
 """
 import json
 import sys
@@ -25,6 +33,8 @@ if str(ROOT) not in sys.path:
 
 import click  # noqa: E402
 from ape.cli import ConnectedProviderCommand, network_option  # noqa: E402
+
+EXIT_CANNOT_SIGN = 3
 
 
 @click.command(cls=ConnectedProviderCommand, short_help="Run a liquidation keeper")
@@ -47,6 +57,7 @@ def cli(engine, manifest, lens, account, test_account, from_block, interval, rou
     import ape
 
     from harness.chains.quiet_ape import QuietApeChain, quiet_ape
+    from harness.chains.unlock import UnlockError, unlock_for_autosign
     from harness.keeper.ape_events import ApeEngineEvents
     from harness.keeper.chain_source import ChainPositions, run_keeper
     from harness.keeper.executions import ChainExecutions, Executor
@@ -61,6 +72,13 @@ def cli(engine, manifest, lens, account, test_account, from_block, interval, rou
         raise click.UsageError("give --account or --test-account, not both")
     if account:
         signer = ape.accounts.load(account)
+        try:
+            # Before any round: a keeper that cannot sign would otherwise
+            # fail every liquidation and count it as an RPC error.
+            unlock_for_autosign(signer)
+        except UnlockError as err:
+            click.echo(f"keeper: {err}", err=True)
+            sys.exit(EXIT_CANNOT_SIGN)
     elif test_account is not None:
         signer = ape.accounts.test_accounts[test_account]
     else:

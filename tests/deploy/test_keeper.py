@@ -1,0 +1,96 @@
+"""`ape run keeper` as an operator leaves it running: unattended, from a
+keystore account, against a real anvil deployment.
+
+The world: a deployment (`ape run deploy`), an LP, and three positions,
+then an hour later ETH drops 10% and BTC's feed is left without a round:
+an ETH long is liquidatable, an ETH short is healthy, a BTC long sits in a
+market whose price the engine would refuse as stale. Every test starts
+from an anvil snapshot of that state.
+"""
+import pytest
+from web3.logs import DISCARD
+
+from . import activity
+from .helpers import ape_run, fund, output
+
+USDC, PRICE = activity.USDC, activity.PRICE
+NETWORK = ("--network", "ethereum:local:foundry")
+EXIT_CANNOT_SIGN = 3
+
+
+@pytest.fixture(scope="module")
+def world(start_anvil, keystore, tmp_path_factory):
+    anvil = start_anvil()
+    fund(anvil, keystore.address)
+    manifest = tmp_path_factory.mktemp("keeper") / "local.json"
+    run = ape_run("deploy", "--account", keystore.alias, "--manifest", str(manifest), "--yes",
+                  anvil=anvil, keystore=keystore)
+    assert run.returncode == 0, output(run)
+    d = activity.Devnet(anvil.url, manifest)
+    t, p = d.token.functions, d.pool.functions
+    lp, t1, t2, t3, executor = d.accounts[1:6]
+    for who in (lp, t1, t2, t3):
+        d.send(t.mint(who, 2_000_000 * USDC), d.deployer)
+        for spender in (d.pool, d.orders, d.engine):
+            d.send(t.approve(spender.address, activity.MAX), who)
+    d.settle(d.send(p.requestDeposit(1_000_000 * USDC, lp, lp), lp), lp)
+    eth_long = d.open(t1, "ETH", True, 50_000 * USDC, 6_000 * USDC, executor)
+    eth_short = d.open(t2, "ETH", False, 20_000 * USDC, 2_500 * USDC, executor)
+    btc_long = d.open(t3, "BTC", True, 100_000 * USDC, 3_000 * USDC, executor)
+    d.wait(3_601)                       # past BTC's staleness: its feed gets no round
+    d.set_price("ETH", 1_800 * PRICE)
+    return {"anvil": anvil, "manifest": manifest, "devnet": d, "snapshot": [anvil.snapshot()],
+            "eth_long": eth_long, "eth_short": eth_short, "btc_long": btc_long}
+
+
+@pytest.fixture
+def chain(world):
+    anvil = world["anvil"]
+    anvil.revert(world["snapshot"][0])
+    world["snapshot"][0] = anvil.snapshot()
+    return world
+
+
+def keeper(world, keystore, *args, env_extra=None):
+    return ape_run("keeper", "--manifest", str(world["manifest"]), *args, *NETWORK, anvil=world["anvil"],
+                   keystore=keystore, env_extra=env_extra)
+
+
+def liquidations(world):
+    d = world["devnet"]
+    logs = d.w3.eth.get_logs({"address": d.engine.address, "fromBlock": 0})
+    return [ev.args for ev in d.engine.events.PositionLiquidated().process_receipt({"logs": logs}, errors=DISCARD)]
+
+
+def keeper_lines(proc):
+    return [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("keeper:")]
+
+
+# ---------------------------------------------------------------- signing unattended
+
+def test_keeper_signs_unattended_with_the_passphrase_from_the_environment(chain, keystore):
+    """No terminal (stdin is /dev/null), the passphrase only in
+    APE_ACCOUNTS_<alias>_PASSPHRASE: the keeper liquidates from the keystore account."""
+    run = keeper(chain, keystore, "--account", keystore.alias, "--once")
+    assert run.returncode == 0, output(run)
+    assert "Aborted!" not in output(run) and "Sign:" not in output(run), output(run)
+    (ev,) = liquidations(chain)
+    assert ev.position_id == chain["eth_long"] and ev.liquidator == keystore.address
+    assert not chain["devnet"].engine.functions.position(chain["eth_long"]).call()[3]
+
+
+@pytest.mark.parametrize("passphrase, words", [
+    ("not-the-passphrase", "wrong passphrase for account"),
+    ("", "is locked and no passphrase was given"),
+])
+def test_keeper_that_cannot_sign_says_so_in_one_line_and_exits_3(chain, keystore, passphrase, words):
+    variable = f"APE_ACCOUNTS_{keystore.alias}_PASSPHRASE"
+    run = keeper(chain, keystore, "--account", keystore.alias, "--once", env_extra={variable: passphrase})
+    assert run.returncode == EXIT_CANNOT_SIGN, output(run)
+    text = output(run)
+    assert "Traceback" not in text and "Aborted!" not in text, text
+    (line,) = keeper_lines(run)
+    assert words in line and variable in line, text
+    # It stopped before any round: nothing counted, nothing sent.
+    assert "round 1" not in text and "rpc" not in text.lower(), text
+    assert liquidations(chain) == []
