@@ -13,7 +13,9 @@ pending order (OrderBook.execute_order) and LP request
 (LiquidityPool.execute_request) is tried; what cannot run yet is logged in
 words to act on ("order 12 waits: no price round after its request yet",
 "order 9 expired: clear it ..."). Prints a line per round and a summary on
-exit (JSON with --json).
+exit (JSON with --json): this run's figures, apart from what the engine's
+events show this account liquidated before it, and every position not
+liquidated with why (healthy, oracle stale, token paused, lost race...).
 
 With --account, the keystore account is unlocked once, as deploy does:
 the passphrase from the prompt or, unattended, from
@@ -102,16 +104,35 @@ def cli(engine, manifest, lens, account, test_account, from_block, interval, rou
         summary = keeper.summary()
         if executor is not None:
             summary["executions"] = executor.summary()
-    click.echo(json.dumps(summary, indent=1, sort_keys=True) if as_json else
-               f"liquidated {summary['liquidated']} (rewards {summary['rewards'] / 1e6:,.2f} USDC), "
-               f"lost races {summary['lost_races']}, healthy again {summary['healthy_reverts']}, "
-               f"RPC errors {summary['rpc_errors']}, gas {summary['gas_spent']:,}"
-               + (_executions_line(summary["executions"]) if "executions" in summary else ""))
+    click.echo(json.dumps(summary, indent=1, sort_keys=True) if as_json else _summary_text(summary))
+
+
+def _usdc(units: int) -> str:
+    return f"{units / 1e6:,.2f} USDC"
+
+
+def _summary_text(s: dict) -> str:
+    # This run's figures first and apart: a restarted keeper finds its
+    # earlier liquidations in the engine's log, and they are not today's work.
+    before = s["before_this_run"]
+    lines = [f"this run: liquidated {s['liquidated']} (rewards {_usdc(s['rewards'])}), attempts {s['attempts']}, "
+             f"lost races {s['lost_races']}, healthy again {s['healthy_reverts']}, RPC errors {s['rpc_errors']}, "
+             f"gas {s['gas_spent']:,}",
+             f"before this run (the engine's events): liquidated {before['liquidated']} by this account "
+             f"(rewards {_usdc(before['rewards'])})"]
+    why_not = s.get("not_liquidated_now", {})
+    if why_not:
+        lines.append("not liquidated, and why:")
+        lines += [f"  {'position' if len(ids) == 1 else 'positions'} {', '.join(map(str, ids))}: {words}"
+                  for words, ids in why_not.items()]
+    if "executions" in s:
+        lines.append(_executions_line(s["executions"]))
+    return "\n".join(lines)
 
 
 def _executions_line(ex: dict) -> str:
     waiting = "".join(f"\n  {message}" for message in ex["waiting_now"].values())
-    return (f"; orders and LP requests executed {ex['executed']}, cancelled by the engine {ex['cancelled']}, "
+    return (f"orders and LP requests: executed {ex['executed']}, cancelled by the engine {ex['cancelled']}, "
             f"waiting {len(ex['waiting_now'])}" + waiting)
 
 

@@ -46,6 +46,7 @@ class Attempt:
     value: Optional[dict] = None  # the liquidation's settlement, when known
     rpc_errors: int = 0
     adopted: bool = False        # landed although the client reported an error
+    earlier: bool = False        # before this keeper started: only the engine's log shows it
 
 
 def classify(reason: Optional[str]) -> str:
@@ -239,19 +240,24 @@ class Keeper:
         # Ours, by the log, with no receipt in hand: a lost one (an attempt
         # of this run, left unsettled) or one from before a restart.
         self._settle(Attempt(position_id, self.name, "liquidated", None, None, value,
-                             rpc_errors=prior.rpc_errors if prior else 0, adopted=True), sent=prior is not None)
+                             rpc_errors=prior.rpc_errors if prior else 0, adopted=True, earlier=prior is None),
+                     sent=prior is not None)
         return True
 
     @property
     def liquidated(self) -> int:
         return len(self.ledger)
 
-    def rewards(self) -> int:
-        return sum((a.value or {}).get("reward", 0) for a in self.ledger.values())
+    def rewards(self, *, earlier: Optional[bool] = None) -> int:
+        return sum((a.value or {}).get("reward", 0) for a in self.ledger.values()
+                   if earlier is None or a.earlier == earlier)
 
     def summary(self) -> dict:
+        """This run's figures; what the log shows this account liquidated
+        before the run (a restart's history) apart, under before_this_run."""
+        now = [a for a in self.ledger.values() if not a.earlier]
         return {
-            "liquidated": len(self.ledger),
+            "liquidated": len(now),
             "attempts": sum(self.counts[o] for o in OUTCOMES),
             "lost_races": self.counts["lost_race"],
             "healthy_reverts": self.counts["healthy"],
@@ -260,9 +266,10 @@ class Keeper:
             "rpc_errors": self.counts["rpc_errors"],
             "gave_up": self.counts["gave_up"],
             "unsettled": len(self.unsettled),
-            # counted without a receipt: a client error hid it, or only the log showed it
-            "adopted": sum(1 for a in self.ledger.values() if a.adopted),
+            # this run's, counted without a receipt: a client error hid it
+            "adopted": sum(1 for a in now if a.adopted),
             "duplicates_ignored": self.duplicates_ignored,
-            "rewards": self.rewards(),
+            "rewards": self.rewards(earlier=False),
             "gas_spent": self.gas_spent,
+            "before_this_run": {"liquidated": len(self.ledger) - len(now), "rewards": self.rewards(earlier=True)},
         }

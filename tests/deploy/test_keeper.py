@@ -7,6 +7,8 @@ an ETH long is liquidatable, an ETH short is healthy, a BTC long sits in a
 market whose price the engine would refuse as stale. Every test starts
 from an anvil snapshot of that state.
 """
+import json
+
 import pytest
 from web3.logs import DISCARD
 
@@ -94,3 +96,35 @@ def test_keeper_that_cannot_sign_says_so_in_one_line_and_exits_3(chain, keystore
     # It stopped before any round: nothing counted, nothing sent.
     assert "round 1" not in text and "rpc" not in text.lower(), text
     assert liquidations(chain) == []
+
+
+# ---------------------------------------------------------------- what this run did, and why not
+
+def test_keeper_says_why_each_position_was_not_liquidated(chain, keystore):
+    run = keeper(chain, keystore, "--account", keystore.alias, "--once")
+    assert run.returncode == 0, output(run)
+    out = run.stdout
+    assert "this run: liquidated 1 (rewards 500.00 USDC), attempts 1" in out, output(run)
+    assert f"position {chain['eth_short']}: healthy: equity is above maintenance margin" in out, output(run)
+    assert f"position {chain['btc_long']}: oracle stale: the market's last price round is older" in out, output(run)
+    # The round's log says the same as it happens.
+    assert f"round 1: not liquidated: position {chain['btc_long']}: oracle stale" in run.stderr, output(run)
+
+
+def test_a_restarted_keeper_reports_this_run_apart_from_earlier_ones(chain, keystore):
+    first = keeper(chain, keystore, "--account", keystore.alias, "--once")
+    assert first.returncode == 0, output(first)
+    second = keeper(chain, keystore, "--account", keystore.alias, "--once")
+    assert second.returncode == 0, output(second)
+    assert "this run: liquidated 0 (rewards 0.00 USDC), attempts 0" in second.stdout, output(second)
+    assert ("before this run (the engine's events): liquidated 1 by this account (rewards 500.00 USDC)"
+            in second.stdout), output(second)
+    as_json = keeper(chain, keystore, "--account", keystore.alias, "--once", "--json")
+    summary = json.loads(as_json.stdout[as_json.stdout.index("{"):])
+    assert (summary["liquidated"], summary["adopted"], summary["rewards"]) == (0, 0, 0)
+    assert summary["before_this_run"] == {"liquidated": 1, "rewards": 500 * USDC}
+    assert summary["not_liquidated_now"] == {
+        "healthy: equity is above maintenance margin at the current price": [chain["eth_short"]],
+        "oracle stale: the market's last price round is older than its staleness limit; "
+        "liquidations resume with the feed's next round": [chain["btc_long"]],
+    }
