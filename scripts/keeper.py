@@ -23,7 +23,9 @@ APE_ACCOUNTS_<alias>_PASSPHRASE; it then signs every transaction itself.
 
 Exit codes: 0 the rounds ran; 1 another error (no contract at the
 engine's address, an unreadable manifest); 2 a usage error; 3 the account
-cannot sign (locked with no passphrase given, or a wrong passphrase).
+cannot sign (locked with no passphrase given, or a wrong passphrase);
+4 the node is not the manifest's chain (its chain id, or its genesis
+block when the manifest records one). Each is one line on stderr.
 """
 import json
 import sys
@@ -37,6 +39,7 @@ import click  # noqa: E402
 from ape.cli import ConnectedProviderCommand, network_option  # noqa: E402
 
 EXIT_CANNOT_SIGN = 3
+EXIT_WRONG_CHAIN = 4
 
 
 @click.command(cls=ConnectedProviderCommand, short_help="Run a liquidation keeper")
@@ -66,7 +69,9 @@ def cli(engine, manifest, lens, account, test_account, from_block, interval, rou
     from harness.keeper.keeper import ChainPort, Keeper
 
     quiet_ape()
-    engine, start, manifest_lens = _target(engine, manifest)
+    engine, start, manifest_lens, m = _target(engine, manifest)
+    if m is not None:
+        _check_chain(m)
     lens = lens or manifest_lens
     if from_block is not None:
         start = from_block
@@ -147,7 +152,24 @@ def _target(engine, manifest):
         if "engine" not in contracts:
             raise click.ClickException(f"{manifest} records no engine (deployment status: {m.data.get('status')})")
         lens = contracts.get("lens", {}).get("address")
-        return contracts["engine"]["address"], m.data.get("start_block") or 0, lens
+        return contracts["engine"]["address"], m.data.get("start_block") or 0, lens, m
     if not engine:
         raise click.UsageError("which engine? --engine ADDRESS or --manifest deployments/<network>.json")
-    return engine, 0, None
+    return engine, 0, None, None
+
+
+def _check_chain(m) -> None:
+    # Before anything is read or sent: on another chain the manifest's
+    # addresses may hold other contracts, or this account's nonces and funds.
+    import ape
+
+    from harness.chains.rpc import Rpc, RpcError
+
+    rpc = Rpc.ape(ape.chain.provider)
+    try:
+        problem = m.not_this_chain(rpc.chain_id(), rpc.block_hash(0) if m.data.get("genesis_hash") else None)
+    except RpcError as err:
+        raise click.ClickException(f"cannot ask the node which chain it is: {err}")
+    if problem:
+        click.echo(f"keeper: not the manifest's chain: {problem}; nothing was done", err=True)
+        sys.exit(EXIT_WRONG_CHAIN)

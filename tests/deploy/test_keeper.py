@@ -128,3 +128,41 @@ def test_a_restarted_keeper_reports_this_run_apart_from_earlier_ones(chain, keys
         "oracle stale: the market's last price round is older than its staleness limit; "
         "liquidations resume with the feed's next round": [chain["btc_long"]],
     }
+
+
+# ---------------------------------------------------------------- the manifest's chain
+
+def _manifest_copy(world, tmp_path, **changes):
+    data = json.loads(world["manifest"].read_text())
+    for key, value in changes.items():
+        if value is None:
+            data.pop(key)
+        else:
+            data[key] = value
+    path = tmp_path / "local.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"chain_id": 1}, "is for chain 1, the node is chain 31337"),
+    ({"genesis_hash": "0x" + "ab" * 32}, "the node's genesis block is 0x"),
+])
+def test_keeper_on_another_chain_than_the_manifest_s_says_so_and_exits_4(chain, keystore, tmp_path, changes,
+                                                                         words):
+    manifest = _manifest_copy(chain, tmp_path, **changes)
+    run = ape_run("keeper", "--manifest", str(manifest), "--account", keystore.alias, "--once", *NETWORK,
+                  anvil=chain["anvil"], keystore=keystore)
+    assert run.returncode == 4, output(run)
+    (line,) = keeper_lines(run)
+    assert line.startswith("keeper: not the manifest's chain: ") and words in line, output(run)
+    assert "Traceback" not in output(run) and "round 1" not in output(run), output(run)
+    assert liquidations(chain) == []
+
+
+def test_a_manifest_without_a_genesis_hash_is_checked_by_chain_id_alone(chain, keystore, tmp_path):
+    manifest = _manifest_copy(chain, tmp_path, genesis_hash=None)
+    run = ape_run("keeper", "--manifest", str(manifest), "--account", keystore.alias, "--once", *NETWORK,
+                  anvil=chain["anvil"], keystore=keystore)
+    assert run.returncode == 0, output(run)
+    assert [ev.position_id for ev in liquidations(chain)] == [chain["eth_long"]]
