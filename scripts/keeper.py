@@ -56,9 +56,12 @@ EXIT_WRONG_CHAIN = 4
 @click.option("--max-per-round", type=int, default=0, help="liquidations per round (0: no limit)")
 @click.option("--no-events", is_flag=True, help="page through every slot instead of tracking events")
 @click.option("--no-orders", is_flag=True, help="liquidate only: do not execute orders and LP requests")
+@click.option("--coin-price", type=click.FloatRange(min=0, min_open=True),
+              help="collateral tokens one unit of the chain's coin is worth (e.g. 3000 USDC per ETH): hold back "
+                   "liquidations whose reward, simulated on the node, is below their gas cost (default: no check)")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 def cli(engine, manifest, lens, account, test_account, from_block, interval, rounds, once, max_per_round, no_events,
-        no_orders, as_json):
+        no_orders, coin_price, as_json):
     import ape
 
     from harness.chains.quiet_ape import QuietApeChain, quiet_ape
@@ -96,7 +99,16 @@ def cli(engine, manifest, lens, account, test_account, from_block, interval, rou
     chain = QuietApeChain(accounts=[signer])
     events = None if no_events else ApeEngineEvents(engine)
     positions = ChainPositions(chain, engine, lens, events=events, start_block=start or 0)
-    keeper = Keeper("keeper", signer.address, ChainPort(chain, engine), max_per_scan=max_per_round)
+    gate = None
+    if coin_price is not None:
+        from harness.chains.rpc import Rpc
+        from harness.keeper.profit import RewardCheck
+
+        liquidate = chain.codec("Engine")["liquidate"]
+        decimals = chain.call(chain.call(engine, "Engine", "TOKEN"), "MockUSDC", "decimals")
+        gate = RewardCheck(Rpc.ape(ape.chain.provider).request, engine, lambda pid: liquidate.encode([pid]),
+                           coin_price, token_decimals=decimals, log=lambda line: click.echo(line, err=True)).refusal
+    keeper = Keeper("keeper", signer.address, ChainPort(chain, engine), max_per_scan=max_per_round, gate=gate)
     executor = None
     if not no_orders:
         # The engine knows its order book and pool: no manifest needed for them.

@@ -116,8 +116,11 @@ def _backoff(attempt: int) -> float:
 class Keeper:
     def __init__(self, name: str, address: str, port, *, max_per_scan: int = 0, retries: int = 3,
                  sleep: Optional[Callable[[float], None]] = time.sleep,
-                 on_attempt: Optional[Callable[[Attempt], None]] = None):
+                 on_attempt: Optional[Callable[[Attempt], None]] = None,
+                 gate: Optional[Callable[[int, str], Optional[str]]] = None):
+        # gate(position id, sender): a reason not to send (profit.RewardCheck), or None.
         self.name, self.address, self.port = name, address, port
+        self.gate = gate
         self.max_per_scan = max_per_scan
         self.retries = retries
         self.sleep = sleep or (lambda _s: None)
@@ -137,6 +140,12 @@ class Keeper:
         return [self.liquidate(pid) for pid in candidates]
 
     def liquidate(self, position_id: int) -> Attempt:
+        if self.gate is not None:
+            held = self.gate(position_id, self.address)
+            if held is not None:
+                # Not sent, so not an attempt; counted apart.
+                self.counts["held_back"] += 1
+                return self._settle(Attempt(position_id, self.name, "held_back", held), sent=False)
         errors = 0
         while True:
             try:
@@ -265,6 +274,7 @@ class Keeper:
             "other_reverts": self.counts["reverted"],
             "rpc_errors": self.counts["rpc_errors"],
             "gave_up": self.counts["gave_up"],
+            "held_back": self.counts["held_back"],      # not sent: the gate's reason (reward below gas cost)
             "unsettled": len(self.unsettled),
             # this run's, counted without a receipt: a client error hid it
             "adopted": sum(1 for a in now if a.adopted),

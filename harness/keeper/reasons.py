@@ -11,6 +11,7 @@ whether the keeper saw it coming or the transaction hit it.
 from typing import Optional
 
 from .keeper import HEALTHY, NOT_OPEN
+from .profit import UNPROFITABLE
 
 WORDS = {
     HEALTHY: "healthy: equity is above maintenance margin at the current price",
@@ -29,6 +30,8 @@ WORDS = {
     "Blacklistable: account is blacklisted":
         "blacklisted: the token refuses a transfer to or from a blacklisted address (this keeper's, or the "
         "position's vault); if it is the keeper's, run it from another account",
+    UNPROFITABLE: "reward below gas cost: the liquidation, simulated on the node, would pay less than its gas "
+                  "at --coin-price; not sent, checked again every round",
 }
 
 # A revert of our own transaction with the engine's "healthy" means the

@@ -166,3 +166,40 @@ def test_a_manifest_without_a_genesis_hash_is_checked_by_chain_id_alone(chain, k
                   anvil=chain["anvil"], keystore=keystore)
     assert run.returncode == 0, output(run)
     assert [ev.position_id for ev in liquidations(chain)] == [chain["eth_long"]]
+
+
+# ---------------------------------------------------------------- reward versus gas
+
+def test_a_reward_below_its_gas_cost_is_held_back_and_said(chain, keystore):
+    """At an absurd coin price every liquidation costs more than it pays:
+    the keeper simulates it on the node, sends nothing and says why."""
+    run = keeper(chain, keystore, "--account", keystore.alias, "--once", "--coin-price", "1e18", "--json")
+    assert run.returncode == 0, output(run)
+    summary = json.loads(run.stdout[run.stdout.index("{"):])
+    (words,) = [w for w, ids in summary["not_liquidated_now"].items() if ids == [chain["eth_long"]]]
+    assert words.startswith("reward below gas cost: the liquidation, simulated on the node"), output(run)
+    assert (summary["held_back"], summary["attempts"], summary["gas_spent"]) == (1, 0, 0)
+    assert liquidations(chain) == []
+    # At a real price the same position pays for itself, and is liquidated.
+    run = keeper(chain, keystore, "--account", keystore.alias, "--once", "--coin-price", "3000")
+    assert run.returncode == 0, output(run)
+    assert "this run: liquidated 1" in run.stdout, output(run)
+
+
+def test_the_reward_check_reads_the_engine_s_own_event_from_the_simulation(chain, keystore):
+    from harness.chains.contracts import codec
+    from harness.chains.rpc import Rpc
+    from harness.keeper.profit import UNPROFITABLE, RewardCheck
+
+    d, pid = chain["devnet"], chain["eth_long"]
+    encode = codec("Engine")["liquidate"].encode
+    check = RewardCheck(Rpc.http(chain["anvil"].url).request, d.engine.address, lambda p: encode([p]), 3000)
+    assert check.refusal(pid, keystore.address) is None
+    figures = check.last[pid]
+    # 1% liquidation fee of the 50,000 USDC long, as the engine's event states it.
+    assert figures["reward"] == 500 * USDC
+    assert 100_000 < figures["gas"] < 300_000 and figures["gas_price"] > 0
+    assert figures["cost"] == figures["gas"] * figures["gas_price"] * 3000 * USDC // 10**18
+    assert RewardCheck(check.request, d.engine.address, check.encode, 10**18).refusal(pid, keystore.address) \
+        == UNPROFITABLE
+    assert d.engine.functions.position(pid).call()[3]           # a simulation sends nothing
