@@ -268,10 +268,7 @@ def _market_at(
     """
     p: markets.MarketParams = markets._params(market_id)
     index: uint256 = markets._accrue(market_id, p.borrow_rate)
-    price: uint256 = 0
-    updated_at: uint256 = 0
-    price, updated_at = markets._price_round(market_id, p.staleness)
-    assert updated_at > requested_at, "engine: no price round after the request"
+    price: uint256 = markets._price_after(market_id, p.staleness, requested_at)
     assert price == acceptable_price or (price < acceptable_price) == buying, "engine: price beyond the acceptable price"
     return p, index, price
 

@@ -87,8 +87,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         at most acceptable_price; selling, at least."""
         p = self._params(market_id)
         index = self._accrue(market_id, p.borrow_rate)
-        price, updated_at = self._price_round(market_id, p.staleness)
-        require(updated_at > requested_at, "engine: no price round after the request")
+        price = self._price_after(market_id, p.staleness, requested_at)
         require(price == acceptable_price or (price < acceptable_price) == buying,
                 "engine: price beyond the acceptable price")
         return p, index, price

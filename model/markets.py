@@ -170,23 +170,31 @@ class Markets:
         st = self._market_state[market_id]
         return _index_at(st.borrow_index, st.last_accrual, borrow_rate, self.env.timestamp)
 
-    def _price_round(self, market_id: int, staleness: int):
-        """(price, the round's updatedAt): an order fills only at a round
-        published after it was requested."""
+    def _round(self, market_id: int):
+        """(answer, updatedAt) of the market's feed's latest round, unchecked."""
         feed = self._market_state[market_id].feed
         require(feed != ZERO_ADDRESS, "engine: unknown market")
         aggregator = self.feeds[feed]
         if aggregator is None:
             raise Revert(None)      # no contract there: the call reverts without a reason
         _, answer, _, updated_at, _ = aggregator.latestRoundData()
-        return _checked_price(answer, updated_at, staleness, self.env.timestamp), updated_at
+        return answer, updated_at
+
+    def _price_after(self, market_id: int, staleness: int, requested_at: int) -> int:
+        """An order's price: only a round published after its request, checked
+        before the answer (a faulty round the trader never saw makes the
+        order wait, not be cancelled)."""
+        answer, updated_at = self._round(market_id)
+        require(updated_at > requested_at, "engine: no price round after the request")
+        return _checked_price(answer, updated_at, staleness, self.env.timestamp)
 
     def _price(self, market_id: int, staleness: Optional[int] = None) -> int:
         """`staleness` defaults to the market's own, for callers that only ask
         whether the engine would take the price now."""
         if staleness is None:
             staleness = self._params(market_id).staleness
-        return self._price_round(market_id, staleness)[0]
+        answer, updated_at = self._round(market_id)
+        return _checked_price(answer, updated_at, staleness, self.env.timestamp)
 
     def _add_open_interest(self, market_id: int, is_long: bool, amount: int, increase: bool) -> None:
         # An underflow reverts bare, as the contract's checked subtraction does.

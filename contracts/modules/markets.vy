@@ -260,15 +260,12 @@ def _checked_price(answer: int256, updated_at: uint256, staleness: uint256, time
 
 @internal
 @view
-def _price_round(market_id: uint256, staleness: uint256) -> (uint256, uint256):
+def _round(market_id: uint256) -> (int256, uint256):
     """
-    @dev The market's oracle price and when its round was published,
-         refused when not positive, older than `staleness` or too wide to
-         pack into 128 bits. Trades need the time too: an order fills only
-         at a round published after it was requested.
+    @dev The market's feed's latest answer and when it was published, as
+         read, unchecked.
     @param market_id The market id.
-    @param staleness The oldest answer accepted, in seconds.
-    @return uint256 The price, in the feed's decimals.
+    @return int256 The round's answer.
     @return uint256 The round's updatedAt.
     """
     feed: address = self.market_feed[market_id]
@@ -279,23 +276,45 @@ def _price_round(market_id: uint256, staleness: uint256) -> (uint256, uint256):
     __: uint256 = 0
     ___: uint80 = 0
     _, answer, __, updated_at, ___ = staticcall AggregatorV3(feed).latestRoundData()
-    return self._checked_price(answer, updated_at, staleness, block.timestamp), updated_at
+    return answer, updated_at
+
+
+@internal
+@view
+def _price_after(market_id: uint256, staleness: uint256, requested_at: uint256) -> uint256:
+    """
+    @dev The price an order fills at: only a round published after the
+         order was requested, checked before the answer itself, so that a
+         faulty round the trader never saw makes the order wait rather
+         than be cancelled (and its execution fee taken) by whoever
+         executes first.
+    @param market_id The market id.
+    @param staleness The oldest answer accepted, in seconds.
+    @param requested_at When the order was requested.
+    @return uint256 The price, in the feed's decimals.
+    """
+    answer: int256 = 0
+    updated_at: uint256 = 0
+    answer, updated_at = self._round(market_id)
+    assert updated_at > requested_at, "engine: no price round after the request"
+    return self._checked_price(answer, updated_at, staleness, block.timestamp)
 
 
 @internal
 @view
 def _price(market_id: uint256, staleness: uint256) -> uint256:
     """
-    @dev _price_round's price alone, for callers that take any fresh round
-         (liquidation, collateral removal, views).
+    @dev The market's oracle price from any fresh round (liquidation,
+         collateral removal, views), refused when not positive, older than
+         `staleness` or too wide to pack into 128 bits.
     @param market_id The market id.
     @param staleness The oldest answer accepted, in seconds.
     @return uint256 The price, in the feed's decimals.
     """
-    price: uint256 = 0
+    answer: int256 = 0
     updated_at: uint256 = 0
-    price, updated_at = self._price_round(market_id, staleness)
-    return price
+    answer, updated_at = self._round(market_id)
+    return self._checked_price(answer, updated_at, staleness, block.timestamp)
 
 
 @internal

@@ -221,15 +221,37 @@ def test_a_stale_price_makes_an_order_wait_not_cancel(orders, feed, owner, alice
     usable round, rather than being voided by whoever executes first."""
     clock.at(0)
     oid = _request_open(orders, alice)
-    clock.at(5)
-    feed.set_round(px(2_000), clock.t0 + 1 - 7_000, sender=owner)     # published long ago
-    clock.at(6)
+    _round(feed, owner, 2_000, clock, 5)          # after the request, then left to go stale
+    clock.at(5 + ETH_PARAMS.staleness + 1)
     with ape.reverts("oracle: price is stale"):
         orders.execute_order(oid, sender=keeper)
+    assert orders.orders(oid).owner == alice.address
+    _round(feed, owner, 2_000, clock, 5 + ETH_PARAMS.staleness + 10)
+    clock.at(5 + ETH_PARAMS.staleness + 11)
+    assert orders.execute_order(oid, sender=keeper).events.filter(orders.OrderExecuted)
+
+
+def test_a_faulty_round_before_the_request_makes_an_order_wait_not_cancel(orders, token, feed, owner, alice, keeper,
+                                                                         clock):
+    """Found by the state machine's fill invariant (3): a feed whose latest
+    round, published before the request, was not positive let whoever
+    executed first cancel the order in that same block and take its
+    execution fee, for a round the trader never traded at. The round's time
+    is now checked before its answer: no round after the request, no
+    execution; the order waits and fills at the next good round."""
+    clock.at(0)
+    feed.set_answer(0, sender=owner)
+    clock.at(1)
+    oid = _request_open(orders, alice)
+    clock.at(2)
+    with ape.reverts("orders: no price round after the request yet"):
+        orders.execute_order(oid, sender=keeper)
+    before = token.balanceOf(keeper)
     assert orders.orders(oid).owner == alice.address
     _round(feed, owner, 2_000, clock, 20)
     clock.at(21)
     assert orders.execute_order(oid, sender=keeper).events.filter(orders.OrderExecuted)
+    assert token.balanceOf(keeper) == before + EXECUTION_FEE
 
 
 def test_every_kind_escrows_what_it_brings(engine, orders, token, feed, owner, alice, keeper, open_pos, clock):
