@@ -16,6 +16,7 @@ from typing import Callable, List, Optional
 
 from .aggregator import MockAggregator
 from .engine import Engine
+from .fiat_token import FiatToken
 from .env import ZERO_ADDRESS, Env
 from .events import Emitted
 from .journal import Journal, Mapping
@@ -30,11 +31,15 @@ class Protocol:
                  insurance: str = "insurance", vault_address: Optional[Callable[[int], str]] = None,
                  lens: str = "lens", record_events: bool = True, orders: str = "orders",
                  sequencer_feed: str = ZERO_ADDRESS, sequencer_grace: int = 0, execution_fee: int = 0,
-                 redeem_fee_bps: int = 0):
+                 redeem_fee_bps: int = 0, fiat: Optional[dict] = None):
         self.journal = Journal(record_events)
         self.env = Env(timestamp)
         self.deployer = deployer
-        self.token = Token(self.journal, token, decimals=6, minter=deployer)
+        # `fiat`: the roles of a USDC-like collateral (MockFiatToken's
+        # constructor: master_minter, pauser, blacklister, owner), whose
+        # blacklist and pause the state machine's second world exercises.
+        self.token = (FiatToken(self.journal, token, **fiat) if fiat is not None
+                      else Token(self.journal, token, decimals=6, minter=deployer))
         self.engine = Engine(self.journal, self.env, engine, self.token, owner=deployer, guardian=guardian,
                              pool_address=pool, insurance=insurance, vault_address=vault_address,
                              make_pool=lambda e: LiquidityPool(self.journal, pool, self.token, e, redeem_fee_bps),

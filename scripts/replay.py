@@ -38,8 +38,9 @@ def _chain(backend, provider):
               help="ape: through ape on the connected network; rpc: raw JSON-RPC to its node; revm: in process")
 def cli(provider, log_file, backend):
     with open(log_file) as f:
-        entries = json.load(f)["log"]
-    twin = Twin(_chain(backend, provider))
+        body = json.load(f)
+    entries = body["log"]
+    twin = Twin(_chain(backend, provider), fiat=body.get("fiat", False))
     try:
         twin.replay(entries)
     except Disagreement as err:

@@ -2,7 +2,7 @@
 vault implementation, insurance vault, pool and order book), the lens, and
 feeds. An L1 devnet: no sequencer feed."""
 from dataclasses import dataclass, field
-from typing import Dict
+from typing import Dict, Optional
 
 from eth_utils import to_checksum_address
 
@@ -29,11 +29,18 @@ class Deployment:
         return vault_address(self.engine, slot)
 
 
-def deploy_core(chain: Chain, deployer: str, guardian: str, tick=lambda: None, redeem_fee_bps: int = 0) -> Deployment:
+def deploy_core(chain: Chain, deployer: str, guardian: str, tick=lambda: None, redeem_fee_bps: int = 0,
+                fiat: Optional[dict] = None) -> Deployment:
     """Deploy everything but feeds and markets. `tick` runs before each tx
-    (the harness uses it to pin block timestamps)."""
+    (the harness uses it to pin block timestamps). With `fiat` (roles:
+    master_minter, pauser, blacklister, owner) the collateral is
+    MockFiatToken, USDC's blacklist and pause, instead of MockUSDC."""
     tick()
-    token = chain.deploy("MockUSDC", [], deployer)
+    if fiat is None:
+        token = chain.deploy("MockUSDC", [], deployer)
+    else:
+        token = chain.deploy("MockFiatToken", ["USD Coin", "USDC", "USD", 6, fiat["master_minter"], fiat["pauser"],
+                                               fiat["blacklister"], fiat["owner"]], deployer)
     tick()
     vault_blueprint = chain.declare("Vault", deployer)
     tick()

@@ -35,6 +35,9 @@ class Target:
 # Every twin's clock starts here (or later, if the chain is already past it),
 # so a logged action that carries a timestamp replays identically elsewhere.
 START_TIME = 2_000_000_000
+# The account that pauses and blacklists a USDC-like collateral: past the
+# standard world's twelve (world.py), so no actor of it holds the role.
+ISSUER = 12
 
 
 class Twin:
@@ -47,7 +50,8 @@ class Twin:
     # afresh, so it is off unless the caller turns it on.
     cache_reads = False
 
-    def __init__(self, chain: Chain, deployer: Optional[str] = None, guardian: Optional[str] = None):
+    def __init__(self, chain: Chain, deployer: Optional[str] = None, guardian: Optional[str] = None,
+                 fiat: bool = False):
         self.chain = chain
         self.clock = max(chain.latest_timestamp(), START_TIME)
         self.model: Optional[Protocol] = None
@@ -60,13 +64,19 @@ class Twin:
         self._reads = self._read_time = None
         deployer = deployer or chain.accounts[0]
         guardian = guardian or chain.accounts[1]
-        self.deployment: Deployment = deploy_core(chain, deployer, guardian, tick=self.tick)
+        # A USDC-like collateral's roles: the deployer mints (as Circle's
+        # master minter configures it), and an issuer account of its own,
+        # not the protocol's guardian, pauses and blacklists.
+        self.issuer = chain.accounts[ISSUER] if fiat else None
+        self.fiat = dict(master_minter=deployer, pauser=self.issuer, blacklister=self.issuer,
+                         owner=deployer) if fiat else None
+        self.deployment: Deployment = deploy_core(chain, deployer, guardian, tick=self.tick, fiat=self.fiat)
         d = self.deployment
         self.model = Protocol(deployer=deployer, guardian=guardian, timestamp=self.clock, token=d.token,
                               engine=d.engine, pool=d.pool, insurance=d.insurance, vault_address=d.vault_address,
-                              orders=d.orders, execution_fee=EXECUTION_FEE)
+                              orders=d.orders, execution_fee=EXECUTION_FEE, fiat=self.fiat)
         self.targets: Dict[str, Target] = {
-            "token": Target(d.token, "MockUSDC", self.model.token),
+            "token": Target(d.token, "MockFiatToken" if fiat else "MockUSDC", self.model.token),
             "engine": Target(d.engine, "Engine", self.model.engine),
             "pool": Target(d.pool, "LiquidityPool", self.model.pool),
             "orders": Target(d.orders, "OrderBook", self.model.orders),

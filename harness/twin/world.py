@@ -12,6 +12,10 @@ from model.pool import LP_REQUEST_DELAY
 
 from .twin import Twin
 
+# Enough for every mint of a world and its attackers (a FiatToken minter's
+# allowance falls with each mint).
+FIAT_MINTER_ALLOWANCE = 2**200
+
 
 @dataclass
 class World:
@@ -63,6 +67,9 @@ def build_world(twin: Twin, lp_deposit: int = 1_000_000 * USDC, insurance: int =
         feed = twin.add_feed(symbol, m["decimals"], m["price"])
         markets[symbol] = twin.send("engine", "list_market", [feed, m["params"]], owner).value
     d = twin.deployment
+    if twin.fiat:
+        # Circle's masterMinter lets the deployer mint, as MockUSDC's owner can.
+        twin.send("token", "configureMinter", [owner, FIAT_MINTER_ALLOWANCE], owner)
     for who in [owner] + lps + traders + [stranger]:
         twin.send("token", "mint", [who, mint], owner)
         twin.send("token", "approve", [d.engine, MAX_UINT256], who)
