@@ -354,12 +354,28 @@ def test_the_model_twin_agrees_with_the_chain_call_for_call(project, chain, cloc
     op(E, unpause)
     run("timelock", "schedule", E, 0, unpause, NO_ID, NO_ID, DELAY, sender=owner, at=1_127 + DELAY)
     run("timelock", "execute", E, 0, unpause, NO_ID, NO_ID, sender=owner, at=1_127 + 2 * DELAY)
-    run("timelock", "renounceRole", PROPOSER_ROLE, stranger, sender=owner, at=1_128 + 2 * DELAY)  # only for itself
-    run("timelock", "renounceRole", PROPOSER_ROLE, owner, sender=owner, at=1_129 + 2 * DELAY)
-    run("timelock", "schedule", E, 0, guard, NO_ID, NO_ID, DELAY, sender=owner, at=1_130 + 2 * DELAY)  # no longer
+    # Roles change only through the delay: the timelock administers itself.
+    grant = payload("Timelock", "grantRole", CANCELLER_ROLE, stranger.address)
+    op(T, grant)
+    run("timelock", "grantRole", CANCELLER_ROLE, stranger, sender=owner, at=1_128 + 2 * DELAY)   # not an admin
+    run("timelock", "schedule", T, 0, grant, NO_ID, NO_ID, DELAY, sender=owner, at=1_129 + 2 * DELAY)
+    # A call to an account with no code succeeds and does nothing, on both.
+    to_account = payload("Engine", "pause")
+    op(stranger.address, to_account)
+    run("timelock", "schedule", stranger, 0, to_account, NO_ID, NO_ID, DELAY, sender=owner, at=1_130 + 2 * DELAY)
+    run("timelock", "execute", T, 0, grant, NO_ID, NO_ID, sender=owner, at=1_129 + 3 * DELAY)
+    run("timelock", "execute", stranger, 0, to_account, NO_ID, NO_ID, sender=owner, at=1_130 + 3 * DELAY)
+    later = op(E, guard, s=salt(8))
+    run("timelock", "schedule", E, 0, guard, NO_ID, salt(8), DELAY, sender=owner, at=1_131 + 3 * DELAY)
+    run("timelock", "cancel", later, sender=stranger, at=1_132 + 3 * DELAY)                   # the new canceller
+    run("timelock", "renounceRole", PROPOSER_ROLE, stranger, sender=owner, at=1_133 + 3 * DELAY)  # only for itself
+    run("timelock", "renounceRole", PROPOSER_ROLE, owner, sender=owner, at=1_134 + 3 * DELAY)
+    run("timelock", "schedule", E, 0, guard, NO_ID, NO_ID, DELAY, sender=owner, at=1_135 + 3 * DELAY)  # no longer
     assert _state(engine, tl, ids, [owner.address, T, stranger.address]) == _model_state(
         p, model_tl, ids, [owner.address, T, stranger.address])
     # The run reached what it is about.
     assert (engine.owner(), engine.market_params(1).open_fee_bps, engine.guardian(), engine.paused()) == (
         T, NEW_PARAMS.open_fee_bps, guardian.address, False)
-    assert [model_tl.get_operation_state(i) for i in (params_id, guard_id, bad_id, feed_id)] == [8, 1, 1, 4]   # done, cancelled, cancelled, ready
+    assert [model_tl.get_operation_state(i) for i in (params_id, guard_id, bad_id, feed_id, later)] == [
+        8, 1, 1, 4, 1]   # done, cancelled, cancelled, ready, cancelled
+    assert tl.hasRole(CANCELLER_ROLE, stranger) is True and tl.hasRole(PROPOSER_ROLE, owner) is False
