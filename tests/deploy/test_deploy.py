@@ -123,6 +123,7 @@ def test_deployment_read_back_with_plain_web3(deployed, keystore):
     assert (moved.args.previous_owner, moved.args.new_owner) == (deployer, a["timelock"])
     [delay] = timelock.events.MinimumDelayChange().process_receipt(accepted, errors=DISCARD)
     assert (delay.args.old_duration, delay.args.new_duration) == (0, DELAY)
+    assert "the engine's owner is the timelock: owner changes wait 600 s" in deployed["real"].stdout
     assert f.guardian().call() == deployer          # config: guardian: deployer
     assert f.paused().call() is False
     assert f.market_count().call() == len(config.markets) == len(m["markets"])
