@@ -492,6 +492,9 @@ class Deployment:
     def preflight(self) -> List[str]:
         """Check the real token and feeds the config names; return warnings (errors raise)."""
         cfg, rpc, warnings = self.config, self.rpc, []
+        if cfg.timelock_delay == 0:
+            warnings.append(f"{cfg.path}: timelock_delay_seconds is 0: owner changes (parameters, feeds, the "
+                            "guardian) would apply the moment they are scheduled")
         if cfg.mock:
             return warnings
         if not rpc.code(cfg.token_address):

@@ -419,3 +419,16 @@ def test_manifest_of_another_chain_is_refused_unless_fresh(start_anvil, tmp_path
     with pytest.raises(DeployError, match="is for chain 11155111"):
         Deployment(anvil.rpc, netconfig.load(netconfig.default_config_path("sepolia")), tmp_path / "s.json", deployer,
                    name="sepolia", network_choice="x", out=lines.append)
+
+
+def test_a_timelock_with_no_delay_is_warned_of(start_anvil, tmp_path):
+    anvil = start_anvil()
+    path = _write(tmp_path / "local.yaml", LOCAL.read_text().replace("timelock_delay_seconds: 600",
+                                                                     "timelock_delay_seconds: 0", 1))
+    deployer = anvil.w3.eth.accounts[0]
+    d = Deployment(anvil.rpc, netconfig.load(path), tmp_path / "local.json", deployer, name="local",
+                   network_choice="x", dry_run=True, out=lambda line: None)
+    assert any("timelock_delay_seconds is 0" in w for w in d.preflight())
+    d = Deployment(anvil.rpc, netconfig.load(LOCAL), tmp_path / "local.json", deployer, name="local",
+                   network_choice="x", dry_run=True, out=lambda line: None)
+    assert d.preflight() == []
