@@ -8,7 +8,13 @@ passphrase comes from the prompt, or from APE_ACCOUNTS_<ALIAS>_PASSPHRASE.
 Every run first simulates the remaining transactions on a fork of the
 network (exact gas, reverts caught before anything is spent); --dry-run
 stops there. Running again after a failure continues from the manifest.
+Before sending it asks; with no terminal to ask, pass --yes.
 See deployments/README.md.
+
+Exit codes (shared with the keeper's): 0 deployed, up to date, or a dry
+run; 1 the deployment failed (one "Error:" line); 2 a usage error; 3 the
+account cannot sign (locked with no passphrase given, or a wrong one);
+5 nothing sent: not confirmed (no terminal and no --yes, or answered no).
 """
 import sys
 from pathlib import Path
@@ -21,6 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from harness.live import netconfig  # noqa: E402
 from harness.live.netdeploy import Deployment, DeployError, NetworkSender  # noqa: E402
 from harness.chains.rpc import Rpc, RpcError  # noqa: E402
+from harness.chains.unlock import UnlockError, unlock_for_autosign  # noqa: E402
+
+EXIT_CANNOT_SIGN = 3
+EXIT_NOT_CONFIRMED = 5
 
 
 def _load_account(alias: str):
@@ -50,6 +60,18 @@ def _print_plan(steps, gas_price: int, echo) -> int:
     echo(f"  total: {len(steps)} transaction(s), {total:,} gas; at {gas_price / 10**9:g} gwei about "
          f"{_eth(total * gas_price)}")
     return total
+
+
+def _confirm(question: str) -> None:
+    # click.confirm on a closed stdin raises Abort, which prints only
+    # "Aborted!": a script or CI job would never learn about --yes.
+    if not sys.stdin.isatty():
+        click.echo("deploy: transactions to send and no terminal to confirm them: pass --yes to send "
+                   "without asking (--dry-run to only look); nothing was sent", err=True)
+        sys.exit(EXIT_NOT_CONFIRMED)
+    if not click.confirm(question, default=False):
+        click.echo("deploy: not confirmed; nothing was sent", err=True)
+        sys.exit(EXIT_NOT_CONFIRMED)
 
 
 @click.command(cls=ConnectedProviderCommand, short_help="Deploy isomargin (resumable; --dry-run)")
@@ -101,12 +123,15 @@ def cli(ecosystem, network, provider, alias, config_path, manifest_path, dry_run
             echo("DRY RUN: nothing was sent.")
             return
         if steps:
-            if not yes and not click.confirm(f"send {len(steps)} transaction(s) from {d.deployer}?", default=False):
-                raise click.Abort()
+            if not yes:
+                _confirm(f"send {len(steps)} transaction(s) from {d.deployer}?")
+            try:
+                # One passphrase for the whole run; a wrong one is caught here, before the first send.
+                unlock_for_autosign(account)
+            except UnlockError as err:
+                click.echo(f"deploy: {err}; nothing was sent", err=True)
+                sys.exit(EXIT_CANNOT_SIGN)
             unlock = hasattr(account, "set_autosign")
-            if unlock:
-                # One passphrase (prompt or APE_ACCOUNTS_<alias>_PASSPHRASE) for the whole run.
-                account.set_autosign(True)
             try:
                 d.execute(NetworkSender(rpc, account, provider))
             finally:

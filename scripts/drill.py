@@ -7,7 +7,9 @@
 
 The report lands in reports/<scenario>-<backend>-s<seed>/ (or --out).
 Exit status 1 when chain and model disagree or an invariant breaks; the
-report then says where. The drill always deploys a fresh protocol: running
+report then says where. Exit status 2, before anything is deployed, when
+the model refuses positions for their leverage or refuses most of them
+(harness/drills/preflight.py), unless --allow-rejections. The drill always deploys a fresh protocol: running
 against an existing deployment (deployments/<network>.json) would leave the
 model without the state it must mirror, so it is not offered; the
 standalone keeper (scripts/keeper.py) does work against one.
@@ -25,6 +27,11 @@ from ape.cli import ConnectedProviderCommand, network_option  # noqa: E402
 from harness.drills.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario  # noqa: E402
 
 
+class Refused(click.ClickException):
+    # Not 1: that status says chain and model disagreed.
+    exit_code = 2
+
+
 @click.command(cls=ConnectedProviderCommand, short_help="Run a liquidation drill")
 @click.argument("scenario", required=False, default=DEFAULT_SCENARIO)
 @network_option()
@@ -36,12 +43,16 @@ from harness.drills.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenar
 @click.option("--out", type=click.Path(file_okay=False), help="report folder")
 @click.option("--no-plots", is_flag=True, help="skip the PNG plots")
 @click.option("--no-progress", is_flag=True, help="no progress bar")
-def cli(scenario, backend, seed, positions, isolation, out, no_plots, no_progress):
+@click.option("--allow-rejections", is_flag=True,
+              help="run even if the model refuses positions for their leverage, or most positions")
+def cli(scenario, backend, seed, positions, isolation, out, no_plots, no_progress, allow_rejections):
     from dataclasses import replace
 
-    from harness.drills.drill import SetupError, run_drill
+    from harness.drills.drill import Drill, SetupError
     from harness.drills.drivers import drill_chain
+    from harness.drills.preflight import preflight
     from harness.drills.report import figures, report_dir, write_report
+    from harness.drills.summary import summary_lines
 
     path = Path(scenario)
     if not path.exists() and (ROOT / scenario).exists():
@@ -54,41 +65,28 @@ def cli(scenario, backend, seed, positions, isolation, out, no_plots, no_progres
         s = replace(s, isolation=isolation)
 
     try:
-        chain = drill_chain(backend, s.accounts_needed())
+        offline = Drill(s, "model", None, progress=not no_progress) if backend == "model" else None
+        problems = preflight(s, offline).problems()
+    except SetupError as err:
+        raise click.ClickException(f"setting up {s.name} on the model: {err}")
+    if problems and not allow_rejections:
+        raise Refused("\n".join(problems) + "\nNothing was deployed; --allow-rejections runs it anyway.")
+    for problem in problems:
+        click.secho(f"warning: {problem}", fg="yellow", err=True)
+
+    try:
+        drill = offline or Drill(s, backend, drill_chain(backend, s.accounts_needed()), progress=not no_progress)
     except ValueError as err:
         raise click.ClickException(str(err))
     try:
-        result = run_drill(s, backend, chain, progress=not no_progress)
+        result = drill.run()
     except SetupError as err:
         raise click.ClickException(f"setting up {s.name}: {err}")
     folder = Path(out) if out else report_dir(ROOT / "reports", result)
     write_report(result, folder, plots=not no_plots)
-    _summary(figures(result), folder)
+    for line in summary_lines(figures(result), folder):
+        click.echo(line)
     if result.status != "ok":
         click.secho(f"\nDRILL STOPPED: {result.status}\n{result.failure['message']}", fg="red", err=True)
         sys.exit(1)
 
-
-def _summary(f: dict, folder: Path) -> None:
-    p, b, d, a, g = f["positions"], f["bad_debt"], f["delay_steps"], f["model_agreement"], f["gas"]
-    usdc = 10**6
-    click.echo(f"\n{f['scenario']['name']} on {f['backend']}: {f['status']}")
-    click.echo(f"  positions: {p['opened']} opened, {p['liquidated']} liquidated, "
-               f"{p['closed_at_bankruptcy']} closed at bankruptcy, {p['open_at_end']} still open")
-    click.echo(f"  bad debt: {b['created'] / usdc:,.2f} USDC, {b['covered_by_insurance'] / usdc:,.2f} covered by "
-               f"insurance, {b['absorbed_by_pool'] / usdc:,.2f} absorbed by the pool")
-    click.echo(f"  liquidator rewards: {f['liquidator_rewards']['total'] / usdc:,.2f} USDC; delay max "
-               f"{d['max']} / mean {d['mean']} steps")
-    if g["measured"]:
-        click.echo(f"  gas per liquidation: mean {g['per_liquidation']['mean'] or 0:,.0f}, "
-                   f"total {g['liquidations_total']:,} ({g['source']})")
-    if a["checked"]:
-        click.echo(f"  model agreement: {a['steps_checked']} steps checked, {a['disagreements']} disagreements, "
-                   f"{a['isolation_checks']} isolation checks ({a['isolation_mode']})")
-    o = f["orders"]
-    if o:
-        why = "; ".join(f"{n} x {reason!r}" for reason, n in o["cancel_reasons"].items())
-        click.echo(f"  orders: {o['requested']} requested, {o['executed']} executed, {o['cancelled']} cancelled"
-                   + (f" ({why})" if why else ""))
-    click.echo(f"  wall time: {f['timing']['wall_time_s']:.1f} s")
-    click.echo(f"  report: {folder}/report.md")

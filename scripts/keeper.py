@@ -13,7 +13,19 @@ pending order (OrderBook.execute_order) and LP request
 (LiquidityPool.execute_request) is tried; what cannot run yet is logged in
 words to act on ("order 12 waits: no price round after its request yet",
 "order 9 expired: clear it ..."). Prints a line per round and a summary on
-exit (JSON with --json).
+exit (JSON with --json): this run's figures, apart from what the engine's
+events show this account liquidated before it, and every position not
+liquidated with why (healthy, oracle stale, token paused, lost race...).
+
+With --account, the keystore account is unlocked once, as deploy does:
+the passphrase from the prompt or, unattended, from
+APE_ACCOUNTS_<alias>_PASSPHRASE; it then signs every transaction itself.
+
+Exit codes: 0 the rounds ran; 1 another error (no contract at the
+engine's address, an unreadable manifest); 2 a usage error; 3 the account
+cannot sign (locked with no passphrase given, or a wrong passphrase);
+4 the node is not the manifest's chain (its chain id, or its genesis
+block when the manifest records one). Each is one line on stderr.
 """
 import json
 import sys
@@ -25,6 +37,9 @@ if str(ROOT) not in sys.path:
 
 import click  # noqa: E402
 from ape.cli import ConnectedProviderCommand, network_option  # noqa: E402
+
+EXIT_CANNOT_SIGN = 3
+EXIT_WRONG_CHAIN = 4
 
 
 @click.command(cls=ConnectedProviderCommand, short_help="Run a liquidation keeper")
@@ -41,19 +56,25 @@ from ape.cli import ConnectedProviderCommand, network_option  # noqa: E402
 @click.option("--max-per-round", type=int, default=0, help="liquidations per round (0: no limit)")
 @click.option("--no-events", is_flag=True, help="page through every slot instead of tracking events")
 @click.option("--no-orders", is_flag=True, help="liquidate only: do not execute orders and LP requests")
+@click.option("--coin-price", type=click.FloatRange(min=0, min_open=True),
+              help="collateral tokens one unit of the chain's coin is worth (e.g. 3000 USDC per ETH): hold back "
+                   "liquidations whose reward, simulated on the node, is below their gas cost (default: no check)")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 def cli(engine, manifest, lens, account, test_account, from_block, interval, rounds, once, max_per_round, no_events,
-        no_orders, as_json):
+        no_orders, coin_price, as_json):
     import ape
 
     from harness.chains.quiet_ape import QuietApeChain, quiet_ape
+    from harness.chains.unlock import UnlockError, unlock_for_autosign
     from harness.keeper.ape_events import ApeEngineEvents
     from harness.keeper.chain_source import ChainPositions, run_keeper
     from harness.keeper.executions import ChainExecutions, Executor
     from harness.keeper.keeper import ChainPort, Keeper
 
     quiet_ape()
-    engine, start, manifest_lens = _target(engine, manifest)
+    engine, start, manifest_lens, m = _target(engine, manifest)
+    if m is not None:
+        _check_chain(m)
     lens = lens or manifest_lens
     if from_block is not None:
         start = from_block
@@ -61,6 +82,13 @@ def cli(engine, manifest, lens, account, test_account, from_block, interval, rou
         raise click.UsageError("give --account or --test-account, not both")
     if account:
         signer = ape.accounts.load(account)
+        try:
+            # Before any round: a keeper that cannot sign would otherwise
+            # fail every liquidation and count it as an RPC error.
+            unlock_for_autosign(signer)
+        except UnlockError as err:
+            click.echo(f"keeper: {err}", err=True)
+            sys.exit(EXIT_CANNOT_SIGN)
     elif test_account is not None:
         signer = ape.accounts.test_accounts[test_account]
     else:
@@ -71,7 +99,16 @@ def cli(engine, manifest, lens, account, test_account, from_block, interval, rou
     chain = QuietApeChain(accounts=[signer])
     events = None if no_events else ApeEngineEvents(engine)
     positions = ChainPositions(chain, engine, lens, events=events, start_block=start or 0)
-    keeper = Keeper("keeper", signer.address, ChainPort(chain, engine), max_per_scan=max_per_round)
+    gate = None
+    if coin_price is not None:
+        from harness.chains.rpc import Rpc
+        from harness.keeper.profit import RewardCheck
+
+        liquidate = chain.codec("Engine")["liquidate"]
+        decimals = chain.call(chain.call(engine, "Engine", "TOKEN"), "MockUSDC", "decimals")
+        gate = RewardCheck(Rpc.ape(ape.chain.provider).request, engine, lambda pid: liquidate.encode([pid]),
+                           coin_price, token_decimals=decimals, log=lambda line: click.echo(line, err=True)).refusal
+    keeper = Keeper("keeper", signer.address, ChainPort(chain, engine), max_per_scan=max_per_round, gate=gate)
     executor = None
     if not no_orders:
         # The engine knows its order book and pool: no manifest needed for them.
@@ -84,16 +121,35 @@ def cli(engine, manifest, lens, account, test_account, from_block, interval, rou
         summary = keeper.summary()
         if executor is not None:
             summary["executions"] = executor.summary()
-    click.echo(json.dumps(summary, indent=1, sort_keys=True) if as_json else
-               f"liquidated {summary['liquidated']} (rewards {summary['rewards'] / 1e6:,.2f} USDC), "
-               f"lost races {summary['lost_races']}, healthy again {summary['healthy_reverts']}, "
-               f"RPC errors {summary['rpc_errors']}, gas {summary['gas_spent']:,}"
-               + (_executions_line(summary["executions"]) if "executions" in summary else ""))
+    click.echo(json.dumps(summary, indent=1, sort_keys=True) if as_json else _summary_text(summary))
+
+
+def _usdc(units: int) -> str:
+    return f"{units / 1e6:,.2f} USDC"
+
+
+def _summary_text(s: dict) -> str:
+    # This run's figures first and apart: a restarted keeper finds its
+    # earlier liquidations in the engine's log, and they are not today's work.
+    before = s["before_this_run"]
+    lines = [f"this run: liquidated {s['liquidated']} (rewards {_usdc(s['rewards'])}), attempts {s['attempts']}, "
+             f"lost races {s['lost_races']}, healthy again {s['healthy_reverts']}, RPC errors {s['rpc_errors']}, "
+             f"gas {s['gas_spent']:,}",
+             f"before this run (the engine's events): liquidated {before['liquidated']} by this account "
+             f"(rewards {_usdc(before['rewards'])})"]
+    why_not = s.get("not_liquidated_now", {})
+    if why_not:
+        lines.append("not liquidated, and why:")
+        lines += [f"  {'position' if len(ids) == 1 else 'positions'} {', '.join(map(str, ids))}: {words}"
+                  for words, ids in why_not.items()]
+    if "executions" in s:
+        lines.append(_executions_line(s["executions"]))
+    return "\n".join(lines)
 
 
 def _executions_line(ex: dict) -> str:
     waiting = "".join(f"\n  {message}" for message in ex["waiting_now"].values())
-    return (f"; orders and LP requests executed {ex['executed']}, cancelled by the engine {ex['cancelled']}, "
+    return (f"orders and LP requests: executed {ex['executed']}, cancelled by the engine {ex['cancelled']}, "
             f"waiting {len(ex['waiting_now'])}" + waiting)
 
 
@@ -108,7 +164,24 @@ def _target(engine, manifest):
         if "engine" not in contracts:
             raise click.ClickException(f"{manifest} records no engine (deployment status: {m.data.get('status')})")
         lens = contracts.get("lens", {}).get("address")
-        return contracts["engine"]["address"], m.data.get("start_block") or 0, lens
+        return contracts["engine"]["address"], m.data.get("start_block") or 0, lens, m
     if not engine:
         raise click.UsageError("which engine? --engine ADDRESS or --manifest deployments/<network>.json")
-    return engine, 0, None
+    return engine, 0, None, None
+
+
+def _check_chain(m) -> None:
+    # Before anything is read or sent: on another chain the manifest's
+    # addresses may hold other contracts, or this account's nonces and funds.
+    import ape
+
+    from harness.chains.rpc import Rpc, RpcError
+
+    rpc = Rpc.ape(ape.chain.provider)
+    try:
+        problem = m.not_this_chain(rpc.chain_id(), rpc.block_hash(0) if m.data.get("genesis_hash") else None)
+    except RpcError as err:
+        raise click.ClickException(f"cannot ask the node which chain it is: {err}")
+    if problem:
+        click.echo(f"keeper: not the manifest's chain: {problem}; nothing was done", err=True)
+        sys.exit(EXIT_WRONG_CHAIN)

@@ -115,6 +115,8 @@ class Rpc:
     def batch(self, calls: Sequence[tuple]) -> list:
         """[(method, params), ...] -> each result, or the RpcError of a call
         that failed; one round trip where the transport allows."""
+        if not calls:           # an empty JSON-RPC batch is an error reply, not an empty list
+            return []
         if self._batch is not None:
             return self._batch([(m, list(p)) for m, p in calls])
         out = []

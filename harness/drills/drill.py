@@ -87,8 +87,12 @@ class LiquidationEvent:
 
 @dataclass
 class StepRecord:
-    step: int
-    seconds: int                       # since the population was opened
+    # One point of the report's series. Its first point is before the
+    # opens and its last after the final closes, so the table's start and
+    # end are the series' own ends.
+    phase: str                         # start (before the opens) | opened | step | closed (after close_all)
+    step: int                          # the price step: 0 before the first, steps + 1 for the final closes
+    seconds: int                       # of chain time since the start point
     prices: Dict[str, int]             # what the oracle says
     market_prices: Dict[str, int]      # where the market is (differs while stale)
     oracle_ok: Dict[str, bool]
@@ -118,8 +122,6 @@ class DrillResult:
     missed_windows: int = 0
     liquidatable_at_end: int = 0
     oracle_refreshes: int = 0
-    start: dict = field(default_factory=dict)
-    end: dict = field(default_factory=dict)
     injected_faults: Dict[str, int] = field(default_factory=dict)
     status: str = "ok"
     failure: Optional[dict] = None
@@ -146,14 +148,11 @@ class Drill:
     # ---------------------------------------------------------------- running
 
     def run(self) -> DrillResult:
-        t0 = time.perf_counter()
+        """The whole drill, or the rest of it after open_only."""
         r = self.result
         try:
-            self._setup()
-            r.timing["setup_s"] = time.perf_counter() - t0
-            t = time.perf_counter()
-            self._open_population()
-            r.timing["open_s"] = time.perf_counter() - t
+            if not self._opened:
+                self.open_only()
             t = time.perf_counter()
             self._bar = tqdm(total=self.s.steps, desc=f"{self.s.name} [{self.driver.label}]", unit="step",
                              disable=not self.progress)
@@ -176,8 +175,24 @@ class Drill:
             r.status = f"{err.what} breach"
             r.failure = {"kind": err.what, "drill_step": self.step, "message": str(err)}
             self._finish(partial=True)
-        r.timing["wall_time_s"] = time.perf_counter() - t0
+        r.timing["wall_time_s"] = time.perf_counter() - self._t0
         return r
+
+    def open_only(self) -> List[PositionRecord]:
+        """Set up and open the population, and stop (run() goes on from
+        there): on the model backend, which positions the engine refuses,
+        before anything is drilled."""
+        r = self.result
+        self._t0 = time.perf_counter()
+        self._setup()
+        r.timing["setup_s"] = time.perf_counter() - self._t0
+        t = time.perf_counter()
+        self._open_population()
+        r.timing["open_s"] = time.perf_counter() - t
+        self._opened = True
+        return r.positions
+
+    _opened = False
 
     # ---------------------------------------------------------------- setup
 
@@ -234,9 +249,10 @@ class Drill:
                            "approving the order book")
         if s.insurance:
             self._send("engine", "fund_insurance", [s.insurance], self.owner, "funding insurance")
-        self.result.start = self._balances()
         self.orders_mark = self.model.events_mark()
         self.state = self._check()
+        self.t0 = d.clock
+        self._record_step("start", 0, 0, 0)
         # No sleeping between retries: chain time is pinned, and wall time only slows the drill.
         self.keepers = [Keeper(f"keeper-{i}", a, TwinPort(d), sleep=None, on_attempt=self._on_attempt)
                         for i, a in enumerate(self.keeper_addresses)]
@@ -246,11 +262,6 @@ class Drill:
         self.records_by_id: Dict[int, PositionRecord] = {}
         self.step_liquidated_slots: set = set()
         self.step_liquidators: set = set()
-
-    def _balances(self) -> dict:
-        m, d = self.model, self.driver.deployment
-        return {"pool_assets": m.token.balanceOf[d.pool], "insurance": m.token.balanceOf[d.insurance],
-                "pool_shares": m.pool.totalSupply()}
 
     # ---------------------------------------------------------------- opening
 
@@ -284,9 +295,8 @@ class Drill:
                 r.positions.append(rec)
                 bar.update()
         bar.close()
-        self.t0 = d.clock
         self.state = self._check()
-        self._record_step(0, 0, 0)
+        self._record_step("opened", 0, self._liquidatable_now(), 0)
 
     def _round_after_requests(self, symbols) -> None:
         # An order executes only on a price round newer than its request:
@@ -348,7 +358,7 @@ class Drill:
             check_isolation(step, d.deployment, before, self.state, self.step_liquidated_slots,
                             self.step_liquidators)
             self.result.isolation_checks += 1
-        self._record_step(step, len(found), len(self.result.liquidations) - liquidations_before)
+        self._record_step("step", step, len(found), len(self.result.liquidations) - liquidations_before)
         self._progress_update()
 
     def _scans(self, i: int, step: int) -> bool:
@@ -443,6 +453,7 @@ class Drill:
             for rec, req in requests:
                 self._settle_close(rec, req)
         self.state = self._check()
+        self._record_step("closed", self.step, self._liquidatable_now(), 0)
 
     def _settle_close(self, rec: PositionRecord, req) -> None:
         if not req.ok:
@@ -478,8 +489,6 @@ class Drill:
         if not r.measures_gas:
             for summary in r.keepers.values():
                 summary["gas_spent"] = None
-        if hasattr(self, "owner"):
-            r.end = self._balances()
         if hasattr(self, "orders_mark"):
             r.orders = self._order_counts()
         if isinstance(self.chain, FlakyChain):
@@ -517,18 +526,24 @@ class Drill:
             check_conservation(self.step, self.driver.deployment, state)
         return state
 
-    def _record_step(self, step: int, found: int, liquidations: int) -> None:
+    def _liquidatable_now(self) -> int:
+        # Outside a step no keeper scans; the same rule counts what one would find.
+        views = {mid: model_market_view(self.engine, mid, self.driver.clock + 1) for mid in self.symbol_of}
+        return len(self.scanner.liquidatable(open_positions(self.engine), views))
+
+    def _record_step(self, phase: str, step: int, found: int, liquidations: int) -> None:
         e, m, d = self.engine, self.model, self.driver.deployment
         prices, market_prices, ok, oi_long, oi_short = {}, {}, {}, {}, {}
         for sym, mid in self.market_ids.items():
             view = model_market_view(e, mid, self.driver.clock + 1)
             prices[sym] = e.feeds[d.feeds[sym]].answer
-            market_prices[sym] = self.s.market(sym).path[step - 1].price if step else self.s.market(sym).price
+            path = self.s.market(sym).path
+            market_prices[sym] = path[min(step, len(path)) - 1].price if step else self.s.market(sym).price
             ok[sym] = view.price is not None
             st = e.market_state(mid)
             oi_long[sym], oi_short[sym] = st.oi_long, st.oi_short
         self.result.steps.append(StepRecord(
-            step=step, seconds=self.driver.clock - self.t0, prices=prices, market_prices=market_prices,
+            phase=phase, step=step, seconds=self.driver.clock - self.t0, prices=prices, market_prices=market_prices,
             oracle_ok=ok, open_positions=e.open_positions, oi_long=oi_long, oi_short=oi_short,
             insurance=m.token.balanceOf[d.insurance], pool_assets=m.token.balanceOf[d.pool],
             liquidatable=found, liquidations=liquidations))

@@ -20,6 +20,7 @@ class Planned:
     amount: int          # tokens paid in: collateral + open fee
     leverage_tenths: int
     trader: int          # index into the drill's trader accounts
+    source: str = ""     # where the scenario asks for it: traders.cohorts[1], traders.positions[0]
 
     @property
     def size(self) -> int:
@@ -33,8 +34,9 @@ def plan_population(s: Scenario) -> List[Planned]:
         for _ in range(c.count):
             market = rng.choices(c.markets, weights=c.market_weights)[0]
             is_long = rng.random() < c.long_share
-            drawn.append((market, is_long, c.amount.draw(rng), c.leverage_tenths.draw(rng)))
+            drawn.append((market, is_long, c.amount.draw(rng), c.leverage_tenths.draw(rng), f"traders.cohorts[{ci}]"))
     random.Random(f"isomargin:{s.seed}:order").shuffle(drawn)
-    listed = [(p.market, p.is_long, p.amount, p.leverage_tenths) for p in s.positions]
-    return [Planned(i, m, long_, amount, lev, i % s.trader_accounts)
-            for i, (m, long_, amount, lev) in enumerate(listed + drawn)]
+    listed = [(p.market, p.is_long, p.amount, p.leverage_tenths, f"traders.positions[{i}]")
+              for i, p in enumerate(s.positions)]
+    return [Planned(i, m, long_, amount, lev, i % s.trader_accounts, source)
+            for i, (m, long_, amount, lev, source) in enumerate(listed + drawn)]

@@ -17,9 +17,10 @@ from typing import Dict, List, Optional
 
 from ..protocol.markets import PRICE, USDC
 from .drill import DrillResult
+from .outputs import clear
 from .scenario import scenario_summary
 
-FORMAT = "isomargin-drill-report/1"
+FORMAT = "isomargin-drill-report/2"
 LOSS_BINS_PCT = list(range(-100, 101, 10))
 
 
@@ -51,13 +52,23 @@ def _loss_histogram(records) -> dict:
     return {"edges_pct": LOSS_BINS_PCT, "counts": counts}
 
 
+def _first(xs):
+    return xs[0] if xs else None
+
+
+def _last(xs):
+    return xs[-1] if xs else None
+
+
 def figures(r: DrillResult, *, wall_time: Optional[float] = None) -> dict:
     s = r.scenario
     opened = [p for p in r.positions if p.position_id is not None]
     rejected = [p for p in r.positions if p.position_id is None]
     liq = r.liquidations
     closes = [c for c in r.closes if c["ok"]]
-    bad_debt = sum(e.bad_debt for e in liq) + sum(c["bad_debt"] for c in closes)
+    bad_debt_liquidated = sum(e.bad_debt for e in liq)
+    bad_debt_closed = sum(c["bad_debt"] for c in closes)
+    bad_debt = bad_debt_liquidated + bad_debt_closed
     covered = sum(e.insurance_cover for e in liq) + sum(c["insurance_cover"] for c in closes)
     gas = [e.gas_used for e in liq if e.gas_used is not None]
     gas_price = s.keepers.gas_price_wei
@@ -66,18 +77,25 @@ def figures(r: DrillResult, *, wall_time: Optional[float] = None) -> dict:
     delays = [e.delay_steps for e in liq]
     losses = sorted(p.loss for p in opened)
 
+    # Per market from the positions' own records, the totals below from the
+    # liquidation and close events: two sources, so a test can hold one to the other.
     by_market = {}
     for m in s.markets:
-        sym = m.symbol
-        mine = [p for p in opened if p.plan.market == sym]
-        by_market[sym] = {
+        mine = [p for p in opened if p.plan.market == m.symbol]
+        by_market[m.symbol] = {
             "opened": len(mine),
-            "liquidated": sum(1 for e in liq if e.market == sym),
-            "closed_at_bankruptcy": sum(1 for p in mine if p.bad_debt > 0),
+            "closed_by_trader": sum(1 for p in mine if p.status == "closed"),
+            "closed_by_trader_with_bad_debt": sum(1 for p in mine if p.status == "closed" and p.bad_debt > 0),
+            "liquidated": sum(1 for p in mine if p.status == "liquidated"),
+            "liquidated_at_bankruptcy": sum(1 for p in mine if p.status == "liquidated" and p.bad_debt > 0),
+            "open_at_end": sum(1 for p in mine if p.status == "open"),
             "bad_debt": sum(p.bad_debt for p in mine),
         }
 
+    # The table's start / min / end below are this series' first / min /
+    # last, and the plots draw it: one source, from before the opens to after the final closes.
     series = {
+        "phase": [x.phase for x in r.steps],
         "step": [x.step for x in r.steps],
         "seconds": [x.seconds for x in r.steps],
         "price": {m.symbol: [x.prices[m.symbol] for x in r.steps] for m in s.markets},
@@ -106,31 +124,35 @@ def figures(r: DrillResult, *, wall_time: Optional[float] = None) -> dict:
             "opened": len(opened),
             "rejected": len(rejected),
             "rejected_reasons": dict(sorted(Counter(p.reject_reason for p in rejected).items())),
-            "liquidated": len(liq),
-            "closed_at_bankruptcy": sum(1 for p in opened if p.bad_debt > 0),
-            "liquidated_at_bankruptcy": sum(1 for e in liq if e.bad_debt > 0),
+            # opened = closed_by_trader + liquidated + open_at_end; each
+            # "with bad debt" / "at bankruptcy" is a part of the count before it.
             "closed_by_trader": len(closes),
-            "close_failures": len(r.closes) - len(closes),
+            "closed_by_trader_with_bad_debt": sum(1 for c in closes if c["bad_debt"] > 0),
+            "liquidated": len(liq),
+            "liquidated_at_bankruptcy": sum(1 for e in liq if e.bad_debt > 0),
             "open_at_end": sum(1 for p in opened if p.status == "open"),
+            "close_failures": len(r.closes) - len(closes),
             "by_market": by_market,
         },
-        "bad_debt": {"created": bad_debt, "covered_by_insurance": covered, "absorbed_by_pool": bad_debt - covered},
+        # created = from_liquidations + from_trader_closes = covered_by_insurance + absorbed_by_pool
+        "bad_debt": {"created": bad_debt, "from_liquidations": bad_debt_liquidated,
+                     "from_trader_closes": bad_debt_closed, "covered_by_insurance": covered,
+                     "absorbed_by_pool": bad_debt - covered},
         "liquidator_rewards": {
             "total": sum(e.reward for e in liq),
             "by_keeper": {k: sum(e.reward for e in liq if e.keeper == k) for k in sorted(r.keepers)},
         },
         "insurance_fund": {
-            "start": r.start.get("insurance"),
-            "end": r.end.get("insurance"),
-            "min": min(series["insurance"] + [r.start["insurance"]] if r.start else series["insurance"], default=None),
+            "start": _first(series["insurance"]),
+            "end": _last(series["insurance"]),
+            "min": min(series["insurance"], default=None),
             "cuts_received": sum(e.insurance_cut for e in liq),
             "covers_paid": covered,
         },
         "pool": {
-            "start_assets": r.start.get("pool_assets"),
-            "end_assets": r.end.get("pool_assets"),
-            "min_assets": min(series["pool_assets"] + [r.start["pool_assets"]] if r.start else series["pool_assets"],
-                              default=None),
+            "start_assets": _first(series["pool_assets"]),
+            "end_assets": _last(series["pool_assets"]),
+            "min_assets": min(series["pool_assets"], default=None),
         },
         "gas": {
             "measured": r.measures_gas,
@@ -191,6 +213,7 @@ def report_dir(root: Path, r: DrillResult) -> Path:
 def write_report(r: DrillResult, out: Path, *, plots: bool = True) -> Dict[str, Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    clear(out)
     fig = figures(r)
     paths = {"json": out / "report.json", "md": out / "report.md",
              "positions": out / "positions.csv", "liquidations": out / "liquidations.csv"}
@@ -253,12 +276,14 @@ def markdown(fig: dict, plots: List[str]) -> str:
     lines += [
         "## Figures", "",
         "| figure | value |", "|---|---|",
-        f"| positions opened | {_n(p['opened'])} (rejected: {_n(p['rejected'])}) |",
-        f"| liquidated | {_n(p['liquidated'])} |",
-        f"| closed at bankruptcy (bad debt) | {_n(p['closed_at_bankruptcy'])} |",
-        f"| closed by their traders | {_n(p['closed_by_trader'])} |",
-        f"| still open at the end | {_n(p['open_at_end'])} |",
-        f"| bad debt created | {_usdc(b['created'])} USDC |",
+        f"| positions planned / rejected | {_n(p['planned'])} / {_n(p['rejected'])} |",
+        f"| positions opened | {_n(p['opened'])} |",
+        f"| ... closed by their traders | {_n(p['closed_by_trader'])} "
+        f"(with bad debt: {_n(p['closed_by_trader_with_bad_debt'])}) |",
+        f"| ... liquidated | {_n(p['liquidated'])} (at bankruptcy: {_n(p['liquidated_at_bankruptcy'])}) |",
+        f"| ... still open at the end | {_n(p['open_at_end'])} |",
+        f"| bad debt created | {_usdc(b['created'])} USDC (liquidations {_usdc(b['from_liquidations'])}, "
+        f"trader closes {_usdc(b['from_trader_closes'])}) |",
         f"| covered by the insurance fund | {_usdc(b['covered_by_insurance'])} USDC |",
         f"| absorbed by the pool | {_usdc(b['absorbed_by_pool'])} USDC |",
         f"| liquidator rewards | {_usdc(fig['liquidator_rewards']['total'])} USDC |",
@@ -291,10 +316,12 @@ def markdown(fig: dict, plots: List[str]) -> str:
         lines.append(f"| {name} | {k['liquidated']} | {_usdc(k['rewards'])} | {k['lost_races']} | "
                      f"{k['healthy_reverts']} | {k['oracle_reverts']} | {k['rpc_errors']} | "
                      f"{_n(k['gas_spent']) if fig['gas']['measured'] else 'n/a'} |")
-    lines += ["", "## By market", "", "| market | opened | liquidated | bankrupt | bad debt (USDC) |",
-              "|---|---|---|---|---|"]
+    lines += ["", "## By market", "",
+              "| market | opened | closed by traders (with bad debt) | liquidated (at bankruptcy) | still open "
+              "| bad debt (USDC) |", "|---|---|---|---|---|---|"]
     for sym, m in p["by_market"].items():
-        lines.append(f"| {sym} | {m['opened']} | {m['liquidated']} | {m['closed_at_bankruptcy']} | "
+        lines.append(f"| {sym} | {m['opened']} | {m['closed_by_trader']} ({m['closed_by_trader_with_bad_debt']}) | "
+                     f"{m['liquidated']} ({m['liquidated_at_bankruptcy']}) | {m['open_at_end']} | "
                      f"{_usdc(m['bad_debt'])} |")
     o = fig.get("orders") or {}
     if o:

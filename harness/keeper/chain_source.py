@@ -19,7 +19,8 @@ from model.risk import Position
 from ..chains.chain import Chain, ChainError
 from ..protocol.layout import slot_pages, slot_windows  # noqa: F401 - slot_windows: the keeper's paging
 from ..protocol.snapshot import read_slots
-from .health import MarketView, liquidatable, market_view
+from .health import MarketView, liquidatable, market_view, refusals
+from .reasons import attempt_words, explain
 
 LOG_RANGE = 2_000
 
@@ -63,6 +64,7 @@ class ChainPositions:
         self.log_range = log_range
         self.open_ids: Set[int] = set()
         self.calls = 0                         # reads made, to show a scan's cost
+        self.refused: List[Tuple[int, str]] = []   # the last scan's (position id, the engine's refusal)
 
     # ---------------------------------------------------------------- events
 
@@ -115,7 +117,9 @@ class ChainPositions:
     def scan(self) -> List[Tuple[int, int]]:
         """(position id, shortfall) of what is liquidatable in the next block."""
         timestamp = self.chain.latest_timestamp() + 1
-        return liquidatable(self.positions(), self.markets(timestamp))
+        positions, markets = self.positions(), self.markets(timestamp)
+        self.refused = refusals(positions, markets)
+        return liquidatable(positions, markets)
 
 
 # ---------------------------------------------------------------- the loop
@@ -126,11 +130,14 @@ def run_keeper(positions: ChainPositions, keeper, *, rounds: Optional[int] = Non
     round: apply new events (crediting our liquidations they show), scan,
     liquidate, reconcile anything a client error left unsettled, then (with
     an `executor`) execute pending orders and LP requests, logging why each
-    that cannot run yet waits. The summary gains the executor's under
-    "executions"."""
+    that cannot run yet waits. Every position not liquidated is logged with
+    why (skipped: the refusal the engine would give; tried: what went
+    wrong), and the summary's "not_liquidated_now" groups the last round's
+    by those words. The summary gains the executor's under "executions"."""
     import time
     sleep = sleep or time.sleep
     n = 0
+    why_not: Dict[str, List[int]] = {}
     while rounds is None or n < rounds:
         n += 1
         try:
@@ -145,8 +152,10 @@ def run_keeper(positions: ChainPositions, keeper, *, rounds: Optional[int] = Non
         keeper.reconcile()
         done = sum(1 for a in attempts if a.outcome == "liquidated")
         log(f"round {n}: {len(positions.open_ids) if positions.events else 'all'} open tracked, "
-            f"{len(found)} liquidatable, {done} liquidated, {len(attempts) - done} not "
-            f"(total liquidated {keeper.liquidated})")
+            f"{len(found)} liquidatable, {done} liquidated, {len(attempts) - done} not")
+        why_not = _why_not(positions.refused, [a for a in attempts if a.outcome != "liquidated"])
+        for words, ids in why_not.items():
+            log(f"round {n}: not liquidated: {_ids(ids)}: {words}")
         if executor is not None:
             for e in executor.run():
                 if e.outcome != "executed":
@@ -161,9 +170,23 @@ def run_keeper(positions: ChainPositions, keeper, *, rounds: Optional[int] = Non
     except ChainError:
         pass
     summary = keeper.summary()
+    summary["not_liquidated_now"] = why_not
     if executor is not None:
         summary["executions"] = executor.summary()
     return summary
+
+
+def _why_not(refused, failed) -> Dict[str, List[int]]:
+    out: Dict[str, List[int]] = {}
+    for pid, reason in refused:
+        out.setdefault(explain(reason), []).append(pid)
+    for a in failed:
+        out.setdefault(attempt_words(a), []).append(a.position_id)
+    return out
+
+
+def _ids(ids: List[int]) -> str:
+    return ("position " if len(ids) == 1 else "positions ") + ", ".join(str(i) for i in sorted(ids))
 
 
 def _credit(events: List[EngineEvent], keeper) -> None:

@@ -17,6 +17,8 @@ from model import Revert
 from model.markets import index_at, oracle_error
 from model.risk import Position, _liquidation_bounds, shortfall as _shortfall
 
+from .keeper import HEALTHY
+
 
 @dataclass(frozen=True)
 class MarketView:
@@ -66,6 +68,23 @@ def liquidatable(positions: Iterable[Tuple[int, Position]], markets: Dict[int, M
             out.append((pid, below))
     out.sort(key=lambda x: (-x[1], x[0]))
     return out
+
+
+def refusal(pos: Position, m: MarketView) -> Optional[str]:
+    """The reason the engine would refuse to liquidate `pos` in market view
+    `m`, None if it would not: the oracle first (the engine prices before it
+    checks health), then health, each by the model's rule."""
+    if m.price is None:
+        return m.oracle_error
+    if shortfall(pos, m) <= 0:
+        return HEALTHY
+    return None
+
+
+def refusals(positions: Iterable[Tuple[int, Position]], markets: Dict[int, MarketView]) -> List[Tuple[int, str]]:
+    """(position id, refusal) of every position that is not liquidatable, by id."""
+    out = [(pid, refusal(pos, markets[pos.market_id])) for pid, pos in positions]
+    return sorted((pid, r) for pid, r in out if r is not None)
 
 
 def open_positions(engine) -> Iterable[Tuple[int, Position]]:

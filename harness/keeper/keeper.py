@@ -46,6 +46,7 @@ class Attempt:
     value: Optional[dict] = None  # the liquidation's settlement, when known
     rpc_errors: int = 0
     adopted: bool = False        # landed although the client reported an error
+    earlier: bool = False        # before this keeper started: only the engine's log shows it
 
 
 def classify(reason: Optional[str]) -> str:
@@ -115,8 +116,11 @@ def _backoff(attempt: int) -> float:
 class Keeper:
     def __init__(self, name: str, address: str, port, *, max_per_scan: int = 0, retries: int = 3,
                  sleep: Optional[Callable[[float], None]] = time.sleep,
-                 on_attempt: Optional[Callable[[Attempt], None]] = None):
+                 on_attempt: Optional[Callable[[Attempt], None]] = None,
+                 gate: Optional[Callable[[int, str], Optional[str]]] = None):
+        # gate(position id, sender): a reason not to send (profit.RewardCheck), or None.
         self.name, self.address, self.port = name, address, port
+        self.gate = gate
         self.max_per_scan = max_per_scan
         self.retries = retries
         self.sleep = sleep or (lambda _s: None)
@@ -136,6 +140,12 @@ class Keeper:
         return [self.liquidate(pid) for pid in candidates]
 
     def liquidate(self, position_id: int) -> Attempt:
+        if self.gate is not None:
+            held = self.gate(position_id, self.address)
+            if held is not None:
+                # Not sent, so not an attempt; counted apart.
+                self.counts["held_back"] += 1
+                return self._settle(Attempt(position_id, self.name, "held_back", held), sent=False)
         errors = 0
         while True:
             try:
@@ -239,19 +249,24 @@ class Keeper:
         # Ours, by the log, with no receipt in hand: a lost one (an attempt
         # of this run, left unsettled) or one from before a restart.
         self._settle(Attempt(position_id, self.name, "liquidated", None, None, value,
-                             rpc_errors=prior.rpc_errors if prior else 0, adopted=True), sent=prior is not None)
+                             rpc_errors=prior.rpc_errors if prior else 0, adopted=True, earlier=prior is None),
+                     sent=prior is not None)
         return True
 
     @property
     def liquidated(self) -> int:
         return len(self.ledger)
 
-    def rewards(self) -> int:
-        return sum((a.value or {}).get("reward", 0) for a in self.ledger.values())
+    def rewards(self, *, earlier: Optional[bool] = None) -> int:
+        return sum((a.value or {}).get("reward", 0) for a in self.ledger.values()
+                   if earlier is None or a.earlier == earlier)
 
     def summary(self) -> dict:
+        """This run's figures; what the log shows this account liquidated
+        before the run (a restart's history) apart, under before_this_run."""
+        now = [a for a in self.ledger.values() if not a.earlier]
         return {
-            "liquidated": len(self.ledger),
+            "liquidated": len(now),
             "attempts": sum(self.counts[o] for o in OUTCOMES),
             "lost_races": self.counts["lost_race"],
             "healthy_reverts": self.counts["healthy"],
@@ -259,10 +274,12 @@ class Keeper:
             "other_reverts": self.counts["reverted"],
             "rpc_errors": self.counts["rpc_errors"],
             "gave_up": self.counts["gave_up"],
+            "held_back": self.counts["held_back"],      # not sent: the gate's reason (reward below gas cost)
             "unsettled": len(self.unsettled),
-            # counted without a receipt: a client error hid it, or only the log showed it
-            "adopted": sum(1 for a in self.ledger.values() if a.adopted),
+            # this run's, counted without a receipt: a client error hid it
+            "adopted": sum(1 for a in now if a.adopted),
             "duplicates_ignored": self.duplicates_ignored,
-            "rewards": self.rewards(),
+            "rewards": self.rewards(earlier=False),
             "gas_spent": self.gas_spent,
+            "before_this_run": {"liquidated": len(self.ledger) - len(now), "rewards": self.rewards(earlier=True)},
         }

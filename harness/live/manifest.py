@@ -82,6 +82,20 @@ class Manifest:
 
     # ---------------------------------------------------------------- contents
 
+    def not_this_chain(self, chain_id: int, genesis_hash: Optional[str]) -> Optional[str]:
+        """Why a node with this chain id and genesis block is not the
+        manifest's chain, or None if it is. Chain ids alone collide (every
+        anvil is 31337, a fork shares its parent's), hence the genesis hash
+        when the manifest has one."""
+        want = self.data.get("chain_id")
+        if want is not None and want != chain_id:
+            return f"{self.path} is for chain {want}, the node is chain {chain_id}"
+        genesis = self.data.get("genesis_hash")
+        if genesis and genesis_hash and genesis.lower() != genesis_hash.lower():
+            return (f"{self.path} is for chain {chain_id} with genesis block {genesis}, the node's genesis block "
+                    f"is {genesis_hash}: another chain with the same id (a restarted devnet, or a fork)")
+        return None
+
     @property
     def contracts(self) -> dict:
         return self.data["contracts"]

@@ -19,7 +19,9 @@ from model.pool import LP_REQUEST_DELAY
 
 from ..chains.artifacts import ROOT
 from ..protocol.markets import MARKETS, PRICE, USDC
+from .adversaries import AdversaryRules, deploy_attackers
 from .boundaries import BoundaryRules
+from .economics import attack_table
 from .invariants import check_conservation, check_exposure, check_isolation, check_liability_bound
 from .twin import Disagreement, Twin
 from .world import World, build_world, refresh_feeds, settle_request
@@ -50,7 +52,7 @@ reward_floors = st.one_of(st.integers(0, 10 * USDC),
                           st.sampled_from([0, 1, 5 * USDC, 10 * USDC, 10 * USDC + 1, 2**32]))
 
 
-class ProtocolMachine(BoundaryRules, RuleBasedStateMachine):
+class ProtocolMachine(AdversaryRules, BoundaryRules, RuleBasedStateMachine):
     """Subclassed per run with `world` set (see make_machine)."""
 
     world: World = None
@@ -59,6 +61,9 @@ class ProtocolMachine(BoundaryRules, RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         self.twin: Twin = self.world.twin
+        # Every transaction of the machine goes through the twin: reads of an
+        # unchanged chain can be reused (Twin.cache_reads).
+        self.twin.cache_reads = True
         self.mark = self.twin.savepoint()
         self.model = self.twin.model
         self.engine = self.model.engine
@@ -66,6 +71,7 @@ class ProtocolMachine(BoundaryRules, RuleBasedStateMachine):
         self.in_what_if = False
         self.bad_debts = 0
         self.most_liquidatable = 0
+        self.choose_attackers()
 
     def teardown(self):
         self.stats["steps"] += self.checked
@@ -77,12 +83,17 @@ class ProtocolMachine(BoundaryRules, RuleBasedStateMachine):
     # ---------------------------------------------------------------- helpers
 
     def send(self, target, fn, args, sender, seconds=1):
+        if sender in self.world.attacker_names:
+            return self.send_as_contract(target, fn, args, sender, seconds)
+        mark = self.model.events_mark()
         vaults_before = self.engine.vault_count
         try:
             outcome = self.twin.send(target, fn, args, sender, seconds)
         except Disagreement as err:
             err.add_note(f"replay on any network: ape run replay {self._write_replay()} [--network ...]")
             raise
+        if outcome.ok and self.attackers_on:
+            self.check_fills(mark)
         # Which actions succeed and which revert, and why: a machine whose
         # opens all revert would agree with the model and prove little.
         key = (("what-if " if self.in_what_if else "") + fn, outcome.reason or "ok")
@@ -314,6 +325,7 @@ class ProtocolMachine(BoundaryRules, RuleBasedStateMachine):
 
     @rule(symbol=st.sampled_from(sorted(MARKETS)), move=price_moves_bps)
     def move_price(self, symbol, move):
+        self.before_price_move()
         feed = self.model.engine.feeds[self.twin.deployment.feeds[symbol]]
         price = max(feed.answer, PRICE) * (10_000 + move) // 10_000
         self.send(f"feed:{symbol}", "set_answer", [max(price, 1)], self.world.owner)
@@ -420,7 +432,7 @@ class ProtocolMachine(BoundaryRules, RuleBasedStateMachine):
             return
         chain = self.twin.chain
         liability, _ = chain.call(self.twin.deployment.pool, "LiquidityPool", "pool_liability", [])
-        now = chain.call_timestamp()
+        now = self.twin.read_time()      # chain.call_timestamp(), asked once a step (economics reads it too)
         prices = [f.answer for f in feeds]
         check_liability_bound(self.twin.step, state, liability, prices, now)
 
@@ -481,14 +493,15 @@ class ProtocolMachine(BoundaryRules, RuleBasedStateMachine):
 
 def outcome_table(stats: dict) -> str:
     rows = sorted(stats["outcomes"].items(), key=lambda kv: (kv[0][0], -kv[1]))
-    return "\n".join(f"  {fn:28s} {n:6d}  {reason}" for (fn, reason), n in rows)
+    return "\n".join([f"  {fn:28s} {n:6d}  {reason}" for (fn, reason), n in rows] + [attack_table(stats)])
 
 
 def run_machine(chain, hypothesis_settings) -> tuple:
     """Deploy the standard world on `chain` and run the machine on it:
     (stats, seconds). The stateful test and scripts/bench_harness.py share it."""
     world = build_world(Twin(chain))
-    stats = {"steps": 0, "outcomes": {}}
+    deploy_attackers(world)
+    stats = {"steps": 0, "outcomes": {}, "attacks": {}}
     started = time.perf_counter()
     run_state_machine_as_test(make_machine(world, stats), settings=hypothesis_settings)
     return stats, time.perf_counter() - started

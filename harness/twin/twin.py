@@ -38,6 +38,15 @@ START_TIME = 2_000_000_000
 
 
 class Twin:
+    # The state machine reads the whole state several times a step (its own
+    # check, then economics.py's invariants and attackers), and through ape
+    # one read is ~20 eth_calls of ~20 ms each. Between two changes of the
+    # chain a read returns the same, so with cache_reads the next reads reuse
+    # the last one. Only valid while every transaction goes through this
+    # twin: a test that moves tokens behind its back (test_replay.py) reads
+    # afresh, so it is off unless the caller turns it on.
+    cache_reads = False
+
     def __init__(self, chain: Chain, deployer: Optional[str] = None, guardian: Optional[str] = None):
         self.chain = chain
         self.clock = max(chain.latest_timestamp(), START_TIME)
@@ -45,7 +54,10 @@ class Twin:
         self.step = 0
         self.last_action = "deploy"
         self.log: List[tuple] = []
-        self._prefetched = None
+        # (calls, results) of the last state read, valid until the chain
+        # changes (tick, rollback): the read batched with a transaction, and
+        # with cache_reads every read_chain; and the time reads run at.
+        self._reads = self._read_time = None
         deployer = deployer or chain.accounts[0]
         guardian = guardian or chain.accounts[1]
         self.deployment: Deployment = deploy_core(chain, deployer, guardian, tick=self.tick)
@@ -68,6 +80,11 @@ class Twin:
 
     def tick(self, seconds: int = 1) -> None:
         """Pin the next block's timestamp, `seconds` after the last one."""
+        # Every transaction and deployment ticks first; on ape's test chain
+        # the pinned time is also the time reads run at. Either way the last
+        # read is out of date. (wait() does not touch the chain: a read
+        # after it returns what it returned before.)
+        self._reads = self._read_time = None
         self.clock += seconds
         self.chain.set_next_timestamp(self.clock)
         if self.model is not None:
@@ -104,8 +121,9 @@ class Twin:
             # Read the state this step leaves in the same round trip: check()
             # after it then costs nothing more.
             snap = self._snapshot()
-            r, reads = self.chain.transact_then_call(t.address, t.contract, fn, chain_args, sender, snap.calls())
-            self._prefetched = (self.step, snap.shape, reads)
+            calls = snap.calls()
+            r, reads = self.chain.transact_then_call(t.address, t.contract, fn, chain_args, sender, calls)
+            self._reads = (calls, reads)
         else:
             r = self.chain.transact(t.address, t.contract, fn, chain_args, sender)
         if r.ok != (reason is None) or r.reason != reason:
@@ -124,7 +142,7 @@ class Twin:
     def rollback(self, mark) -> None:
         snap, journal_mark, self.clock, self.step, self.last_action, log_len = mark
         self.chain.restore(snap)
-        self._prefetched = None
+        self._reads = self._read_time = None
         self.model.journal.undo(journal_mark)
         self.model.env.timestamp = self.clock
         del self.log[log_len:]
@@ -147,14 +165,29 @@ class Twin:
         return Snapshot(self.deployment, self.holders, self.holders,
                         eng.vault_count if slot_count is None else slot_count, eng.market_count)
 
+    def read_time(self) -> int:
+        """chain.call_timestamp(), the time a read runs at; with cache_reads
+        asked once until the chain changes (a node's answer is fixed until
+        then: tests/stateful/test_clock.py)."""
+        if self._read_time is not None:
+            return self._read_time
+        at = self.chain.call_timestamp()
+        if self.cache_reads:
+            self._read_time = at
+        return at
+
     def read_chain(self, slot_count: Optional[int] = None) -> ChainState:
         """Everything `check` compares, read in one batch of eth_calls (or
-        taken from the batch sent with the step's transaction)."""
+        taken from the batch sent with the step's transaction, or, with
+        cache_reads, from the last read since the chain last changed)."""
         snap = self._snapshot(slot_count)
-        pre = self._prefetched
-        if pre is not None and pre[0] == self.step and pre[1] == snap.shape:
-            return snap.decode(pre[2])
-        return snap.read(self.chain.call_many)
+        calls = snap.calls()
+        if self._reads is not None and self._reads[0] == calls:
+            return snap.decode(self._reads[1])
+        reads = self.chain.call_many(calls)
+        if self.cache_reads:
+            self._reads = (calls, reads)
+        return snap.decode(reads)
 
     # ---------------------------------------------------------------- comparing
 
@@ -201,12 +234,20 @@ class Twin:
             return {"MarketParams": list(value.as_tuple())}
         if isinstance(value, str) and value in self._names:
             return {"@": self._names[value]}
+        if isinstance(value, (bytes, bytearray)):
+            return {"bytes": value.hex()}
+        if isinstance(value, (list, tuple)):
+            return [self.symbolic(v) for v in value]
         return value
 
     def resolve(self, value):
         """Inverse of `symbolic`, against this twin's accounts and contracts."""
         if isinstance(value, dict) and "MarketParams" in value:
             return MarketParams(*value["MarketParams"])
+        if isinstance(value, dict) and "bytes" in value:
+            return bytes.fromhex(value["bytes"])
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
         if isinstance(value, dict) and "@" in value:
             name = value["@"]
             if name.startswith("account:"):
@@ -222,6 +263,9 @@ class Twin:
                 self.wait(entry[1])
             elif kind == "feed":
                 self.add_feed(*entry[1:])
+            elif kind == "attackers":
+                from .adversaries import add_attacker_contracts
+                add_attacker_contracts(self, *(self.resolve(a) for a in entry[1:]))
             else:
                 _, target, fn, args, sender, seconds = entry
                 self.send(target, fn, [self.resolve(a) for a in args], self.resolve(sender), seconds)

@@ -432,3 +432,31 @@ def test_a_timelock_with_no_delay_is_warned_of(start_anvil, tmp_path):
     d = Deployment(anvil.rpc, netconfig.load(LOCAL), tmp_path / "local.json", deployer, name="local",
                    network_choice="x", dry_run=True, out=lambda line: None)
     assert d.preflight() == []
+
+
+# ---------------------------------------------------------------- without a terminal, a wrong passphrase
+
+def test_without_a_terminal_and_without_yes_deploy_names_yes_and_sends_nothing(start_anvil, keystore, tmp_path):
+    anvil = start_anvil()
+    fund(anvil, keystore.address)
+    run = ape_run("deploy", "--account", keystore.alias, "--manifest", str(tmp_path / "local.json"),
+                  anvil=anvil, keystore=keystore)                   # stdin is /dev/null
+    assert run.returncode == 5, output(run)
+    assert "Aborted!" not in output(run) and "Traceback" not in output(run), output(run)
+    (line,) = [x for x in run.stderr.splitlines() if x.startswith("deploy:")]
+    assert "no terminal to confirm them: pass --yes" in line, output(run)
+    assert anvil.w3.eth.get_transaction_count(keystore.address) == 0
+
+
+def test_a_wrong_passphrase_is_one_line_and_sends_nothing(start_anvil, keystore, tmp_path):
+    anvil = start_anvil()
+    fund(anvil, keystore.address)
+    variable = f"APE_ACCOUNTS_{keystore.alias}_PASSPHRASE"
+    run = ape_run("deploy", "--account", keystore.alias, "--manifest", str(tmp_path / "local.json"), "--yes",
+                  anvil=anvil, keystore=keystore, env_extra={variable: "not-the-passphrase"})
+    assert run.returncode == 3, output(run)
+    assert "Traceback" not in output(run), output(run)
+    (line,) = [x for x in run.stderr.splitlines() if x.startswith("deploy:")]
+    assert line == (f"deploy: wrong passphrase for account {keystore.alias!r} (from {variable}); "
+                    "nothing was sent"), output(run)
+    assert anvil.w3.eth.get_transaction_count(keystore.address) == 0

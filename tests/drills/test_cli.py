@@ -21,8 +21,14 @@ def test_offline_drill_from_the_command_line(tmp_path):
     assert p.returncode == 0, p.stderr[-2000:]
     assert "tiny on model: ok" in p.stdout and f"report: {out}/report.md" in p.stdout
     f = json.loads((out / "report.json").read_text())
-    assert f["format"] == "isomargin-drill-report/1" and f["positions"]["liquidated"] == 2
+    assert f["format"] == "isomargin-drill-report/2" and f["positions"]["liquidated"] == 2
     assert (out / "price.png").stat().st_size > 0
+    # Again into the same folder, without plots: the first run's PNGs go, the user's own file stays.
+    (out / "notes.txt").write_text("mine")
+    p = _ape_run("tests/drills/data/tiny.yaml", "--backend", "model", "--out", str(out), "--no-progress", "--no-plots")
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert not list(out.glob("*.png")) and (out / "notes.txt").read_text() == "mine"
+    assert (out / "report.json").exists()
 
 
 def test_a_broken_scenario_is_refused_with_its_place(tmp_path):

@@ -9,6 +9,7 @@ from harness.keeper.chain_source import ChainPositions, run_keeper, slot_windows
 from harness.chains.faults import FlakyChain
 from harness.keeper.health import liquidatable, model_market_view, open_positions
 from harness.keeper.keeper import ChainPort, Keeper, TwinPort
+from harness.keeper.reasons import attempt_words
 from harness.chains.revm import RevmChain
 from harness.protocol.markets import USDC
 
@@ -46,6 +47,7 @@ def test_someone_else_first_is_a_lost_race_not_a_second_liquidation():
     assert a.value["reward"] == REWARD_9X
     assert (first.liquidated, second.liquidated) == (1, 0)
     assert second.rewards() == 0 and second.summary()["lost_races"] == 1
+    assert attempt_words(b) == "lost race: another keeper liquidated it first, or its owner closed it"
     # Trying again changes nothing either.
     assert first.run(candidates)[0].outcome == "lost_race"
     assert first.liquidated == 1

@@ -58,9 +58,10 @@ def test_positions_and_bad_debt_by_hand(tiny):
     _, f = tiny
     p = f["positions"]
     assert (p["opened"], p["rejected"], p["liquidated"]) == (4, 0, 2)
-    assert p["closed_at_bankruptcy"] == 1            # B
+    assert (p["liquidated_at_bankruptcy"], p["closed_by_trader_with_bad_debt"]) == (1, 0)     # B
     assert (p["closed_by_trader"], p["open_at_end"]) == (2, 0)
-    assert f["bad_debt"] == {"created": 54_500_000, "covered_by_insurance": 50 * U, "absorbed_by_pool": 4_500_000}
+    assert f["bad_debt"] == {"created": 54_500_000, "from_liquidations": 54_500_000, "from_trader_closes": 0,
+                             "covered_by_insurance": 50 * U, "absorbed_by_pool": 4_500_000}
     assert f["liquidator_rewards"] == {"total": 185 * U, "by_keeper": {"keeper-0": 185 * U}}
 
 
@@ -93,10 +94,12 @@ def test_liquidation_order_delay_and_losses_by_hand(tiny):
 def test_series_and_checks(tiny):
     _, f = tiny
     s = f["series"]
-    assert s["step"] == [0, 1, 2, 3]
-    assert s["price"]["ETH"] == [2_000 * 10**8, 2_000 * 10**8, 1_800 * 10**8, 1_800 * 10**8]
-    assert s["liquidatable"] == [0, 0, 2, 0] and s["liquidations"] == [0, 0, 2, 0]
-    assert s["open_positions"] == [4, 4, 2, 2]
+    # Before the opens, after them, three price steps, after the final closes.
+    assert s["phase"] == ["start", "opened", "step", "step", "step", "closed"]
+    assert s["step"] == [0, 0, 1, 2, 3, 4]
+    assert s["price"]["ETH"] == [2_000 * 10**8] * 3 + [1_800 * 10**8] * 3
+    assert s["liquidatable"] == [0, 0, 0, 2, 0, 0] and s["liquidations"] == [0, 0, 0, 2, 0, 0]
+    assert s["open_positions"] == [0, 4, 4, 2, 2, 0]
     a = f["model_agreement"]
     # Checked after setup, after opening, after each of 3 steps and after the closes.
     assert (a["checked"], a["steps_checked"], a["disagreements"]) == (True, 6, 0)
@@ -115,7 +118,7 @@ def test_same_seed_same_report(tmp_path):
     ja, jb = json.loads(pa["json"].read_text()), json.loads(pb["json"].read_text())
     ja.pop("timing"), jb.pop("timing")
     assert ja == jb
-    assert ja["positions"]["liquidated"] > 0 and ja["positions"]["closed_at_bankruptcy"] > 0
+    assert ja["positions"]["liquidated"] > 0 and ja["positions"]["liquidated_at_bankruptcy"] > 0
     for name in ("positions.csv", "liquidations.csv", "price.png", "losses.png", "gas.png"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     c = _run(DEFAULT, "revm", seed=8)

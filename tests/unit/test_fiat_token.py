@@ -700,3 +700,37 @@ def test_today_a_paused_token_stops_liquidations(fiat_world, fiat, pauser, owner
     clock.at(1_015)
     eng.liquidate(pid, sender=liquidator)
     assert eng.position(pid).is_open is False
+
+
+def test_the_keeper_says_a_paused_or_blacklisting_token_stopped_its_liquidation(
+        fiat_world, fiat, pauser, blacklister, owner, feed, alice, liquidator, clock):
+    """The standalone keeper's own round on this chain: the token's refusal
+    comes back as the liquidation's revert reason, and the summary names
+    the position with what to do, not an anonymous "other revert"."""
+    from harness.chains.quiet_ape import QuietApeChain
+    from harness.keeper.ape_events import ApeEngineEvents
+    from harness.keeper.chain_source import ChainPositions, run_keeper
+    from harness.keeper.keeper import ChainPort, Keeper
+
+    eng, _, trades = fiat_world
+    clock.at(1_000)
+    pid = _open(trades, eng, alice)
+    clock.at(1_005)
+    feed.set_answer(px(1_880), sender=owner)
+    chain = QuietApeChain([liquidator])
+
+    def one_round():
+        keeper = Keeper("solo", liquidator.address, ChainPort(chain, eng.address), sleep=None)
+        positions = ChainPositions(chain, eng.address, events=ApeEngineEvents(eng.address))
+        return run_keeper(positions, keeper, rounds=1, sleep=lambda s: None, log=lambda s: None)
+
+    fiat.pause(sender=pauser)
+    clock.at(1_010)
+    (words, ids), = one_round()["not_liquidated_now"].items()
+    assert ids == [pid] and words.startswith("token paused: the collateral token refuses every transfer")
+    fiat.unpause(sender=pauser)
+    fiat.blacklist(liquidator, sender=blacklister)           # the reward is paid to the keeper
+    clock.at(1_015)
+    (words, ids), = one_round()["not_liquidated_now"].items()
+    assert ids == [pid] and words.startswith("blacklisted: the token refuses a transfer to or from a blacklisted")
+    assert eng.position(pid).is_open is True

@@ -1,0 +1,205 @@
+"""`ape run keeper` as an operator leaves it running: unattended, from a
+keystore account, against a real anvil deployment.
+
+The world: a deployment (`ape run deploy`), an LP, and three positions,
+then an hour later ETH drops 10% and BTC's feed is left without a round:
+an ETH long is liquidatable, an ETH short is healthy, a BTC long sits in a
+market whose price the engine would refuse as stale. Every test starts
+from an anvil snapshot of that state.
+"""
+import json
+
+import pytest
+from web3.logs import DISCARD
+
+from . import activity
+from .helpers import ape_run, fund, output
+
+USDC, PRICE = activity.USDC, activity.PRICE
+NETWORK = ("--network", "ethereum:local:foundry")
+EXIT_CANNOT_SIGN = 3
+
+
+@pytest.fixture(scope="module")
+def world(start_anvil, keystore, tmp_path_factory):
+    anvil = start_anvil()
+    fund(anvil, keystore.address)
+    manifest = tmp_path_factory.mktemp("keeper") / "local.json"
+    run = ape_run("deploy", "--account", keystore.alias, "--manifest", str(manifest), "--yes",
+                  anvil=anvil, keystore=keystore)
+    assert run.returncode == 0, output(run)
+    d = activity.Devnet(anvil.url, manifest)
+    t, p = d.token.functions, d.pool.functions
+    lp, t1, t2, t3, executor = d.accounts[1:6]
+    for who in (lp, t1, t2, t3):
+        d.send(t.mint(who, 2_000_000 * USDC), d.deployer)
+        for spender in (d.pool, d.orders, d.engine):
+            d.send(t.approve(spender.address, activity.MAX), who)
+    d.settle(d.send(p.requestDeposit(1_000_000 * USDC, lp, lp), lp), lp)
+    eth_long = d.open(t1, "ETH", True, 50_000 * USDC, 6_000 * USDC, executor)
+    eth_short = d.open(t2, "ETH", False, 20_000 * USDC, 2_500 * USDC, executor)
+    btc_long = d.open(t3, "BTC", True, 100_000 * USDC, 3_000 * USDC, executor)
+    d.wait(3_601)                       # past BTC's staleness: its feed gets no round
+    d.set_price("ETH", 1_800 * PRICE)
+    return {"anvil": anvil, "manifest": manifest, "devnet": d, "snapshot": [anvil.snapshot()],
+            "eth_long": eth_long, "eth_short": eth_short, "btc_long": btc_long}
+
+
+@pytest.fixture
+def chain(world):
+    anvil = world["anvil"]
+    anvil.revert(world["snapshot"][0])
+    world["snapshot"][0] = anvil.snapshot()
+    return world
+
+
+def keeper(world, keystore, *args, env_extra=None):
+    return ape_run("keeper", "--manifest", str(world["manifest"]), *args, *NETWORK, anvil=world["anvil"],
+                   keystore=keystore, env_extra=env_extra)
+
+
+def liquidations(world):
+    d = world["devnet"]
+    logs = d.w3.eth.get_logs({"address": d.engine.address, "fromBlock": 0})
+    return [ev.args for ev in d.engine.events.PositionLiquidated().process_receipt({"logs": logs}, errors=DISCARD)]
+
+
+def keeper_lines(proc):
+    return [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("keeper:")]
+
+
+# ---------------------------------------------------------------- signing unattended
+
+def test_keeper_signs_unattended_with_the_passphrase_from_the_environment(chain, keystore):
+    """No terminal (stdin is /dev/null), the passphrase only in
+    APE_ACCOUNTS_<alias>_PASSPHRASE: the keeper liquidates from the keystore account."""
+    run = keeper(chain, keystore, "--account", keystore.alias, "--once")
+    assert run.returncode == 0, output(run)
+    assert "Aborted!" not in output(run) and "Sign:" not in output(run), output(run)
+    (ev,) = liquidations(chain)
+    assert ev.position_id == chain["eth_long"] and ev.liquidator == keystore.address
+    assert not chain["devnet"].engine.functions.position(chain["eth_long"]).call()[3]
+
+
+@pytest.mark.parametrize("passphrase, words", [
+    ("not-the-passphrase", "wrong passphrase for account"),
+    ("", "is locked and no passphrase was given"),
+])
+def test_keeper_that_cannot_sign_says_so_in_one_line_and_exits_3(chain, keystore, passphrase, words):
+    variable = f"APE_ACCOUNTS_{keystore.alias}_PASSPHRASE"
+    run = keeper(chain, keystore, "--account", keystore.alias, "--once", env_extra={variable: passphrase})
+    assert run.returncode == EXIT_CANNOT_SIGN, output(run)
+    text = output(run)
+    assert "Traceback" not in text and "Aborted!" not in text, text
+    (line,) = keeper_lines(run)
+    assert words in line and variable in line, text
+    # It stopped before any round: nothing counted, nothing sent.
+    assert "round 1" not in text and "rpc" not in text.lower(), text
+    assert liquidations(chain) == []
+
+
+# ---------------------------------------------------------------- what this run did, and why not
+
+def test_keeper_says_why_each_position_was_not_liquidated(chain, keystore):
+    run = keeper(chain, keystore, "--account", keystore.alias, "--once")
+    assert run.returncode == 0, output(run)
+    out = run.stdout
+    assert "this run: liquidated 1 (rewards 500.00 USDC), attempts 1" in out, output(run)
+    assert f"position {chain['eth_short']}: healthy: equity is above maintenance margin" in out, output(run)
+    assert f"position {chain['btc_long']}: oracle stale: the market's last price round is older" in out, output(run)
+    # The round's log says the same as it happens.
+    assert f"round 1: not liquidated: position {chain['btc_long']}: oracle stale" in run.stderr, output(run)
+
+
+def test_a_restarted_keeper_reports_this_run_apart_from_earlier_ones(chain, keystore):
+    first = keeper(chain, keystore, "--account", keystore.alias, "--once")
+    assert first.returncode == 0, output(first)
+    second = keeper(chain, keystore, "--account", keystore.alias, "--once")
+    assert second.returncode == 0, output(second)
+    assert "this run: liquidated 0 (rewards 0.00 USDC), attempts 0" in second.stdout, output(second)
+    assert ("before this run (the engine's events): liquidated 1 by this account (rewards 500.00 USDC)"
+            in second.stdout), output(second)
+    as_json = keeper(chain, keystore, "--account", keystore.alias, "--once", "--json")
+    summary = json.loads(as_json.stdout[as_json.stdout.index("{"):])
+    assert (summary["liquidated"], summary["adopted"], summary["rewards"]) == (0, 0, 0)
+    assert summary["before_this_run"] == {"liquidated": 1, "rewards": 500 * USDC}
+    assert summary["not_liquidated_now"] == {
+        "healthy: equity is above maintenance margin at the current price": [chain["eth_short"]],
+        "oracle stale: the market's last price round is older than its staleness limit; "
+        "liquidations resume with the feed's next round": [chain["btc_long"]],
+    }
+
+
+# ---------------------------------------------------------------- the manifest's chain
+
+def _manifest_copy(world, tmp_path, **changes):
+    data = json.loads(world["manifest"].read_text())
+    for key, value in changes.items():
+        if value is None:
+            data.pop(key)
+        else:
+            data[key] = value
+    path = tmp_path / "local.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"chain_id": 1}, "is for chain 1, the node is chain 31337"),
+    ({"genesis_hash": "0x" + "ab" * 32}, "the node's genesis block is 0x"),
+])
+def test_keeper_on_another_chain_than_the_manifest_s_says_so_and_exits_4(chain, keystore, tmp_path, changes,
+                                                                         words):
+    manifest = _manifest_copy(chain, tmp_path, **changes)
+    run = ape_run("keeper", "--manifest", str(manifest), "--account", keystore.alias, "--once", *NETWORK,
+                  anvil=chain["anvil"], keystore=keystore)
+    assert run.returncode == 4, output(run)
+    (line,) = keeper_lines(run)
+    assert line.startswith("keeper: not the manifest's chain: ") and words in line, output(run)
+    assert "Traceback" not in output(run) and "round 1" not in output(run), output(run)
+    assert liquidations(chain) == []
+
+
+def test_a_manifest_without_a_genesis_hash_is_checked_by_chain_id_alone(chain, keystore, tmp_path):
+    manifest = _manifest_copy(chain, tmp_path, genesis_hash=None)
+    run = ape_run("keeper", "--manifest", str(manifest), "--account", keystore.alias, "--once", *NETWORK,
+                  anvil=chain["anvil"], keystore=keystore)
+    assert run.returncode == 0, output(run)
+    assert [ev.position_id for ev in liquidations(chain)] == [chain["eth_long"]]
+
+
+# ---------------------------------------------------------------- reward versus gas
+
+def test_a_reward_below_its_gas_cost_is_held_back_and_said(chain, keystore):
+    """At an absurd coin price every liquidation costs more than it pays:
+    the keeper simulates it on the node, sends nothing and says why."""
+    run = keeper(chain, keystore, "--account", keystore.alias, "--once", "--coin-price", "1e18", "--json")
+    assert run.returncode == 0, output(run)
+    summary = json.loads(run.stdout[run.stdout.index("{"):])
+    (words,) = [w for w, ids in summary["not_liquidated_now"].items() if ids == [chain["eth_long"]]]
+    assert words.startswith("reward below gas cost: the liquidation, simulated on the node"), output(run)
+    assert (summary["held_back"], summary["attempts"], summary["gas_spent"]) == (1, 0, 0)
+    assert liquidations(chain) == []
+    # At a real price the same position pays for itself, and is liquidated.
+    run = keeper(chain, keystore, "--account", keystore.alias, "--once", "--coin-price", "3000")
+    assert run.returncode == 0, output(run)
+    assert "this run: liquidated 1" in run.stdout, output(run)
+
+
+def test_the_reward_check_reads_the_engine_s_own_event_from_the_simulation(chain, keystore):
+    from harness.chains.contracts import codec
+    from harness.chains.rpc import Rpc
+    from harness.keeper.profit import UNPROFITABLE, RewardCheck
+
+    d, pid = chain["devnet"], chain["eth_long"]
+    encode = codec("Engine")["liquidate"].encode
+    check = RewardCheck(Rpc.http(chain["anvil"].url).request, d.engine.address, lambda p: encode([p]), 3000)
+    assert check.refusal(pid, keystore.address) is None
+    figures = check.last[pid]
+    # 1% liquidation fee of the 50,000 USDC long, as the engine's event states it.
+    assert figures["reward"] == 500 * USDC
+    assert 100_000 < figures["gas"] < 300_000 and figures["gas_price"] > 0
+    assert figures["cost"] == figures["gas"] * figures["gas_price"] * 3000 * USDC // 10**18
+    assert RewardCheck(check.request, d.engine.address, check.encode, 10**18).refusal(pid, keystore.address) \
+        == UNPROFITABLE
+    assert d.engine.functions.position(pid).call()[3]           # a simulation sends nothing
