@@ -6,7 +6,8 @@ One model module per contract file: engine.py (Engine.vy) composed of
 risk.py, positions.py, markets.py, transfers.py, guardian.py (the
 contracts/modules/ of the same names) and ownable.py (snekmate); pool.py
 (LiquidityPool.vy), orders.py (OrderBook.vy, with sequencer.py), vault.py, lens.py, token.py (MockUSDC.vy),
-aggregator.py (MockAggregator.vy). Events: events.py; journal.py makes
+aggregator.py (MockAggregator.vy), timelock.py (Timelock.vy, with
+access_control.py, snekmate's). Events: events.py; journal.py makes
 every call all-or-nothing, its events included.
 """
 from .aggregator import MockAggregator

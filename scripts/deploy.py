@@ -147,6 +147,10 @@ def cli(ecosystem, network, provider, alias, config_path, manifest_path, dry_run
         echo(f"  {key:<22} {address}")
     for symbol, m in d.manifest.markets.items():
         echo(f"  market {symbol:<15} id {m['market_id']}, feed {m['feed']}")
+    if d.manifest.has("timelock"):
+        # Say it where the operator looks: owner changes from now on go through the timelock.
+        echo(f"  the engine's owner is the timelock: owner changes wait {d.config.timelock_delay} s after they are "
+             f"scheduled (proposer {d.config.proposer_for(d.deployer)}); the guardian pauses at once")
     if problems:
         for p in problems:
             echo(f"PROBLEM: {p}")

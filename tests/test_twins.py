@@ -44,12 +44,14 @@ from model import Protocol
 from model.adversaries import BundleAttacker, FlashLender
 from model.aggregator import MockAggregator
 from model.engine import Engine
+from model.env import ZERO_ADDRESS
 from model.events import Event
 from model.fiat_token import FiatToken
 from model.journal import Mapping
 from model.lens import Lens
 from model.orders import OrderBook
 from model.pool import LiquidityPool
+from model.timelock import Timelock
 from model.token import Token
 from model.vault import Vault
 
@@ -70,6 +72,9 @@ TWINS = {
     "BundleAttacker": (lambda p: BundleAttacker(p.journal, "bundle", "owner", p.token, p.contracts,
                                                 lambda target, data: None), (BundleAttacker,)),
     "FlashLender": (lambda p: FlashLender(p.journal, "lender", p.token, p.contracts), (FlashLender,)),
+    # The engine's owner on a live deployment (harness/live/netdeploy.py); its roles are access_control's.
+    "Timelock": (lambda p: Timelock(p.journal, p.env, "timelock", p.contracts, lambda target, data: None, 0,
+                                    ["owner"], ["owner"], ZERO_ADDRESS, sender="owner"), (Timelock,)),
 }
 
 _SIGNATURES = "EIP-2612/EIP-712 signatures: the model holds no keys and no chain id, and nothing it twins signs"
@@ -87,7 +92,7 @@ ABI_WITHOUT_TWIN = {
 # Deployable contract sources (the top of contracts/; mocks/ apart) and their model modules;
 # contracts/modules/X.vy -> model/X.py.
 SOURCE_TWINS = {"Engine.vy": "engine", "LiquidityPool.vy": "pool", "Vault.vy": "vault", "Lens.vy": "lens",
-                "OrderBook.vy": "orders"}
+                "OrderBook.vy": "orders", "Timelock.vy": "timelock"}
 
 
 # ---------------------------------------------------------------- arity

@@ -65,6 +65,9 @@ class _Type:
             return int.from_bytes(data[pos:pos + 32], "big", signed=True)
         if kind == "tuple":
             return self._decode_fields(data, pos)
+        if kind.startswith("bytes") and kind != "bytes":
+            # bytesN: left-aligned in its word (the timelock's ids and roles).
+            return bytes(data[pos:pos + int(kind[5:])])
         start = int.from_bytes(data[pos:pos + 32], "big") if self.dynamic else pos
         return self.decode_at(data, start)
 
@@ -106,6 +109,8 @@ def _static_word(t: str, v) -> bytes:
         return (1 if v else 0).to_bytes(32, "big")
     if t.startswith("uint"):
         return v.to_bytes(32, "big")
+    if t.startswith("bytes"):
+        return bytes(v).ljust(32, b"\0")
     return v.to_bytes(32, "big", signed=True)
 
 

@@ -25,6 +25,9 @@ DEPLOYMENTS = ROOT / "deployments"
 CONFIG_DIR = DEPLOYMENTS / "config"
 PARAM_FIELDS = tuple(MarketParams.__dataclass_fields__)
 MOCK_DESCRIPTION_MAX = 32   # MockAggregator.description is String[32]
+# Two days: long enough for traders to see a scheduled change and exit
+# before it applies; a config may choose otherwise (timelock_delay_seconds).
+DEFAULT_TIMELOCK_DELAY = 2 * 86_400
 
 
 class ConfigError(Exception):
@@ -62,6 +65,11 @@ class NetConfig:
     sequencer_grace: int = 0
     execution_fee: int = 0            # token base units, paid to the keeper per order
     redeem_fee_bps: int = 0
+    # The engine's owner is a Timelock (contracts/Timelock.vy): every owner
+    # change waits this long after it is scheduled. Its proposer (who also
+    # executes and cancels) is "deployer" or an address.
+    timelock_delay: int = DEFAULT_TIMELOCK_DELAY
+    timelock_proposer: str = "deployer"
 
     def market(self, symbol: str) -> MarketConfig:
         for m in self.markets:
@@ -71,6 +79,9 @@ class NetConfig:
 
     def guardian_for(self, deployer: str) -> str:
         return deployer if self.guardian == "deployer" else self.guardian
+
+    def proposer_for(self, deployer: str) -> str:
+        return deployer if self.timelock_proposer == "deployer" else self.timelock_proposer
 
 
 def manifest_name(ecosystem: str, network: str) -> str:
@@ -171,7 +182,7 @@ def load(path) -> NetConfig:
     w = _Where(path)
     _keys(w, "", raw, {"markets", "token"},
           {"chain_id", "mock", "guardian", "sequencer_feed", "sequencer_grace_seconds", "execution_fee_tokens",
-           "redeem_fee_bps"})
+           "redeem_fee_bps", "timelock_delay_seconds", "timelock_proposer"})
     mock = raw.get("mock", False)
     if not isinstance(mock, bool):
         w.fail("mock", "expected true or false")
@@ -230,10 +241,15 @@ def load(path) -> NetConfig:
     redeem_fee_bps = _int(w, "redeem_fee_bps", raw.get("redeem_fee_bps", 0))
     if redeem_fee_bps > MAX_REDEEM_FEE_BPS:
         w.fail("redeem_fee_bps", f"at most {MAX_REDEEM_FEE_BPS} (LiquidityPool's bound)")
+    timelock_delay = _int(w, "timelock_delay_seconds", raw.get("timelock_delay_seconds", DEFAULT_TIMELOCK_DELAY))
+    proposer = raw.get("timelock_proposer", "deployer")
+    if proposer != "deployer":
+        proposer = _address(w, "timelock_proposer", proposer)
     return NetConfig(path=path, sha256=hashlib.sha256(text).hexdigest(), chain_id=chain_id, mock=mock,
                      guardian=guardian, token_address=token_address, token_decimals=decimals,
                      markets=tuple(markets), sequencer_feed=sequencer_feed, sequencer_grace=grace,
-                     execution_fee=execution_fee, redeem_fee_bps=redeem_fee_bps)
+                     execution_fee=execution_fee, redeem_fee_bps=redeem_fee_bps, timelock_delay=timelock_delay,
+                     timelock_proposer=proposer)
 
 
 def params_dict(p: MarketParams) -> dict:

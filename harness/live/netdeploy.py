@@ -9,9 +9,27 @@ What gets deployed, in order (each a manifest key):
                                implementation, the insurance vault, the pool
                                and the order book
     lens                       Lens.vy (batched balance reads for tools)
-    market:<SYM>               Engine.list_market(feed, params)
+    timelock                   Timelock.vy (snekmate's timelock_controller), with
+                               no delay yet; the deployer and the configured
+                               proposer propose, execute and cancel
+    market:<SYM>               Engine.list_market(feed, params), by the deployer
+    ownership:offer            Engine.transfer_ownership(timelock)
+    ownership:schedule         the timelock schedules, with no delay, one batch:
+    ownership:accept           Engine.accept_ownership() and its own
+                               update_delay(timelock_delay_seconds); executed
+    timelock:renounce:<ROLE>   the deployer gives up its roles, unless it is
+                               the configured proposer
 and, on a later run whose config changed, `params:<SYM>` / `market_feed:<SYM>`
-updates of listed markets.
+updates of listed markets (and `timelock:delay`): once the timelock owns the
+engine each is `schedule:<key>` on one run and `<key>` (the execution) on a
+run after the delay.
+
+Why the hand-over is sound: until the batch executes the deployer owns the
+engine outright, so a timelock with no delay gives it nothing it lacks; the
+batch accepts ownership and raises the delay in one transaction, so the
+timelock never owns the engine with less than the configured delay; the
+deployer never holds the timelock's admin role (its constructor revokes it
+and no admin is named), so roles too change only through the delay.
 
 The plan is a generator that decides each next transaction from what the
 manifest and the chain already hold, so the same code drives a simulation
@@ -29,6 +47,10 @@ from eth_utils import to_checksum_address
 
 from model import MarketParams
 
+from eth_utils import keccak
+
+from model.timelock import CANCELLER_ROLE, DONE, EXECUTOR_ROLE, PROPOSER_ROLE, READY, UNSET, WAITING
+
 from ..chains.addresses import create_address
 from ..chains.artifacts import artifact
 from ..chains.contracts import blueprint_initcode, codec, initcode
@@ -42,12 +64,22 @@ from .txs import (DeployError, NetworkSender, NetworkView, PlannedTx, Sender, Se
                   _jsonable, sent_from_receipt)
 
 CRASH_ENV = "ISOMARGIN_DEPLOY_CRASH_AT"
+NO_PREDECESSOR = bytes(32)
+# One hand-over per timelock: a fixed salt lets a rerun find the batch it scheduled.
+HANDOVER_SALT = keccak(b"isomargin: the timelock accepts the engine")
+ROLES = (("proposer", PROPOSER_ROLE), ("canceller", CANCELLER_ROLE), ("executor", EXECUTOR_ROLE))
+# Manifest keys of governance steps (not markets): recorded in the manifest's "governance" list.
+GOVERNANCE_KEYS = ("ownership:", "timelock:", "schedule:")
 
 
 def _fmt_args(args) -> str:
     out = []
     for a in args:
-        if isinstance(a, MarketParams):
+        if isinstance(a, (bytes, bytearray)):
+            out.append("0x" + (a.hex() if len(a) <= 8 else a[:4].hex() + f"..({len(a)} bytes)"))
+        elif isinstance(a, (list, tuple)) and not isinstance(a, MarketParams):
+            out.append("[" + _fmt_args(a) + "]")
+        elif isinstance(a, MarketParams):
             out.append("params{" + ", ".join(f"{k}={v}" for k, v in params_dict(a).items()) + "}")
         else:
             out.append(repr(a) if isinstance(a, str) and not a.startswith("0x") else str(a))
@@ -87,6 +119,8 @@ class Deployment:
         if config.chain_id is not None and config.chain_id != self.chain_id:
             raise DeployError(f"{config.path} is for chain {config.chain_id}, the node is chain {self.chain_id}")
         self.manifest = self._open_manifest(manifest_path, name, network_choice, fresh, dry_run)
+        # Steps whose timelocked operation waits out its delay (the last plan's): verify notes, not problems.
+        self.waiting = set()
 
     # ---------------------------------------------------------------- manifest
 
@@ -198,6 +232,9 @@ class Deployment:
                                                     cfg.execution_fee, cfg.redeem_fee_bps])
         if not m.has("lens"):
             yield self._create("lens", "Lens", [])
+        if not m.has("timelock"):
+            holders = list(dict.fromkeys([self.deployer, cfg.proposer_for(self.deployer)]))
+            yield self._create("timelock", "Timelock", [0, holders, holders, ZERO_ADDRESS])
         engine = m.address("engine")
         for mk in cfg.markets:
             feed = self._feed(m, mk)
@@ -207,26 +244,117 @@ class Deployment:
                     self.out(f"market {mk.symbol}: already listed on chain as market {found} (feed {feed}); recording it")
                     m.record_market(mk.symbol, self._market_entry(mk, found, feed, None, None))
                     continue
-                yield self._call(f"market:{mk.symbol}", engine, "Engine", "list_market", [feed, mk.params],
-                                 f"list market {mk.symbol}")
+                yield from self._owner_call(m, view, f"market:{mk.symbol}", "list_market", [feed, mk.params],
+                                            f"list market {mk.symbol}")
                 continue
             market_id = m.markets[mk.symbol]["market_id"]
             state = view.call(engine, "Engine", "market_state", [market_id])
             if state[0] != feed:
-                yield self._call(f"market_feed:{mk.symbol}", engine, "Engine", "set_market_feed", [market_id, feed],
-                                 f"market {mk.symbol}: feed {state[0]} -> {feed}")
+                yield from self._owner_call(m, view, f"market_feed:{mk.symbol}", "set_market_feed", [market_id, feed],
+                                            f"market {mk.symbol}: feed {state[0]} -> {feed}")
             on_chain = MarketParams(*view.call(engine, "Engine", "market_params", [market_id]))
             if on_chain != mk.params:
                 changes = ", ".join(f"{k} {getattr(on_chain, k)}->{v}" for k, v in params_dict(mk.params).items()
                                     if getattr(on_chain, k) != v)
-                yield self._call(f"params:{mk.symbol}", engine, "Engine", "set_market_params", [market_id, mk.params],
-                                 f"market {mk.symbol} params: {changes}")
+                yield from self._owner_call(m, view, f"params:{mk.symbol}", "set_market_params",
+                                            [market_id, mk.params], f"market {mk.symbol} params: {changes}")
+        yield from self._hand_over(m, view)
 
         guardian, on_chain = cfg.guardian_for(self.deployer), view.call(engine, "Engine", "guardian")
         if on_chain != guardian:
             # A security role: changed on purpose, never silently undone by a rerun.
             self.out(f"note: the engine's guardian is {on_chain}, the config says {guardian}; "
                      "call set_guardian or update the config")
+
+    # ---------------------------------------------------------------- governance
+
+    def _owner_call(self, m: Manifest, view, key, fn, args, description) -> Iterator[PlannedTx]:
+        """An Engine owner call: direct while the deployer owns the engine,
+        through the timelock (schedule, then execute after the delay) once it does."""
+        engine = m.address("engine")
+        owner = view.call(engine, "Engine", "owner")
+        if owner == self.deployer:
+            yield self._call(key, engine, "Engine", fn, args, description)
+            return
+        if not m.has("timelock") or owner != m.address("timelock"):
+            raise DeployError(f"{key}: the engine's owner is {owner}, neither the deployer nor the manifest's "
+                              f"timelock: {description} must be made by that owner")
+        yield from self._timelocked(view, key, m.address("timelock"), engine, "Engine", fn, args, description)
+
+    def _timelocked(self, view, key, timelock, target, contract, fn, args, description) -> Iterator[PlannedTx]:
+        chain_args = [a.as_tuple() if isinstance(a, MarketParams) else a for a in args]
+        data = codec(contract)[fn].encode(chain_args)
+        # The salt is a function of the step and of how many times this very
+        # change already ran, so a later run finds the operation it scheduled
+        # and a change made, undone and made again gets a fresh id.
+        n = 0
+        while True:
+            salt = keccak(f"isomargin: {key} #{n}".encode())
+            op = view.call(timelock, "Timelock", "hash_operation", [target, 0, data, NO_PREDECESSOR, salt])
+            state = view.call(timelock, "Timelock", "get_operation_state", [op])
+            if state != DONE:
+                break
+            n += 1
+        if state == UNSET:
+            delay = view.call(timelock, "Timelock", "get_minimum_delay")
+            args_ = [target, 0, data, NO_PREDECESSOR, salt, delay]
+            yield PlannedTx(f"schedule:{key}", "call", "Timelock",
+                            f"schedule in the timelock, {delay} s: {description}: {contract}.{fn}({_fmt_args(args)})",
+                            codec("Timelock")["schedule"].encode(args_), to=timelock, fn="schedule", args=args_)
+            state = view.call(timelock, "Timelock", "get_operation_state", [op])
+        if state == WAITING:
+            ready = view.call(timelock, "Timelock", "get_timestamp", [op])
+            self.waiting.add(key)
+            self.out(f"{key}: waits in the timelock until {ready} (unix time); run the deploy again after it to "
+                     f"execute: {description}")
+            return
+        if state == READY:
+            args_ = [target, 0, data, NO_PREDECESSOR, salt]
+            yield PlannedTx(key, "call", "Timelock", f"execute through the timelock: {description}: "
+                            f"{contract}.{fn}({_fmt_args(args)})", codec("Timelock")["execute"].encode(args_),
+                            to=timelock, fn="execute", args=args_)
+
+    def _hand_over(self, m: Manifest, view) -> Iterator[PlannedTx]:
+        """Make the timelock the engine's owner with the configured delay, then
+        drop the deployer's roles if it is not the proposer (the module
+        docstring says why this order is sound)."""
+        cfg, engine, timelock = self.config, m.address("engine"), m.address("timelock")
+        owner = view.call(engine, "Engine", "owner")
+        if owner != timelock:
+            if owner != self.deployer:
+                raise DeployError(f"the engine's owner is {owner}, neither the deployer nor the timelock {timelock}")
+            if view.call(engine, "Engine", "pending_owner") != timelock:
+                yield self._call("ownership:offer", engine, "Engine", "transfer_ownership", [timelock],
+                                 "offer the engine to the timelock")
+            batch = [[engine, timelock], [0, 0], [codec("Engine")["accept_ownership"].encode([]),
+                                                  codec("Timelock")["update_delay"].encode([cfg.timelock_delay])]]
+            op = view.call(timelock, "Timelock", "hash_operation_batch", [*batch, NO_PREDECESSOR, HANDOVER_SALT])
+            state = view.call(timelock, "Timelock", "get_operation_state", [op])
+            if state == UNSET:
+                if view.call(timelock, "Timelock", "get_minimum_delay") != 0:
+                    raise DeployError(f"the timelock {timelock} has a delay already: the hand-over batch would wait")
+                yield self._call("ownership:schedule", timelock, "Timelock", "schedule_batch",
+                                 [*batch, NO_PREDECESSOR, HANDOVER_SALT, 0],
+                                 f"schedule, with no delay yet, the timelock accepting the engine and taking its "
+                                 f"delay of {cfg.timelock_delay} s")
+            elif state != READY:
+                raise DeployError(f"the timelock's hand-over batch {op.hex()} is in state {state}, not ready")
+            yield self._call("ownership:accept", timelock, "Timelock", "execute_batch",
+                             [*batch, NO_PREDECESSOR, HANDOVER_SALT],
+                             f"the timelock accepts the engine; its delay is {cfg.timelock_delay} s from now on")
+        delay = view.call(timelock, "Timelock", "get_minimum_delay")
+        if delay != cfg.timelock_delay:
+            yield from self._timelocked(view, "timelock:delay", timelock, timelock, "Timelock", "update_delay",
+                                        [cfg.timelock_delay], f"timelock delay {delay} -> {cfg.timelock_delay} s")
+        proposer = cfg.proposer_for(self.deployer)
+        if not view.call(timelock, "Timelock", "hasRole", [PROPOSER_ROLE, proposer]):
+            self.out(f"note: the config's timelock proposer {proposer} has no proposer role; grant it through the "
+                     "timelock (grantRole, scheduled)")
+        if proposer != self.deployer:
+            for name, role in ROLES:
+                if view.call(timelock, "Timelock", "hasRole", [role, self.deployer]):
+                    yield self._call(f"timelock:renounce:{name}", timelock, "Timelock", "renounceRole",
+                                     [role, self.deployer], f"the deployer gives up the timelock's {name} role")
 
     def _token(self, m: Manifest) -> str:
         return m.address("token") if self.config.mock else self.config.token_address
@@ -275,6 +403,10 @@ class Deployment:
                         raise DeployError(f"the engine created its {sub} at {got}, expected {want}")
                     m.record_contract(sub, {"address": got, "contract": contract, "kind": "created_by_engine",
                                             "tx": sent.tx, "block": sent.block, "engine_nonce": n})
+            return
+        if key.startswith(GOVERNANCE_KEYS):
+            m.data.setdefault("governance", []).append({"step": key, "what": ptx.description, "tx": sent.tx,
+                                                        "block": sent.block})
             return
         symbol = key.split(":")[1]
         mk = self.config.market(symbol)
@@ -360,6 +492,9 @@ class Deployment:
     def preflight(self) -> List[str]:
         """Check the real token and feeds the config names; return warnings (errors raise)."""
         cfg, rpc, warnings = self.config, self.rpc, []
+        if cfg.timelock_delay == 0:
+            warnings.append(f"{cfg.path}: timelock_delay_seconds is 0: owner changes (parameters, feeds, the "
+                            "guardian) would apply the moment they are scheduled")
         if cfg.mock:
             return warnings
         if not rpc.code(cfg.token_address):
@@ -419,19 +554,42 @@ class Deployment:
             want = b"\xfe\x71\x00" + bytes.fromhex(artifact(contract)["bytecode"][2:])
             if rpc.code(c[key]["address"]) != want:
                 problems.append(f"{key} {c[key]['address']}: not the EIP-5202 blueprint of {contract}")
-        owner = rpc.call(engine, "Engine", "owner")
-        if owner != self.deployer and rpc.call(engine, "Engine", "pending_owner") != self.deployer:
-            self.out(f"note: the engine's owner is now {owner}")
+        if "timelock" in c:
+            timelock = c["timelock"]["address"]
+            for p in check_code(rpc.code(timelock), "Timelock", {}):
+                problems.append(f"timelock {timelock}: {p}")
+            owner = rpc.call(engine, "Engine", "owner")
+            if owner != timelock:
+                problems.append(f"engine: its owner is {owner}, not the timelock {timelock}")
+            delay = rpc.call(timelock, "Timelock", "get_minimum_delay")
+            if delay != self.config.timelock_delay:
+                (self.out if "timelock:delay" in self.waiting else problems.append)(
+                    f"timelock: delay {delay} s, the config says {self.config.timelock_delay} s" +
+                    (" (the change waits in the timelock)" if "timelock:delay" in self.waiting else ""))
+            if rpc.call(timelock, "Timelock", "hasRole", [bytes(32), self.deployer]):
+                problems.append("timelock: the deployer holds its admin role (roles would change with no delay)")
+            if self.config.proposer_for(self.deployer) != self.deployer:
+                for name, role in ROLES:
+                    if rpc.call(timelock, "Timelock", "hasRole", [role, self.deployer]):
+                        problems.append(f"timelock: the deployer still holds the {name} role")
+        else:
+            problems.append("no timelock: the engine's owner changes would not be delayed")
         for mk in self.config.markets:
             entry = m.markets.get(mk.symbol)
             if entry is None:
-                problems.append(f"market {mk.symbol}: not listed")
+                if f"market:{mk.symbol}" in self.waiting:
+                    self.out(f"market {mk.symbol}: its listing waits in the timelock")
+                else:
+                    problems.append(f"market {mk.symbol}: not listed")
                 continue
             st = rpc.call(engine, "Engine", "market_state", [entry["market_id"]])
             if st[0] != entry["feed"]:
                 problems.append(f"market {mk.symbol}: feed on chain {st[0]}, manifest {entry['feed']}")
             if MarketParams(*rpc.call(engine, "Engine", "market_params", [entry["market_id"]])) != mk.params:
-                problems.append(f"market {mk.symbol}: parameters on chain differ from {self.config.path}")
+                if f"params:{mk.symbol}" in self.waiting:
+                    self.out(f"market {mk.symbol}: the new parameters wait in the timelock")
+                else:
+                    problems.append(f"market {mk.symbol}: parameters on chain differ from {self.config.path}")
         return problems
 
 

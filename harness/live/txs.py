@@ -49,6 +49,8 @@ class Sent:
 def _jsonable(value):
     if isinstance(value, MarketParams):
         return params_dict(value)
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
     return value

@@ -8,12 +8,13 @@ and redeem requests (executed and cancelled),
 mint, withdraw, redeem on another's behalf and share transfers; opens on
 both markets and sides, collateral in and out, increase, decrease, closes
 in profit and in loss, a liquidation with bad debt covered by insurance,
-slot recycling, parameter and guardian changes, pause and unpause; with
+slot recycling, the guardian's pause at once, and parameter and guardian
+changes and unpause through the timelock that owns the engine; with
 time passing and prices moving in between. Positions are left open at the
 end so the audit has live state to compare.
 
-Needs anvil (impersonation for the deployer, who owns the mock token, the
-mock feeds and the engine). By hand, after `ape run deploy` on anvil:
+Needs anvil (impersonation for the deployer, who owns the mock token and
+the mock feeds, is the guardian and the timelock's proposer). By hand, after `ape run deploy` on anvil:
 
     python tests/deploy/activity.py http://127.0.0.1:8545 deployments/local.json
 """
@@ -49,9 +50,11 @@ class Devnet:
         self.pool = self._contract(a["pool"], "LiquidityPool")
         self.orders = self._contract(a["orders"], "OrderBook")
         self.lens = self._contract(a["lens"], "Lens")
+        self.timelock = self._contract(a["timelock"], "Timelock")
         self.feeds = {sym: self._contract(a[f"feed:{sym}"], "MockAggregator") for sym in self.m["markets"]}
         self.market_ids = {sym: m["market_id"] for sym, m in self.m["markets"].items()}
         self.accounts = self.w3.eth.accounts
+        self.governed = []
         self.rpc("anvil_impersonateAccount", [self.deployer])
 
     def _contract(self, address, name):
@@ -73,6 +76,21 @@ class Devnet:
     def wait(self, seconds: int):
         self.rpc("evm_increaseTime", [seconds])
         self.rpc("evm_mine", [])
+
+    def govern(self, *calls):
+        """Owner calls on the engine, as the deploy leaves it: one batch the
+        deployer (the config's proposer) schedules in the timelock and
+        executes once its delay has passed."""
+        tl = self.timelock.functions
+        targets = [self.engine.address] * len(calls)
+        payloads = [bytes.fromhex(c._encode_transaction_data()[2:]) for c in calls]
+        delay = tl.get_minimum_delay().call()
+        salt = bytes(31) + bytes([len(self.governed)])
+        self.governed.append(calls)
+        args = (targets, [0] * len(calls), payloads, bytes(32), salt)
+        self.send(tl.schedule_batch(*args, delay), self.deployer)
+        self.wait(delay)
+        return self.send(tl.execute_batch(*args), self.deployer)
 
     def set_price(self, symbol, price):
         self.send(self.feeds[symbol].functions.set_answer(price), self.deployer)
@@ -177,10 +195,8 @@ def run(url: str, manifest_path) -> dict:
 
     params = list(e.market_params(d.market_ids["ETH"]).call())
     params[2] = 15                              # open_fee_bps
-    d.send(e.set_market_params(d.market_ids["ETH"], tuple(params)), d.deployer)
-    d.send(e.pause(), d.deployer)
-    d.send(e.unpause(), d.deployer)
-    d.send(e.set_guardian(new_guardian), d.deployer)
+    d.send(e.pause(), d.deployer)               # the guardian: at once
+    d.govern(e.set_market_params(d.market_ids["ETH"], tuple(params)), e.unpause(), e.set_guardian(new_guardian))
 
     d.wait(600)
     d.set_price("ETH", 2_050 * PRICE)

@@ -229,6 +229,20 @@ def test_implementation_code_replaced(chain):
     assert {f"position {pid}" for pid in chain["played"]["open"]} <= subjects(report)
 
 
+def test_the_timelock_s_code_replaced(chain):
+    """The engine's owner is the timelock: other code there could make owner
+    changes with no delay, and the audit says so."""
+    anvil = chain["anvil"]
+    timelock = chain["m"]["addresses"]["timelock"]
+    assert anvil.rpc.call(chain["m"]["addresses"]["engine"], "Engine", "owner") == timelock
+    lens_code = anvil.request("eth_getCode", [chain["m"]["addresses"]["lens"], "latest"])
+    anvil.request("anvil_setCode", [timelock, lens_code])
+    report = audit(chain)
+    (code,) = report.discrepancies
+    assert (code.kind, code.subject) == ("code", "timelock")
+    assert timelock in code.field and "differs from Timelock" in code.field
+
+
 def test_market_parameters_written_directly(chain):
     anvil, engine = chain["anvil"], chain["m"]["addresses"]["engine"]
     market_id = chain["m"]["markets"]["BTC"]["market_id"]

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from eth_utils import keccak
 from web3.logs import DISCARD
 
 from harness.live import netconfig
@@ -23,8 +24,12 @@ from model import MarketParams
 from .helpers import ROOT, ape_run, fund, output
 
 LOCAL = ROOT / "deployments" / "config" / "local.yaml"
-# Mock token and two feeds, three blueprints, engine, lens, two markets.
-DEPLOY_TXS = 10
+# Mock token and two feeds, three blueprints, engine, lens, timelock, two markets, and the
+# hand-over: the engine's offer, the timelock's batch scheduled and executed.
+DEPLOY_TXS = 14
+DELAY = netconfig.load(LOCAL).timelock_delay
+PROPOSER_ROLE, CANCELLER_ROLE, EXECUTOR_ROLE = (keccak(text=r) for r in ("PROPOSER_ROLE", "CANCELLER_ROLE",
+                                                                         "EXECUTOR_ROLE"))
 
 
 def _contract(w3, address, name):
@@ -51,8 +56,8 @@ def test_dry_run_prints_every_transaction_and_its_gas_and_sends_nothing(deployed
     assert dry.returncode == 0, output(dry)
     text = dry.stdout
     assert "DRY RUN: nothing was sent." in text
-    for key in ("token", "feed:ETH", "feed:BTC", "vault_blueprint", "pool_blueprint", "engine", "lens",
-                "market:ETH", "market:BTC"):
+    for key in ("token", "feed:ETH", "feed:BTC", "vault_blueprint", "pool_blueprint", "engine", "lens", "timelock",
+                "market:ETH", "market:BTC", "ownership:offer", "ownership:schedule", "ownership:accept"):
         assert f" {key} " in text, key
     assert text.count(" gas ") >= DEPLOY_TXS
     assert f"total: {DEPLOY_TXS} transaction(s)" in text
@@ -62,7 +67,7 @@ def test_dry_run_prints_every_transaction_and_its_gas_and_sends_nothing(deployed
 
 def test_dry_run_predicts_the_real_addresses(deployed):
     m = json.loads(deployed["manifest"].read_text())
-    for key in ("token", "engine", "lens", "vault_blueprint"):
+    for key in ("token", "engine", "lens", "vault_blueprint", "timelock"):
         assert f"-> {m['contracts'][key]['address']}" in deployed["dry"].stdout
 
 
@@ -102,7 +107,23 @@ def test_deployment_read_back_with_plain_web3(deployed, keystore):
     assert f.POOL().call() == a["pool"] == create_address(a["engine"], 3)
     assert f.INSURANCE().call() == a["insurance"] == create_address(a["engine"], 2)
     assert f.VAULT_IMPLEMENTATION().call() == a["vault_implementation"] == create_address(a["engine"], 1)
-    assert f.owner().call() == deployer
+    # The timelock owns the engine with the configured delay; the deployer
+    # (config: timelock_proposer: deployer) proposes, executes and cancels
+    # through it, and holds no admin role that would skip the delay.
+    timelock = _contract(w3, a["timelock"], "Timelock")
+    assert f.owner().call() == a["timelock"] and f.pending_owner().call() == "0x" + "0" * 40
+    assert timelock.functions.get_minimum_delay().call() == DELAY == config.timelock_delay == 600
+    assert timelock.functions.hasRole(bytes(32), deployer).call() is False
+    assert timelock.functions.hasRole(bytes(32), a["timelock"]).call() is True
+    for role in (PROPOSER_ROLE, CANCELLER_ROLE, EXECUTOR_ROLE):
+        assert timelock.functions.hasRole(role, deployer).call() is True
+    accepted = w3.eth.get_transaction_receipt(m["governance"][-1]["tx"])
+    assert m["governance"][-1]["step"] == "ownership:accept"
+    [moved] = engine.events.OwnershipTransferred().process_receipt(accepted, errors=DISCARD)
+    assert (moved.args.previous_owner, moved.args.new_owner) == (deployer, a["timelock"])
+    [delay] = timelock.events.MinimumDelayChange().process_receipt(accepted, errors=DISCARD)
+    assert (delay.args.old_duration, delay.args.new_duration) == (0, DELAY)
+    assert "the engine's owner is the timelock: owner changes wait 600 s" in deployed["real"].stdout
     assert f.guardian().call() == deployer          # config: guardian: deployer
     assert f.paused().call() is False
     assert f.market_count().call() == len(config.markets) == len(m["markets"])
@@ -148,14 +169,25 @@ def test_running_again_sends_nothing(deployed, keystore):
 
 
 def test_changed_parameters_are_updated_not_relisted(deployed, keystore, tmp_path):
+    """Through the timelock: one run schedules the change, which waits out
+    the delay; a run after it executes it."""
     anvil = deployed["anvil"]
     text = LOCAL.read_text().replace("open_fee_bps: 10\n", "open_fee_bps: 12\n", 1)
     config = tmp_path / "local.yaml"
     config.write_text(text)
     run = ape_run("deploy", *deployed["args"], "--config", str(config), "--yes", anvil=anvil, keystore=keystore)
     assert run.returncode == 0, output(run)
-    assert "open_fee_bps 10->12" in run.stdout
+    assert " schedule:params:ETH " in run.stdout and "params:ETH: waits in the timelock until" in run.stdout
     assert anvil.w3.eth.get_transaction_count(keystore.address) == DEPLOY_TXS + 1
+    m = json.loads(deployed["manifest"].read_text())
+    engine = _contract(anvil.w3, m["addresses"]["engine"], "Engine")
+    assert engine.functions.market_params(m["markets"]["ETH"]["market_id"]).call()[2] == 10
+    anvil.request("evm_increaseTime", [DELAY])
+    anvil.request("evm_mine")
+    run = ape_run("deploy", *deployed["args"], "--config", str(config), "--yes", anvil=anvil, keystore=keystore)
+    assert run.returncode == 0, output(run)
+    assert "execute through the timelock" in run.stdout and "open_fee_bps 10->12" in run.stdout
+    assert anvil.w3.eth.get_transaction_count(keystore.address) == DEPLOY_TXS + 2
     m = json.loads(deployed["manifest"].read_text())
     engine = _contract(anvil.w3, m["addresses"]["engine"], "Engine")
     assert engine.functions.market_count().call() == 2
@@ -183,7 +215,7 @@ def test_resume_after_crashes_never_deploys_twice(start_anvil, keystore, tmp_pat
     assert "never reached the node" in second.stdout
     m = json.loads(manifest.read_text())
     assert m["pending"]["step"] == "market:ETH" and "ETH" not in m["markets"]
-    assert anvil.w3.eth.get_transaction_count(keystore.address) == 9
+    assert anvil.w3.eth.get_transaction_count(keystore.address) == 10     # and engine, lens, timelock, market
 
     third = ape_run("deploy", *args, anvil=anvil, keystore=keystore)
     assert third.returncode == 0, output(third)
@@ -252,7 +284,38 @@ markets:
     engine = _contract(w3, m["addresses"]["engine"], "Engine")
     assert engine.functions.TOKEN().call() == token
     assert engine.functions.market_state(1).call()[0] == eth_feed
-    assert w3.eth.get_transaction_count(keystore.address) == 6    # 3 blueprints, engine, lens, 1 market
+    # 3 blueprints, engine, lens, timelock, 1 market, the hand-over's 3
+    assert w3.eth.get_transaction_count(keystore.address) == 10
+
+
+def test_a_proposer_other_than_the_deployer_leaves_the_deployer_no_role(start_anvil, keystore, tmp_path):
+    """`timelock_proposer: <address>` (a multisig): once the timelock owns the
+    engine, the deployer renounces proposing, cancelling and executing, so
+    only the proposer governs, and only through the delay."""
+    anvil = start_anvil()
+    fund(anvil, keystore.address)
+    w3 = anvil.w3
+    proposer = w3.eth.accounts[3]
+    text = LOCAL.read_text().replace("timelock_proposer: deployer", f'timelock_proposer: "{proposer}"', 1)
+    config = _write(tmp_path / "local.yaml", text.replace("timelock_delay_seconds: 600", "timelock_delay_seconds: 7_200"))
+    manifest = tmp_path / "local.json"
+    run = ape_run("deploy", "--account", keystore.alias, "--manifest", str(manifest), "--config", str(config), "--yes",
+                  anvil=anvil, keystore=keystore)
+    assert run.returncode == 0, output(run)
+    m = json.loads(manifest.read_text())
+    assert [g["step"] for g in m["governance"]][-3:] == ["timelock:renounce:proposer", "timelock:renounce:canceller",
+                                                         "timelock:renounce:executor"]
+    assert w3.eth.get_transaction_count(keystore.address) == DEPLOY_TXS + 3
+    timelock = _contract(w3, m["addresses"]["timelock"], "Timelock").functions
+    assert _contract(w3, m["addresses"]["engine"], "Engine").functions.owner().call() == m["addresses"]["timelock"]
+    assert timelock.get_minimum_delay().call() == 7_200
+    for role in (PROPOSER_ROLE, CANCELLER_ROLE, EXECUTOR_ROLE):
+        assert timelock.hasRole(role, keystore.address).call() is False
+        assert timelock.hasRole(role, proposer).call() is True
+    assert timelock.hasRole(bytes(32), keystore.address).call() is False
+    again = ape_run("deploy", "--account", keystore.alias, "--manifest", str(manifest), "--config", str(config),
+                    "--yes", anvil=anvil, keystore=keystore)
+    assert again.returncode == 0 and "nothing to send" in again.stdout, output(again)
 
 
 def _write(path: Path, text: str) -> Path:
@@ -269,6 +332,9 @@ def test_shipped_configs_load():
         assert config.mock == (name == "local")
         # No sequencer-uptime feed exists on these testnets (the configs say so, and why).
         assert (config.sequencer_feed, config.sequencer_grace) == (None, 0)
+        # Every shipped config names its timelock delay (a devnet's short, a testnet's an hour).
+        assert config.timelock_delay == (600 if name == "local" else 3_600)
+        assert "timelock_delay_seconds:" in config.path.read_text()
     assert netconfig.manifest_name("ethereum", "sepolia") == "sepolia"
     assert netconfig.manifest_name("base", "sepolia") == "base-sepolia"
     assert netconfig.default_config_path("sepolia-fork").name == "sepolia.yaml"
@@ -295,6 +361,10 @@ def test_shipped_configs_load():
     (("guardian: deployer", "guardian: 0x694AA1769357215DE4FAC081bf1f309aDC325306"), "guardian: write addresses as "
                                                                                    "quoted strings"),
     (("answer: 200_000_000_000", "answer: -1"), "markets.ETH.feed.answer: must be >= 1"),
+    (("timelock_delay_seconds: 600", "timelock_delay_seconds: -1"), "timelock_delay_seconds: must be >= 0"),
+    (("timelock_delay_seconds: 600", "timelock_delay_seconds: a day"), "timelock_delay_seconds: expected an integer"),
+    (("timelock_proposer: deployer", 'timelock_proposer: "0x694AA1769357215DE4FAC081bf1f309aDC325307"'),
+     "timelock_proposer: bad EIP-55 checksum"),
 ])
 def test_config_errors_name_the_file_and_key(tmp_path, edit, message):
     old, new = edit
@@ -349,6 +419,19 @@ def test_manifest_of_another_chain_is_refused_unless_fresh(start_anvil, tmp_path
     with pytest.raises(DeployError, match="is for chain 11155111"):
         Deployment(anvil.rpc, netconfig.load(netconfig.default_config_path("sepolia")), tmp_path / "s.json", deployer,
                    name="sepolia", network_choice="x", out=lines.append)
+
+
+def test_a_timelock_with_no_delay_is_warned_of(start_anvil, tmp_path):
+    anvil = start_anvil()
+    path = _write(tmp_path / "local.yaml", LOCAL.read_text().replace("timelock_delay_seconds: 600",
+                                                                     "timelock_delay_seconds: 0", 1))
+    deployer = anvil.w3.eth.accounts[0]
+    d = Deployment(anvil.rpc, netconfig.load(path), tmp_path / "local.json", deployer, name="local",
+                   network_choice="x", dry_run=True, out=lambda line: None)
+    assert any("timelock_delay_seconds is 0" in w for w in d.preflight())
+    d = Deployment(anvil.rpc, netconfig.load(LOCAL), tmp_path / "local.json", deployer, name="local",
+                   network_choice="x", dry_run=True, out=lambda line: None)
+    assert d.preflight() == []
 
 
 # ---------------------------------------------------------------- without a terminal, a wrong passphrase
