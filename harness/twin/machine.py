@@ -24,6 +24,7 @@ from .boundaries import BoundaryRules
 from .economics import attack_table
 from .token_faults import TokenFaultRules
 from .invariants import check_conservation, check_exposure, check_isolation, check_liability_bound
+from .replay_files import write_replay
 from .twin import Disagreement, Twin
 from .world import World, build_world, refresh_feeds, settle_request
 
@@ -119,14 +120,11 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedS
         return outcome
 
     def _write_replay(self):
-        REPLAY_DIR.mkdir(parents=True, exist_ok=True)
         # "fiat": the world's collateral is MockFiatToken (replay.py deploys it).
         body = json.dumps({"log": self.twin.log, "steps": self.twin.step, "fiat": self.twin.fiat is not None},
                           indent=1)
-        # Hypothesis replays the shrunk example last, so what stays here is it.
-        path = REPLAY_DIR / "latest.json"
-        path.write_text(body)
-        return path.relative_to(ROOT)
+        latest, _ = write_replay(REPLAY_DIR, body)
+        return latest.relative_to(ROOT)
 
     def pick_position(self, pick):
         ids = sorted(self.engine.open_position_ids())

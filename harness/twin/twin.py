@@ -282,5 +282,9 @@ class Twin:
                 self.check()
 
 
+# What a replay log holds (Twin.log): the kinds `replay` plays back.
+REPLAY_KINDS = frozenset({"wait", "feed", "attackers", "send"})
+
+
 def _chain_arg(a):
     return a.as_tuple() if isinstance(a, MarketParams) else a
