@@ -156,3 +156,34 @@ def test_setup_again_installs_nothing(tmp_path):
     assert "setup ok: python" in last and "up to date" in last, last
     if _npm_anvil() is not None:
         assert (VENV / "bin" / "anvil").resolve() == _npm_anvil()
+
+
+def _readme_model_example():
+    """The python block of README.md's "Using the model alone"."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("\n## Using the model alone\n", 1)[1].split("\n## ", 1)[0]
+    m = re.search(r"```python\n(.*?)```", section, re.S)
+    assert m, "README's 'Using the model alone' has no python block"
+    return m.group(1)
+
+
+def test_the_readme_model_example_builds_market_params_by_keyword():
+    from model import MarketParams
+    fields = set(MarketParams.__dataclass_fields__)
+    calls = [n for n in ast.walk(ast.parse(_readme_model_example()))
+             if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "MarketParams"]
+    assert calls, "the example builds no MarketParams"
+    for c in calls:
+        # Twelve unnamed integers were unreadable and silently wrong when fields moved.
+        assert c.args == [] and {k.arg for k in c.keywords} == fields
+
+
+def test_the_readme_model_example_runs_from_outside_the_checkout_and_prints_what_it_says(tmp_path):
+    code = _readme_model_example()
+    # Each print's trailing comment is what the README promises it prints.
+    expected = [line.split("#", 1)[1].strip() for line in code.splitlines()
+                if line.lstrip().startswith("print(") and "#" in line]
+    assert len(expected) >= 3, expected
+    r = _run_outside(tmp_path, code)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == expected
