@@ -187,3 +187,20 @@ def test_the_readme_model_example_runs_from_outside_the_checkout_and_prints_what
     r = _run_outside(tmp_path, code)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == expected
+
+
+def test_the_model_imports_with_no_site_packages_at_all(tmp_path):
+    # What the core install promises a project without ape, vyper or web3: -I -S gives the
+    # interpreter the standard library only, then the checkout is the one path added.
+    code = f"""
+import sys
+sys.path.insert(0, {str(ROOT)!r})
+import model
+from model import MarketParams, Protocol
+p = Protocol(deployer="owner", guardian="guardian")
+print(type(p.engine).__name__, MarketParams.__dataclass_fields__.__len__())
+"""
+    r = subprocess.run([sys.executable, "-I", "-S", "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["Engine", "12"]
