@@ -1,8 +1,8 @@
 """Packaging: `model` and `harness` as installed packages (pyproject.toml, `./isomargin setup`).
 
-Each check runs in a fresh interpreter from a directory outside the checkout, with no
-PYTHONPATH: tests/conftest.py puts the repository on sys.path for the suite itself, which
-would hide an install that does not work for anyone else.
+The import checks run in a fresh interpreter from a directory outside the checkout, with
+no PYTHONPATH: tests/conftest.py puts the repository on sys.path for the suite itself,
+which would hide an install that does not work for anyone else.
 """
 import ast
 import importlib.metadata
