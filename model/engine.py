@@ -38,6 +38,16 @@ from .transfers import Transfers
 
 
 class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Contract):
+    """Twin of Engine.vy: positions, liquidation, governance and views, one method per
+    external of the same name and arguments, plus model-only views.
+
+    Every external takes `sender=` (msg.sender) and runs as a transaction: a refusal raises
+    model.Revert with the contract's reason and changes nothing. open, increase, decrease
+    and close come only from the order book (`self.orders`, OrderBook.request_* then
+    execute_order); add and remove collateral, liquidate and fund_insurance are called
+    directly. Amounts are token base units, prices the feed's raw answer.
+    """
+
     def __init__(self, journal: Journal, env: Env, address: str, token: Token, owner: str, guardian: str,
                  pool_address: str, insurance: str, vault_address: Optional[Callable[[int], str]] = None, *,
                  make_pool: Optional[Callable[["Engine"], object]] = None,
@@ -114,6 +124,14 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
     @external
     def open_position(self, trader: str, market_id: int, is_long: bool, size: int, amount: int,
                       acceptable_price: int, requested_at: int, *, sender: str) -> int:
+        """Opens a position for `trader` (the order book's call, filling an open order).
+
+        `amount` is what the order escrowed: the open fee `_fee(size, open_fee_bps)` goes to
+        the pool, the rest is the collateral, moved into the position's own vault. Refused
+        while paused, for a market not listed, at a round not newer than `requested_at` or a
+        price beyond `acceptable_price` (a long buys: price <= it), below min collateral or
+        initial margin, past the side's OI cap, or when the pool's cash cannot hold every
+        reserve with this one's. Returns the new position id (`slot << 32 | generation`)."""
         self._only_orders(sender=sender)
         self._not_paused()
         self._listed(market_id)
@@ -151,6 +169,8 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
 
     @external
     def add_collateral(self, position_id: int, amount: int, *, sender: str) -> None:
+        """The owner moves `amount` more into the position's vault. Needs no price and
+        works while paused (a way out of liquidation when trades wait)."""
         slot, pos = self._load_owned(position_id, sender)
         old = pos
         require(amount != 0, "engine: zero amount")
@@ -164,6 +184,9 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
 
     @external
     def remove_collateral(self, position_id: int, amount: int, *, sender: str) -> None:
+        """The owner takes `amount` back from the vault: at least min collateral must
+        stay, and equity at the current price must still meet initial margin. Refused while
+        paused and on a stale or non-positive price."""
         self._not_paused()
         slot, pos = self._load_owned(position_id, sender)
         old = pos
@@ -183,6 +206,11 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
     @external
     def increase_position(self, trader: str, position_id: int, size_delta: int, collateral_delta: int,
                           acceptable_price: int, requested_at: int, *, sender: str) -> None:
+        """Adds `size_delta` to `trader`'s position (the order book's call), with
+        `collateral_delta` more collateral. Pays the borrow fee so far and the open fee on the
+        delta from collateral, averages the entry price (a long's rounds up, a short's down),
+        restarts the borrow index, and takes the market's current `max_profit_bps`. The checks
+        of open_position apply to the result (the pool's liquidity only when the reserve grows)."""
         self._only_orders(sender=sender)
         self._not_paused()
         slot, pos = self._load_owned(position_id, trader)
@@ -262,6 +290,13 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
     @external
     def close_position(self, trader: str, position_id: int, acceptable_price: int, requested_at: int, *,
                        sender: str) -> Settlement:
+        """Closes `trader`'s whole position (the order book's call) at a round newer than
+        `requested_at`, no worse than `acceptable_price` (a long sells: price >= it).
+
+        Pays `collateral + capped PnL - borrow fee - close fee` to the trader (the pool pays
+        the profit), the rest of the vault to the pool; a shortfall is bad debt, covered by the
+        insurance fund as far as it goes, the pool absorbing the rest. Works while paused.
+        Returns the Settlement (`to_trader + from_pool` is what the trader got)."""
         self._only_orders(sender=sender)
         slot, pos = self._load_owned(position_id, trader)
         p, index, price = self._market_at(pos.market_id, requested_at, acceptable_price, not pos.is_long)
@@ -278,6 +313,14 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
 
     @external
     def liquidate(self, position_id: int, *, sender: str) -> dict:
+        """Anyone liquidates a position whose equity (collateral + capped PnL - borrow fee)
+        is below maintenance margin, at the feed's latest fresh round; works while paused,
+        waits while an L2 sequencer is down or in its grace period.
+
+        The caller gets `min(max(liquidation fee, min_liquidation_reward), collateral)`, the
+        insurance fund `insurance_share_bps` of what equity remains, the pool the rest of the
+        vault; bad debt as in close_position. Returns a dict with the PositionLiquidated event's
+        figures: price, pnl, borrow_fee, reward, insurance_cut, to_pool, bad_debt, insurance_cover."""
         # The order book runs the sequencer check for the engine (one copy, outside its 24 KiB).
         self.orders.check_sequencer()
         slot, pos = self._load(position_id)
@@ -313,6 +356,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
 
     @external
     def fund_insurance(self, amount: int, *, sender: str) -> None:
+        """Anyone adds `amount` to the insurance fund, which covers bad debt before the pool."""
         require(amount != 0, "engine: zero amount")
         self._pull(self.token, sender, self.INSURANCE, amount)
         self._emit(InsuranceFunded(sender, amount))
@@ -321,6 +365,8 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
 
     @external
     def list_market(self, feed: str, params: MarketParams, *, sender: str) -> int:
+        """The owner lists a market on `feed` with `params` (bounds checked by
+        markets._check_params). Returns its id, 1 for the first."""
         self._check_owner(sender=sender)
         require(feed != ZERO_ADDRESS, "params: zero feed")
         self._check_params(params)
@@ -341,6 +387,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
 
     @external
     def set_market_feed(self, market_id: int, feed: str, *, sender: str) -> None:
+        """The owner moves a listed market to another price feed."""
         self._check_owner(sender=sender)
         self._listed(market_id)
         require(feed != ZERO_ADDRESS, "params: zero feed")
@@ -349,15 +396,20 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
 
     @external
     def set_guardian(self, guardian: str, *, sender: str) -> None:
+        """The owner names the guardian, who may pause (only the owner unpauses)."""
         self._check_owner(sender=sender)
         self._set_guardian(guardian)
 
     @external
     def pause(self, *, sender: str) -> None:
+        """The guardian or the owner pauses: opens, increases and collateral removal are
+        refused, LP executions wait; closes, decreases, added collateral and liquidations
+        stay open."""
         self._pause(self.owner, sender=sender)
 
     @external
     def unpause(self, *, sender: str) -> None:
+        """The owner lifts the pause."""
         self._check_owner(sender=sender)
         self._unpause(sender=sender)
 
@@ -371,6 +423,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         return v
 
     def slot(self, slot: int) -> PositionView:
+        """The position stored in vault slot `slot` (1 to vault_count), open or not."""
         require(slot != 0 and slot <= self.vault_count, "engine: no such slot")
         return self._view(slot)
 
@@ -408,9 +461,11 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
     # ---------------------------------------------------------------- model-only views
 
     def all_slots(self) -> list:
+        """Model-only: every slot's view, from slot 1."""
         return [self._view(slot) for slot in range(1, self.vault_count + 1)]
 
     def open_position_ids(self) -> list:
+        """Model-only: the ids of every open position."""
         return [position_id_of(s, p.generation) for s, p in self.slots_.items() if p.is_open]
 
     def close_settlement(self, position_id: int, timestamp: Optional[int] = None) -> Settlement:

@@ -114,6 +114,8 @@ class Contract:
         object.__setattr__(self, "_journal", journal)
 
     def mapping(self, default=0, arity: int = 1) -> Mapping:
+        """A journaled HashMap for this contract's state: `default` for keys never written;
+        `arity`, how many keys its getter takes on chain (a nested HashMap, keyed by tuple)."""
         return Mapping(self._journal, default, arity)
 
     def _emit(self, event: Event) -> None:

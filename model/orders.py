@@ -100,6 +100,10 @@ def is_buy(kind: int, is_long: bool) -> bool:
 
 
 class OrderBook(Sequencer, Contract):
+    """Twin of OrderBook.vy, the only way trades reach the engine: request_open,
+    request_increase, request_decrease, request_close (the trader, `sender=`), then
+    execute_order (anyone, at a round after the request). See the module docstring."""
+
     CANCEL_DELAY = CANCEL_DELAY
     ORDER_EXPIRY = ORDER_EXPIRY
 
@@ -196,20 +200,29 @@ class OrderBook(Sequencer, Contract):
     @external
     def request_open(self, market_id: int, is_long: bool, size: int, amount: int, acceptable_price: int, *,
                      sender: str) -> int:
+        """The trader asks to open: escrows `amount` (collateral + open fee) and the
+        execution fee. Filled by execute_order at a round after now, at a price <= acceptable_price
+        for a long, >= for a short. Returns the order id."""
         return self._request(OPEN, market_id, is_long, size, amount, acceptable_price, sender=sender)
 
     @external
     def request_increase(self, position_id: int, size_delta: int, collateral_delta: int, acceptable_price: int, *,
                          sender: str) -> int:
+        """As request_open, for more size (and `collateral_delta` more collateral) on
+        the caller's position."""
         return self._request(INCREASE, position_id, False, size_delta, collateral_delta, acceptable_price,
                              sender=sender)
 
     @external
     def request_decrease(self, position_id: int, size_delta: int, acceptable_price: int, *, sender: str) -> int:
+        """Asks to close `size_delta` of a position (escrows only the execution fee); a long
+        sells, so the fill is at a price >= acceptable_price, a short's <=. Anyone may ask:
+        the engine refuses at execution unless the requester owns the position."""
         return self._request(DECREASE, position_id, False, size_delta, 0, acceptable_price, sender=sender)
 
     @external
     def request_close(self, position_id: int, acceptable_price: int, *, sender: str) -> int:
+        """Asks to close the whole position, prices and ownership as in request_decrease."""
         return self._request(CLOSE, position_id, False, 0, 0, acceptable_price, sender=sender)
 
     # ---------------------------------------------------------------- execution
@@ -258,6 +271,8 @@ class OrderBook(Sequencer, Contract):
 
     @external
     def cancel_order(self, order_id: int, *, sender: str) -> None:
+        """The owner withdraws a pending order, CANCEL_DELAY after the request: escrow and
+        execution fee back."""
         o = self._pending(order_id)
         require(o.owner == sender, "orders: caller is not the order owner")
         require(self.env.timestamp >= o.requested_at + CANCEL_DELAY, "orders: too early to cancel")
@@ -267,6 +282,8 @@ class OrderBook(Sequencer, Contract):
 
     @external
     def clear_expired(self, order_id: int, *, sender: str) -> None:
+        """Anyone clears an order ORDER_EXPIRY after its request: escrow back to the owner,
+        the execution fee to the caller."""
         o = self._pending(order_id)
         require(self.env.timestamp > o.requested_at + ORDER_EXPIRY, "orders: not expired")
         self._remove(order_id, o)
@@ -277,15 +294,19 @@ class OrderBook(Sequencer, Contract):
     # ---------------------------------------------------------------- views
 
     def orders(self, order_id: int) -> Order:
+        """A pending order (all zero once executed, cancelled or for an id never issued)."""
         return self._lookup(order_id)
 
     def order_at(self, slot: int):
+        """(order_id, Order) in slot `slot` (1 to slot_count); (0, empty) when free."""
         return self._read(slot)
 
     def next_order_id(self) -> int:
+        """The id the next request will get."""
         return ((self.order_count + 1) << SLOT_BITS) | (self.free_head or self.slot_count + 1)
 
     def check_sequencer(self) -> bool:
+        """Reverts while an L2 sequencer is down or in its grace period (what liquidate asks)."""
         self._check_sequencer(self.SEQUENCER, self.SEQUENCER_GRACE)
         return True
 
@@ -301,6 +322,7 @@ class OrderBook(Sequencer, Contract):
         return self._ids[sequence]
 
     def last_order_id(self) -> int:
+        """Model-only: the id of the latest request."""
         return self._ids[self.order_count]
 
     def executable_error(self, order_id: int):

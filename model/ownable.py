@@ -46,12 +46,14 @@ class Ownable2Step(Ownable):
 
     @external
     def transfer_ownership(self, new_owner: str, *, sender: str) -> None:
+        """Step one of two (ownable_2step): the owner names `new_owner`, who must accept."""
         self._check_owner(sender=sender)
         self.pending_owner = new_owner
         self._emit(OwnershipTransferStarted(self.owner, new_owner))
 
     @external
     def accept_ownership(self, *, sender: str) -> None:
+        """Step two: the named owner takes over (until then the old owner stays)."""
         require(self.pending_owner == sender, "ownable_2step: caller is not the new owner")
         self._transfer_ownership(sender)
 

@@ -26,6 +26,18 @@ from .token import Token
 
 
 class Protocol:
+    """A deployment's twins, wired as scripts/deploy.py wires the contracts.
+
+    `deployer` owns the engine and mints the token; `guardian` may pause; `timestamp` is
+    the first block's time (`env.timestamp`, which the caller moves on). The rest name
+    addresses (a harness passes the chain's) and the engine's and pool's constructor
+    arguments: `execution_fee` per order, `redeem_fee_bps` on LP redemptions, an L2's
+    `sequencer_feed` and `sequencer_grace`; `fiat` gives the token Circle's roles
+    (model/fiat_token.py) instead of a plain mock USDC. `record_events=False` keeps no log.
+
+    Attributes: token, engine, pool, orders, lens, env, journal, contracts (by address).
+    """
+
     def __init__(self, *, deployer: str, guardian: str, timestamp: int = 0,
                  token: str = "token", engine: str = "engine", pool: str = "pool",
                  insurance: str = "insurance", vault_address: Optional[Callable[[int], str]] = None,
@@ -54,6 +66,9 @@ class Protocol:
         self.lens = Lens(lens, self.contracts)
 
     def add_feed(self, address: str, decimals: int, answer: int) -> MockAggregator:
+        """Deploys a Chainlink-style feed owned by the deployer, its first round `answer`
+        now, and registers it where the engine looks feeds up by address. Move the price
+        with `feed.set_answer(answer, sender=p.deployer)`."""
         feed = MockAggregator(self.journal, self.env, address, decimals, answer, owner=self.deployer)
         self.engine.feeds[address] = feed
         self.contracts[address] = feed
