@@ -21,8 +21,12 @@ With --account, the keystore account is unlocked once, as deploy does:
 the passphrase from the prompt or, unattended, from
 APE_ACCOUNTS_<alias>_PASSPHRASE; it then signs every transaction itself.
 
-Exit codes: 0 the rounds ran; 1 another error (no contract at the
-engine's address, an unreadable manifest); 2 a usage error; 3 the account
+SIGTERM or SIGINT stops it cleanly: a transaction already sent is waited
+for and counted, nothing more is sent, the summary is printed and the
+exit code is 0 (a second SIGINT stops at once).
+
+Exit codes: 0 the rounds ran (or a signal stopped them); 1 another
+error (no contract at the engine's address, an unreadable manifest); 2 a usage error; 3 the account
 cannot sign (locked with no passphrase given, or a wrong passphrase);
 4 the node is not the manifest's chain (its chain id, or its genesis
 block when the manifest records one). Each is one line on stderr.
@@ -114,14 +118,46 @@ def cli(engine, manifest, lens, account, test_account, from_block, interval, rou
         # The engine knows its order book and pool: no manifest needed for them.
         executor = Executor("keeper", signer.address, ChainExecutions(
             chain, chain.call(engine, "Engine", "ORDERS"), chain.call(engine, "Engine", "POOL")))
+    stop = _stop_on_signals()
     try:
         summary = run_keeper(positions, keeper, rounds=1 if once else rounds, interval=interval,
-                             log=lambda line: click.echo(line, err=True), executor=executor)
+                             log=lambda line: click.echo(line, err=True), executor=executor, stop=stop)
     except KeyboardInterrupt:
+        # Only a second Ctrl-C gets here (the first sets `stop`): the
+        # operator insists, so the transaction in flight, if any, is not waited for.
         summary = keeper.summary()
+        summary["stopped"] = "interrupted again: a transaction in flight may be unaccounted for"
         if executor is not None:
             summary["executions"] = executor.summary()
+    if summary.get("stopped"):
+        click.echo(f"keeper: stopped ({summary['stopped']}) after {summary.get('rounds', '?')} round(s); "
+                   f"nothing left half-sent", err=True)
     click.echo(json.dumps(summary, indent=1, sort_keys=True) if as_json else _summary_text(summary))
+
+
+def _stop_on_signals():
+    """SIGTERM (a service manager's stop) and SIGINT set an event the
+    round loop checks between sends, so no transaction is cut off between
+    being signed and being counted; a second SIGINT interrupts at once.
+    The handler only sets the event: writing to stderr from it could
+    re-enter a write the main thread is in the middle of."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    stop.reason = None
+
+    def handler(signum, _frame):
+        name = signal.Signals(signum).name
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        if not stop.is_set():
+            stop.reason = name
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
+    return stop
 
 
 def _usdc(units: int) -> str:

@@ -125,7 +125,8 @@ class ChainPositions:
 # ---------------------------------------------------------------- the loop
 
 def run_keeper(positions: ChainPositions, keeper, *, rounds: Optional[int] = None, interval: float = 12.0,
-               sleep: Callable[[float], None] = None, log: Callable[[str], None] = print, executor=None) -> dict:
+               sleep: Callable[[float], None] = None, log: Callable[[str], None] = print, executor=None,
+               stop=None) -> dict:
     """Scan and liquidate, `rounds` times (None: until interrupted). One
     round: apply new events (crediting our liquidations they show), scan,
     liquidate, reconcile anything a client error left unsettled, then (with
@@ -133,12 +134,20 @@ def run_keeper(positions: ChainPositions, keeper, *, rounds: Optional[int] = Non
     that cannot run yet waits. Every position not liquidated is logged with
     why (skipped: the refusal the engine would give; tried: what went
     wrong), and the summary's "not_liquidated_now" groups the last round's
-    by those words. The summary gains the executor's under "executions"."""
+    by those words. The summary gains the executor's under "executions".
+
+    `stop` (a threading.Event, set by a signal handler) ends the run between
+    sends, never inside one: a transaction already sent is waited for and
+    counted, what was not sent yet is left for the next run, and the
+    summary is this run's as usual, with "stopped" and "rounds" in it."""
     import time
-    sleep = sleep or time.sleep
+    if sleep is None:
+        # Waiting on the event wakes up at once when a signal sets it.
+        sleep = stop.wait if stop is not None else time.sleep
+    stopping = stop.is_set if stop is not None else (lambda: False)
     n = 0
     why_not: Dict[str, List[int]] = {}
-    while rounds is None or n < rounds:
+    while (rounds is None or n < rounds) and not stopping():
         n += 1
         try:
             _credit(positions.sync(), keeper)
@@ -148,7 +157,7 @@ def run_keeper(positions: ChainPositions, keeper, *, rounds: Optional[int] = Non
             keeper.counts["rpc_errors"] += 1
             sleep(interval)
             continue
-        attempts = keeper.run([pid for pid, _ in found])
+        attempts = keeper.run([pid for pid, _ in found], stop=stopping)
         keeper.reconcile()
         done = sum(1 for a in attempts if a.outcome == "liquidated")
         log(f"round {n}: {len(positions.open_ids) if positions.events else 'all'} open tracked, "
@@ -156,14 +165,14 @@ def run_keeper(positions: ChainPositions, keeper, *, rounds: Optional[int] = Non
         why_not = _why_not(positions.refused, [a for a in attempts if a.outcome != "liquidated"])
         for words, ids in why_not.items():
             log(f"round {n}: not liquidated: {_ids(ids)}: {words}")
-        if executor is not None:
-            for e in executor.run():
+        if executor is not None and not stopping():
+            for e in executor.run(stop=stopping):
                 if e.outcome != "executed":
                     log(f"round {n}: {e.message}")
             ex = executor.summary()
             log(f"round {n}: executed {ex['executed']} orders and LP requests so far, "
                 f"{ex['cancelled']} cancelled by the engine, {len(ex['waiting_now'])} waiting")
-        if rounds is None or n < rounds:
+        if (rounds is None or n < rounds) and not stopping():
             sleep(interval)
     try:
         _credit(positions.sync(), keeper)
@@ -171,6 +180,9 @@ def run_keeper(positions: ChainPositions, keeper, *, rounds: Optional[int] = Non
         pass
     summary = keeper.summary()
     summary["not_liquidated_now"] = why_not
+    summary["rounds"] = n
+    if stop is not None and stop.is_set():
+        summary["stopped"] = getattr(stop, "reason", None) or "stopped"
     if executor is not None:
         summary["executions"] = executor.summary()
     return summary

@@ -8,12 +8,14 @@ market whose price the engine would refuse as stale. Every test starts
 from an anvil snapshot of that state.
 """
 import json
+import signal
+import subprocess
 
 import pytest
 from web3.logs import DISCARD
 
 from . import activity
-from .helpers import ape_run, fund, output
+from .helpers import Lines, ape_run, ape_start, fund, output
 
 USDC, PRICE = activity.USDC, activity.PRICE
 NETWORK = ("--network", "ethereum:local:foundry")
@@ -203,3 +205,44 @@ def test_the_reward_check_reads_the_engine_s_own_event_from_the_simulation(chain
     assert RewardCheck(check.request, d.engine.address, check.encode, 10**18).refusal(pid, keystore.address) \
         == UNPROFITABLE
     assert d.engine.functions.position(pid).call()[3]           # a simulation sends nothing
+
+
+# ---------------------------------------------------------------- running as a service
+
+def start_keeper(world, keystore, *args):
+    proc = ape_start("keeper", "--manifest", str(world["manifest"]), "--account", keystore.alias, *args, *NETWORK,
+                     anvil=world["anvil"], keystore=keystore)
+    return proc, Lines(proc.stderr)
+
+
+def stop(proc, lines, signum=signal.SIGTERM, timeout=10):
+    """Signal the keeper, and return (exit code, stdout, stderr) once it
+    exits; a keeper still running after `timeout` seconds is killed and fails the test."""
+    proc.send_signal(signum)
+    try:
+        code = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        pytest.fail(f"still running {timeout} s after {signum.name}:\n{lines.text()}")
+    return code, proc.stdout.read(), lines.text()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
+def test_a_signal_stops_the_keeper_cleanly_with_its_summary(chain, keystore, signum):
+    """Looping mode with a long interval: the signal arrives while it waits
+    for its next round, and must end that wait at once, not after it."""
+    proc, lines = start_keeper(chain, keystore, "--interval", "600")
+    try:
+        assert lines.wait_for("round 1: not liquidated", timeout=180), lines.text()
+    except BaseException:
+        proc.kill()
+        raise
+    code, out, err = stop(proc, lines, signum)
+    assert code == 0, out + err
+    assert "Traceback" not in err and "Aborted!" not in err, err
+    assert f"keeper: stopped ({signum.name}) after 1 round(s)" in err, err
+    assert "round 2" not in err, err
+    # The round's work is in the summary: nothing was cut off.
+    assert "this run: liquidated 1 (rewards 500.00 USDC), attempts 1" in out, out + err
+    assert [ev.position_id for ev in liquidations(chain)] == [chain["eth_long"]]
