@@ -21,6 +21,12 @@ With --account, the keystore account is unlocked once, as deploy does:
 the passphrase from the prompt or, unattended, from
 APE_ACCOUNTS_<alias>_PASSPHRASE; it then signs every transaction itself.
 
+With --metrics-port, Prometheus metrics are served on /metrics (rounds,
+liquidations sent, succeeded, failed and held back by reason, orders and
+LP requests by outcome, the last round's time, the head's lag) and
+/health answers 200 while the last round finished within
+--health-max-age seconds, 503 otherwise.
+
 SIGTERM or SIGINT stops it cleanly: a transaction already sent is waited
 for and counted, nothing more is sent, the summary is printed and the
 exit code is 0 (a second SIGINT stops at once).
@@ -63,9 +69,14 @@ EXIT_WRONG_CHAIN = 4
 @click.option("--coin-price", type=click.FloatRange(min=0, min_open=True),
               help="collateral tokens one unit of the chain's coin is worth (e.g. 3000 USDC per ETH): hold back "
                    "liquidations whose reward, simulated on the node, is below their gas cost (default: no check)")
+@click.option("--metrics-port", type=click.IntRange(0, 65535),
+              help="serve Prometheus /metrics and /health on 127.0.0.1:PORT (0: any free port, logged)")
+@click.option("--health-max-age", type=click.FloatRange(min=0, min_open=True),
+              help="seconds: /health answers 503 when the last round finished longer ago "
+                   "(default: 3 intervals + 60 s)")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 def cli(engine, manifest, lens, account, test_account, from_block, interval, rounds, once, max_per_round, no_events,
-        no_orders, coin_price, as_json):
+        no_orders, coin_price, metrics_port, health_max_age, as_json):
     import ape
 
     from harness.chains.quiet_ape import QuietApeChain, quiet_ape
@@ -112,16 +123,29 @@ def cli(engine, manifest, lens, account, test_account, from_block, interval, rou
         decimals = chain.call(chain.call(engine, "Engine", "TOKEN"), "MockUSDC", "decimals")
         gate = RewardCheck(Rpc.ape(ape.chain.provider).request, engine, lambda pid: liquidate.encode([pid]),
                            coin_price, token_decimals=decimals, log=lambda line: click.echo(line, err=True)).refusal
-    keeper = Keeper("keeper", signer.address, ChainPort(chain, engine), max_per_scan=max_per_round, gate=gate)
+    metrics = None
+    if metrics_port is not None:
+        from harness.keeper.metrics import KeeperMetrics
+
+        metrics = KeeperMetrics(max_age=health_max_age or 3 * interval + 60)
+        try:
+            port = metrics.serve(metrics_port)
+        except OSError as err:
+            raise click.ClickException(f"cannot serve metrics on port {metrics_port}: {err}")
+        click.echo(f"keeper: metrics on http://127.0.0.1:{port}/metrics, health on /health", err=True)
+    keeper = Keeper("keeper", signer.address, ChainPort(chain, engine), max_per_scan=max_per_round, gate=gate,
+                    on_attempt=metrics.on_attempt if metrics else None)
     executor = None
     if not no_orders:
         # The engine knows its order book and pool: no manifest needed for them.
         executor = Executor("keeper", signer.address, ChainExecutions(
-            chain, chain.call(engine, "Engine", "ORDERS"), chain.call(engine, "Engine", "POOL")))
+            chain, chain.call(engine, "Engine", "ORDERS"), chain.call(engine, "Engine", "POOL")),
+            on_execution=metrics.on_execution if metrics else None)
     stop = _stop_on_signals()
     try:
         summary = run_keeper(positions, keeper, rounds=1 if once else rounds, interval=interval,
-                             log=lambda line: click.echo(line, err=True), executor=executor, stop=stop)
+                             log=lambda line: click.echo(line, err=True), executor=executor, stop=stop,
+                             on_round=metrics.on_round if metrics else None)
     except KeyboardInterrupt:
         # Only a second Ctrl-C gets here (the first sets `stop`): the
         # operator insists, so the transaction in flight, if any, is not waited for.
@@ -133,6 +157,8 @@ def cli(engine, manifest, lens, account, test_account, from_block, interval, rou
         click.echo(f"keeper: stopped ({summary['stopped']}) after {summary.get('rounds', '?')} round(s); "
                    f"nothing left half-sent", err=True)
     click.echo(json.dumps(summary, indent=1, sort_keys=True) if as_json else _summary_text(summary))
+    if metrics is not None:
+        metrics.close()
 
 
 def _stop_on_signals():

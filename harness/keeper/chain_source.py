@@ -65,6 +65,7 @@ class ChainPositions:
         self.open_ids: Set[int] = set()
         self.calls = 0                         # reads made, to show a scan's cost
         self.refused: List[Tuple[int, str]] = []   # the last scan's (position id, the engine's refusal)
+        self.head_timestamp: Optional[int] = None  # the latest block's, at the last scan
 
     # ---------------------------------------------------------------- events
 
@@ -116,7 +117,8 @@ class ChainPositions:
 
     def scan(self) -> List[Tuple[int, int]]:
         """(position id, shortfall) of what is liquidatable in the next block."""
-        timestamp = self.chain.latest_timestamp() + 1
+        self.head_timestamp = self.chain.latest_timestamp()
+        timestamp = self.head_timestamp + 1
         positions, markets = self.positions(), self.markets(timestamp)
         self.refused = refusals(positions, markets)
         return liquidatable(positions, markets)
@@ -126,7 +128,7 @@ class ChainPositions:
 
 def run_keeper(positions: ChainPositions, keeper, *, rounds: Optional[int] = None, interval: float = 12.0,
                sleep: Callable[[float], None] = None, log: Callable[[str], None] = print, executor=None,
-               stop=None) -> dict:
+               stop=None, on_round: Callable[[dict], None] = None) -> dict:
     """Scan and liquidate, `rounds` times (None: until interrupted). One
     round: apply new events (crediting our liquidations they show), scan,
     liquidate, reconcile anything a client error left unsettled, then (with
@@ -139,7 +141,9 @@ def run_keeper(positions: ChainPositions, keeper, *, rounds: Optional[int] = Non
     `stop` (a threading.Event, set by a signal handler) ends the run between
     sends, never inside one: a transaction already sent is waited for and
     counted, what was not sent yet is left for the next run, and the
-    summary is this run's as usual, with "stopped" and "rounds" in it."""
+    summary is this run's as usual, with "stopped" and "rounds" in it.
+
+    `on_round(info)` hears each round's end (the metrics)."""
     import time
     if sleep is None:
         # Waiting on the event wakes up at once when a signal sets it.
@@ -155,6 +159,8 @@ def run_keeper(positions: ChainPositions, keeper, *, rounds: Optional[int] = Non
         except ChainError as err:
             log(f"round {n}: RPC error while scanning ({err}); retrying next round")
             keeper.counts["rpc_errors"] += 1
+            if on_round is not None:
+                on_round({"round": n, "error": str(err)})
             sleep(interval)
             continue
         attempts = keeper.run([pid for pid, _ in found], stop=stopping)
@@ -172,6 +178,8 @@ def run_keeper(positions: ChainPositions, keeper, *, rounds: Optional[int] = Non
             ex = executor.summary()
             log(f"round {n}: executed {ex['executed']} orders and LP requests so far, "
                 f"{ex['cancelled']} cancelled by the engine, {len(ex['waiting_now'])} waiting")
+        if on_round is not None:
+            on_round({"round": n, "liquidatable": len(found), "head_timestamp": positions.head_timestamp})
         if (rounds is None or n < rounds) and not stopping():
             sleep(interval)
     try:

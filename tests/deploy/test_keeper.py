@@ -10,6 +10,7 @@ from an anvil snapshot of that state.
 import json
 import signal
 import subprocess
+import time
 
 import pytest
 from web3.logs import DISCARD
@@ -246,3 +247,89 @@ def test_a_signal_stops_the_keeper_cleanly_with_its_summary(chain, keystore, sig
     # The round's work is in the summary: nothing was cut off.
     assert "this run: liquidated 1 (rewards 500.00 USDC), attempts 1" in out, out + err
     assert [ev.position_id for ev in liquidations(chain)] == [chain["eth_long"]]
+
+
+# ---------------------------------------------------------------- metrics and health
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url):
+    """(status, body) of a GET; an HTTP error status is an answer, not an exception."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=5) as reply:
+            return reply.status, reply.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+
+
+def samples(text):
+    """Prometheus text format -> {'name{labels}': value}, comments left out."""
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, value = line.rsplit(" ", 1)
+            out[key] = float(value)
+    return out
+
+
+def test_metrics_and_health_endpoints_show_what_the_keeper_did(chain, keystore):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc, lines = start_keeper(chain, keystore, "--interval", "600", "--metrics-port", str(port),
+                               "--health-max-age", "4")
+    try:
+        assert lines.wait_for(f"keeper: metrics on {base}/metrics", timeout=180), lines.text()
+        # Serving before the first round ends: not healthy yet.
+        status, body = get(f"{base}/health")
+        assert lines.wait_for("orders and LP requests so far", timeout=120), lines.text()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            m = samples(get(f"{base}/metrics")[1])
+            if m.get("isomargin_keeper_rounds_total") == 1:
+                break
+            time.sleep(0.2)
+        after_round = get(f"{base}/health")
+        time.sleep(5)
+        stale = get(f"{base}/health")
+    finally:
+        code, out, err = stop(proc, lines)
+    assert code == 0, out + err
+    # Asked right after it starts serving, seconds before its first round can end.
+    assert (status, body.strip()) == (503, "no round finished yet")
+    assert m["isomargin_keeper_rounds_total"] == 1, m
+    assert m["isomargin_keeper_liquidations_sent_total"] == 1, m
+    assert m["isomargin_keeper_liquidations_succeeded_total"] == 1, m
+    assert m["isomargin_keeper_liquidatable_positions"] == 1, m
+    assert not [k for k in m if k.startswith("isomargin_keeper_liquidations_failed_total")], m
+    assert abs(m["isomargin_keeper_last_round_timestamp_seconds"] - time.time()) < 60, m
+    # anvil's clock was moved an hour ahead to age BTC's feed: the head is "in the future".
+    assert m["isomargin_keeper_head_lag_seconds"] < -3_000, m
+    assert after_round[0] == 200 and after_round[1].startswith("ok: last round finished"), after_round
+    assert stale[0] == 503 and "over the limit of 4 s" in stale[1], stale
+    assert "this run: liquidated 1" in out
+
+
+def test_a_liquidation_held_back_is_counted_by_its_reason_and_not_as_sent(chain, keystore):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc, lines = start_keeper(chain, keystore, "--interval", "600", "--metrics-port", str(port),
+                               "--coin-price", "1e18")
+    try:
+        assert lines.wait_for("orders and LP requests so far", timeout=180), lines.text()
+        time.sleep(1)         # on_round comes after that line
+        m = samples(get(f"{base}/metrics")[1])
+    finally:
+        code, out, err = stop(proc, lines)
+    assert code == 0, out + err
+    assert m['isomargin_keeper_liquidations_held_back_total{reason="reward below gas cost"}'] == 1, m
+    assert m["isomargin_keeper_liquidations_sent_total"] == 0, m
+    assert liquidations(chain) == []
