@@ -27,6 +27,12 @@ LP requests by outcome, the last round's time, the head's lag) and
 /health answers 200 while the last round finished within
 --health-max-age seconds, 503 otherwise.
 
+With --max-gas-price GWEI, a round in which the node's eth_gasPrice is
+above the limit sends nothing (no liquidation, no execution) and says so
+in one line, "gas price X gwei above the limit Y gwei", counted apart
+(gas_limited_rounds); every transaction is sent with the limit as its
+max fee per gas.
+
 SIGTERM or SIGINT stops it cleanly: a transaction already sent is waited
 for and counted, nothing more is sent, the summary is printed and the
 exit code is 0 (a second SIGINT stops at once).
@@ -69,6 +75,9 @@ EXIT_WRONG_CHAIN = 4
 @click.option("--coin-price", type=click.FloatRange(min=0, min_open=True),
               help="collateral tokens one unit of the chain's coin is worth (e.g. 3000 USDC per ETH): hold back "
                    "liquidations whose reward, simulated on the node, is below their gas cost (default: no check)")
+@click.option("--max-gas-price", type=click.FloatRange(min=0, min_open=True),
+              help="gwei: a round in which the node's gas price is above this sends nothing, says why and is "
+                   "counted apart; transactions are sent with this as their max fee per gas (default: no limit)")
 @click.option("--metrics-port", type=click.IntRange(0, 65535),
               help="serve Prometheus /metrics and /health on 127.0.0.1:PORT (0: any free port, logged)")
 @click.option("--health-max-age", type=click.FloatRange(min=0, min_open=True),
@@ -76,7 +85,7 @@ EXIT_WRONG_CHAIN = 4
                    "(default: 3 intervals + 60 s)")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 def cli(engine, manifest, lens, account, test_account, from_block, interval, rounds, once, max_per_round, no_events,
-        no_orders, coin_price, metrics_port, health_max_age, as_json):
+        no_orders, coin_price, max_gas_price, metrics_port, health_max_age, as_json):
     import ape
 
     from harness.chains.quiet_ape import QuietApeChain, quiet_ape
@@ -133,6 +142,16 @@ def cli(engine, manifest, lens, account, test_account, from_block, interval, rou
         except OSError as err:
             raise click.ClickException(f"cannot serve metrics on port {metrics_port}: {err}")
         click.echo(f"keeper: metrics on http://127.0.0.1:{port}/metrics, health on /health", err=True)
+    round_gate = None
+    if max_gas_price is not None:
+        from harness.chains.rpc import Rpc
+        from harness.keeper.gas import GasPriceLimit
+
+        limit = GasPriceLimit(Rpc.ape(ape.chain.provider).request, max_gas_price)
+        round_gate = limit.refusal
+        # Capped per transaction too: a price that rises between the check
+        # and the send cannot make a transaction pay more than the limit.
+        chain.tx_kwargs = {"max_fee": limit.limit_wei}
     keeper = Keeper("keeper", signer.address, ChainPort(chain, engine), max_per_scan=max_per_round, gate=gate,
                     on_attempt=metrics.on_attempt if metrics else None)
     executor = None
@@ -145,7 +164,7 @@ def cli(engine, manifest, lens, account, test_account, from_block, interval, rou
     try:
         summary = run_keeper(positions, keeper, rounds=1 if once else rounds, interval=interval,
                              log=lambda line: click.echo(line, err=True), executor=executor, stop=stop,
-                             on_round=metrics.on_round if metrics else None)
+                             on_round=metrics.on_round if metrics else None, round_gate=round_gate)
     except KeyboardInterrupt:
         # Only a second Ctrl-C gets here (the first sets `stop`): the
         # operator insists, so the transaction in flight, if any, is not waited for.
@@ -204,6 +223,8 @@ def _summary_text(s: dict) -> str:
         lines.append("not liquidated, and why:")
         lines += [f"  {'position' if len(ids) == 1 else 'positions'} {', '.join(map(str, ids))}: {words}"
                   for words, ids in why_not.items()]
+    if s.get("gas_limited_rounds"):
+        lines.append(f"rounds that sent nothing, the gas price above --max-gas-price: {s['gas_limited_rounds']}")
     if "executions" in s:
         lines.append(_executions_line(s["executions"]))
     return "\n".join(lines)

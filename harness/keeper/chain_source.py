@@ -128,7 +128,8 @@ class ChainPositions:
 
 def run_keeper(positions: ChainPositions, keeper, *, rounds: Optional[int] = None, interval: float = 12.0,
                sleep: Callable[[float], None] = None, log: Callable[[str], None] = print, executor=None,
-               stop=None, on_round: Callable[[dict], None] = None) -> dict:
+               stop=None, on_round: Callable[[dict], None] = None,
+               round_gate: Callable[[], Optional[str]] = None) -> dict:
     """Scan and liquidate, `rounds` times (None: until interrupted). One
     round: apply new events (crediting our liquidations they show), scan,
     liquidate, reconcile anything a client error left unsettled, then (with
@@ -143,13 +144,17 @@ def run_keeper(positions: ChainPositions, keeper, *, rounds: Optional[int] = Non
     counted, what was not sent yet is left for the next run, and the
     summary is this run's as usual, with "stopped" and "rounds" in it.
 
-    `on_round(info)` hears each round's end (the metrics)."""
+    `round_gate()`, asked after the scan, returns a reason to send nothing
+    this round (the gas price above the operator's limit), or None: the
+    round is logged in one line and counted apart, as "gas_limited_rounds",
+    and what it found waits for the next. `on_round(info)` hears each round's
+    end (the metrics)."""
     import time
     if sleep is None:
         # Waiting on the event wakes up at once when a signal sets it.
         sleep = stop.wait if stop is not None else time.sleep
     stopping = stop.is_set if stop is not None else (lambda: False)
-    n = 0
+    n = gated = 0
     why_not: Dict[str, List[int]] = {}
     while (rounds is None or n < rounds) and not stopping():
         n += 1
@@ -162,6 +167,19 @@ def run_keeper(positions: ChainPositions, keeper, *, rounds: Optional[int] = Non
             if on_round is not None:
                 on_round({"round": n, "error": str(err)})
             sleep(interval)
+            continue
+        held = round_gate() if round_gate is not None else None
+        if held is not None:
+            gated += 1
+            log(f"round {n}: {held}; nothing sent this round ({len(found)} liquidatable)")
+            why_not = _why_not(positions.refused, [])
+            if found:
+                why_not.setdefault(f"not sent: {held}", []).extend(pid for pid, _ in found)
+            if on_round is not None:
+                on_round({"round": n, "gas_limited": True, "liquidatable": len(found),
+                          "head_timestamp": positions.head_timestamp})
+            if (rounds is None or n < rounds) and not stopping():
+                sleep(interval)
             continue
         attempts = keeper.run([pid for pid, _ in found], stop=stopping)
         keeper.reconcile()
@@ -189,6 +207,7 @@ def run_keeper(positions: ChainPositions, keeper, *, rounds: Optional[int] = Non
     summary = keeper.summary()
     summary["not_liquidated_now"] = why_not
     summary["rounds"] = n
+    summary["gas_limited_rounds"] = gated
     if stop is not None and stop.is_set():
         summary["stopped"] = getattr(stop, "reason", None) or "stopped"
     if executor is not None:

@@ -42,6 +42,8 @@ class KeeperMetrics:
                             registry=r)
         self.executions = Counter(f"{PREFIX}_executions", "Orders and LP requests tried, by kind and outcome",
                                   ["kind", "outcome"], registry=r)
+        self.gas_limited = Counter(f"{PREFIX}_rounds_over_gas_price_limit",
+                                   "Rounds that sent nothing: the node's gas price above --max-gas-price", registry=r)
         self.last_round = Gauge(f"{PREFIX}_last_round_timestamp_seconds",
                                 "Wall-clock time the last round finished", registry=r)
         self.lag = Gauge(f"{PREFIX}_head_lag_seconds",
@@ -82,6 +84,8 @@ class KeeperMetrics:
             return
         now = self.clock()
         self.rounds.inc()
+        if info.get("gas_limited"):
+            self.gas_limited.inc()
         self.liquidatable.set(info.get("liquidatable", 0))
         if info.get("head_timestamp") is not None:
             self.lag.set(now - info["head_timestamp"])

@@ -333,3 +333,34 @@ def test_a_liquidation_held_back_is_counted_by_its_reason_and_not_as_sent(chain,
     assert m['isomargin_keeper_liquidations_held_back_total{reason="reward below gas cost"}'] == 1, m
     assert m["isomargin_keeper_liquidations_sent_total"] == 0, m
     assert liquidations(chain) == []
+
+
+# ---------------------------------------------------------------- the gas-price limit
+
+def test_a_gas_price_above_the_limit_sends_nothing_and_says_why(chain, keystore):
+    """Last in the file: the base fee set here is the next block's, and the
+    second run's liquidation mines that block (the snapshot revert of the
+    next test would otherwise have to undo anvil's pending base fee)."""
+    anvil = chain["anvil"]
+    anvil.request("anvil_setNextBlockBaseFeePerGas", [hex(100 * 10**9)])
+    price = int(anvil.request("eth_gasPrice"), 16)
+    assert price > 100 * 10**9 and price % 10**9 == 0, price     # the base fee and anvil's whole-gwei tip
+    gwei = price // 10**9
+    run = keeper(chain, keystore, "--account", keystore.alias, "--once", "--max-gas-price", "50", "--json")
+    assert run.returncode == 0, output(run)
+    (line,) = [x for x in run.stderr.splitlines() if "above the limit" in x]
+    assert line == (f"round 1: gas price {gwei} gwei above the limit 50 gwei; "
+                    f"nothing sent this round (1 liquidatable)"), output(run)
+    summary = json.loads(run.stdout[run.stdout.index("{"):])
+    assert (summary["gas_limited_rounds"], summary["attempts"], summary["gas_spent"]) == (1, 0, 0), summary
+    assert summary["not_liquidated_now"][f"not sent: gas price {gwei} gwei above the limit 50 gwei"] \
+        == [chain["eth_long"]]
+    assert summary["executions"]["executed"] == 0
+    assert liquidations(chain) == []
+    # Under a limit above the price the same round liquidates, its transaction capped at that max fee.
+    run = keeper(chain, keystore, "--account", keystore.alias, "--once", "--max-gas-price", "500")
+    assert run.returncode == 0, output(run)
+    assert "this run: liquidated 1" in run.stdout and "above the limit" not in run.stderr, output(run)
+    assert [ev.position_id for ev in liquidations(chain)] == [chain["eth_long"]]
+    (tx,) = chain["devnet"].w3.eth.get_block("latest", full_transactions=True)["transactions"]
+    assert tx["to"] == chain["devnet"].engine.address and tx["maxFeePerGas"] == 500 * 10**9, tx
