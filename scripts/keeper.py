@@ -21,8 +21,24 @@ With --account, the keystore account is unlocked once, as deploy does:
 the passphrase from the prompt or, unattended, from
 APE_ACCOUNTS_<alias>_PASSPHRASE; it then signs every transaction itself.
 
-Exit codes: 0 the rounds ran; 1 another error (no contract at the
-engine's address, an unreadable manifest); 2 a usage error; 3 the account
+With --metrics-port, Prometheus metrics are served on /metrics (rounds,
+liquidations sent, succeeded, failed and held back by reason, orders and
+LP requests by outcome, the last round's time, the head's lag) and
+/health answers 200 while the last round finished within
+--health-max-age seconds, 503 otherwise.
+
+With --max-gas-price GWEI, a round in which the node's eth_gasPrice is
+above the limit sends nothing (no liquidation, no execution) and says so
+in one line, "gas price X gwei above the limit Y gwei", counted apart
+(gas_limited_rounds); every transaction is sent with the limit as its
+max fee per gas.
+
+SIGTERM or SIGINT stops it cleanly: a transaction already sent is waited
+for and counted, nothing more is sent, the summary is printed and the
+exit code is 0 (a second SIGINT stops at once).
+
+Exit codes: 0 the rounds ran (or a signal stopped them); 1 another
+error (no contract at the engine's address, an unreadable manifest); 2 a usage error; 3 the account
 cannot sign (locked with no passphrase given, or a wrong passphrase);
 4 the node is not the manifest's chain (its chain id, or its genesis
 block when the manifest records one). Each is one line on stderr.
@@ -59,9 +75,17 @@ EXIT_WRONG_CHAIN = 4
 @click.option("--coin-price", type=click.FloatRange(min=0, min_open=True),
               help="collateral tokens one unit of the chain's coin is worth (e.g. 3000 USDC per ETH): hold back "
                    "liquidations whose reward, simulated on the node, is below their gas cost (default: no check)")
+@click.option("--max-gas-price", type=click.FloatRange(min=0, min_open=True),
+              help="gwei: a round in which the node's gas price is above this sends nothing, says why and is "
+                   "counted apart; transactions are sent with this as their max fee per gas (default: no limit)")
+@click.option("--metrics-port", type=click.IntRange(0, 65535),
+              help="serve Prometheus /metrics and /health on 127.0.0.1:PORT (0: any free port, logged)")
+@click.option("--health-max-age", type=click.FloatRange(min=0, min_open=True),
+              help="seconds: /health answers 503 when the last round finished longer ago "
+                   "(default: 3 intervals + 60 s)")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 def cli(engine, manifest, lens, account, test_account, from_block, interval, rounds, once, max_per_round, no_events,
-        no_orders, coin_price, as_json):
+        no_orders, coin_price, max_gas_price, metrics_port, health_max_age, as_json):
     import ape
 
     from harness.chains.quiet_ape import QuietApeChain, quiet_ape
@@ -108,20 +132,77 @@ def cli(engine, manifest, lens, account, test_account, from_block, interval, rou
         decimals = chain.call(chain.call(engine, "Engine", "TOKEN"), "MockUSDC", "decimals")
         gate = RewardCheck(Rpc.ape(ape.chain.provider).request, engine, lambda pid: liquidate.encode([pid]),
                            coin_price, token_decimals=decimals, log=lambda line: click.echo(line, err=True)).refusal
-    keeper = Keeper("keeper", signer.address, ChainPort(chain, engine), max_per_scan=max_per_round, gate=gate)
+    metrics = None
+    if metrics_port is not None:
+        from harness.keeper.metrics import KeeperMetrics
+
+        metrics = KeeperMetrics(max_age=health_max_age or 3 * interval + 60)
+        try:
+            port = metrics.serve(metrics_port)
+        except OSError as err:
+            raise click.ClickException(f"cannot serve metrics on port {metrics_port}: {err}")
+        click.echo(f"keeper: metrics on http://127.0.0.1:{port}/metrics, health on /health", err=True)
+    round_gate = None
+    if max_gas_price is not None:
+        from harness.chains.rpc import Rpc
+        from harness.keeper.gas import GasPriceLimit
+
+        limit = GasPriceLimit(Rpc.ape(ape.chain.provider).request, max_gas_price)
+        round_gate = limit.refusal
+        # Capped per transaction too: a price that rises between the check
+        # and the send cannot make a transaction pay more than the limit.
+        chain.tx_kwargs = {"max_fee": limit.limit_wei}
+    keeper = Keeper("keeper", signer.address, ChainPort(chain, engine), max_per_scan=max_per_round, gate=gate,
+                    on_attempt=metrics.on_attempt if metrics else None)
     executor = None
     if not no_orders:
         # The engine knows its order book and pool: no manifest needed for them.
         executor = Executor("keeper", signer.address, ChainExecutions(
-            chain, chain.call(engine, "Engine", "ORDERS"), chain.call(engine, "Engine", "POOL")))
+            chain, chain.call(engine, "Engine", "ORDERS"), chain.call(engine, "Engine", "POOL")),
+            on_execution=metrics.on_execution if metrics else None)
+    stop = _stop_on_signals()
     try:
         summary = run_keeper(positions, keeper, rounds=1 if once else rounds, interval=interval,
-                             log=lambda line: click.echo(line, err=True), executor=executor)
+                             log=lambda line: click.echo(line, err=True), executor=executor, stop=stop,
+                             on_round=metrics.on_round if metrics else None, round_gate=round_gate)
     except KeyboardInterrupt:
+        # Only a second Ctrl-C gets here (the first sets `stop`): the
+        # operator insists, so the transaction in flight, if any, is not waited for.
         summary = keeper.summary()
+        summary["stopped"] = "interrupted again: a transaction in flight may be unaccounted for"
         if executor is not None:
             summary["executions"] = executor.summary()
+    if summary.get("stopped"):
+        click.echo(f"keeper: stopped ({summary['stopped']}) after {summary.get('rounds', '?')} round(s); "
+                   f"nothing left half-sent", err=True)
     click.echo(json.dumps(summary, indent=1, sort_keys=True) if as_json else _summary_text(summary))
+    if metrics is not None:
+        metrics.close()
+
+
+def _stop_on_signals():
+    """SIGTERM (a service manager's stop) and SIGINT set an event the
+    round loop checks between sends, so no transaction is cut off between
+    being signed and being counted; a second SIGINT interrupts at once.
+    The handler only sets the event: writing to stderr from it could
+    re-enter a write the main thread is in the middle of."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    stop.reason = None
+
+    def handler(signum, _frame):
+        name = signal.Signals(signum).name
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        if not stop.is_set():
+            stop.reason = name
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
+    return stop
 
 
 def _usdc(units: int) -> str:
@@ -142,6 +223,8 @@ def _summary_text(s: dict) -> str:
         lines.append("not liquidated, and why:")
         lines += [f"  {'position' if len(ids) == 1 else 'positions'} {', '.join(map(str, ids))}: {words}"
                   for words, ids in why_not.items()]
+    if s.get("gas_limited_rounds"):
+        lines.append(f"rounds that sent nothing, the gas price above --max-gas-price: {s['gas_limited_rounds']}")
     if "executions" in s:
         lines.append(_executions_line(s["executions"]))
     return "\n".join(lines)

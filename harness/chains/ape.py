@@ -23,6 +23,8 @@ class ApeChain(Chain):
         self.accounts = [a.address for a in accts]
         self._instances = {}
         self.name = f"ape:{ape.chain.provider.network_choice}"
+        # Extra fields for every transaction (the keeper's max_fee cap).
+        self.tx_kwargs = {}
 
     def _container(self, contract):
         return getattr(self.ape.project, contract)
@@ -52,7 +54,7 @@ class ApeChain(Chain):
 
         method = getattr(self._instance(address, contract), fn)
         try:
-            receipt = method(*args, sender=self._accounts[sender])
+            receipt = method(*args, sender=self._accounts[sender], **self.tx_kwargs)
         except ContractLogicError as err:
             reason = err.message if err.message not in BARE_REVERT_MESSAGES else None
             return TxResult(False, reason, None, 0)

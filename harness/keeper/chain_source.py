@@ -65,6 +65,7 @@ class ChainPositions:
         self.open_ids: Set[int] = set()
         self.calls = 0                         # reads made, to show a scan's cost
         self.refused: List[Tuple[int, str]] = []   # the last scan's (position id, the engine's refusal)
+        self.head_timestamp: Optional[int] = None  # the latest block's, at the last scan
 
     # ---------------------------------------------------------------- events
 
@@ -116,7 +117,8 @@ class ChainPositions:
 
     def scan(self) -> List[Tuple[int, int]]:
         """(position id, shortfall) of what is liquidatable in the next block."""
-        timestamp = self.chain.latest_timestamp() + 1
+        self.head_timestamp = self.chain.latest_timestamp()
+        timestamp = self.head_timestamp + 1
         positions, markets = self.positions(), self.markets(timestamp)
         self.refused = refusals(positions, markets)
         return liquidatable(positions, markets)
@@ -125,7 +127,9 @@ class ChainPositions:
 # ---------------------------------------------------------------- the loop
 
 def run_keeper(positions: ChainPositions, keeper, *, rounds: Optional[int] = None, interval: float = 12.0,
-               sleep: Callable[[float], None] = None, log: Callable[[str], None] = print, executor=None) -> dict:
+               sleep: Callable[[float], None] = None, log: Callable[[str], None] = print, executor=None,
+               stop=None, on_round: Callable[[dict], None] = None,
+               round_gate: Callable[[], Optional[str]] = None) -> dict:
     """Scan and liquidate, `rounds` times (None: until interrupted). One
     round: apply new events (crediting our liquidations they show), scan,
     liquidate, reconcile anything a client error left unsettled, then (with
@@ -133,12 +137,26 @@ def run_keeper(positions: ChainPositions, keeper, *, rounds: Optional[int] = Non
     that cannot run yet waits. Every position not liquidated is logged with
     why (skipped: the refusal the engine would give; tried: what went
     wrong), and the summary's "not_liquidated_now" groups the last round's
-    by those words. The summary gains the executor's under "executions"."""
+    by those words. The summary gains the executor's under "executions".
+
+    `stop` (a threading.Event, set by a signal handler) ends the run between
+    sends, never inside one: a transaction already sent is waited for and
+    counted, what was not sent yet is left for the next run, and the
+    summary is this run's as usual, with "stopped" and "rounds" in it.
+
+    `round_gate()`, asked after the scan, returns a reason to send nothing
+    this round (the gas price above the operator's limit), or None: the
+    round is logged in one line and counted apart, as "gas_limited_rounds",
+    and what it found waits for the next. `on_round(info)` hears each round's
+    end (the metrics)."""
     import time
-    sleep = sleep or time.sleep
-    n = 0
+    if sleep is None:
+        # Waiting on the event wakes up at once when a signal sets it.
+        sleep = stop.wait if stop is not None else time.sleep
+    stopping = stop.is_set if stop is not None else (lambda: False)
+    n = gated = 0
     why_not: Dict[str, List[int]] = {}
-    while rounds is None or n < rounds:
+    while (rounds is None or n < rounds) and not stopping():
         n += 1
         try:
             _credit(positions.sync(), keeper)
@@ -146,9 +164,24 @@ def run_keeper(positions: ChainPositions, keeper, *, rounds: Optional[int] = Non
         except ChainError as err:
             log(f"round {n}: RPC error while scanning ({err}); retrying next round")
             keeper.counts["rpc_errors"] += 1
+            if on_round is not None:
+                on_round({"round": n, "error": str(err)})
             sleep(interval)
             continue
-        attempts = keeper.run([pid for pid, _ in found])
+        held = round_gate() if round_gate is not None else None
+        if held is not None:
+            gated += 1
+            log(f"round {n}: {held}; nothing sent this round ({len(found)} liquidatable)")
+            why_not = _why_not(positions.refused, [])
+            if found:
+                why_not.setdefault(f"not sent: {held}", []).extend(pid for pid, _ in found)
+            if on_round is not None:
+                on_round({"round": n, "gas_limited": True, "liquidatable": len(found),
+                          "head_timestamp": positions.head_timestamp})
+            if (rounds is None or n < rounds) and not stopping():
+                sleep(interval)
+            continue
+        attempts = keeper.run([pid for pid, _ in found], stop=stopping)
         keeper.reconcile()
         done = sum(1 for a in attempts if a.outcome == "liquidated")
         log(f"round {n}: {len(positions.open_ids) if positions.events else 'all'} open tracked, "
@@ -156,14 +189,16 @@ def run_keeper(positions: ChainPositions, keeper, *, rounds: Optional[int] = Non
         why_not = _why_not(positions.refused, [a for a in attempts if a.outcome != "liquidated"])
         for words, ids in why_not.items():
             log(f"round {n}: not liquidated: {_ids(ids)}: {words}")
-        if executor is not None:
-            for e in executor.run():
+        if executor is not None and not stopping():
+            for e in executor.run(stop=stopping):
                 if e.outcome != "executed":
                     log(f"round {n}: {e.message}")
             ex = executor.summary()
             log(f"round {n}: executed {ex['executed']} orders and LP requests so far, "
                 f"{ex['cancelled']} cancelled by the engine, {len(ex['waiting_now'])} waiting")
-        if rounds is None or n < rounds:
+        if on_round is not None:
+            on_round({"round": n, "liquidatable": len(found), "head_timestamp": positions.head_timestamp})
+        if (rounds is None or n < rounds) and not stopping():
             sleep(interval)
     try:
         _credit(positions.sync(), keeper)
@@ -171,6 +206,10 @@ def run_keeper(positions: ChainPositions, keeper, *, rounds: Optional[int] = Non
         pass
     summary = keeper.summary()
     summary["not_liquidated_now"] = why_not
+    summary["rounds"] = n
+    summary["gas_limited_rounds"] = gated
+    if stop is not None and stop.is_set():
+        summary["stopped"] = getattr(stop, "reason", None) or "stopped"
     if executor is not None:
         summary["executions"] = executor.summary()
     return summary

@@ -186,8 +186,9 @@ class Executor:
         self.gas_spent = 0
         self.waiting: Dict[str, str] = {}        # what waits now, by noun: the last round's messages
 
-    def run(self) -> List[Execution]:
-        """One pass: every pending order, then every pending LP request."""
+    def run(self, stop: Optional[Callable[[], bool]] = None) -> List[Execution]:
+        """One pass: every pending order, then every pending LP request;
+        once `stop()` is true, send no more."""
         done = []
         self.waiting = {}
         try:
@@ -197,6 +198,8 @@ class Executor:
             self.counts["rpc_error"] += 1
             return [self._note(Execution("order", 0, "rpc_error", f"could not read pending work: {err}"))]
         for kind, ident in work:
+            if stop is not None and stop():
+                break
             done.append(self._one(kind, ident))
         return done
 

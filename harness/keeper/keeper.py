@@ -133,11 +133,17 @@ class Keeper:
 
     # ---------------------------------------------------------------- acting
 
-    def run(self, candidates: List[int]) -> List[Attempt]:
-        """Try to liquidate `candidates` in order, at most max_per_scan of them."""
+    def run(self, candidates: List[int], stop: Optional[Callable[[], bool]] = None) -> List[Attempt]:
+        """Try to liquidate `candidates` in order, at most max_per_scan of
+        them; once `stop()` is true, send no more (the next run finds them)."""
         if self.max_per_scan:
             candidates = candidates[: self.max_per_scan]
-        return [self.liquidate(pid) for pid in candidates]
+        done = []
+        for pid in candidates:
+            if stop is not None and stop():
+                break
+            done.append(self.liquidate(pid))
+        return done
 
     def liquidate(self, position_id: int) -> Attempt:
         if self.gate is not None:

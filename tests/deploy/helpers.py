@@ -70,3 +70,53 @@ def ape_run(script: str, *args, anvil: Anvil, keystore: Keystore, env_extra=None
 
 def output(proc) -> str:
     return proc.stdout + proc.stderr
+
+
+def ape_start(script: str, *args, anvil: Anvil, keystore: Keystore, env_extra=None) -> subprocess.Popen:
+    """`ape run SCRIPT ARGS` left running (a service), its output in pipes."""
+    ape = str(Path(sys.executable).parent / "ape")
+    env = keystore.env(anvil)
+    env.update(env_extra or {})
+    return subprocess.Popen([ape, "run", script, *args], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+class Lines:
+    """A running process's stderr, read on a thread so a test can wait for
+    a line with a time limit; `text()` is everything read so far."""
+
+    def __init__(self, stream):
+        import queue
+        import threading
+
+        self.seen, self._queue = [], queue.Queue()
+        self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, stream):
+        for line in stream:
+            self._queue.put(line)
+        self._queue.put(None)
+
+    def wait_for(self, words: str, timeout: float) -> bool:
+        import queue
+        import time
+
+        deadline = time.monotonic() + timeout
+        while not any(words in line for line in self.seen):
+            try:
+                line = self._queue.get(timeout=max(deadline - time.monotonic(), 0.01))
+            except queue.Empty:
+                return False
+            if line is None:
+                return False
+            self.seen.append(line)
+        return True
+
+    def text(self, timeout: float = 5) -> str:
+        self._thread.join(timeout)
+        while not self._queue.empty():
+            line = self._queue.get()
+            if line is not None:
+                self.seen.append(line)
+        return "".join(self.seen)

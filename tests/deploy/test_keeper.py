@@ -8,12 +8,15 @@ market whose price the engine would refuse as stale. Every test starts
 from an anvil snapshot of that state.
 """
 import json
+import signal
+import subprocess
+import time
 
 import pytest
 from web3.logs import DISCARD
 
 from . import activity
-from .helpers import ape_run, fund, output
+from .helpers import Lines, ape_run, ape_start, fund, output
 
 USDC, PRICE = activity.USDC, activity.PRICE
 NETWORK = ("--network", "ethereum:local:foundry")
@@ -203,3 +206,161 @@ def test_the_reward_check_reads_the_engine_s_own_event_from_the_simulation(chain
     assert RewardCheck(check.request, d.engine.address, check.encode, 10**18).refusal(pid, keystore.address) \
         == UNPROFITABLE
     assert d.engine.functions.position(pid).call()[3]           # a simulation sends nothing
+
+
+# ---------------------------------------------------------------- running as a service
+
+def start_keeper(world, keystore, *args):
+    proc = ape_start("keeper", "--manifest", str(world["manifest"]), "--account", keystore.alias, *args, *NETWORK,
+                     anvil=world["anvil"], keystore=keystore)
+    return proc, Lines(proc.stderr)
+
+
+def stop(proc, lines, signum=signal.SIGTERM, timeout=10):
+    """Signal the keeper, and return (exit code, stdout, stderr) once it
+    exits; a keeper still running after `timeout` seconds is killed and fails the test."""
+    proc.send_signal(signum)
+    try:
+        code = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        pytest.fail(f"still running {timeout} s after {signum.name}:\n{lines.text()}")
+    return code, proc.stdout.read(), lines.text()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
+def test_a_signal_stops_the_keeper_cleanly_with_its_summary(chain, keystore, signum):
+    """Looping mode with a long interval: the signal arrives while it waits
+    for its next round, and must end that wait at once, not after it."""
+    proc, lines = start_keeper(chain, keystore, "--interval", "600")
+    try:
+        assert lines.wait_for("round 1: not liquidated", timeout=180), lines.text()
+    except BaseException:
+        proc.kill()
+        raise
+    code, out, err = stop(proc, lines, signum)
+    assert code == 0, out + err
+    assert "Traceback" not in err and "Aborted!" not in err, err
+    assert f"keeper: stopped ({signum.name}) after 1 round(s)" in err, err
+    assert "round 2" not in err, err
+    # The round's work is in the summary: nothing was cut off.
+    assert "this run: liquidated 1 (rewards 500.00 USDC), attempts 1" in out, out + err
+    assert [ev.position_id for ev in liquidations(chain)] == [chain["eth_long"]]
+
+
+# ---------------------------------------------------------------- metrics and health
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url):
+    """(status, body) of a GET; an HTTP error status is an answer, not an exception."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=5) as reply:
+            return reply.status, reply.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+
+
+def samples(text):
+    """Prometheus text format -> {'name{labels}': value}, comments left out."""
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, value = line.rsplit(" ", 1)
+            out[key] = float(value)
+    return out
+
+
+def test_metrics_and_health_endpoints_show_what_the_keeper_did(chain, keystore):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc, lines = start_keeper(chain, keystore, "--interval", "600", "--metrics-port", str(port),
+                               "--health-max-age", "4")
+    try:
+        assert lines.wait_for(f"keeper: metrics on {base}/metrics", timeout=180), lines.text()
+        # Serving before the first round ends: not healthy yet.
+        status, body = get(f"{base}/health")
+        assert lines.wait_for("orders and LP requests so far", timeout=120), lines.text()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            m = samples(get(f"{base}/metrics")[1])
+            if m.get("isomargin_keeper_rounds_total") == 1:
+                break
+            time.sleep(0.2)
+        after_round = get(f"{base}/health")
+        time.sleep(5)
+        stale = get(f"{base}/health")
+    finally:
+        code, out, err = stop(proc, lines)
+    assert code == 0, out + err
+    # Asked right after it starts serving, seconds before its first round can end.
+    assert (status, body.strip()) == (503, "no round finished yet")
+    assert m["isomargin_keeper_rounds_total"] == 1, m
+    assert m["isomargin_keeper_liquidations_sent_total"] == 1, m
+    assert m["isomargin_keeper_liquidations_succeeded_total"] == 1, m
+    assert m["isomargin_keeper_liquidatable_positions"] == 1, m
+    assert not [k for k in m if k.startswith("isomargin_keeper_liquidations_failed_total")], m
+    assert abs(m["isomargin_keeper_last_round_timestamp_seconds"] - time.time()) < 60, m
+    # anvil's clock was moved an hour ahead to age BTC's feed: the head is "in the future".
+    assert m["isomargin_keeper_head_lag_seconds"] < -3_000, m
+    assert after_round[0] == 200 and after_round[1].startswith("ok: last round finished"), after_round
+    assert stale[0] == 503 and "over the limit of 4 s" in stale[1], stale
+    assert "this run: liquidated 1" in out
+
+
+def test_a_liquidation_held_back_is_counted_by_its_reason_and_not_as_sent(chain, keystore):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc, lines = start_keeper(chain, keystore, "--interval", "600", "--metrics-port", str(port),
+                               "--coin-price", "1e18")
+    try:
+        assert lines.wait_for("orders and LP requests so far", timeout=180), lines.text()
+        time.sleep(1)         # on_round comes after that line
+        m = samples(get(f"{base}/metrics")[1])
+    finally:
+        code, out, err = stop(proc, lines)
+    assert code == 0, out + err
+    assert m['isomargin_keeper_liquidations_held_back_total{reason="reward below gas cost"}'] == 1, m
+    assert m["isomargin_keeper_liquidations_sent_total"] == 0, m
+    assert liquidations(chain) == []
+
+
+# ---------------------------------------------------------------- the gas-price limit
+
+def test_a_gas_price_above_the_limit_sends_nothing_and_says_why(chain, keystore):
+    """Last in the file: the base fee set here is the next block's, and the
+    second run's liquidation mines that block (the snapshot revert of the
+    next test would otherwise have to undo anvil's pending base fee)."""
+    anvil = chain["anvil"]
+    anvil.request("anvil_setNextBlockBaseFeePerGas", [hex(100 * 10**9)])
+    price = int(anvil.request("eth_gasPrice"), 16)
+    assert price > 100 * 10**9 and price % 10**9 == 0, price     # the base fee and anvil's whole-gwei tip
+    gwei = price // 10**9
+    run = keeper(chain, keystore, "--account", keystore.alias, "--once", "--max-gas-price", "50", "--json")
+    assert run.returncode == 0, output(run)
+    (line,) = [x for x in run.stderr.splitlines() if "above the limit" in x]
+    assert line == (f"round 1: gas price {gwei} gwei above the limit 50 gwei; "
+                    f"nothing sent this round (1 liquidatable)"), output(run)
+    summary = json.loads(run.stdout[run.stdout.index("{"):])
+    assert (summary["gas_limited_rounds"], summary["attempts"], summary["gas_spent"]) == (1, 0, 0), summary
+    assert summary["not_liquidated_now"][f"not sent: gas price {gwei} gwei above the limit 50 gwei"] \
+        == [chain["eth_long"]]
+    assert summary["executions"]["executed"] == 0
+    assert liquidations(chain) == []
+    # Under a limit above the price the same round liquidates, its transaction capped at that max fee.
+    run = keeper(chain, keystore, "--account", keystore.alias, "--once", "--max-gas-price", "500")
+    assert run.returncode == 0, output(run)
+    assert "this run: liquidated 1" in run.stdout and "above the limit" not in run.stderr, output(run)
+    assert [ev.position_id for ev in liquidations(chain)] == [chain["eth_long"]]
+    (tx,) = chain["devnet"].w3.eth.get_block("latest", full_transactions=True)["transactions"]
+    assert tx["to"] == chain["devnet"].engine.address and tx["maxFeePerGas"] == 500 * 10**9, tx
