@@ -180,20 +180,20 @@ class LiquidationIndex:
             heap[:] = [e for e in heap if entries.get(e[2]) is e]
             heapq.heapify(heap)
         bound = -price if is_long else price
-        out, stack, n = [], [0], len(heap)
-        while stack:
-            i = stack.pop()
-            if i >= n:
-                continue
-            entry = heap[i]
-            if entry[0] >= bound:
-                continue
-            stack.append(2 * i + 1)
-            stack.append(2 * i + 2)
+        # Every entry the bound cannot rule out comes off the heap, the dead
+        # with the rest, and the live go back: the work is what the scan
+        # yields plus the dead it meets, and liquidated positions (small keys,
+        # at the top) do not stay in the way of the next scan.
+        out, keep = [], []
+        while heap and heap[0][0] < bound:
+            entry = heapq.heappop(heap)
             slot = entry[2]
             if entries.get(slot) is entry:
+                keep.append(entry)
                 pos = entry[3]
                 out.append((position_id_of(slot, pos.generation), pos))
+        for entry in keep:
+            heapq.heappush(heap, entry)
         return out
 
     def liquidatable(self, markets) -> List[Tuple[int, int]]:
