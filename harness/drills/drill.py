@@ -19,12 +19,13 @@ from typing import Dict, List, Optional
 
 from tqdm import tqdm
 
+from model.liquidation_index import LiquidationIndex
 from model.orders import MAX_U128, OrderCancelled, OrderExecuted
 from model.pool import LP_REQUEST_DELAY
 
 from ..chains.chain import Chain, ChainError
 from ..chains.faults import FlakyChain
-from ..keeper.health import TriggerCache, model_market_view, open_positions
+from ..keeper.health import model_market_view
 from ..keeper.keeper import Attempt, Keeper, TwinPort
 from ..protocol.markets import MAX_UINT256
 from ..twin.invariants import InvariantBreach, check_conservation, check_isolation
@@ -141,7 +142,10 @@ class Drill:
         self.model = self.driver.model
         self.engine = self.model.engine
         self.step = 0
-        self.scanner = TriggerCache()
+        # What the keepers find, by the engine's rule on the model (whatever
+        # the backend: the model is checked against the chain every step);
+        # the index checks only what its bound cannot rule out.
+        self.scanner = LiquidationIndex(self.engine)
         self.result = DrillResult(scenario, self.driver.label, self.driver.measures_gas, self.driver.checks_chain,
                                   self.driver.gas_source)
 
@@ -339,7 +343,7 @@ class Drill:
             if ps.update:
                 self._publish(m.symbol, ps.price)
         views = {mid: model_market_view(self.engine, mid, d.clock + 1) for mid in self.symbol_of}
-        found = [pid for pid, _ in self.scanner.liquidatable(open_positions(self.engine), views)]
+        found = [pid for pid, _ in self.scanner.liquidatable(views)]
         self._track_episodes(step, found, views)
 
         for i, k in enumerate(self.keepers):
@@ -529,7 +533,7 @@ class Drill:
     def _liquidatable_now(self) -> int:
         # Outside a step no keeper scans; the same rule counts what one would find.
         views = {mid: model_market_view(self.engine, mid, self.driver.clock + 1) for mid in self.symbol_of}
-        return len(self.scanner.liquidatable(open_positions(self.engine), views))
+        return len(self.scanner.liquidatable(views))
 
     def _record_step(self, phase: str, step: int, found: int, liquidations: int) -> None:
         e, m, d = self.engine, self.model, self.driver.deployment
