@@ -27,23 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from harness.live import netconfig  # noqa: E402
 from harness.live.netdeploy import Deployment, DeployError, NetworkSender  # noqa: E402
 from harness.chains.rpc import Rpc, RpcError  # noqa: E402
-from harness.chains.unlock import UnlockError, unlock_for_autosign  # noqa: E402
+from harness.chains.unlock import UnlockError, load_account, unlock_for_autosign  # noqa: E402
 
 EXIT_CANNOT_SIGN = 3
 EXIT_NOT_CONFIRMED = 5
-
-
-def _load_account(alias: str):
-    from ape import accounts
-
-    if alias.upper().startswith("TEST::"):
-        # ape's test accounts (the public test mnemonic): devnets only.
-        return accounts.test_accounts[int(alias.split("::", 1)[1])]
-    try:
-        return accounts.load(alias)
-    except Exception:
-        raise click.UsageError(f"no ape account {alias!r}. `ape accounts list` shows yours; "
-                               f"`ape accounts import {alias}` adds one from a private key or mnemonic.")
 
 
 def _eth(wei: int) -> str:
@@ -92,7 +79,7 @@ def cli(ecosystem, network, provider, alias, config_path, manifest_path, dry_run
     name = netconfig.manifest_name(ecosystem.name, network.name)
     config_path = Path(config_path) if config_path else netconfig.default_config_path(name)
     manifest_path = Path(manifest_path) if manifest_path else netconfig.DEPLOYMENTS / f"{name}.json"
-    account = _load_account(alias)
+    account = load_account(alias)
     rpc = Rpc.ape(provider)
     # Not provider.network_choice: given a URL it carries the URL, and RPC
     # URLs often carry API keys. The manifest is committed; logs are shared.

@@ -50,3 +50,19 @@ def unlock_for_autosign(account) -> None:
         # up after three prompts; both are AccountsError.
         source = f"from {variable}" if os.environ.get(variable) else "at the prompt, 3 times"
         raise UnlockError(f"wrong passphrase for account {alias!r} ({source})") from None
+
+
+def load_account(alias: str):
+    """An ape account by alias, or ape's test account N for "TEST::N"
+    (the public test mnemonic's: devnets only); a missing alias is a
+    usage error that says how to add one."""
+    import click
+    from ape import accounts
+
+    if alias.upper().startswith("TEST::"):
+        return accounts.test_accounts[int(alias.split("::", 1)[1])]
+    try:
+        return accounts.load(alias)
+    except Exception:
+        raise click.UsageError(f"no ape account {alias!r}. `ape accounts list` shows yours; "
+                               f"`ape accounts import {alias}` adds one from a private key or mnemonic.")
