@@ -109,14 +109,16 @@ def connected(m: Manifest, network: Optional[str]) -> Iterator[Rpc]:
 
 
 def refusal(err: RpcError) -> str:
-    """The contract's own reason for a refused view call, in its words."""
+    """The contract's own reason for a refused view call, in its words.
+    Over ape the node's error object is gone by the time it reaches here
+    (ape keeps only its message), so the reason is taken from that text."""
     data = err.revert_data
     reason = revert_reason(data) if data else None
-    cause = err.__cause__
-    while reason is None and cause is not None:
-        reason = getattr(cause, "revert_message", None) or getattr(cause, "message", None)
-        cause = cause.__cause__
-    return reason or _first_line(err)
+    if reason:
+        return reason
+    text = _first_line(err)
+    marker = "execution reverted: "
+    return text[text.rindex(marker) + len(marker):] if marker in text else text
 
 
 def _first_line(err: BaseException) -> str:
@@ -126,7 +128,7 @@ def _first_line(err: BaseException) -> str:
 
 def run(prog: str, manifest_path: Optional[str], network: Optional[str], job) -> None:
     """The whole life of a command: the manifest, a checked node, then
-    `job(manifest, rpc)`, whose text is printed; every CommandError on the
+    `job(manifest, rpc)`, whose text (if any) is printed; every CommandError on the
     way is its one line and exit code. A node that stops answering half-way
     is "no node" too: what was read so far is not a report."""
     import click
@@ -143,7 +145,8 @@ def run(prog: str, manifest_path: Optional[str], network: Optional[str], job) ->
                 raise CommandError(f"the node stopped answering: {_first_line(err)}", EXIT_NO_NODE) from None
     except CommandError as err:
         fail(prog, err)
-    click.echo(text)
+    if text is not None:
+        click.echo(text)
 
 
 def deployment_options(command):

@@ -70,8 +70,9 @@ class Deployment:
                                f"the deploy?)", EXIT_NOT_FOUND)
         self.token, self.pool, self.orders, self.insurance = rpc.call_many(
             [(self.engine, "Engine", fn, ()) for fn in ("TOKEN", "POOL", "ORDERS", "INSURANCE")])
-        self.decimals, self.symbol = rpc.call_many([(self.token, "MockUSDC", "decimals", ()),
-                                                    (self.token, "MockUSDC", "symbol", ())])
+        self.decimals, self.symbol, self.share_decimals, self.share_symbol = rpc.call_many(
+            [(self.token, "MockUSDC", "decimals", ()), (self.token, "MockUSDC", "symbol", ()),
+             (self.pool, "LiquidityPool", "decimals", ()), (self.pool, "LiquidityPool", "symbol", ())])
         self._symbols = {mk["market_id"]: sym for sym, mk in m.markets.items()}
         self._markets: Dict[int, Market] = {}
 
@@ -104,8 +105,8 @@ class Deployment:
         view = PositionView(*self.call(self.engine, "Engine", "position", [position_id]))
         if view.position_id != position_id:
             # The engine's empty view: never opened, or its slot holds a later position now.
-            raise CommandError(f"no position {position_id} on this engine (never opened, or its slot "
-                               f"{position_id >> GEN_BITS} holds a later position)", EXIT_NOT_FOUND)
+            raise CommandError(f"no position {position_id} on this engine (never opened, or closed and its "
+                               f"vault slot reused)", EXIT_NOT_FOUND)
         return view
 
     def health(self, position_id: int) -> Health:
@@ -207,7 +208,7 @@ def totals_report(d: Deployment) -> str:
     now = d.timestamp()
     lines = [f"totals (Lens.totals){': PAUSED' if t.paused else ''}"] + _rows([
         ("pool token balance", d.amount(t.pool_assets)),
-        ("pool shares", f"{t.pool_shares:,}"),
+        ("pool shares", units(t.pool_shares, d.share_decimals, d.share_symbol)),
         ("reserved for profits", d.amount(t.total_reserved)),
         ("insurance fund", d.amount(t.insurance_assets)),
         ("open positions", f"{t.open_positions}"),
@@ -219,7 +220,7 @@ def totals_report(d: Deployment) -> str:
     pool = []
     for label, fn in (("value (totalAssets)", "totalAssets"), ("cash", "cash"), ("free assets", "free_assets")):
         pool.append((label, _or_refusal(lambda fn=fn: d.amount(d.call(d.pool, "LiquidityPool", fn)))))
-    pool.append(("owed to traders", _or_refusal(
+    pool.append(("traders' claim (pool_liability)", _or_refusal(
         lambda: d.amount(d.call(d.pool, "LiquidityPool", "pool_liability")[0]))))
     lines += _rows(pool)
     for market_id in range(1, t.market_count + 1):
