@@ -36,7 +36,7 @@ from harness.live.session import deployment_options, run  # noqa: E402
 @click.option("--account", "alias", required=True, help="ape account alias of the feed's owner (TEST::N: a test account)")
 @deployment_options
 def cli(market, usd, alias, manifest_path, network):
-    from harness.live.devnet_price import set_price
+    from harness.live.devnet_price import refuse_unless_devnet, set_price
     from harness.live.session import EXIT_CANNOT_SIGN, CommandError
 
     def job(m, rpc):
@@ -48,7 +48,12 @@ def cli(market, usd, alias, manifest_path, network):
         signer = load_account(alias)
 
         def send(feed, answer):
+            from ape.logging import logger
+
             # Unlocked only now: after every check that needs no signature.
+            # ape's warnings on autosign and its cached key go to stdout, where
+            # the report's one line is what a script reads.
+            logger.set_level("ERROR")
             try:
                 unlock_for_autosign(signer)
             except UnlockError as err:
@@ -57,4 +62,7 @@ def cli(market, usd, alias, manifest_path, network):
 
         return set_price(m, rpc, market, usd, signer, send)
 
-    run("set-price", manifest_path, network, job)
+    def devnet_manifest(m):
+        refuse_unless_devnet(m.data.get("chain_id"), f"{m.path}'s deployment")
+
+    run("set-price", manifest_path, network, job, before=devnet_manifest)

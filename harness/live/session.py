@@ -126,10 +126,11 @@ def _first_line(err: BaseException) -> str:
     return text.splitlines()[0]
 
 
-def run(prog: str, manifest_path: Optional[str], network: Optional[str], job) -> None:
+def run(prog: str, manifest_path: Optional[str], network: Optional[str], job, before=None) -> None:
     """The whole life of a command: the manifest, a checked node, then
     `job(manifest, rpc)`, whose text (if any) is printed; every CommandError on the
-    way is its one line and exit code. A node that stops answering half-way
+    way is its one line and exit code. `before(manifest)` runs first, for
+    what can be refused without asking a node. A node that stops answering half-way
     is "no node" too: what was read so far is not a report."""
     import click
 
@@ -138,6 +139,8 @@ def run(prog: str, manifest_path: Optional[str], network: Optional[str], job) ->
     quiet_ape()
     try:
         m = load_manifest(manifest_path)
+        if before is not None:
+            before(m)
         with connected(m, network) as rpc:
             try:
                 text = job(m, rpc)

@@ -15,11 +15,11 @@ from the token itself; prices in USD with the feed's decimals beside the
 feed's raw answer.
 """
 from dataclasses import dataclass, fields
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 from model.lens import Health, Totals
 from model.markets import MarketParams, MarketState, oracle_error
-from model.positions import GEN_BITS, GEN_MASK, MAX_PAGE, PositionView
+from model.positions import GEN_MASK, MAX_PAGE, PositionView
 
 from ..chains.rpc import Rpc, RpcError
 from ..protocol.layout import slot_pages
@@ -242,11 +242,3 @@ def _or_refusal(read) -> str:
         return read()
     except CommandError as err:
         return f"refused: {err}"
-
-
-def parse_id(text: str) -> Optional[int]:
-    try:
-        value = int(text, 0)
-    except ValueError:
-        return None
-    return value if 0 <= value < 2**256 else None
