@@ -58,10 +58,10 @@ def chain(world):
     return world
 
 
-def cli(world, keystore, script, *args, manifest=None, network=NETWORK):
+def cli(world, keystore, script, *args, manifest=None, network=NETWORK, env_extra=None):
     manifest = world["manifest"] if manifest is None else manifest
     where = ("--manifest", str(manifest)) if manifest else ()
-    return ape_run(script, *args, *where, *network, anvil=world["anvil"], keystore=keystore)
+    return ape_run(script, *args, *where, *network, anvil=world["anvil"], keystore=keystore, env_extra=env_extra)
 
 
 def one_error_line(run, prog: str, code: int) -> str:
@@ -227,6 +227,10 @@ def test_set_price_refuses_what_it_must_in_one_line(chain, keystore, tmp_path):
     line = one_error_line(cli(chain, keystore, "set-price", "ETH", "1900", "--account", "TEST::7"), "set-price",
                           EXIT_CANNOT_SIGN)
     assert "does not own the ETH feed" in line and d.deployer in line, line
+    variable = f"APE_ACCOUNTS_{keystore.alias}_PASSPHRASE"
+    line = one_error_line(cli(chain, keystore, "set-price", "ETH", "1900", "--account", keystore.alias,
+                              env_extra={variable: "not-the-passphrase"}), "set-price", EXIT_CANNOT_SIGN)
+    assert "wrong passphrase for account" in line and variable in line, line
     assert d.feeds["ETH"].functions.latestRoundData().call()[0] == round_before
 
 
