@@ -33,7 +33,8 @@ from harness.live.session import deployment_options, run  # noqa: E402
 @click.command(short_help="Devnet: set a market's price on its mock feed (the next round)")
 @click.argument("market")
 @click.argument("usd")
-@click.option("--account", "alias", required=True, help="ape account alias of the feed's owner (TEST::N: a test account)")
+@click.option("--account", "alias", required=True,
+              help="ape account alias of the feed's owner (TEST::N: ape's test account N)")
 @deployment_options
 def cli(market, usd, alias, manifest_path, network):
     from harness.live.devnet_price import refuse_unless_devnet, set_price

@@ -1,6 +1,6 @@
 """Unlocking an ape keystore account for a command that signs on its own.
 
-One rule for every command that sends transactions (deploy, keeper): the
+One rule for every command that sends transactions (deploy, keeper, set-price): the
 passphrase comes from APE_ACCOUNTS_<alias>_PASSPHRASE (ape's own
 variable, the alias spelt as it is) when that is set, else from the
 terminal's prompt; with neither, the account stays locked. It then signs

@@ -16,7 +16,8 @@ on, never a traceback. The codes follow the keeper's and the deploy's:
     3  the account cannot sign (set-price)
     4  the wrong chain: the node is not the manifest's chain, or
        set-price on a chain that is not a local devnet
-    6  no node: nothing answers at the network asked for
+    6  no node: nothing answers at the network asked for, or a read
+       fails half-way
 
 (5 is the deploy's "not confirmed"; no command here asks.)
 """
@@ -130,8 +131,9 @@ def run(prog: str, manifest_path: Optional[str], network: Optional[str], job, be
     """The whole life of a command: the manifest, a checked node, then
     `job(manifest, rpc)`, whose text (if any) is printed; every CommandError on the
     way is its one line and exit code. `before(manifest)` runs first, for
-    what can be refused without asking a node. A node that stops answering half-way
-    is "no node" too: what was read so far is not a report."""
+    what can be refused without asking a node. A read that fails half-way
+    (the node gone, or no contract where the engine's views point) is "no
+    node" too: what was read so far is not a report."""
     import click
 
     from ..chains.quiet_ape import quiet_ape
@@ -145,7 +147,7 @@ def run(prog: str, manifest_path: Optional[str], network: Optional[str], job, be
             try:
                 text = job(m, rpc)
             except RpcError as err:
-                raise CommandError(f"the node stopped answering: {_first_line(err)}", EXIT_NO_NODE) from None
+                raise CommandError(f"a read from the node failed: {_first_line(err)}", EXIT_NO_NODE) from None
     except CommandError as err:
         fail(prog, err)
     if text is not None:

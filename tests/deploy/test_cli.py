@@ -266,3 +266,54 @@ def test_console_on_a_restarted_devnet_is_one_line_and_exit_4(chain, keystore, t
     run = console(chain, keystore, "--manifest", str(other), *NETWORK, stdin="print('reached')\n")
     line = one_error_line(run, "console", EXIT_WRONG_CHAIN)
     assert "the node's genesis block is 0x" in line and "reached" not in run.stdout, line
+
+
+# ---------------------------------------------------------------- without a node
+
+def test_amounts_are_exact_token_units_beside_base_units():
+    assert units(1_234_567_890, 6, "USDC") == "1,234.567890 USDC (1234567890)"
+    assert units(-5, 6, "USDC") == "-0.000005 USDC (-5)"
+    assert units(0, 6, "USDC") == "0.000000 USDC (0)"
+    assert units(10**30 + 1, 18, "X") == "1,000,000,000,000.000000000000000001 X (1000000000000000000000000000001)"
+    assert units(7, 0, "N") == "7 N (7)"
+
+
+def test_a_usd_price_becomes_the_feed_s_answer_exactly_or_a_usage_error():
+    from harness.live.devnet_price import answer_of
+    from harness.live.session import CommandError
+
+    assert answer_of("1,900.5", 8) == 190_050_000_000
+    assert answer_of("0.00000001", 8) == 1
+    assert answer_of("60_000", 18) == 60_000 * 10**18
+    for bad in ("0.000000001", "0", "-1", "abc", "nan", "inf"):
+        with pytest.raises(CommandError) as err:
+            answer_of(bad, 8)
+        assert err.value.code == EXIT_USAGE, bad
+
+
+def test_only_devnet_chain_ids_take_a_price_by_hand():
+    from harness.live.devnet_price import refuse_unless_devnet
+    from harness.live.session import CommandError
+
+    refuse_unless_devnet(31337, "the node")
+    refuse_unless_devnet(1337, "the node")
+    for chain_id in (1, 11155111, 8453, None):
+        with pytest.raises(CommandError) as err:
+            refuse_unless_devnet(chain_id, "the node")
+        assert err.value.code == EXIT_WRONG_CHAIN and "not a local devnet" in str(err.value)
+
+
+@pytest.mark.parametrize("text, words", [
+    ("[]", "malformed manifest"),
+    ('{"format": 2}', "manifest format 2, this tool reads 1"),
+    ('{"format": 1, "contracts": {}, "markets": {}}', "no contract 'engine' in the manifest"),
+    ('{"format": 1, "contracts": {"engine": {"address": "0x1"}}, "markets": {}}', "engine address '0x1'"),
+])
+def test_a_malformed_manifest_is_a_usage_error_before_any_node_is_asked(tmp_path, text, words):
+    from harness.live.session import CommandError, load_manifest
+
+    path = tmp_path / "m.json"
+    path.write_text(text)
+    with pytest.raises(CommandError) as err:
+        load_manifest(str(path))
+    assert err.value.code == EXIT_USAGE and words in str(err.value), str(err.value)
