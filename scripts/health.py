@@ -3,9 +3,9 @@ fee, equity, maintenance margin, liquidation price, liquidatable or not.
 
     ape run health 4294967297 --manifest deployments/local.json [--network ethereum:local:foundry]
 
-Exit codes (harness/live/session.py): 0 shown; 1 no such position, a
-closed one, or Lens.health refusing (its reason, e.g. "oracle: price is
-stale"); 2 usage, no or malformed manifest; 4 not the manifest's chain;
+Exit codes (harness/live/session.py): 0 shown; 1 no open position of
+that id (never opened, or closed), or Lens.health refusing (its reason,
+e.g. "oracle: price is stale"); 2 usage, no or malformed manifest; 4 not the manifest's chain;
 6 no node.
 """
 import sys

@@ -3,10 +3,12 @@
     ape run position 4294967297 --manifest deployments/local.json [--network ethereum:local:foundry]
 
 Engine.position's fields (owner, market, side, size, collateral, entry
-price, reserve), then, while it is open, Lens.health's (price, PnL,
-borrow fee, equity, maintenance margin, liquidation price). Amounts in
+price, reserve), then Lens.health's (price, PnL, borrow fee, equity,
+maintenance margin, liquidation price). The engine keeps nothing of a
+closed position: its id is then "no open position", as is one never
+opened (`ape run audit` replays the events that tell them apart). Amounts in
 token units beside base units. Exit codes (harness/live/session.py): 0
-shown; 1 no such position or market; 2 usage, no or malformed manifest;
+shown; 1 no open position of that id; 2 usage, no or malformed manifest;
 4 not the manifest's chain; 6 no node.
 """
 import sys

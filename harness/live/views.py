@@ -103,10 +103,12 @@ class Deployment:
 
     def position(self, position_id: int) -> PositionView:
         view = PositionView(*self.call(self.engine, "Engine", "position", [position_id]))
-        if view.position_id != position_id:
-            # The engine's empty view: never opened, or its slot holds a later position now.
-            raise CommandError(f"no position {position_id} on this engine (never opened, or closed and its "
-                               f"vault slot reused)", EXIT_NOT_FOUND)
+        if not view.is_open or view.position_id != position_id:
+            # The engine's empty view (id 0's too). It keeps nothing of a closed position
+            # (its slot is freed for the next), so closed and never opened
+            # look the same: its events tell them apart (`ape run audit`).
+            raise CommandError(f"no open position {position_id} on this engine (never opened, or closed)",
+                               EXIT_NOT_FOUND)
         return view
 
     def health(self, position_id: int) -> Health:
@@ -132,10 +134,12 @@ def _rows(rows) -> List[str]:
 
 
 def position_report(d: Deployment, position_id: int) -> str:
+    """Engine.position, then Lens.health: what an operator asks about one
+    position is nearly always both; a health the Lens refuses (a stale
+    price) is said in its place rather than hiding the position."""
     v = d.position(position_id)
     mk = d.market(v.market_id)
-    state = "open" if v.is_open else "closed"
-    lines = [f"position {position_id} (slot {v.slot}, generation {position_id & GEN_MASK}): {state}"]
+    lines = [f"position {position_id} (slot {v.slot}, generation {position_id & GEN_MASK}): open"]
     lines += _rows([
         ("market", f"{d.market_name(v.market_id)}, {'long' if v.is_long else 'short'}"),
         ("owner", v.owner),
@@ -147,15 +151,12 @@ def position_report(d: Deployment, position_id: int) -> str:
         ("max profit", f"{v.max_profit_bps} bps of size"),
         ("pool reserve", d.amount(v.reserve)),
     ])
-    if v.is_open:
-        lines += ["", _health_lines(d, position_id, mk)]
+    lines += ["", _health_lines(d, position_id, mk)]
     return "\n".join(lines)
 
 
 def health_report(d: Deployment, position_id: int) -> str:
     v = d.position(position_id)
-    if not v.is_open:
-        raise CommandError(f"position {position_id} is closed: it has no health", EXIT_NOT_FOUND)
     return _health_lines(d, position_id, d.market(v.market_id), strict=True)
 
 

@@ -113,7 +113,7 @@ def test_position_shows_the_engine_s_view_and_lens_health(chain, keystore):
 
 def test_position_unknown_id_is_one_line_and_exit_1(chain, keystore):
     line = one_error_line(cli(chain, keystore, "position", "999"), "position", EXIT_NOT_FOUND)
-    assert line == "position: no position 999 on this engine (never opened, or closed and its vault slot reused)"
+    assert line == "position: no open position 999 on this engine (never opened, or closed)"
 
 
 def test_position_with_a_malformed_manifest_is_one_line_and_exit_2(chain, keystore, tmp_path):
@@ -142,6 +142,16 @@ def test_health_of_a_liquidatable_and_a_healthy_position(chain, keystore):
 def test_health_refused_by_the_lens_gives_its_reason_and_exit_1(chain, keystore):
     line = one_error_line(cli(chain, keystore, "health", str(chain["btc_long"])), "health", EXIT_NOT_FOUND)
     assert line == f"health: position {chain['btc_long']}: Lens.health refused: oracle: price is stale", line
+
+
+def test_a_closed_position_is_no_open_position_for_either_command(chain, keystore):
+    """The engine keeps nothing of a closed position: both commands say so in one line."""
+    d, pid = chain["devnet"], chain["eth_short"]
+    owner, keeper = d.accounts[2], d.accounts[5]
+    d.trade(d.orders.functions.request_close(pid, activity.ANY_BUY), owner, keeper)
+    for prog in ("position", "health"):
+        line = one_error_line(cli(chain, keystore, prog, str(pid)), prog, EXIT_NOT_FOUND)
+        assert line == f"{prog}: no open position {pid} on this engine (never opened, or closed)", line
 
 
 # ---------------------------------------------------------------- positions
