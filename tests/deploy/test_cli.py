@@ -147,8 +147,9 @@ def test_health_refused_by_the_lens_gives_its_reason_and_exit_1(chain, keystore)
 def test_a_closed_position_is_no_open_position_for_either_command(chain, keystore):
     """The engine keeps nothing of a closed position: both commands say so in one line."""
     d, pid = chain["devnet"], chain["eth_short"]
-    owner, keeper = d.accounts[2], d.accounts[5]
+    owner, keeper = d.engine.functions.position(pid).call()[4], d.accounts[5]
     d.trade(d.orders.functions.request_close(pid, activity.ANY_BUY), owner, keeper)
+    assert not d.engine.functions.position(pid).call()[3]
     for prog in ("position", "health"):
         line = one_error_line(cli(chain, keystore, prog, str(pid)), prog, EXIT_NOT_FOUND)
         assert line == f"{prog}: no open position {pid} on this engine (never opened, or closed)", line
