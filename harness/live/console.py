@@ -52,7 +52,9 @@ def interact(m: Manifest, rpc: Rpc) -> None:
             pass
         else:
             print(banner)
-            IPython.embed(user_ns=names, colors="neutral", banner1="")
+            # A fresh IPython application, not embed(): embed would also
+            # bind this function's own locals.
+            IPython.start_ipython(argv=["--no-banner", "--no-confirm-exit"], user_ns=names)
             return None
     import code
 
