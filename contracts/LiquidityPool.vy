@@ -523,6 +523,7 @@ def _new_request(is_deposit: bool, amount: uint256, controller: address, owner: 
 @view
 def _check_not_paused():
     """
+    @notice New LP requests wait while the protocol is paused.
     @dev Throws "pool: paused" while the engine's guardian pause is on
          (Engine.paused(), read from the engine: one flag for the whole
          protocol). The pause is for an oracle incident: a request made

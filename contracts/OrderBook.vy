@@ -347,6 +347,7 @@ def _request(kind: uint256, target: uint256, is_long: bool, size: uint256, amoun
 @view
 def _adds_risk_while_paused(kind: uint256) -> bool:
     """
+    @notice Opens and increases wait while the protocol is paused.
     @dev Whether an order of `kind` must wait for the engine's guardian
          pause to be lifted: only OPEN and INCREASE, which add risk. The
          pause is for an oracle incident; a decrease or close is a
