@@ -17,7 +17,8 @@
         cannot know the price they get. The sync ERC-4626 entry points
         revert. An optional redemption fee (REDEEM_FEE_BPS, <= 100) stays
         in the pool. Assets reserved for open positions' capped profit never
-        leave.
+        leave. While the engine's guardian pause is on (an oracle incident),
+        no request is made or executed; cancel_request always works.
         The shares are snekmate's erc20 module. snekmate's erc4626 is not
         used: its conversions call its own _total_assets (the token
         balance), which cannot be made to value the pool at market.
@@ -518,18 +519,36 @@ def _new_request(is_deposit: bool, amount: uint256, controller: address, owner: 
     return request_id
 
 
+@internal
+@view
+def _check_not_paused():
+    """
+    @notice New LP requests wait while the protocol is paused.
+    @dev Throws "pool: paused" while the engine's guardian pause is on
+         (Engine.paused(), read from the engine: one flag for the whole
+         protocol). The pause is for an oracle incident: a request made
+         then would be executed at a value computed off the bad rounds, so
+         new deposit and redeem requests wait with their execution.
+         Nothing an LP already escrowed is held: cancel_request stays open,
+         so every pending request's assets or shares can come back.
+    """
+    assert not staticcall ENGINE.paused(), "pool: paused"
+
+
 @external
 @nonreentrant
 def requestDeposit(assets: uint256, controller: address, owner: address) -> uint256:
     """
     @notice Escrow `assets` for shares at the pool's value when the request
             is executed (after LP_REQUEST_DELAY and a fresh price round of
-            every market). The token must transfer exactly.
+            every market). The token must transfer exactly. Refused while
+            the engine is paused ("pool: paused"): see _check_not_paused.
     @param assets The assets, pulled from `owner` (who must be the caller).
     @param controller Who gets the shares.
     @param owner Who pays, and gets the assets back on cancel.
     @return uint256 The request id.
     """
+    self._check_not_paused()
     assert owner == msg.sender, "pool: owner must be the caller"
     assert controller != empty(address), "pool: zero controller"
     assert assets != 0, "pool: zero assets"
@@ -547,12 +566,15 @@ def requestDeposit(assets: uint256, controller: address, owner: address) -> uint
 def requestRedeem(shares: uint256, controller: address, owner: address) -> uint256:
     """
     @notice Escrow `shares` for assets at the pool's value when the request
-            is executed, less the redemption fee.
+            is executed, less the redemption fee. Refused while the engine
+            is paused ("pool: paused"): the shares stay with their owner,
+            and keep their claim on the pool, until the owner unpauses.
     @param shares The shares, moved from `owner` into the pool.
     @param controller Who gets the assets.
     @param owner Whose shares (the caller, or who approved it).
     @return uint256 The request id.
     """
+    self._check_not_paused()
     assert controller != empty(address), "pool: zero controller"
     assert shares != 0, "pool: zero shares"
     if msg.sender != owner:
@@ -573,14 +595,18 @@ def execute_request(request_id: uint256):
             controller; a redeem burns its shares and pays the controller
             their value less REDEEM_FEE_BPS, which stays in the pool. A
             redeem beyond the free assets stays pending, and so does every
-            request while the engine is paused.
+            request while the engine is paused ("pool: paused, executions
+            wait"): it executes after the unpause, or its owner or
+            controller cancels it meanwhile.
     @param request_id The request.
     """
     r: LpRequest = self.lp_requests[request_id]
     assert r.amount != 0, "pool: no pending request"
     # The guardian's pause (an oracle incident, say) holds LP executions:
-    # shares priced off a bad round would move value between LPs. Requests
-    # and cancels stay open; closes and liquidations are never held.
+    # shares priced off a bad round would move value between LPs. The
+    # request stays pending, not refunded: cancelling is its owner's
+    # choice (cancel_request is never paused). New requests are refused
+    # (_check_not_paused); closes and liquidations are never held.
     assert not staticcall ENGINE.paused(), "pool: paused, executions wait"
     assert block.timestamp >= r.requested_at + LP_REQUEST_DELAY, "pool: request delay not over"
     liability: int256 = 0
@@ -613,6 +639,8 @@ def cancel_request(request_id: uint256):
     """
     @notice The request's owner or controller takes it back before it is
             executed: the escrowed assets or shares return to the owner.
+            Works while the engine is paused: the pause holds LP flows,
+            never an LP's escrow.
     @param request_id The request.
     """
     r: LpRequest = self.lp_requests[request_id]

@@ -12,10 +12,20 @@
         and refunded, the reason logged; a failure without a reason (out of
         gas, say) reverts, so no keeper can starve a call into a refusal.
         The Engine creates this contract from a blueprint (its nonce 4) and
-        accepts trades from it only. model/orders.py is the Python twin.
+        accepts trades from it only. While the engine's guardian pause is
+        on, orders that add risk (open, increase) are neither requested
+        nor executed: a pending one waits, still executable after the
+        unpause (or cancelled by its owner, or cleared once expired).
+        Decreases, closes, cancels and clearing never pause.
+        model/orders.py is the Python twin.
 """
 from ethereum.ercs import IERC20
 from modules import sequencer
+
+
+# @dev The engine's guardian pause, read with a staticcall (Engine.paused()).
+interface IPaused:
+    def paused() -> bool: view
 
 # @dev Order kinds, as OrderRequested logs them.
 OPEN: constant(uint256) = 1
@@ -333,11 +343,33 @@ def _request(kind: uint256, target: uint256, is_long: bool, size: uint256, amoun
 
 # ---------------------------------------------------------------- requests
 
+@internal
+@view
+def _adds_risk_while_paused(kind: uint256) -> bool:
+    """
+    @notice Opens and increases wait while the protocol is paused.
+    @dev Whether an order of `kind` must wait for the engine's guardian
+         pause to be lifted: only OPEN and INCREASE, which add risk. The
+         pause is for an oracle incident; a decrease or close is a
+         trader's way out (and cuts the pool's exposure), so it is never
+         held, nor are cancels and clearing, which only return escrow. The
+         engine refuses opens and increases itself while paused, but with
+         a reason, which would cancel the order for the keeper's fee; here
+         the order waits instead.
+    @param kind The order's kind.
+    @return bool True when the engine is paused and the kind is OPEN or INCREASE.
+    """
+    if kind != OPEN and kind != INCREASE:
+        return False
+    return staticcall IPaused(ENGINE).paused()
+
+
 @external
 @nonreentrant
 def request_open(market_id: uint256, is_long: bool, size: uint256, amount: uint256, acceptable_price: uint256) -> uint256:
     """
     @notice Request a new position; escrows `amount` + EXECUTION_FEE.
+            Refused while the engine is paused ("orders: paused").
     @param market_id The market.
     @param is_long True for a long, False for a short.
     @param size The notional.
@@ -346,6 +378,7 @@ def request_open(market_id: uint256, is_long: bool, size: uint256, amount: uint2
            short accepts.
     @return uint256 The order id.
     """
+    assert not self._adds_risk_while_paused(OPEN), "orders: paused"
     return self._request(OPEN, market_id, is_long, size, amount, acceptable_price)
 
 
@@ -354,7 +387,9 @@ def request_open(market_id: uint256, is_long: bool, size: uint256, amount: uint2
 def request_increase(position_id: uint256, size_delta: uint256, collateral_delta: uint256, acceptable_price: uint256) -> uint256:
     """
     @notice Request to grow your position; escrows `collateral_delta` +
-            EXECUTION_FEE.
+            EXECUTION_FEE. Refused while the engine is paused ("orders:
+            paused"); adding collateral alone is the engine's
+            add_collateral, which never pauses.
     @param position_id Your open position.
     @param size_delta The notional to add.
     @param collateral_delta The tokens to add to its vault (may be zero).
@@ -362,6 +397,7 @@ def request_increase(position_id: uint256, size_delta: uint256, collateral_delta
            short accepts.
     @return uint256 The order id.
     """
+    assert not self._adds_risk_while_paused(INCREASE), "orders: paused"
     return self._request(INCREASE, position_id, False, size_delta, collateral_delta, acceptable_price)
 
 
@@ -370,6 +406,7 @@ def request_increase(position_id: uint256, size_delta: uint256, collateral_delta
 def request_decrease(position_id: uint256, size_delta: uint256, acceptable_price: uint256) -> uint256:
     """
     @notice Request to close part of your position; escrows EXECUTION_FEE.
+            Works while the engine is paused: a way out is never held.
     @param position_id Your open position.
     @param size_delta The notional to close.
     @param acceptable_price The lowest price a long accepts, the highest a
@@ -384,6 +421,7 @@ def request_decrease(position_id: uint256, size_delta: uint256, acceptable_price
 def request_close(position_id: uint256, acceptable_price: uint256) -> uint256:
     """
     @notice Request to close your whole position; escrows EXECUTION_FEE.
+            Works while the engine is paused: a way out is never held.
     @param position_id Your open position.
     @param acceptable_price The lowest price a long accepts, the highest a
            short accepts.
@@ -432,14 +470,18 @@ def execute_order(order_id: uint256):
             refuses it (then the order is cancelled and its tokens go back
             to its owner, the reason logged).
     @dev Waits (reverts, the order stays pending) while the order is not
-         pending, expired, the sequencer is down or in its grace period, or
-         no round was published after the request. A refusal without a
+         pending, expired, an open or increase while the engine is paused
+         ("orders: paused, opens and increases wait": it executes after the
+         unpause, not cancelled for the fee; decreases and closes execute),
+         the sequencer is down or in its grace period, or no round was
+         published after the request. A refusal without a
          reason reverts too: it is what running out of gas looks like, and
          a keeper must not be able to cancel orders by starving them.
     @param order_id The order.
     """
     o: Order = self._pending(order_id)
     assert block.timestamp <= o.requested_at + ORDER_EXPIRY, "orders: expired, clear it"
+    assert not self._adds_risk_while_paused(o.kind), "orders: paused, opens and increases wait"
     sequencer._check_sequencer(SEQUENCER, SEQUENCER_GRACE)
     self._remove(order_id, o)
     ok: bool = False
@@ -471,6 +513,7 @@ def cancel_order(order_id: uint256):
     """
     @notice Take back your pending order, CANCEL_DELAY seconds after you
             requested it: its tokens and the execution fee come back.
+            Works while the engine is paused (escrow is never held).
     @param order_id Your order.
     """
     o: Order = self._pending(order_id)
@@ -487,6 +530,8 @@ def clear_expired(order_id: uint256):
     """
     @notice Clear an order nobody executed within ORDER_EXPIRY seconds: its
             tokens go back to its owner, the execution fee to the caller.
+            Works while the engine is paused: an open or increase held by
+            a pause longer than ORDER_EXPIRY is refunded this way.
     @param order_id The expired order.
     """
     o: Order = self._pending(order_id)

@@ -1,5 +1,9 @@
 """Twin of contracts/modules/guardian.vy: who may pause, and what pausing
-blocks (open, increase, collateral removal)."""
+blocks in the engine (open, increase, collateral removal). The order book
+and the pool read the same flag (`paused`): opens and increases neither
+requested nor executed (orders.py), LP requests neither made nor executed
+(pool.py); closes, decreases, liquidations, adding collateral and every
+cancel keep working."""
 from dataclasses import dataclass
 
 from .errors import require

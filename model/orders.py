@@ -8,6 +8,10 @@ words; _request still checks the packing's bounds with its reasons. Order
 ids are sequence << 32 | slot, slots recycled last-freed-first, as on chain.
 A reasonless failure (Revert(None): checked arithmetic, a missing
 contract; on chain also out of gas) reverts the execution itself.
+While the engine is paused, opens and increases are neither requested
+("orders: paused") nor executed ("orders: paused, opens and increases
+wait": the order stays pending); decreases, closes, cancels and clearing
+never pause.
 """
 from dataclasses import dataclass
 
@@ -197,19 +201,28 @@ class OrderBook(Sequencer, Contract):
 
     # ---------------------------------------------------------------- requests
 
+    def _adds_risk_while_paused(self, kind: int) -> bool:
+        """Whether an order of `kind` waits for the engine's pause to lift:
+        only an open or an increase (the contract's natspec says why)."""
+        if kind != OPEN and kind != INCREASE:
+            return False
+        return self.engine.paused
+
     @external
     def request_open(self, market_id: int, is_long: bool, size: int, amount: int, acceptable_price: int, *,
                      sender: str) -> int:
         """The trader asks to open: escrows `amount` (collateral + open fee) and the
         execution fee. Filled by execute_order at a round after now, at a price <= acceptable_price
-        for a long, >= for a short. Returns the order id."""
+        for a long, >= for a short. Returns the order id. Refused while the engine is paused."""
+        require(not self._adds_risk_while_paused(OPEN), "orders: paused")
         return self._request(OPEN, market_id, is_long, size, amount, acceptable_price, sender=sender)
 
     @external
     def request_increase(self, position_id: int, size_delta: int, collateral_delta: int, acceptable_price: int, *,
                          sender: str) -> int:
         """As request_open, for more size (and `collateral_delta` more collateral) on
-        the caller's position."""
+        the caller's position. Refused while the engine is paused."""
+        require(not self._adds_risk_while_paused(INCREASE), "orders: paused")
         return self._request(INCREASE, position_id, False, size_delta, collateral_delta, acceptable_price,
                              sender=sender)
 
@@ -248,6 +261,7 @@ class OrderBook(Sequencer, Contract):
         o = self._pending(order_id)
         now = self.env.timestamp
         require(now <= o.requested_at + ORDER_EXPIRY, "orders: expired, clear it")
+        require(not self._adds_risk_while_paused(o.kind), "orders: paused, opens and increases wait")
         self._check_sequencer(self.SEQUENCER, self.SEQUENCER_GRACE)
         self._remove(order_id, o)
         method, args = self._calldata(o)

@@ -6,6 +6,8 @@ decimals are the token's plus DECIMALS_OFFSET. Value = cash (balance less
 escrowed deposits) less pool_liability(), floored at 0; deposits and
 redemptions are requests executed after LP_REQUEST_DELAY and a price round
 of every market newer than the request (the contract's notice says why).
+While the engine is paused no request is made ("pool: paused") or executed
+("pool: paused, executions wait"); cancel_request always works.
 """
 from dataclasses import dataclass
 
@@ -241,6 +243,10 @@ class LiquidityPool(Contract):
         raise Revert(SYNC_DISABLED)
 
     # ---- async requests
+    def _check_not_paused(self) -> None:
+        """The engine's guardian pause refuses new requests; cancels stay open."""
+        require(not self.engine.paused, "pool: paused")
+
     def _new_request(self, is_deposit: bool, amount: int, controller: str, owner: str) -> int:
         request_id = self.request_count + 1
         self.request_count = request_id
@@ -249,6 +255,7 @@ class LiquidityPool(Contract):
 
     @external
     def requestDeposit(self, assets: int, controller: str, owner: str, *, sender: str) -> int:
+        self._check_not_paused()
         require(owner == sender, "pool: owner must be the caller")
         require(controller != ZERO_ADDRESS, "pool: zero controller")
         require(assets != 0, "pool: zero assets")
@@ -261,6 +268,7 @@ class LiquidityPool(Contract):
 
     @external
     def requestRedeem(self, shares: int, controller: str, owner: str, *, sender: str) -> int:
+        self._check_not_paused()
         require(controller != ZERO_ADDRESS, "pool: zero controller")
         require(shares != 0, "pool: zero shares")
         if sender != owner:

@@ -23,7 +23,9 @@ WAITS = {
     "sequencer: down": "waits: sequencer down",
     "sequencer: grace period after an outage": "waits: sequencer back up, still in its grace period",
     "oracle: price is stale": "waits: the market's price is stale (no round within its staleness)",
-    "pool: paused, executions wait": "waits: the protocol is paused (LP executions resume when the guardian unpauses)",
+    "pool: paused, executions wait": "waits: the protocol is paused (LP executions resume when the owner unpauses)",
+    "orders: paused, opens and increases wait":
+        "waits: the protocol is paused (opens and increases resume when the owner unpauses; closes and decreases run)",
     "pool: request delay not over": "waits: the pool's request delay is not over",
     "pool: wait for every market's price round after the request":
         "waits: some market has no price round after the request yet",

@@ -83,7 +83,16 @@ def _revoked(w, spender):
 
 ENGINE = [
     # ---- open_position
-    Case("open while paused", "engine: paused", lambda w: (_paused(w), lambda: w.open())[1]),
+    # The order book refuses risk-adding requests while paused; the engine's
+    # own check stays (reached only as the order book, were its check gone).
+    Case("open while paused", "orders: paused", lambda w: (_paused(w), lambda: w.open())[1]),
+    Case("open while paused, as the order book", "engine: paused",
+         lambda w: (_paused(w), lambda: w.engine.open_position(ALICE, w.market, True, S, A, MAX_U128,
+                                                               w.p.env.timestamp - 1, sender=w.engine.ORDERS))[1]),
+    Case("execute an open requested before the pause", "orders: paused, opens and increases wait",
+         lambda w: (oid := w.p.orders.request_open(w.market, True, S, A, MAX_U128, sender=ALICE),
+                    w.wait(1), w.set_price(P0), _paused(w),
+                    lambda: w.p.orders.execute_order(oid, sender=KEEPER))[-1]),
     Case("open on an unlisted market", "engine: unknown market", lambda w: lambda: w.open(market=2)),
     Case("open zero size", "engine: zero size", lambda w: lambda: w.open(size=0)),
     Case("open size over 128 bits", "orders: size too large", lambda w: lambda: w.open(size=MAX_U128 + 1, amount=1)),
@@ -171,8 +180,15 @@ ENGINE = [
          lambda w: (lambda pid: (w.wait(3_600), lambda: w.engine.remove_collateral(pid, 1, sender=ALICE))[1])(opened(w)),
          late=True),
     # ---- increase_position
-    Case("increase while paused", "engine: paused",
+    Case("increase while paused", "orders: paused",
          lambda w: (lambda pid: (_paused(w), lambda: w.trades.increase_position(pid, 1, 0, sender=ALICE))[1])(opened(w))),
+    Case("increase while paused, as the order book", "engine: paused",
+         lambda w: (lambda pid: (_paused(w), lambda: w.engine.increase_position(
+             ALICE, pid, 1, 0, MAX_U128, w.p.env.timestamp - 1, sender=w.engine.ORDERS))[1])(opened(w))),
+    Case("execute an increase requested before the pause", "orders: paused, opens and increases wait",
+         lambda w: (lambda pid: (oid := w.p.orders.request_increase(pid, 1, 0, MAX_U128, sender=ALICE),
+                                 w.wait(1), w.set_price(P0), _paused(w),
+                                 lambda: w.p.orders.execute_order(oid, sender=KEEPER))[-1])(opened(w))),
     Case("increase a closed id", "engine: position not open",
          lambda w: (lambda pid: lambda: w.trades.increase_position(pid, 1, 0, sender=ALICE))(closed_id(w))),
     Case("increase by a stranger", "engine: caller is not the position owner",
@@ -329,6 +345,13 @@ POOL = [
     Case("mint (sync)", SYNC_DISABLED, lambda w: lambda: w.pool.mint(1, LP2, sender=LP2)),
     Case("withdraw (sync)", SYNC_DISABLED, lambda w: lambda: w.pool.withdraw(1, LP, LP, sender=LP)),
     Case("redeem (sync)", SYNC_DISABLED, lambda w: lambda: w.pool.redeem(1, LP, LP, sender=LP)),
+    # The pause check comes first: even a request that breaks another rule says "paused".
+    Case("request a deposit while paused", "pool: paused",
+         lambda w: (_paused(w), lambda: _requested(w))[1]),
+    Case("request a deposit of zero while paused", "pool: paused",
+         lambda w: (_paused(w), lambda: _requested(w, 0))[1]),
+    Case("request a redeem while paused", "pool: paused",
+         lambda w: (_paused(w), lambda: w.pool.requestRedeem(1, LP, LP, sender=LP))[1]),
     Case("request a deposit for someone else", "pool: owner must be the caller",
          lambda w: lambda: w.pool.requestDeposit(1, LP2, LP, sender=LP2)),
     Case("request a deposit for the zero address", "pool: zero controller",

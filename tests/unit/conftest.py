@@ -311,7 +311,8 @@ class Trades:
 
 
 # Refusals after which an order waits for a later round (OrderBook.vy).
-WAIT_REASONS = ("orders: no price round after the request yet", "oracle: price is stale")
+WAIT_REASONS = ("orders: no price round after the request yet", "oracle: price is stale",
+                "orders: paused, opens and increases wait")
 
 
 @pytest.fixture

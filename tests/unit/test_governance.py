@@ -245,9 +245,10 @@ def test_pause_blocks_risk_taking_only(trade, engine, token, guardian, owner, al
     b, _ = open_pos(bob, usd(10_000), usd(1_010))
     clock.at(5)
     engine.pause(sender=guardian)
-    with cancelled("engine: paused"):
+    # The order book refuses the requests (tests/unit/test_pause_coverage.py).
+    with cancelled("orders: paused"):
         trade.open_position(1, True, usd(10_000), usd(1_010), sender=alice)
-    with cancelled("engine: paused"):
+    with cancelled("orders: paused"):
         trade.increase_position(a, usd(100), usd(100), sender=alice)
     with ape.reverts("engine: paused"):
         engine.remove_collateral(a, usd(1), sender=alice)

@@ -130,7 +130,7 @@ def test_open_interest_cap_is_per_side(trade, engine, owner, alice, bob, open_po
 def test_open_while_paused(trade, engine, guardian, alice, snapshot, pool):
     engine.pause(sender=guardian)
     before = snapshot(holders=[alice, pool])
-    with cancelled("engine: paused"):
+    with cancelled("orders: paused"):
         trade.open_position(1, True, SIZE, AMOUNT, sender=alice)
     assert snapshot(holders=[alice, pool]) == before
 

@@ -133,11 +133,12 @@ def test_a_redeem_beyond_free_assets_stays_pending(chain, engine, pool, token, l
     assert 0 < assets <= free
 
 
-def test_the_guardian_s_pause_holds_lp_executions_not_requests_or_cancels(chain, engine, pool, token, lp, lp2,
-                                                                         stranger, guardian, feed, owner):
+def test_the_guardian_s_pause_holds_lp_requests_and_executions_not_cancels(chain, engine, pool, token, lp, lp2,
+                                                                          stranger, guardian, feed, owner):
     """Issue 9, finding 5: during an oracle incident the guardian pauses,
-    and no LP is priced in or out off the bad round; requests and cancels
-    stay open (each LP can take its escrow back), unpausing resumes."""
+    and no LP is priced in or out off the bad round: executions wait and
+    new requests are refused; cancels stay open (each LP can take its
+    escrow back), unpausing resumes."""
     deposit = request_id(pool.requestDeposit(usd(1_000), lp2, lp2, sender=lp2), pool)
     redeem = request_id(pool.requestRedeem(par(usd(500)), lp, lp, sender=lp), pool)
     engine.pause(sender=guardian)
@@ -147,9 +148,13 @@ def test_the_guardian_s_pause_holds_lp_executions_not_requests_or_cancels(chain,
     for rid in (deposit, redeem):
         with ape.reverts("pool: paused, executions wait"):
             pool.execute_request(rid, sender=stranger)
+    with ape.reverts("pool: paused"):
+        pool.requestDeposit(usd(1), lp2, lp2, sender=lp2)
+    with ape.reverts("pool: paused"):
+        pool.requestRedeem(par(usd(1)), lp, lp, sender=lp)
     assert pool_state(pool, token, lp, lp2) == before
-    late = request_id(pool.requestDeposit(usd(1), lp2, lp2, sender=lp2), pool)
-    pool.cancel_request(late, sender=lp2)
+    pool.cancel_request(redeem, sender=lp)
+    assert pool.balanceOf(lp) == LP_SHARES
     engine.unpause(sender=owner)                    # the guardian pauses; the owner unpauses
     assert settle(chain, pool, deposit, [feed], owner, keeper=stranger).events.filter(pool.RequestExecuted)
 

@@ -113,7 +113,7 @@ def test_increase_refused_for_access_state_and_oracle(trade, engine, feed, owner
         trade.increase_position(pos, usd(100), usd(100), sender=alice, delay=3_601)
     feed.set_answer(px(2_000), sender=owner)
     engine.pause(sender=guardian)
-    with cancelled("engine: paused"):
+    with cancelled("orders: paused"):
         trade.increase_position(pos, usd(100), usd(100), sender=alice)
     assert engine.position(pos).size == SIZE
 
