@@ -36,6 +36,13 @@ from modules import exposure as expo
 # for liquidations too: one copy of it, outside the engine's 24 KiB.
 interface IOrderBook:
     def check_sequencer() -> bool: view
+# @dev The checks on every governance write of a market (MarketRules.vy,
+# which the constructor creates): outside the engine's 24 KiB.
+interface IMarketRules:
+    def check_listing(feed: address, params: markets.MarketParams) -> bool: view
+    def check_params(params: markets.MarketParams) -> bool: view
+    def check_feed_change(old_feed: address, new_feed: address) -> bool: view
+
 # Aliased: `guardian` is also the name of the constructor's and
 # set_guardian's argument, which the ABI keeps.
 from modules import guardian as guard
@@ -175,6 +182,9 @@ VAULT_IMPLEMENTATION: public(immutable(address))
 # deployment checks find them in the engine's code layout by these names.
 # The order book: the only caller of the trade functions.
 ORDERS: public(immutable(address))
+# The market rules: list_market, set_market_params and set_market_feed
+# write only what they accept.
+RULES: public(immutable(address))
 # The L2 sequencer-uptime feed and its grace period are the order book's
 # immutables only (OrderBook.SEQUENCER, SEQUENCER_GRACE): it runs the check
 # for liquidate too, and two more immutables would cost the engine 64 of
@@ -193,6 +203,7 @@ def __init__(
     vault_blueprint: address,
     pool_blueprint: address,
     orders_blueprint: address,
+    rules_blueprint: address,
     guardian: address,
     sequencer_feed: address,
     sequencer_grace: uint256,
@@ -201,13 +212,15 @@ def __init__(
 ):
     """
     @dev Creates the vault implementation (nonce 1), the insurance vault
-         (nonce 2), the pool (nonce 3) and the order book (nonce 4); every
+         (nonce 2), the pool (nonce 3), the order book (nonce 4) and the
+         market rules (nonce 5); every
          later CREATE is a position vault, which is what lets _vault
          compute vault addresses.
     @param token The collateral token (exact transfers only).
     @param vault_blueprint EIP-5202 blueprint of Vault.vy.
     @param pool_blueprint EIP-5202 blueprint of LiquidityPool.vy.
     @param orders_blueprint EIP-5202 blueprint of OrderBook.vy.
+    @param rules_blueprint EIP-5202 blueprint of MarketRules.vy.
     @param guardian The first guardian.
     @param sequencer_feed Chainlink's L2 sequencer-uptime feed; the empty
            address on an L1 (no check).
@@ -225,8 +238,9 @@ def __init__(
     INSURANCE = create_minimal_proxy_to(impl)
     POOL = create_from_blueprint(pool_blueprint, token, self, redeem_fee_bps)
     ORDERS = create_from_blueprint(orders_blueprint, token, self, sequencer_feed, sequencer_grace, execution_fee)
+    RULES = create_from_blueprint(rules_blueprint)
     # Vault addresses are computed from nonces (see _vault): check the rule.
-    assert impl == positions._created_address(1) and ORDERS == positions._created_address(
+    assert impl == positions._created_address(1) and RULES == positions._created_address(
         positions.NONCE_BEFORE_VAULTS
     ), "engine: nonce rule"
     guard.__init__(guardian)
@@ -711,13 +725,13 @@ def fund_insurance(amount: uint256):
 def list_market(feed: address, params: markets.MarketParams) -> uint256:
     """
     @notice List a market (owner only).
-    @param feed The market's Chainlink-style price feed.
-    @param params The market's parameters, within the bounds.
+    @param feed The market's Chainlink-style price feed (MarketRules:
+           answers decimals(), at most 18).
+    @param params The market's parameters, within MarketRules' bounds.
     @return uint256 The new market's id.
     """
     ownable._check_owner()
-    assert feed != empty(address), "params: zero feed"
-    markets._check_params(params)
+    assert staticcall IMarketRules(RULES).check_listing(feed, params)
     market_id: uint256 = markets._list(feed, params)
     log MarketListed(market_id=market_id, feed=feed, timestamp=block.timestamp)
     log MarketParamsSet(market_id=market_id, params=params, borrow_index=0)
@@ -735,7 +749,7 @@ def set_market_params(market_id: uint256, params: markets.MarketParams):
     """
     ownable._check_owner()
     markets._listed(market_id)
-    markets._check_params(params)
+    assert staticcall IMarketRules(RULES).check_params(params)
     index: uint256 = markets._accrue(market_id, markets._params(market_id).borrow_rate)
     markets._store_params(market_id, params)
     log MarketParamsSet(market_id=market_id, params=params, borrow_index=index)
@@ -744,13 +758,15 @@ def set_market_params(market_id: uint256, params: markets.MarketParams):
 @external
 def set_market_feed(market_id: uint256, feed: address):
     """
-    @notice Replace a market's price feed (owner only).
+    @notice Replace a market's price feed (owner only): MarketRules
+            demands the same decimals and an answer within 5% of the old
+            feed's.
     @param market_id A listed market.
     @param feed The new feed.
     """
     ownable._check_owner()
     markets._listed(market_id)
-    assert feed != empty(address), "params: zero feed"
+    assert staticcall IMarketRules(RULES).check_feed_change(markets.market_feed[market_id], feed)
     markets.market_feed[market_id] = feed
     log MarketFeedSet(market_id=market_id, feed=feed)
 

@@ -11,7 +11,7 @@
         clears it. An order the engine refuses with a reason is cancelled
         and refunded, the reason logged; a failure without a reason (out of
         gas, say) reverts, so no keeper can starve a call into a refusal.
-        The Engine creates this contract from a blueprint (its nonce 4) and
+        The Engine creates this contract from a blueprint (its nonce 4, before the market rules at 5) and
         accepts trades from it only. model/orders.py is the Python twin.
 """
 from ethereum.ercs import IERC20

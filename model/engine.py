@@ -27,6 +27,7 @@ from .errors import require
 from .guardian import Guardian
 from .journal import Contract, Journal, external
 from .lens import Health, Totals, health_of, slots_of, totals_of
+from .market_rules import MarketRules
 from .markets import MarketParams, Markets, MarketState, index_at
 from .orders import OrderBook
 from .ownable import Ownable2Step
@@ -52,6 +53,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
                  pool_address: str, insurance: str, vault_address: Optional[Callable[[int], str]] = None, *,
                  make_pool: Optional[Callable[["Engine"], object]] = None,
                  vault_implementation: str = "vault:implementation", orders_address: str = "orders",
+                 rules_address: str = "rules",
                  sequencer_feed: str = ZERO_ADDRESS, sequencer_grace: int = 0, execution_fee: int = 0):
         """`owner` is the deployer. `make_pool(engine)` builds the pool's twin
         where the constructor creates the pool, so constructor events come
@@ -82,6 +84,8 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         self.total_reserved = 0
         self.pool = make_pool(self) if make_pool is not None else None
         self.orders = OrderBook(journal, orders_address, token, self, sequencer_feed, sequencer_grace, execution_fee)
+        self.RULES = rules_address
+        self.rules = MarketRules(journal, rules_address, self.feeds)
         # Last, as on chain: guard.__init__ logs GuardianSet after the pool exists.
         Guardian.__init__(self, guardian)
 
@@ -365,11 +369,11 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
 
     @external
     def list_market(self, feed: str, params: MarketParams, *, sender: str) -> int:
-        """The owner lists a market on `feed` with `params` (bounds checked by
-        markets._check_params). Returns its id, 1 for the first."""
+        """The owner lists a market on `feed` with `params`, as MarketRules
+        accepts them (the feed answers decimals(), the bounds). Returns its
+        id, 1 for the first."""
         self._check_owner(sender=sender)
-        require(feed != ZERO_ADDRESS, "params: zero feed")
-        self._check_params(params)
+        self.rules.check_listing(feed, params)
         market_id = self._list(feed, params)
         self._emit(MarketListed(market_id, feed, self.env.timestamp))
         self._emit(MarketParamsSet(market_id, params, 0))
@@ -380,17 +384,19 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         """New parameters apply from now: fees accrued so far keep the old rate."""
         self._check_owner(sender=sender)
         self._listed(market_id)
-        self._check_params(params)
+        self.rules.check_params(params)
         index = self._accrue(market_id, self._params(market_id).borrow_rate)
         self._store_params(market_id, params)
         self._emit(MarketParamsSet(market_id, params, index))
 
     @external
     def set_market_feed(self, market_id: int, feed: str, *, sender: str) -> None:
-        """The owner moves a listed market to another price feed."""
+        """The owner moves a listed market to another price feed, as
+        MarketRules accepts it: same decimals, an answer within 5% of the old
+        feed's."""
         self._check_owner(sender=sender)
         self._listed(market_id)
-        require(feed != ZERO_ADDRESS, "params: zero feed")
+        self.rules.check_feed_change(self._market_state[market_id].feed, feed)
         self._market_state[market_id] = replace(self._market_state[market_id], feed=feed)
         self._emit(MarketFeedSet(market_id, feed))
 

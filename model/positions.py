@@ -18,9 +18,10 @@ GEN_BITS = 32
 GEN_MASK = 2**32 - 1
 # The end of the recycled-vault stack (non-zero on chain: cheaper pushes).
 FREE_END = 2**256 - 1
-# The engine's nonces 1..4 create the vault implementation, the insurance
-# vault, the pool and the order book; vault slot v is created with nonce 4 + v.
-NONCE_BEFORE_VAULTS = 4
+# The engine's nonces 1..5 create the vault implementation, the insurance
+# vault, the pool, the order book and the market rules; vault slot v is
+# created with nonce 5 + v.
+NONCE_BEFORE_VAULTS = 5
 MAX_PAGE = 100
 # CREATE nonces this module encodes stay below 2**32 (see _created_address).
 U32 = 2**32 - 1
@@ -112,11 +113,11 @@ class Positions:
 
     def _created_address(self, nonce: int) -> str:
         """The address of the engine's nonce-th CREATE. The model does not
-        hash: it names what the constructor's nonces 1..4 made and asks
-        `vault_address` for the vaults' (nonce 4 + slot)."""
+        hash: it names what the constructor's nonces 1..5 made and asks
+        `vault_address` for the vaults' (nonce 5 + slot)."""
         if nonce > NONCE_BEFORE_VAULTS:
             return self.vault_address(nonce - NONCE_BEFORE_VAULTS)
-        return (self.VAULT_IMPLEMENTATION, self.INSURANCE, self.POOL, self.ORDERS)[nonce - 1]
+        return (self.VAULT_IMPLEMENTATION, self.INSURANCE, self.POOL, self.ORDERS, self.RULES)[nonce - 1]
 
     def _vault(self, slot: int) -> str:
         # A function of the slot alone: remembered from its creation rather

@@ -21,10 +21,10 @@ GEN_MASK: constant(uint256) = 2**32 - 1
 FREE_END: constant(uint256) = max_value(uint256)
 
 
-# @dev The engine's own nonces 1..4 create the vault implementation, the
-# insurance vault, the pool and the order book; vault slot v is created
-# with nonce 4 + v.
-NONCE_BEFORE_VAULTS: constant(uint256) = 4
+# @dev The engine's own nonces 1..5 create the vault implementation, the
+# insurance vault, the pool, the order book and the market rules; vault
+# slot v is created with nonce 5 + v.
+NONCE_BEFORE_VAULTS: constant(uint256) = 5
 
 
 # @dev The most slots `Engine.slots` returns in one page.
@@ -230,7 +230,7 @@ def _release_slot(slot: uint256):
 @view
 def _vault(slot: uint256) -> address:
     """
-    @dev A slot's vault: the engine's CREATE address for nonce 4 + slot.
+    @dev A slot's vault: the engine's CREATE address for nonce 5 + slot.
     @param slot The vault slot (need not exist yet).
     @return address The vault's address.
     """

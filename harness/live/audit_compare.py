@@ -5,6 +5,7 @@ from model import MarketParams
 from model.positions import GEN_BITS
 
 from ..chains.rpc import Rpc, RpcError
+from ..protocol.layout import engine_args
 from ..protocol.snapshot import MARKET_STATE_FIELDS, ChainState, model_market_state
 from .audit_replay import Replayer
 from .audit_report import Discrepancy, Report, _show
@@ -131,7 +132,7 @@ def check_code_of(r: Replayer, state: ChainState, rpc: Rpc, report: Report, m: M
         return rpc.code(address, block)
 
     expected = expected_code(engine, token, r.pool_address, r.insurance, impl, r.orders_address,
-                             m.contracts["engine"]["args"][5])
+                             engine_args(m.contracts["engine"]["args"])["sequencer_feed"], r.rules_address)
     expected["lens"] = ("Lens", {})
     if "timelock" in m.contracts:
         # The engine's owner: swapped code would be an owner without the delay.

@@ -74,17 +74,18 @@ class Twin:
         d = self.deployment
         self.model = Protocol(deployer=deployer, guardian=guardian, timestamp=self.clock, token=d.token,
                               engine=d.engine, pool=d.pool, insurance=d.insurance, vault_address=d.vault_address,
-                              orders=d.orders, execution_fee=EXECUTION_FEE, fiat=self.fiat)
+                              orders=d.orders, rules=d.rules, execution_fee=EXECUTION_FEE, fiat=self.fiat)
         self.targets: Dict[str, Target] = {
             "token": Target(d.token, "MockFiatToken" if fiat else "MockUSDC", self.model.token),
             "engine": Target(d.engine, "Engine", self.model.engine),
             "pool": Target(d.pool, "LiquidityPool", self.model.pool),
             "orders": Target(d.orders, "OrderBook", self.model.orders),
+            "rules": Target(d.rules, "MarketRules", self.model.rules),
         }
         self.holders = list(dict.fromkeys(list(chain.accounts) + [d.pool, d.insurance, d.engine, d.orders]))
         self._names = {a: f"account:{i}" for i, a in enumerate(chain.accounts)}
         self._names.update({d.token: "token", d.engine: "engine", d.pool: "pool", d.insurance: "insurance",
-                            d.orders: "orders"})
+                            d.orders: "orders", d.rules: "rules"})
 
     # ---------------------------------------------------------------- driving
 
