@@ -371,6 +371,27 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedS
         sender = self.world.owner if by_owner else self.world.stranger
         self.send("engine", "set_market_params", [self.market_id(symbol), params], sender)
 
+    @rule(symbol=st.sampled_from(sorted(MARKETS)), decimals=st.sampled_from(["same", "same", "18", "6"]),
+          move=st.integers(-800, 800), by_owner=st.integers(0, 9), roll=rare)
+    def migrate_feed(self, symbol, decimals, move, by_owner, roll):
+        """The owner moves a market to another feed (a stranger, refused,
+        now and then): an honest migration keeps the decimals and the price;
+        one to other decimals, or to a feed the owner controls set up to 8%
+        away, MarketRules must refuse past 5% of the old feed's answer."""
+        if roll:
+            return
+        old = self.model.engine.feeds[self.twin.deployment.feeds[symbol]]
+        new_decimals = old.decimals if decimals == "same" else int(decimals)
+        answer = max(old.answer, PRICE) * 10**new_decimals // 10**old.decimals * (10_000 + move) // 10_000
+        candidate = f"{symbol}~{len(self.twin.deployment.feeds)}"
+        self.twin.add_feed(candidate, new_decimals, max(answer, 1))
+        self.before_price_move()
+        sender = self.world.owner if by_owner else self.world.stranger
+        outcome = self.send("engine", "set_market_feed",
+                            [self.market_id(symbol), self.twin.deployment.feeds[candidate]], sender)
+        if outcome.ok:
+            self.twin.adopt_feed(symbol, candidate)
+
     @rule(who=st.sampled_from(["guardian", "owner", "stranger"]), roll=rare)
     def pause(self, who, roll):
         if roll:
