@@ -18,6 +18,8 @@ MAX_HOLDERS = 1024
 
 @dataclass(frozen=True)
 class Health:
+    """Lens.Health. liquidation_price is the last healthy price (risk's
+    _liquidation_bounds), 0 exactly when one of the two flags is set."""
     price: int
     pnl: int
     borrow_fee: int

@@ -98,15 +98,23 @@ def _liquidation_price(pos: Position, index: int, maintenance_bps: int) -> int:
 
 def _liquidation_bounds(pos: Position, index: int, maintenance_bps: int):
     """(liquidation price, at any price, at no price), the profit cap
-    included: the best equity a positive price gives is the capped profit
-    at an unbounded price (long) or at price 1 (short)."""
+    included, over the prices a feed can give (1 to MAX_U128): the best
+    equity is the capped profit at an unbounded price (long) or at price 1
+    (short). The price is `_liquidation_price`'s, the last healthy one; a
+    long healthy down to 1 or a short up to MAX_U128 is liquidatable at no
+    price, a long healthy only above MAX_U128 at every price."""
     best = _reserve(pos.size, pos.max_profit_bps) if pos.is_long else _capped_pnl(pos, 1)
     shortfall = _borrow_fee(pos.size, pos.entry_index, index) + _fee(pos.size, maintenance_bps) - pos.collateral
     if best < shortfall:
         return 0, True, False
     price = _liquidation_price(pos, index, maintenance_bps)
-    if price == 0:
-        return 0, not pos.is_long, pos.is_long
+    if pos.is_long:
+        if price <= 1:
+            return 0, False, True
+        if price > MAX_U128:
+            return 0, True, False
+    elif price >= MAX_U128:
+        return 0, False, True
     return price, False, False
 
 

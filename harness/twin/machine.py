@@ -274,6 +274,8 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedS
         return out
 
     def _liquidate(self, pid, liquidator):
+        # What Lens.health says of it first, flags and all (boundaries.py).
+        self._compare_health(pid)
         before = self.twin.read_chain()
         outcome = self.send("engine", "liquidate", [pid], liquidator)
         if outcome.ok:
