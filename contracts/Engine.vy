@@ -358,13 +358,15 @@ def open_position(
     self._check_liquidity(reserved)
 
     slot: uint256 = positions._take_slot(VAULT_IMPLEMENTATION)
-    generation: uint256 = ((positions.pos_word0[slot] >> 216) & positions.GEN_MASK) + 1
+    generation: uint256 = (positions.pos_word0[slot] >> positions.GEN_SHIFT) + 1
     assert generation <= positions.GEN_MASK, "engine: slot generations exhausted"
     pos: risk.Position = risk.Position(
         owner=trader,
         market_id=market_id,
         is_long=is_long,
         max_profit_bps=max_profit_bps,
+        maintenance_margin_bps=p.maintenance_margin_bps,
+        liquidation_fee_bps=p.liquidation_fee_bps,
         generation=generation,
         is_open=True,
         size=size,
@@ -465,8 +467,10 @@ def increase_position(
     """
     @notice Grow a position at the oracle price, optionally adding collateral.
             The borrow fee so far and the open fee on the added size are paid
-            from collateral; initial margin must hold afterwards. Only the
-            order book calls it, with the tokens it escrowed.
+            from collateral; initial margin must hold afterwards. The whole
+            position takes the market's maintenance margin, liquidation fee
+            and max profit now. Only the order book calls it, with the
+            tokens it escrowed.
     @param trader Who requested the order: the position's owner.
     @param position_id The trader's open position.
     @param size_delta The notional to add.
@@ -497,7 +501,10 @@ def increase_position(
     pos.size += size_delta
     pos.collateral = funds - borrow_fee - open_fee
     pos.entry_index = index
+    # A resize takes the market's parameters now, for the whole position.
     pos.max_profit_bps = p.max_profit_bps
+    pos.maintenance_margin_bps = p.maintenance_margin_bps
+    pos.liquidation_fee_bps = p.liquidation_fee_bps
     markets._min_collateral(pos.collateral, p)
     margin: uint256 = risk._fee(pos.size, p.initial_margin_bps)
     assert risk._equity(pos, price, index) >= convert(margin, int256), "engine: leverage above maximum"
@@ -538,7 +545,8 @@ def decrease_position(
     @notice Close part of a position. PnL on the closed part (capped by the
             reserve it releases) less the whole borrow fee so far and the
             close fee is paid to the trader, or taken from collateral. The
-            rest of the position must not be liquidatable afterwards. Only
+            rest of the position takes the market's maintenance margin and
+            liquidation fee now and must not be liquidatable by them. Only
             the order book calls it.
     @param trader Who requested the order: the position's owner, paid here.
     @param position_id The trader's open position.
@@ -576,8 +584,12 @@ def decrease_position(
     pos.size -= size_delta
     pos.collateral -= to_pool
     pos.entry_index = index
+    # A resize takes the market's margin and fee now (the reserve keeps
+    # its max profit: the part closed released its share of it).
+    pos.maintenance_margin_bps = p.maintenance_margin_bps
+    pos.liquidation_fee_bps = p.liquidation_fee_bps
     markets._min_collateral(pos.collateral, p)
-    maintenance: uint256 = risk._fee(pos.size, p.maintenance_margin_bps)
+    maintenance: uint256 = risk._fee(pos.size, pos.maintenance_margin_bps)
     assert risk._equity(pos, price, index) >= convert(maintenance, int256), "engine: position would be liquidatable"
     positions._store(slot, pos)
     expo._update(old, pos)
@@ -645,10 +657,12 @@ def close_position(trader: address, position_id: uint256, acceptable_price: uint
 @nonreentrant
 def liquidate(position_id: uint256):
     """
-    @notice Liquidate a position whose equity is below maintenance margin.
-            It is closed whole at the oracle price; the caller earns the
-            liquidation fee (at least the market's min_liquidation_reward,
-            at most the collateral), the insurance fund its share of what
+    @notice Liquidate a position whose equity is below its own maintenance
+            margin (the market's at its open or last resize: a later
+            parameter change does not reach it). It is closed whole at the
+            oracle price; the caller earns the position's own liquidation
+            fee (at least the market's min_liquidation_reward, at most the
+            collateral), the insurance fund its share of what
             is left, the pool the rest. Only this position's vault is touched.
     @dev The reward is paid from the collateral whatever the equity: a
          reward above the equity becomes bad debt (rest < 0), covered as for
@@ -675,9 +689,11 @@ def liquidate(position_id: uint256):
     pnl: int256 = risk._capped_pnl(pos, price)
     borrow_fee: uint256 = risk._borrow_fee(pos.size, pos.entry_index, index)
     equity: int256 = convert(pos.collateral, int256) + pnl - convert(borrow_fee, int256)
-    maintenance: uint256 = risk._fee(pos.size, p.maintenance_margin_bps)
+    # The position's own margin and fee, from its last resize: a later
+    # parameter change cannot make it liquidatable or raise its cut.
+    maintenance: uint256 = risk._fee(pos.size, pos.maintenance_margin_bps)
     assert equity < convert(maintenance, int256), "engine: position is healthy"
-    reward: uint256 = min(max(risk._fee(pos.size, p.liquidation_fee_bps), p.min_liquidation_reward), pos.collateral)
+    reward: uint256 = min(max(risk._fee(pos.size, pos.liquidation_fee_bps), p.min_liquidation_reward), pos.collateral)
     rest: int256 = equity - convert(reward, int256)
     remainder: uint256 = 0
     bad_debt: uint256 = 0

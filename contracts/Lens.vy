@@ -101,6 +101,8 @@ def health(engine: IEngine, position_id: uint256) -> Health:
         market_id=v.market_id,
         is_long=v.is_long,
         max_profit_bps=v.max_profit_bps,
+        maintenance_margin_bps=v.maintenance_margin_bps,
+        liquidation_fee_bps=v.liquidation_fee_bps,
         generation=position_id & positions.GEN_MASK,
         is_open=True,
         size=v.size,
@@ -109,7 +111,8 @@ def health(engine: IEngine, position_id: uint256) -> Health:
         entry_index=v.entry_index,
     )
     p: markets.MarketParams = staticcall engine.market_params(v.market_id)
-    mm_bps: uint256 = p.maintenance_margin_bps
+    # The position's own margin (from its last resize), as liquidate uses.
+    mm_bps: uint256 = v.maintenance_margin_bps
     st: markets.MarketState = staticcall engine.market_state(v.market_id)
     # The engine's own rules for the index and the price (markets' pure
     # helpers), applied to what its views say.

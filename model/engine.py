@@ -157,7 +157,9 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         generation = self._read(slot).generation + 1
         require(generation <= GEN_MASK, "engine: slot generations exhausted")
         self._store_position(slot, Position(), Position(owner=trader, market_id=market_id, is_long=is_long,
-                                   max_profit_bps=max_profit_bps, generation=generation, is_open=True,
+                                   max_profit_bps=max_profit_bps,
+                                   maintenance_margin_bps=p.maintenance_margin_bps,
+                                   liquidation_fee_bps=p.liquidation_fee_bps, generation=generation, is_open=True,
                                    size=size, collateral=collateral, entry_price=price, entry_index=index))
         self.total_reserved = reserved
         self.open_positions += 1
@@ -234,7 +236,10 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
                       size=pos.size + size_delta,
                       collateral=funds - borrow_fee - open_fee,
                       entry_index=index,
-                      max_profit_bps=p.max_profit_bps)
+                      # A resize takes the market's parameters now, for the whole position.
+                      max_profit_bps=p.max_profit_bps,
+                      maintenance_margin_bps=p.maintenance_margin_bps,
+                      liquidation_fee_bps=p.liquidation_fee_bps)
         self._min_collateral(pos.collateral, p)
         margin = _fee(pos.size, p.initial_margin_bps)
         require(_equity(pos, price, index) >= margin, "engine: leverage above maximum")
@@ -277,9 +282,11 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         else:
             to_pool = -net
             require(to_pool < pos.collateral, "engine: loss exceeds collateral, close it")
-        pos = replace(pos, size=pos.size - size_delta, collateral=pos.collateral - to_pool, entry_index=index)
+        # A resize takes the market's margin and fee now (the max profit stays).
+        pos = replace(pos, size=pos.size - size_delta, collateral=pos.collateral - to_pool, entry_index=index,
+                      maintenance_margin_bps=p.maintenance_margin_bps, liquidation_fee_bps=p.liquidation_fee_bps)
         self._min_collateral(pos.collateral, p)
-        maintenance = _fee(pos.size, p.maintenance_margin_bps)
+        maintenance = _fee(pos.size, pos.maintenance_margin_bps)
         require(_equity(pos, price, index) >= maintenance, "engine: position would be liquidatable")
         self._store_position(slot, old, pos)
         self.total_reserved -= old_reserve - new_reserve
@@ -334,11 +341,12 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         pnl = _capped_pnl(pos, price)
         borrow_fee = _borrow_fee(pos.size, pos.entry_index, index)
         equity = pos.collateral + pnl - borrow_fee
-        maintenance = _fee(pos.size, p.maintenance_margin_bps)
+        # The position's own margin and fee, from its last resize.
+        maintenance = _fee(pos.size, pos.maintenance_margin_bps)
         require(equity < maintenance, "engine: position is healthy")
         # The floor lifts the bps fee; the cap keeps the reward payable from
         # this vault. A reward above the equity is bad debt (rest < 0).
-        reward = min(max(_fee(pos.size, p.liquidation_fee_bps), p.min_liquidation_reward), pos.collateral)
+        reward = min(max(_fee(pos.size, pos.liquidation_fee_bps), p.min_liquidation_reward), pos.collateral)
         rest = equity - reward
         remainder = bad_debt = 0
         if rest > 0:

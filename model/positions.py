@@ -42,9 +42,11 @@ class PositionView:
     entry_index: int
     max_profit_bps: int
     reserve: int
+    maintenance_margin_bps: int = 0
+    liquidation_fee_bps: int = 0
 
 
-EMPTY_VIEW = PositionView(0, 0, ZERO_ADDRESS, False, ZERO_ADDRESS, 0, False, 0, 0, 0, 0, 0, 0)
+EMPTY_VIEW = PositionView(0, 0, ZERO_ADDRESS, False, ZERO_ADDRESS, 0, False, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +145,8 @@ class Positions:
         pos = self._read(slot)
         vault = self._vaults[slot]   # _existing_vault(slot): written once, when the slot is created
         if not pos.is_open:
-            return PositionView(0, slot, vault, False, ZERO_ADDRESS, 0, False, 0, 0, 0, 0, 0, 0)
+            return PositionView(0, slot, vault, False, ZERO_ADDRESS, 0, False, 0, 0, 0, 0, 0, 0, 0, 0)
         return PositionView(position_id_of(slot, pos.generation), slot, vault, True, pos.owner, pos.market_id,
                             pos.is_long, pos.size, pos.collateral, pos.entry_price, pos.entry_index,
-                            pos.max_profit_bps, _reserve(pos.size, pos.max_profit_bps))
+                            pos.max_profit_bps, _reserve(pos.size, pos.max_profit_bps),
+                            pos.maintenance_margin_bps, pos.liquidation_fee_bps)

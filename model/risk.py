@@ -21,6 +21,10 @@ class Position:
     market_id: int = 0
     is_long: bool = False
     max_profit_bps: int = 0
+    # The market's maintenance margin and liquidation fee at the position's
+    # open or last resize: a parameter change never moves them.
+    maintenance_margin_bps: int = 0
+    liquidation_fee_bps: int = 0
     generation: int = 0
     is_open: bool = False
     size: int = 0
@@ -137,8 +141,8 @@ def _settle(pos: Position, price: int, index: int, fee_bps: int) -> Settlement:
     return s
 
 
-def shortfall(pos: Position, price: int, index: int, maintenance_bps: int) -> int:
-    """How far equity is below maintenance margin: liquidate's test
-    (`equity < maintenance`) as a number, > 0 when liquidatable. Model-only:
-    the keeper ranks positions by it."""
-    return _fee(pos.size, maintenance_bps) - _equity(pos, price, index)
+def shortfall(pos: Position, price: int, index: int) -> int:
+    """How far equity is below the position's own maintenance margin:
+    liquidate's test (`equity < maintenance`) as a number, > 0 when
+    liquidatable. Model-only: the keeper ranks positions by it."""
+    return _fee(pos.size, pos.maintenance_margin_bps) - _equity(pos, price, index)

@@ -31,6 +31,11 @@ struct Position:
     market_id: uint256
     is_long: bool
     max_profit_bps: uint256
+    # The market's maintenance margin and liquidation fee when the position
+    # opened or last changed size: a parameter change never moves an open
+    # position's liquidation line or its liquidator's cut.
+    maintenance_margin_bps: uint256
+    liquidation_fee_bps: uint256
     generation: uint256
     is_open: bool
     size: uint256

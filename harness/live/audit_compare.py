@@ -2,7 +2,7 @@
 the replayed model's, field by field, the chain's own vault invariant, and
 every contract's code against this checkout's compiled sources."""
 from model import MarketParams
-from model.positions import GEN_BITS
+from model.positions import GEN_BITS, PositionView
 
 from ..chains.rpc import Rpc, RpcError
 from ..protocol.layout import engine_args
@@ -14,8 +14,8 @@ from .manifest import Manifest
 
 TOTALS_FIELDS = ("pool_assets", "pool_shares", "total_reserved", "insurance_assets", "open_positions", "vault_count",
                  "market_count", "paused")
-VIEW_FIELDS = ("position_id", "slot", "vault", "is_open", "owner", "market_id", "is_long", "size", "collateral",
-               "entry_price", "entry_index", "max_profit_bps", "reserve")
+# Engine.PositionView's fields, in order: the model's own dataclass names them.
+VIEW_FIELDS = tuple(PositionView.__dataclass_fields__)
 
 
 def _where(replayer: Replayer, key, fallback: str = "") -> str:

@@ -98,10 +98,11 @@ def _model_bounds(engine, pid, at):
     from model.risk import Position, _liquidation_bounds
     v, p, st = engine.position(pid), engine.market_params(1), engine.market_state(1)
     pos = Position(owner=v.owner, market_id=v.market_id, is_long=v.is_long, max_profit_bps=v.max_profit_bps,
+                   maintenance_margin_bps=v.maintenance_margin_bps, liquidation_fee_bps=v.liquidation_fee_bps,
                    generation=pid & 0xFFFFFFFF, is_open=True, size=v.size, collateral=v.collateral,
                    entry_price=v.entry_price, entry_index=v.entry_index)
     index = _index_at(st.borrow_index, st.last_accrual, p.borrow_rate, at)
-    return _liquidation_bounds(pos, index, p.maintenance_margin_bps)
+    return _liquidation_bounds(pos, index, pos.maintenance_margin_bps)
 
 
 @pytest.mark.parametrize("is_long, liq", [
