@@ -36,6 +36,13 @@ from modules import exposure as expo
 # for liquidations too: one copy of it, outside the engine's 24 KiB.
 interface IOrderBook:
     def check_sequencer() -> bool: view
+# @dev The checks on every governance write of a market (MarketRules.vy,
+# which the constructor creates): outside the engine's 24 KiB.
+interface IMarketRules:
+    def check_listing(feed: address, params: markets.MarketParams) -> bool: view
+    def check_params(params: markets.MarketParams) -> bool: view
+    def check_feed_change(old_feed: address, new_feed: address) -> bool: view
+
 # Aliased: `guardian` is also the name of the constructor's and
 # set_guardian's argument, which the ABI keeps.
 from modules import guardian as guard
@@ -175,6 +182,9 @@ VAULT_IMPLEMENTATION: public(immutable(address))
 # deployment checks find them in the engine's code layout by these names.
 # The order book: the only caller of the trade functions.
 ORDERS: public(immutable(address))
+# The market rules: list_market, set_market_params and set_market_feed
+# write only what they accept.
+RULES: public(immutable(address))
 # The L2 sequencer-uptime feed and its grace period are the order book's
 # immutables only (OrderBook.SEQUENCER, SEQUENCER_GRACE): it runs the check
 # for liquidate too, and two more immutables would cost the engine 64 of
@@ -193,6 +203,7 @@ def __init__(
     vault_blueprint: address,
     pool_blueprint: address,
     orders_blueprint: address,
+    rules_blueprint: address,
     guardian: address,
     sequencer_feed: address,
     sequencer_grace: uint256,
@@ -201,13 +212,15 @@ def __init__(
 ):
     """
     @dev Creates the vault implementation (nonce 1), the insurance vault
-         (nonce 2), the pool (nonce 3) and the order book (nonce 4); every
+         (nonce 2), the pool (nonce 3), the order book (nonce 4) and the
+         market rules (nonce 5); every
          later CREATE is a position vault, which is what lets _vault
          compute vault addresses.
     @param token The collateral token (exact transfers only).
     @param vault_blueprint EIP-5202 blueprint of Vault.vy.
     @param pool_blueprint EIP-5202 blueprint of LiquidityPool.vy.
     @param orders_blueprint EIP-5202 blueprint of OrderBook.vy.
+    @param rules_blueprint EIP-5202 blueprint of MarketRules.vy.
     @param guardian The first guardian.
     @param sequencer_feed Chainlink's L2 sequencer-uptime feed; the empty
            address on an L1 (no check).
@@ -225,8 +238,9 @@ def __init__(
     INSURANCE = create_minimal_proxy_to(impl)
     POOL = create_from_blueprint(pool_blueprint, token, self, redeem_fee_bps)
     ORDERS = create_from_blueprint(orders_blueprint, token, self, sequencer_feed, sequencer_grace, execution_fee)
+    RULES = create_from_blueprint(rules_blueprint)
     # Vault addresses are computed from nonces (see _vault): check the rule.
-    assert impl == positions._created_address(1) and ORDERS == positions._created_address(
+    assert impl == positions._created_address(1) and RULES == positions._created_address(
         positions.NONCE_BEFORE_VAULTS
     ), "engine: nonce rule"
     guard.__init__(guardian)
@@ -344,13 +358,15 @@ def open_position(
     self._check_liquidity(reserved)
 
     slot: uint256 = positions._take_slot(VAULT_IMPLEMENTATION)
-    generation: uint256 = ((positions.pos_word0[slot] >> 216) & positions.GEN_MASK) + 1
+    generation: uint256 = (positions.pos_word0[slot] >> positions.GEN_SHIFT) + 1
     assert generation <= positions.GEN_MASK, "engine: slot generations exhausted"
     pos: risk.Position = risk.Position(
         owner=trader,
         market_id=market_id,
         is_long=is_long,
         max_profit_bps=max_profit_bps,
+        maintenance_margin_bps=p.maintenance_margin_bps,
+        liquidation_fee_bps=p.liquidation_fee_bps,
         generation=generation,
         is_open=True,
         size=size,
@@ -451,8 +467,10 @@ def increase_position(
     """
     @notice Grow a position at the oracle price, optionally adding collateral.
             The borrow fee so far and the open fee on the added size are paid
-            from collateral; initial margin must hold afterwards. Only the
-            order book calls it, with the tokens it escrowed.
+            from collateral; initial margin must hold afterwards. The whole
+            position takes the market's maintenance margin, liquidation fee
+            and max profit now. Only the order book calls it, with the
+            tokens it escrowed.
     @param trader Who requested the order: the position's owner.
     @param position_id The trader's open position.
     @param size_delta The notional to add.
@@ -483,7 +501,10 @@ def increase_position(
     pos.size += size_delta
     pos.collateral = funds - borrow_fee - open_fee
     pos.entry_index = index
+    # A resize takes the market's parameters now, for the whole position.
     pos.max_profit_bps = p.max_profit_bps
+    pos.maintenance_margin_bps = p.maintenance_margin_bps
+    pos.liquidation_fee_bps = p.liquidation_fee_bps
     markets._min_collateral(pos.collateral, p)
     margin: uint256 = risk._fee(pos.size, p.initial_margin_bps)
     assert risk._equity(pos, price, index) >= convert(margin, int256), "engine: leverage above maximum"
@@ -524,7 +545,8 @@ def decrease_position(
     @notice Close part of a position. PnL on the closed part (capped by the
             reserve it releases) less the whole borrow fee so far and the
             close fee is paid to the trader, or taken from collateral. The
-            rest of the position must not be liquidatable afterwards. Only
+            rest of the position takes the market's maintenance margin and
+            liquidation fee now and must not be liquidatable by them. Only
             the order book calls it.
     @param trader Who requested the order: the position's owner, paid here.
     @param position_id The trader's open position.
@@ -562,8 +584,12 @@ def decrease_position(
     pos.size -= size_delta
     pos.collateral -= to_pool
     pos.entry_index = index
+    # A resize takes the market's margin and fee now (the reserve keeps
+    # its max profit: the part closed released its share of it).
+    pos.maintenance_margin_bps = p.maintenance_margin_bps
+    pos.liquidation_fee_bps = p.liquidation_fee_bps
     markets._min_collateral(pos.collateral, p)
-    maintenance: uint256 = risk._fee(pos.size, p.maintenance_margin_bps)
+    maintenance: uint256 = risk._fee(pos.size, pos.maintenance_margin_bps)
     assert risk._equity(pos, price, index) >= convert(maintenance, int256), "engine: position would be liquidatable"
     positions._store(slot, pos)
     expo._update(old, pos)
@@ -631,10 +657,12 @@ def close_position(trader: address, position_id: uint256, acceptable_price: uint
 @nonreentrant
 def liquidate(position_id: uint256):
     """
-    @notice Liquidate a position whose equity is below maintenance margin.
-            It is closed whole at the oracle price; the caller earns the
-            liquidation fee (at least the market's min_liquidation_reward,
-            at most the collateral), the insurance fund its share of what
+    @notice Liquidate a position whose equity is below its own maintenance
+            margin (the market's at its open or last resize: a later
+            parameter change does not reach it). It is closed whole at the
+            oracle price; the caller earns the position's own liquidation
+            fee (at least the market's min_liquidation_reward, at most the
+            collateral), the insurance fund its share of what
             is left, the pool the rest. Only this position's vault is touched.
     @dev The reward is paid from the collateral whatever the equity: a
          reward above the equity becomes bad debt (rest < 0), covered as for
@@ -661,9 +689,11 @@ def liquidate(position_id: uint256):
     pnl: int256 = risk._capped_pnl(pos, price)
     borrow_fee: uint256 = risk._borrow_fee(pos.size, pos.entry_index, index)
     equity: int256 = convert(pos.collateral, int256) + pnl - convert(borrow_fee, int256)
-    maintenance: uint256 = risk._fee(pos.size, p.maintenance_margin_bps)
+    # The position's own margin and fee, from its last resize: a later
+    # parameter change cannot make it liquidatable or raise its cut.
+    maintenance: uint256 = risk._fee(pos.size, pos.maintenance_margin_bps)
     assert equity < convert(maintenance, int256), "engine: position is healthy"
-    reward: uint256 = min(max(risk._fee(pos.size, p.liquidation_fee_bps), p.min_liquidation_reward), pos.collateral)
+    reward: uint256 = min(max(risk._fee(pos.size, pos.liquidation_fee_bps), p.min_liquidation_reward), pos.collateral)
     rest: int256 = equity - convert(reward, int256)
     remainder: uint256 = 0
     bad_debt: uint256 = 0
@@ -711,13 +741,13 @@ def fund_insurance(amount: uint256):
 def list_market(feed: address, params: markets.MarketParams) -> uint256:
     """
     @notice List a market (owner only).
-    @param feed The market's Chainlink-style price feed.
-    @param params The market's parameters, within the bounds.
+    @param feed The market's Chainlink-style price feed (MarketRules:
+           answers decimals(), at most 18).
+    @param params The market's parameters, within MarketRules' bounds.
     @return uint256 The new market's id.
     """
     ownable._check_owner()
-    assert feed != empty(address), "params: zero feed"
-    markets._check_params(params)
+    assert staticcall IMarketRules(RULES).check_listing(feed, params)
     market_id: uint256 = markets._list(feed, params)
     log MarketListed(market_id=market_id, feed=feed, timestamp=block.timestamp)
     log MarketParamsSet(market_id=market_id, params=params, borrow_index=0)
@@ -735,7 +765,7 @@ def set_market_params(market_id: uint256, params: markets.MarketParams):
     """
     ownable._check_owner()
     markets._listed(market_id)
-    markets._check_params(params)
+    assert staticcall IMarketRules(RULES).check_params(params)
     index: uint256 = markets._accrue(market_id, markets._params(market_id).borrow_rate)
     markets._store_params(market_id, params)
     log MarketParamsSet(market_id=market_id, params=params, borrow_index=index)
@@ -744,13 +774,15 @@ def set_market_params(market_id: uint256, params: markets.MarketParams):
 @external
 def set_market_feed(market_id: uint256, feed: address):
     """
-    @notice Replace a market's price feed (owner only).
+    @notice Replace a market's price feed (owner only): MarketRules
+            demands the same decimals and an answer within 5% of the old
+            feed's.
     @param market_id A listed market.
     @param feed The new feed.
     """
     ownable._check_owner()
     markets._listed(market_id)
-    assert feed != empty(address), "params: zero feed"
+    assert staticcall IMarketRules(RULES).check_feed_change(markets.market_feed[market_id], feed)
     markets.market_feed[market_id] = feed
     log MarketFeedSet(market_id=market_id, feed=feed)
 

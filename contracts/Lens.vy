@@ -36,8 +36,11 @@ interface IEngine:
 
 
 # @dev A position's health now, for keepers and front ends. The liquidation
-# price counts the profit cap; it is 0 exactly when one of the two flags
-# says the position is liquidatable at every positive price or at none.
+# price counts the profit cap and the borrow fee so far; it is the last
+# healthy price (a long is liquidatable one unit below it, a short one unit
+# above). It is 0 exactly when one of the two flags, never both, says the
+# position is liquidatable at every price a feed can give (1 to 2**128 - 1)
+# or at none; only with both flags false does the price mean anything.
 struct Health:
     price: uint256
     pnl: int256
@@ -82,7 +85,10 @@ def balances(token: IERC20, holders: DynArray[address, MAX_HOLDERS]) -> DynArray
 def health(engine: IEngine, position_id: uint256) -> Health:
     """
     @notice Equity, maintenance margin, liquidation price and liquidatability
-            now, at the engine's price and borrow index.
+            now, at the engine's price and borrow index. The liquidation
+            price is the last healthy one, the profit cap included, and
+            means something only when neither liquidatable_at_any_price
+            nor liquidatable_at_no_price is set (it is 0 when one is).
     @param engine The engine.
     @param position_id An open position.
     @return Health The position's health.
@@ -95,6 +101,8 @@ def health(engine: IEngine, position_id: uint256) -> Health:
         market_id=v.market_id,
         is_long=v.is_long,
         max_profit_bps=v.max_profit_bps,
+        maintenance_margin_bps=v.maintenance_margin_bps,
+        liquidation_fee_bps=v.liquidation_fee_bps,
         generation=position_id & positions.GEN_MASK,
         is_open=True,
         size=v.size,
@@ -103,7 +111,8 @@ def health(engine: IEngine, position_id: uint256) -> Health:
         entry_index=v.entry_index,
     )
     p: markets.MarketParams = staticcall engine.market_params(v.market_id)
-    mm_bps: uint256 = p.maintenance_margin_bps
+    # The position's own margin (from its last resize), as liquidate uses.
+    mm_bps: uint256 = v.maintenance_margin_bps
     st: markets.MarketState = staticcall engine.market_state(v.market_id)
     # The engine's own rules for the index and the price (markets' pure
     # helpers), applied to what its views say.

@@ -11,8 +11,8 @@
         clears it. An order the engine refuses with a reason is cancelled
         and refunded, the reason logged; a failure without a reason (out of
         gas, say) reverts, so no keeper can starve a call into a refusal.
-        The Engine creates this contract from a blueprint (its nonce 4) and
-        accepts trades from it only. While the engine's guardian pause is
+        The Engine creates this contract from a blueprint (its nonce 4,
+        before the market rules at 5) and accepts trades from it only. While the engine's guardian pause is
         on, orders that add risk (open, increase) are neither requested
         nor executed: a pending one waits, still executable after the
         unpause (or cancelled by its owner, or cleared once expired).

@@ -27,6 +27,7 @@ from .errors import require
 from .guardian import Guardian
 from .journal import Contract, Journal, external
 from .lens import Health, Totals, health_of, slots_of, totals_of
+from .market_rules import MarketRules
 from .markets import MarketParams, Markets, MarketState, index_at
 from .orders import OrderBook
 from .ownable import Ownable2Step
@@ -52,6 +53,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
                  pool_address: str, insurance: str, vault_address: Optional[Callable[[int], str]] = None, *,
                  make_pool: Optional[Callable[["Engine"], object]] = None,
                  vault_implementation: str = "vault:implementation", orders_address: str = "orders",
+                 rules_address: str = "rules",
                  sequencer_feed: str = ZERO_ADDRESS, sequencer_grace: int = 0, execution_fee: int = 0):
         """`owner` is the deployer. `make_pool(engine)` builds the pool's twin
         where the constructor creates the pool, so constructor events come
@@ -82,6 +84,8 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         self.total_reserved = 0
         self.pool = make_pool(self) if make_pool is not None else None
         self.orders = OrderBook(journal, orders_address, token, self, sequencer_feed, sequencer_grace, execution_fee)
+        self.RULES = rules_address
+        self.rules = MarketRules(journal, rules_address, self.feeds)
         # Last, as on chain: guard.__init__ logs GuardianSet after the pool exists.
         Guardian.__init__(self, guardian)
 
@@ -153,7 +157,9 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         generation = self._read(slot).generation + 1
         require(generation <= GEN_MASK, "engine: slot generations exhausted")
         self._store_position(slot, Position(), Position(owner=trader, market_id=market_id, is_long=is_long,
-                                   max_profit_bps=max_profit_bps, generation=generation, is_open=True,
+                                   max_profit_bps=max_profit_bps,
+                                   maintenance_margin_bps=p.maintenance_margin_bps,
+                                   liquidation_fee_bps=p.liquidation_fee_bps, generation=generation, is_open=True,
                                    size=size, collateral=collateral, entry_price=price, entry_index=index))
         self.total_reserved = reserved
         self.open_positions += 1
@@ -230,7 +236,10 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
                       size=pos.size + size_delta,
                       collateral=funds - borrow_fee - open_fee,
                       entry_index=index,
-                      max_profit_bps=p.max_profit_bps)
+                      # A resize takes the market's parameters now, for the whole position.
+                      max_profit_bps=p.max_profit_bps,
+                      maintenance_margin_bps=p.maintenance_margin_bps,
+                      liquidation_fee_bps=p.liquidation_fee_bps)
         self._min_collateral(pos.collateral, p)
         margin = _fee(pos.size, p.initial_margin_bps)
         require(_equity(pos, price, index) >= margin, "engine: leverage above maximum")
@@ -273,9 +282,11 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         else:
             to_pool = -net
             require(to_pool < pos.collateral, "engine: loss exceeds collateral, close it")
-        pos = replace(pos, size=pos.size - size_delta, collateral=pos.collateral - to_pool, entry_index=index)
+        # A resize takes the market's margin and fee now (the max profit stays).
+        pos = replace(pos, size=pos.size - size_delta, collateral=pos.collateral - to_pool, entry_index=index,
+                      maintenance_margin_bps=p.maintenance_margin_bps, liquidation_fee_bps=p.liquidation_fee_bps)
         self._min_collateral(pos.collateral, p)
-        maintenance = _fee(pos.size, p.maintenance_margin_bps)
+        maintenance = _fee(pos.size, pos.maintenance_margin_bps)
         require(_equity(pos, price, index) >= maintenance, "engine: position would be liquidatable")
         self._store_position(slot, old, pos)
         self.total_reserved -= old_reserve - new_reserve
@@ -330,11 +341,12 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         pnl = _capped_pnl(pos, price)
         borrow_fee = _borrow_fee(pos.size, pos.entry_index, index)
         equity = pos.collateral + pnl - borrow_fee
-        maintenance = _fee(pos.size, p.maintenance_margin_bps)
+        # The position's own margin and fee, from its last resize.
+        maintenance = _fee(pos.size, pos.maintenance_margin_bps)
         require(equity < maintenance, "engine: position is healthy")
         # The floor lifts the bps fee; the cap keeps the reward payable from
         # this vault. A reward above the equity is bad debt (rest < 0).
-        reward = min(max(_fee(pos.size, p.liquidation_fee_bps), p.min_liquidation_reward), pos.collateral)
+        reward = min(max(_fee(pos.size, pos.liquidation_fee_bps), p.min_liquidation_reward), pos.collateral)
         rest = equity - reward
         remainder = bad_debt = 0
         if rest > 0:
@@ -365,11 +377,11 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
 
     @external
     def list_market(self, feed: str, params: MarketParams, *, sender: str) -> int:
-        """The owner lists a market on `feed` with `params` (bounds checked by
-        markets._check_params). Returns its id, 1 for the first."""
+        """The owner lists a market on `feed` with `params`, as MarketRules
+        accepts them (the feed answers decimals(), the bounds). Returns its
+        id, 1 for the first."""
         self._check_owner(sender=sender)
-        require(feed != ZERO_ADDRESS, "params: zero feed")
-        self._check_params(params)
+        self.rules.check_listing(feed, params)
         market_id = self._list(feed, params)
         self._emit(MarketListed(market_id, feed, self.env.timestamp))
         self._emit(MarketParamsSet(market_id, params, 0))
@@ -380,17 +392,19 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         """New parameters apply from now: fees accrued so far keep the old rate."""
         self._check_owner(sender=sender)
         self._listed(market_id)
-        self._check_params(params)
+        self.rules.check_params(params)
         index = self._accrue(market_id, self._params(market_id).borrow_rate)
         self._store_params(market_id, params)
         self._emit(MarketParamsSet(market_id, params, index))
 
     @external
     def set_market_feed(self, market_id: int, feed: str, *, sender: str) -> None:
-        """The owner moves a listed market to another price feed."""
+        """The owner moves a listed market to another price feed, as
+        MarketRules accepts it: same decimals, an answer within 5% of the old
+        feed's."""
         self._check_owner(sender=sender)
         self._listed(market_id)
-        require(feed != ZERO_ADDRESS, "params: zero feed")
+        self.rules.check_feed_change(self._market_state[market_id].feed, feed)
         self._market_state[market_id] = replace(self._market_state[market_id], feed=feed)
         self._emit(MarketFeedSet(market_id, feed))
 

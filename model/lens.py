@@ -18,6 +18,8 @@ MAX_HOLDERS = 1024
 
 @dataclass(frozen=True)
 class Health:
+    """Lens.Health. liquidation_price is the last healthy price (risk's
+    _liquidation_bounds), 0 exactly when one of the two flags is set."""
     price: int
     pnl: int
     borrow_fee: int
@@ -48,7 +50,8 @@ def health_of(engine, position_id: int) -> Health:
     require(v.is_open, "engine: position not open")
     _, pos = engine._load(position_id)
     p = engine.market_params(v.market_id)
-    mm_bps = p.maintenance_margin_bps
+    # The position's own margin (from its last resize), as liquidate uses.
+    mm_bps = pos.maintenance_margin_bps
     st = engine.market_state(v.market_id)
     index = _index_at(st.borrow_index, st.last_accrual, p.borrow_rate, engine.env.timestamp)
     feed = engine.feeds[st.feed]

@@ -91,7 +91,7 @@ class LiquidationIndex:
         return b
 
     def _put(self, b: MarketBound, slot: int, pos, heap: bool = True) -> None:
-        price, at_any, at_none = _liquidation_bounds(pos, b.index_hi, b.maintenance_bps)
+        price, at_any, at_none = _liquidation_bounds(pos, b.index_hi, pos.maintenance_margin_bps)
         if at_any:
             key = ALWAYS
         elif at_none:
@@ -210,7 +210,7 @@ class LiquidationIndex:
                 found = self.candidates(market_id, is_long, m.price, m.index, m.maintenance_bps)
                 self.checked += len(found)
                 for pid, pos in found:
-                    below = shortfall(pos, m.price, m.index, m.maintenance_bps)
+                    below = shortfall(pos, m.price, m.index)
                     if below > 0:
                         out.append((pid, below))
         out.sort(key=lambda x: (-x[1], x[0]))

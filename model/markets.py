@@ -29,6 +29,10 @@ MAX_MAX_PROFIT_BPS = 100_000
 # About 1000% of notional a year.
 MAX_BORROW_RATE = 317_097_919_837
 MAX_STALENESS = 7 * 86_400
+# A feed's answer must fit a position's 128-bit entry price.
+MAX_FEED_DECIMALS = 18
+# A market's new feed answers within 5% of its old one (see _check_feed_change).
+MAX_FEED_MOVE_BPS = 500
 
 YEAR = 365 * 86_400
 
@@ -105,6 +109,49 @@ def oracle_error(answer: int, updated_at: int, staleness: int, timestamp: int) -
     if answer > MAX_U128:
         return "oracle: price out of range"
     return None
+
+
+class FeedChecks:
+    """The rules on a market's feed (markets.vy's _check_feed and
+    _check_feed_change), for MarketRules' twin. `self.feeds` maps an address
+    to its feed's twin (None: no feed contract there, so a call answers
+    nothing, as a call to an address without code does)."""
+
+    def _feed_decimals(self, feed: str):
+        """(answered, decimals): False when no feed contract is there."""
+        aggregator = self.feeds[feed]
+        if aggregator is None:
+            return False, 0
+        return True, aggregator.decimals
+
+    def _feed_answer(self, feed: str) -> int:
+        """The latest answer whatever its age; 0 when nothing answers."""
+        aggregator = self.feeds[feed]
+        if aggregator is None:
+            return 0
+        return aggregator.latestRoundData()[1]
+
+    def _check_feed(self, feed: str) -> None:
+        """A market's feed answers decimals(), at most MAX_FEED_DECIMALS."""
+        require(feed != ZERO_ADDRESS, "params: zero feed")
+        ok, decimals = self._feed_decimals(feed)
+        require(ok, "feed: no decimals() answer")
+        require(decimals <= MAX_FEED_DECIMALS, "feed: more than 18 decimals")
+
+    def _check_feed_change(self, old_feed: str, new_feed: str) -> None:
+        """Same decimals as the feed replaced, a positive answer, within
+        MAX_FEED_MOVE_BPS of the old feed's latest answer (unbounded only when
+        the old feed answers nothing usable)."""
+        self._check_feed(new_feed)
+        _, new_decimals = self._feed_decimals(new_feed)
+        ok, old_decimals = self._feed_decimals(old_feed)
+        require(ok and old_decimals == new_decimals, "feed: decimals differ from the market's feed")
+        new_answer = self._feed_answer(new_feed)
+        require(new_answer > 0, "feed: no positive answer")
+        old_answer = self._feed_answer(old_feed)
+        if old_answer > 0:
+            require(abs(new_answer - old_answer) * BPS <= old_answer * MAX_FEED_MOVE_BPS,
+                    "feed: answer too far from the market's feed")
 
 
 class Markets:

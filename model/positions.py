@@ -18,9 +18,10 @@ GEN_BITS = 32
 GEN_MASK = 2**32 - 1
 # The end of the recycled-vault stack (non-zero on chain: cheaper pushes).
 FREE_END = 2**256 - 1
-# The engine's nonces 1..4 create the vault implementation, the insurance
-# vault, the pool and the order book; vault slot v is created with nonce 4 + v.
-NONCE_BEFORE_VAULTS = 4
+# The engine's nonces 1..5 create the vault implementation, the insurance
+# vault, the pool, the order book and the market rules; vault slot v is
+# created with nonce 5 + v.
+NONCE_BEFORE_VAULTS = 5
 MAX_PAGE = 100
 # CREATE nonces this module encodes stay below 2**32 (see _created_address).
 U32 = 2**32 - 1
@@ -41,9 +42,11 @@ class PositionView:
     entry_index: int
     max_profit_bps: int
     reserve: int
+    maintenance_margin_bps: int = 0
+    liquidation_fee_bps: int = 0
 
 
-EMPTY_VIEW = PositionView(0, 0, ZERO_ADDRESS, False, ZERO_ADDRESS, 0, False, 0, 0, 0, 0, 0, 0)
+EMPTY_VIEW = PositionView(0, 0, ZERO_ADDRESS, False, ZERO_ADDRESS, 0, False, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +115,11 @@ class Positions:
 
     def _created_address(self, nonce: int) -> str:
         """The address of the engine's nonce-th CREATE. The model does not
-        hash: it names what the constructor's nonces 1..4 made and asks
-        `vault_address` for the vaults' (nonce 4 + slot)."""
+        hash: it names what the constructor's nonces 1..5 made and asks
+        `vault_address` for the vaults' (nonce 5 + slot)."""
         if nonce > NONCE_BEFORE_VAULTS:
             return self.vault_address(nonce - NONCE_BEFORE_VAULTS)
-        return (self.VAULT_IMPLEMENTATION, self.INSURANCE, self.POOL, self.ORDERS)[nonce - 1]
+        return (self.VAULT_IMPLEMENTATION, self.INSURANCE, self.POOL, self.ORDERS, self.RULES)[nonce - 1]
 
     def _vault(self, slot: int) -> str:
         # A function of the slot alone: remembered from its creation rather
@@ -142,7 +145,8 @@ class Positions:
         pos = self._read(slot)
         vault = self._vaults[slot]   # _existing_vault(slot): written once, when the slot is created
         if not pos.is_open:
-            return PositionView(0, slot, vault, False, ZERO_ADDRESS, 0, False, 0, 0, 0, 0, 0, 0)
+            return PositionView(0, slot, vault, False, ZERO_ADDRESS, 0, False, 0, 0, 0, 0, 0, 0, 0, 0)
         return PositionView(position_id_of(slot, pos.generation), slot, vault, True, pos.owner, pos.market_id,
                             pos.is_long, pos.size, pos.collateral, pos.entry_price, pos.entry_index,
-                            pos.max_profit_bps, _reserve(pos.size, pos.max_profit_bps))
+                            pos.max_profit_bps, _reserve(pos.size, pos.max_profit_bps),
+                            pos.maintenance_margin_bps, pos.liquidation_fee_bps)

@@ -35,13 +35,13 @@ class Protocol:
     `sequencer_feed` and `sequencer_grace`; `fiat` gives the token Circle's roles
     (model/fiat_token.py) instead of a plain mock USDC. `record_events=False` keeps no log.
 
-    Attributes: token, engine, pool, orders, lens, env, journal, contracts (by address).
+    Attributes: token, engine, pool, orders, rules, lens, env, journal, contracts (by address).
     """
 
     def __init__(self, *, deployer: str, guardian: str, timestamp: int = 0,
                  token: str = "token", engine: str = "engine", pool: str = "pool",
                  insurance: str = "insurance", vault_address: Optional[Callable[[int], str]] = None,
-                 lens: str = "lens", record_events: bool = True, orders: str = "orders",
+                 lens: str = "lens", record_events: bool = True, orders: str = "orders", rules: str = "rules",
                  sequencer_feed: str = ZERO_ADDRESS, sequencer_grace: int = 0, execution_fee: int = 0,
                  redeem_fee_bps: int = 0, fiat: Optional[dict] = None):
         self.journal = Journal(record_events)
@@ -55,13 +55,14 @@ class Protocol:
         self.engine = Engine(self.journal, self.env, engine, self.token, owner=deployer, guardian=guardian,
                              pool_address=pool, insurance=insurance, vault_address=vault_address,
                              make_pool=lambda e: LiquidityPool(self.journal, pool, self.token, e, redeem_fee_bps),
-                             orders_address=orders, sequencer_feed=sequencer_feed, sequencer_grace=sequencer_grace,
+                             orders_address=orders, rules_address=rules, sequencer_feed=sequencer_feed, sequencer_grace=sequencer_grace,
                              execution_fee=execution_fee)
         self.pool = self.engine.pool
         self.orders = self.engine.orders
+        self.rules = self.engine.rules
         # Contracts by address, for calls that name their target (Lens).
         self.contracts = Mapping(self.journal, None)
-        for c in (self.token, self.engine, self.pool, self.orders):
+        for c in (self.token, self.engine, self.pool, self.orders, self.rules):
             self.contracts[c.address] = c
         self.lens = Lens(lens, self.contracts)
 

@@ -21,6 +21,10 @@ class Position:
     market_id: int = 0
     is_long: bool = False
     max_profit_bps: int = 0
+    # The market's maintenance margin and liquidation fee at the position's
+    # open or last resize: a parameter change never moves them.
+    maintenance_margin_bps: int = 0
+    liquidation_fee_bps: int = 0
     generation: int = 0
     is_open: bool = False
     size: int = 0
@@ -98,15 +102,23 @@ def _liquidation_price(pos: Position, index: int, maintenance_bps: int) -> int:
 
 def _liquidation_bounds(pos: Position, index: int, maintenance_bps: int):
     """(liquidation price, at any price, at no price), the profit cap
-    included: the best equity a positive price gives is the capped profit
-    at an unbounded price (long) or at price 1 (short)."""
+    included, over the prices a feed can give (1 to MAX_U128): the best
+    equity is the capped profit at an unbounded price (long) or at price 1
+    (short). The price is `_liquidation_price`'s, the last healthy one; a
+    long healthy down to 1 or a short up to MAX_U128 is liquidatable at no
+    price, a long healthy only above MAX_U128 at every price."""
     best = _reserve(pos.size, pos.max_profit_bps) if pos.is_long else _capped_pnl(pos, 1)
     shortfall = _borrow_fee(pos.size, pos.entry_index, index) + _fee(pos.size, maintenance_bps) - pos.collateral
     if best < shortfall:
         return 0, True, False
     price = _liquidation_price(pos, index, maintenance_bps)
-    if price == 0:
-        return 0, not pos.is_long, pos.is_long
+    if pos.is_long:
+        if price <= 1:
+            return 0, False, True
+        if price > MAX_U128:
+            return 0, True, False
+    elif price >= MAX_U128:
+        return 0, False, True
     return price, False, False
 
 
@@ -129,8 +141,8 @@ def _settle(pos: Position, price: int, index: int, fee_bps: int) -> Settlement:
     return s
 
 
-def shortfall(pos: Position, price: int, index: int, maintenance_bps: int) -> int:
-    """How far equity is below maintenance margin: liquidate's test
-    (`equity < maintenance`) as a number, > 0 when liquidatable. Model-only:
-    the keeper ranks positions by it."""
-    return _fee(pos.size, maintenance_bps) - _equity(pos, price, index)
+def shortfall(pos: Position, price: int, index: int) -> int:
+    """How far equity is below the position's own maintenance margin:
+    liquidate's test (`equity < maintenance`) as a number, > 0 when
+    liquidatable. Model-only: the keeper ranks positions by it."""
+    return _fee(pos.size, pos.maintenance_margin_bps) - _equity(pos, price, index)

@@ -49,6 +49,7 @@ from model.events import Event
 from model.fiat_token import FiatToken
 from model.journal import Mapping
 from model.lens import Lens
+from model.market_rules import MarketRules
 from model.orders import OrderBook
 from model.pool import LiquidityPool
 from model.timelock import Timelock
@@ -63,6 +64,7 @@ TWINS = {
     "LiquidityPool": (lambda p: p.pool, (LiquidityPool, Token)),
     "Lens": (lambda p: p.lens, (Lens,)),
     "OrderBook": (lambda p: p.orders, (OrderBook,)),
+    "MarketRules": (lambda p: p.rules, (MarketRules,)),
     "MockUSDC": (lambda p: p.token, (Token,)),
     "MockAggregator": (lambda p: p.engine.feeds["feed"], (MockAggregator,)),
     # Not in the standard world: a second token on the same journal.
@@ -92,7 +94,7 @@ ABI_WITHOUT_TWIN = {
 # Deployable contract sources (the top of contracts/; mocks/ apart) and their model modules;
 # contracts/modules/X.vy -> model/X.py.
 SOURCE_TWINS = {"Engine.vy": "engine", "LiquidityPool.vy": "pool", "Vault.vy": "vault", "Lens.vy": "lens",
-                "OrderBook.vy": "orders", "Timelock.vy": "timelock"}
+                "OrderBook.vy": "orders", "Timelock.vy": "timelock", "MarketRules.vy": "market_rules"}
 
 
 # ---------------------------------------------------------------- arity

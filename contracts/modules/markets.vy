@@ -31,6 +31,14 @@ MAX_MAX_PROFIT_BPS: constant(uint256) = 100_000
 # @dev About 1000% of notional a year.
 MAX_BORROW_RATE: constant(uint256) = 317_097_919_837
 MAX_STALENESS: constant(uint256) = 7 * 86_400
+# @dev A feed's answer must fit a position's 128-bit entry price: at 18
+# decimals that is still 3.4e20 USD.
+MAX_FEED_DECIMALS: constant(uint256) = 18
+# @dev A market's new feed may answer at most 5% from its old one: an honest
+# migration (a new aggregator, a new proxy) answers the same price, and a
+# switch to a feed the owner controls cannot jump the price past traders'
+# margins in one step (the timelock's delay lets them leave first).
+MAX_FEED_MOVE_BPS: constant(uint256) = 500
 
 
 # @dev Field widths in market_risk.
@@ -163,6 +171,88 @@ def _check_params(p: MarketParams):
     assert p.staleness != 0 and p.staleness <= MAX_STALENESS, "params: staleness out of bounds"
     assert p.min_collateral != 0 and p.min_collateral >= p.min_liquidation_reward and p.min_collateral <= risk.MAX_U128, "params: min collateral out of bounds"
     assert p.oi_cap != 0 and p.oi_cap <= risk.MAX_U128, "params: open interest cap out of bounds"
+
+
+@internal
+@view
+def _feed_decimals(feed: address) -> (bool, uint256):
+    """
+    @dev A feed's decimals(), or False if it has no code, reverts or
+         answers out of range: the governance checks give their own
+         reason rather than bubbling up nothing.
+    @param feed The feed.
+    @return bool Whether it answered.
+    @return uint256 Its decimals.
+    """
+    ok: bool = False
+    res: Bytes[32] = b""
+    ok, res = raw_call(feed, method_id("decimals()"), max_outsize=32, is_static_call=True, revert_on_failure=False)
+    if not ok or len(res) != 32 or convert(res, uint256) > 255:
+        return False, 0
+    return True, convert(res, uint256)
+
+
+@internal
+@view
+def _feed_answer(feed: address) -> int256:
+    """
+    @dev A feed's latest answer, whatever its age, or 0 if it has no code,
+         reverts or answers malformed data (0 is never a usable answer).
+    @param feed The feed.
+    @return int256 The answer.
+    """
+    ok: bool = False
+    res: Bytes[160] = b""
+    ok, res = raw_call(feed, method_id("latestRoundData()"), max_outsize=160, is_static_call=True, revert_on_failure=False)
+    if not ok or len(res) != 160:
+        return 0
+    return convert(slice(res, 32, 32), int256)
+
+
+@internal
+@view
+def _check_feed(feed: address):
+    """
+    @dev What a market's feed must be, at listing and at every change: a
+         contract that answers decimals(), at most MAX_FEED_DECIMALS.
+    @param feed The feed.
+    """
+    assert feed != empty(address), "params: zero feed"
+    ok: bool = False
+    decimals: uint256 = 0
+    ok, decimals = self._feed_decimals(feed)
+    assert ok, "feed: no decimals() answer"
+    assert decimals <= MAX_FEED_DECIMALS, "feed: more than 18 decimals"
+
+
+@internal
+@view
+def _check_feed_change(old_feed: address, new_feed: address):
+    """
+    @dev A market's move to another feed: the same decimals as the feed
+         it replaces (prices are stored and compared in the feed's
+         decimals: 8 to 18 would make every long a max-profit winner), a
+         positive answer, within MAX_FEED_MOVE_BPS of the old feed's
+         latest answer. When the old feed answers nothing usable (the
+         usual reason to migrate) there is nothing to bound against: the
+         timelock's delay is then the only guard, and the README says so.
+    @param old_feed The market's current feed.
+    @param new_feed The proposed feed.
+    """
+    self._check_feed(new_feed)
+    ok: bool = False
+    new_decimals: uint256 = 0
+    # _check_feed has just seen the new feed answer.
+    ok, new_decimals = self._feed_decimals(new_feed)
+    old_decimals: uint256 = 0
+    ok, old_decimals = self._feed_decimals(old_feed)
+    assert ok and old_decimals == new_decimals, "feed: decimals differ from the market's feed"
+    new_answer: int256 = self._feed_answer(new_feed)
+    assert new_answer > 0, "feed: no positive answer"
+    old_answer: int256 = self._feed_answer(old_feed)
+    if old_answer > 0:
+        gap: uint256 = convert(max(new_answer - old_answer, old_answer - new_answer), uint256)
+        assert gap * risk.BPS <= convert(old_answer, uint256) * MAX_FEED_MOVE_BPS, "feed: answer too far from the market's feed"
 
 
 @internal

@@ -14,6 +14,8 @@ from . import risk
 # @dev A position id is (slot << GEN_BITS | generation).
 GEN_BITS: constant(uint256) = 32
 GEN_MASK: constant(uint256) = 2**32 - 1
+# @dev Where word0 keeps the generation: its top 32 bits.
+GEN_SHIFT: constant(uint256) = 224
 
 
 # @dev Marks the end of the recycled-vault stack. Non-zero, so that pushing
@@ -21,10 +23,10 @@ GEN_MASK: constant(uint256) = 2**32 - 1
 FREE_END: constant(uint256) = max_value(uint256)
 
 
-# @dev The engine's own nonces 1..4 create the vault implementation, the
-# insurance vault, the pool and the order book; vault slot v is created
-# with nonce 4 + v.
-NONCE_BEFORE_VAULTS: constant(uint256) = 4
+# @dev The engine's own nonces 1..5 create the vault implementation, the
+# insurance vault, the pool, the order book and the market rules; vault
+# slot v is created with nonce 5 + v.
+NONCE_BEFORE_VAULTS: constant(uint256) = 5
 
 
 # @dev The most slots `Engine.slots` returns in one page.
@@ -50,6 +52,8 @@ struct PositionView:
     entry_index: uint256
     max_profit_bps: uint256
     reserve: uint256
+    maintenance_margin_bps: uint256
+    liquidation_fee_bps: uint256
 
 
 # @dev Emitted when a slot's vault is created (only the first time the slot
@@ -60,8 +64,10 @@ event VaultCreated:
 
 
 # @dev Slot words (see _store):
-#   word0: owner | market_id << 160 | is_long << 176 | max_profit_bps << 184
-#          | generation << 216 | is_open << 248
+#   word0: owner | market_id << 160 | is_long << 176 | is_open << 177
+#          | max_profit_bps << 178 (17 bits) | maintenance_margin_bps << 195
+#          (14 bits) | liquidation_fee_bps << 209 (10 bits) | generation << 224
+#          (markets._check_params keeps each bps field within its width)
 #   word1: size | collateral << 128   (a closed slot: next free slot)
 #   word2: entry_price | entry_index << 128
 pos_word0: HashMap[uint256, uint256]
@@ -103,10 +109,12 @@ def _read(slot: uint256) -> risk.Position:
     return risk.Position(
         owner=convert(convert(w0 & (2**160 - 1), uint160), address),
         market_id=(w0 >> 160) & 65535,
-        is_long=((w0 >> 176) & 255) == 1,
-        max_profit_bps=(w0 >> 184) & GEN_MASK,
-        generation=(w0 >> 216) & GEN_MASK,
-        is_open=(w0 >> 248) == 1,
+        is_long=((w0 >> 176) & 1) == 1,
+        max_profit_bps=(w0 >> 178) & (2**17 - 1),
+        maintenance_margin_bps=(w0 >> 195) & (2**14 - 1),
+        liquidation_fee_bps=(w0 >> 209) & (2**10 - 1),
+        generation=w0 >> GEN_SHIFT,
+        is_open=((w0 >> 177) & 1) == 1,
         size=w1 & risk.MAX_U128,
         collateral=w1 >> 128,
         entry_price=w2 & risk.MAX_U128,
@@ -129,9 +137,11 @@ def _store(slot: uint256, pos: risk.Position):
     w0: uint256 = convert(convert(pos.owner, uint160), uint256)
     w0 |= pos.market_id << 160
     w0 |= convert(pos.is_long, uint256) << 176
-    w0 |= pos.max_profit_bps << 184
-    w0 |= pos.generation << 216
-    w0 |= convert(pos.is_open, uint256) << 248
+    w0 |= convert(pos.is_open, uint256) << 177
+    w0 |= pos.max_profit_bps << 178
+    w0 |= pos.maintenance_margin_bps << 195
+    w0 |= pos.liquidation_fee_bps << 209
+    w0 |= pos.generation << GEN_SHIFT
     self.pos_word0[slot] = w0
     self.pos_word1[slot] = pos.size | (pos.collateral << 128)
     self.pos_word2[slot] = pos.entry_price | (pos.entry_index << 128)
@@ -220,7 +230,7 @@ def _release_slot(slot: uint256):
     @param slot The vault slot of an open position.
     """
     w0: uint256 = self.pos_word0[slot]
-    self.pos_word0[slot] = w0 & ~(1 << 248)
+    self.pos_word0[slot] = w0 & ~(1 << 177)
     self.pos_word1[slot] = self.free_head
     self.free_head = slot
     self.open_positions -= 1
@@ -230,7 +240,7 @@ def _release_slot(slot: uint256):
 @view
 def _vault(slot: uint256) -> address:
     """
-    @dev A slot's vault: the engine's CREATE address for nonce 4 + slot.
+    @dev A slot's vault: the engine's CREATE address for nonce 5 + slot.
     @param slot The vault slot (need not exist yet).
     @return address The vault's address.
     """
@@ -277,6 +287,8 @@ def _view(slot: uint256) -> PositionView:
     v.entry_index = pos.entry_index
     v.max_profit_bps = pos.max_profit_bps
     v.reserve = risk._reserve(pos.size, pos.max_profit_bps)
+    v.maintenance_margin_bps = pos.maintenance_margin_bps
+    v.liquidation_fee_bps = pos.liquidation_fee_bps
     return v
 
 

@@ -31,6 +31,11 @@ struct Position:
     market_id: uint256
     is_long: bool
     max_profit_bps: uint256
+    # The market's maintenance margin and liquidation fee when the position
+    # opened or last changed size: a parameter change never moves an open
+    # position's liquidation line or its liquidator's cut.
+    maintenance_margin_bps: uint256
+    liquidation_fee_bps: uint256
     generation: uint256
     is_open: bool
     size: uint256
@@ -203,17 +208,21 @@ def _liquidation_price(pos: Position, index: uint256, maintenance_bps: uint256) 
 @pure
 def _liquidation_bounds(pos: Position, index: uint256, maintenance_bps: uint256) -> (uint256, bool, bool):
     """
-    @dev Where liquidation starts, the profit cap included. The best equity
-         any positive price can give is the capped profit at an unbounded
-         price for a long and at price 1 for a short: below maintenance
-         margin, the position is liquidatable at every price. A long whose
-         equity stays above it down to price 0 is liquidatable at none.
+    @dev Where liquidation starts, the profit cap included, over the prices
+         a feed can give (1 to MAX_U128). The best equity is the capped
+         profit at an unbounded price for a long and at price 1 for a
+         short: below maintenance margin, the position is liquidatable at
+         every price. Otherwise the price is `_liquidation_price`'s, the last
+         healthy one (a long is liquidatable below it, a short above it):
+         a long healthy down to price 1, or a short healthy up to MAX_U128,
+         is liquidatable at none; a long healthy only above MAX_U128, at
+         every price. The flags are exclusive and the price is 0 with either.
     @param pos The position.
     @param index The current borrow index.
     @param maintenance_bps The market's maintenance margin in basis points.
     @return uint256 The liquidation price (0 when either flag is set).
-    @return bool Liquidatable at every positive price.
-    @return bool Liquidatable at no positive price.
+    @return bool Liquidatable at every price a feed can give.
+    @return bool Liquidatable at no price a feed can give.
     """
     best: int256 = convert(self._reserve(pos.size, pos.max_profit_bps), int256)
     if not pos.is_long:
@@ -221,10 +230,15 @@ def _liquidation_bounds(pos: Position, index: uint256, maintenance_bps: uint256)
     shortfall: int256 = convert(self._borrow_fee(pos.size, pos.entry_index, index) + self._fee(pos.size, maintenance_bps), int256) - convert(pos.collateral, int256)
     if best < shortfall:
         return 0, True, False
+    # Here a short is healthy at price 1, so its price is at least 1.
     price: uint256 = self._liquidation_price(pos, index, maintenance_bps)
-    if price == 0:
-        # A long: never (the price would have to reach 0); a short: always.
-        return 0, not pos.is_long, pos.is_long
+    if pos.is_long:
+        if price <= 1:
+            return 0, False, True
+        if price > MAX_U128:
+            return 0, True, False
+    elif price >= MAX_U128:
+        return 0, False, True
     return price, False, False
 
 

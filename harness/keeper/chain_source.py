@@ -48,8 +48,9 @@ class EventSource:
 def position_of(view) -> Tuple[int, Position]:
     """Engine.PositionView tuple -> (position id, model Position)."""
     (pid, _slot, _vault, is_open, owner, market_id, is_long, size, collateral, entry_price, entry_index,
-     max_profit_bps, _reserve) = view
+     max_profit_bps, _reserve, maintenance_margin_bps, liquidation_fee_bps) = view
     return pid, Position(owner=owner, market_id=market_id, is_long=is_long, max_profit_bps=max_profit_bps,
+                         maintenance_margin_bps=maintenance_margin_bps, liquidation_fee_bps=liquidation_fee_bps,
                          generation=pid & (2**32 - 1), is_open=is_open, size=size, collateral=collateral,
                          entry_price=entry_price, entry_index=entry_index)
 

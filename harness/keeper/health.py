@@ -51,7 +51,7 @@ def model_market_view(engine, market_id: int, timestamp: int) -> MarketView:
 
 def shortfall(pos: Position, m: MarketView) -> int:
     """How far `pos` is below maintenance margin in market view `m` (> 0: liquidatable)."""
-    return _shortfall(pos, m.price, m.index, m.maintenance_bps)
+    return _shortfall(pos, m.price, m.index)
 
 
 def liquidatable(positions: Iterable[Tuple[int, Position]], markets: Dict[int, MarketView]) -> List[Tuple[int, int]]:
@@ -120,7 +120,7 @@ class TriggerCache:
 
     def _trigger(self, pos: Position, m: MarketView) -> tuple:
         index_hi = m.index + m.borrow_rate * self.horizon
-        price, at_any_price, _ = _liquidation_bounds(pos, index_hi, m.maintenance_bps)
+        price, at_any_price, _ = _liquidation_bounds(pos, index_hi, pos.maintenance_margin_bps)
         if at_any_price:
             trigger = None
         else:

@@ -28,6 +28,7 @@ from types import SimpleNamespace
 from typing import Callable, Dict, Optional
 
 from ..chains.rpc import Rpc
+from ..protocol.layout import engine_args
 from ..protocol.snapshot import Snapshot
 from .audit_compare import check_code_of, compare_state
 from .audit_replay import Replayer
@@ -69,7 +70,8 @@ class Auditor:
             m.address(key)
         engine, pool, insurance = m.address("engine"), m.address("pool"), m.address("insurance")
         impl = m.address("vault_implementation")
-        token = m.contracts["engine"]["args"][0]
+        args = engine_args(m.contracts["engine"]["args"])
+        token = args["token"]
         if source_hashes() != m.data.get("sources"):
             report.notes.append("contracts/ changed since this deployment: code is checked against this checkout")
 
@@ -79,12 +81,11 @@ class Auditor:
         feeds |= set(m.feeds().values())
 
         orders = m.address("orders")
-        (_token, _vb, _pb, _ob, _guardian, sequencer_feed, sequencer_grace, execution_fee,
-         redeem_fee_bps) = m.contracts["engine"]["args"]
         replayer = Replayer(engine=engine, pool=pool, insurance=insurance, token=token,
                             engine_tx=m.contracts["engine"]["tx"] or "", timestamp=self._timestamp, report=report,
-                            orders=orders, sequencer_feed=sequencer_feed, sequencer_grace=sequencer_grace,
-                            execution_fee=execution_fee, redeem_fee_bps=redeem_fee_bps)
+                            orders=orders, rules=m.address("rules"), sequencer_feed=args["sequencer_feed"],
+                            sequencer_grace=args["sequencer_grace"], execution_fee=args["execution_fee"],
+                            redeem_fee_bps=args["redeem_fee_bps"])
         replayer.know_vaults(chain_vaults)
         holders = [engine, pool, insurance, orders] + [replayer.vault_address(s) for s in range(1, chain_vaults + 1)]
         indexer = Indexer(rpc, engine=engine, pool=pool, token=token, feeds=sorted(feeds), max_range=self.max_range,

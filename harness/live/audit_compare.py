@@ -2,9 +2,10 @@
 the replayed model's, field by field, the chain's own vault invariant, and
 every contract's code against this checkout's compiled sources."""
 from model import MarketParams
-from model.positions import GEN_BITS
+from model.positions import GEN_BITS, PositionView
 
 from ..chains.rpc import Rpc, RpcError
+from ..protocol.layout import engine_args
 from ..protocol.snapshot import MARKET_STATE_FIELDS, ChainState, model_market_state
 from .audit_replay import Replayer
 from .audit_report import Discrepancy, Report, _show
@@ -13,8 +14,8 @@ from .manifest import Manifest
 
 TOTALS_FIELDS = ("pool_assets", "pool_shares", "total_reserved", "insurance_assets", "open_positions", "vault_count",
                  "market_count", "paused")
-VIEW_FIELDS = ("position_id", "slot", "vault", "is_open", "owner", "market_id", "is_long", "size", "collateral",
-               "entry_price", "entry_index", "max_profit_bps", "reserve")
+# Engine.PositionView's fields, in order: the model's own dataclass names them.
+VIEW_FIELDS = tuple(PositionView.__dataclass_fields__)
 
 
 def _where(replayer: Replayer, key, fallback: str = "") -> str:
@@ -131,7 +132,7 @@ def check_code_of(r: Replayer, state: ChainState, rpc: Rpc, report: Report, m: M
         return rpc.code(address, block)
 
     expected = expected_code(engine, token, r.pool_address, r.insurance, impl, r.orders_address,
-                             m.contracts["engine"]["args"][5])
+                             engine_args(m.contracts["engine"]["args"])["sequencer_feed"], r.rules_address)
     expected["lens"] = ("Lens", {})
     if "timelock" in m.contracts:
         # The engine's owner: swapped code would be an owner without the delay.

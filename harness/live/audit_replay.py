@@ -70,10 +70,12 @@ POSITION_EVENTS = {"PositionOpened", "CollateralAdded", "CollateralRemoved", "Po
 
 class Replayer(Actions):
     def __init__(self, *, engine: str, pool: str, insurance: str, token: str, engine_tx: str,
-                 timestamp: Callable[[int], int], report: Report, orders: str, sequencer_feed: str = ZERO_ADDRESS,
+                 timestamp: Callable[[int], int], report: Report, orders: str, rules: str,
+                 sequencer_feed: str = ZERO_ADDRESS,
                  sequencer_grace: int = 0, execution_fee: int = 0, redeem_fee_bps: int = 0):
         self.engine_address, self.pool_address, self.insurance, self.token_address = engine, pool, insurance, token
         self.orders_address = orders
+        self.rules_address = rules
         self.engine_tx = engine_tx.lower()
         self.timestamp = timestamp
         self.report = report
@@ -84,7 +86,7 @@ class Replayer(Actions):
         # Wired as model.Protocol does, with the chain's addresses.
         self.engine = Engine(self.journal, self.env, engine, self.token, owner=ZERO_ADDRESS, guardian=ZERO_ADDRESS,
                              pool_address=pool, insurance=insurance, vault_address=self.vault_address,
-                             orders_address=orders, sequencer_feed=sequencer_feed, sequencer_grace=sequencer_grace,
+                             orders_address=orders, rules_address=rules, sequencer_feed=sequencer_feed, sequencer_grace=sequencer_grace,
                              execution_fee=execution_fee)
         self.orders = self.engine.orders
         self.pool = LiquidityPool(self.journal, pool, self.token, self.engine, redeem_fee_bps)

@@ -71,16 +71,18 @@ def runtime(name: str) -> dict:
 
 
 def expected_code(engine: str, token: str, pool: str, insurance: str, implementation: str, orders: str,
-                  sequencer_feed: str) -> Dict[str, tuple]:
+                  sequencer_feed: str, rules: str) -> Dict[str, tuple]:
     """Manifest key -> (contract, {immutable: address}) of what the engine's
     deployment must be: the deploy's verify and the audit check the same."""
     return {
         "engine": ("Engine", {"TOKEN": token, "POOL": pool, "INSURANCE": insurance,
-                              "VAULT_IMPLEMENTATION": implementation, "ORDERS": orders}),
+                              "VAULT_IMPLEMENTATION": implementation, "ORDERS": orders, "RULES": rules}),
         "vault_implementation": ("Vault", {"ENGINE": engine, "TOKEN": token}),
         "pool": ("LiquidityPool", {"ENGINE": engine, "TOKEN": token, "asset": token}),
         # A wrong SEQUENCER would silently skip (or wrongly apply) the outage check.
         "orders": ("OrderBook", {"ENGINE": engine, "TOKEN": token, "SEQUENCER": sequencer_feed}),
+        # The checks every market write passes: swapped code would lift the bounds.
+        "rules": ("MarketRules", {}),
     }
 
 

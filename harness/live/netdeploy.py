@@ -5,9 +5,10 @@ What gets deployed, in order (each a manifest key):
     vault_blueprint            EIP-5202 blueprint of Vault.vy
     pool_blueprint             EIP-5202 blueprint of LiquidityPool.vy
     orders_blueprint           EIP-5202 blueprint of OrderBook.vy
+    rules_blueprint            EIP-5202 blueprint of MarketRules.vy
     engine                     Engine.vy; its constructor creates the vault
-                               implementation, the insurance vault, the pool
-                               and the order book
+                               implementation, the insurance vault, the pool,
+                               the order book and the market rules
     lens                       Lens.vy (batched balance reads for tools)
     timelock                   Timelock.vy (snekmate's timelock_controller), with
                                no delay yet; the deployer and the configured
@@ -55,7 +56,7 @@ from ..chains.addresses import create_address
 from ..chains.artifacts import artifact
 from ..chains.contracts import blueprint_initcode, codec, initcode
 from ..chains.rpc import Rpc, RpcError
-from ..protocol.layout import ENGINE_CREATES
+from ..protocol.layout import ENGINE_CREATES, engine_args
 from ..protocol.markets import ZERO_ADDRESS
 from .bytecode import check_code, expected_code, proxy_code
 from .manifest import Manifest, ManifestError
@@ -224,10 +225,12 @@ class Deployment:
             yield self._blueprint("pool_blueprint", "LiquidityPool")
         if not m.has("orders_blueprint"):
             yield self._blueprint("orders_blueprint", "OrderBook")
+        if not m.has("rules_blueprint"):
+            yield self._blueprint("rules_blueprint", "MarketRules")
         if not m.has("engine"):
             yield self._create("engine", "Engine", [self._token(m), m.address("vault_blueprint"),
                                                     m.address("pool_blueprint"), m.address("orders_blueprint"),
-                                                    cfg.guardian_for(self.deployer),
+                                                    m.address("rules_blueprint"), cfg.guardian_for(self.deployer),
                                                     cfg.sequencer_feed or ZERO_ADDRESS, cfg.sequencer_grace,
                                                     cfg.execution_fee, cfg.redeem_fee_bps])
         if not m.has("lens"):
@@ -395,7 +398,7 @@ class Deployment:
                      "args": _jsonable(ptx.args)}
             m.record_contract(key, entry)
             if key == "engine":
-                m.data["guardian"] = ptx.args[4]
+                m.data["guardian"] = engine_args(ptx.args)["guardian"]
                 for sub, contract, n, getter in ENGINE_CREATES:
                     got = to_checksum_address(view.call(sent.address, "Engine", getter))
                     want = create_address(sent.address, n)
@@ -538,7 +541,7 @@ class Deployment:
         token = self._token(m)
         expect = expected_code(engine, token, c["pool"]["address"], c["insurance"]["address"],
                                c["vault_implementation"]["address"], c["orders"]["address"],
-                               c["engine"]["args"][5])
+                               engine_args(c["engine"]["args"])["sequencer_feed"], c["rules"]["address"])
         if "lens" in c:
             expect["lens"] = ("Lens", {})
         if self.config.mock:
@@ -549,8 +552,9 @@ class Deployment:
         ins = rpc.code(c["insurance"]["address"])
         if ins != proxy_code(c["vault_implementation"]["address"]):
             problems.append(f"insurance {c['insurance']['address']}: not a minimal proxy of the vault implementation")
-        for key in ("vault_blueprint", "pool_blueprint"):
-            contract = "Vault" if key == "vault_blueprint" else "LiquidityPool"
+        blueprints = {"vault_blueprint": "Vault", "pool_blueprint": "LiquidityPool", "orders_blueprint": "OrderBook",
+                      "rules_blueprint": "MarketRules"}
+        for key, contract in blueprints.items():
             want = b"\xfe\x71\x00" + bytes.fromhex(artifact(contract)["bytecode"][2:])
             if rpc.code(c[key]["address"]) != want:
                 problems.append(f"{key} {c[key]['address']}: not the EIP-5202 blueprint of {contract}")

@@ -6,15 +6,27 @@ PAGE = 100
 # Lens.balances takes at most 1,024 holders a call.
 LENS_PAGE = 1_000
 
-# The engine creates, in its constructor, with its own nonces 1..4: the
-# vault implementation, the insurance vault, the pool and the order book
-# (manifest key, contract, nonce, the engine's getter naming it). Vault
-# slot v is then created with nonce 4 + v.
+# The engine creates, in its constructor, with its own nonces 1..5: the
+# vault implementation, the insurance vault, the pool, the order book and
+# the market rules (manifest key, contract, nonce, the engine's getter
+# naming it). Vault slot v is then created with nonce 5 + v.
 ENGINE_CREATES = (("vault_implementation", "Vault", 1, "VAULT_IMPLEMENTATION"),
                   ("insurance", "Vault", 2, "INSURANCE"),
                   ("pool", "LiquidityPool", 3, "POOL"),
-                  ("orders", "OrderBook", 4, "ORDERS"))
-ENGINE_NONCE_BEFORE_VAULTS = 4
+                  ("orders", "OrderBook", 4, "ORDERS"),
+                  ("rules", "MarketRules", 5, "RULES"))
+ENGINE_NONCE_BEFORE_VAULTS = 5
+# Engine.__init__'s arguments, in order: a manifest records them as a list.
+ENGINE_ARGS = ("token", "vault_blueprint", "pool_blueprint", "orders_blueprint", "rules_blueprint", "guardian",
+               "sequencer_feed", "sequencer_grace", "execution_fee", "redeem_fee_bps")
+
+
+def engine_args(args) -> dict:
+    """The engine's constructor arguments by name, from their list."""
+    if len(args) != len(ENGINE_ARGS):
+        raise ValueError(f"the engine takes {len(ENGINE_ARGS)} constructor arguments ({', '.join(ENGINE_ARGS)}), "
+                         f"the manifest records {len(args)}: a deployment of another version")
+    return dict(zip(ENGINE_ARGS, args))
 
 
 def vault_address(engine: str, slot: int) -> str:

@@ -20,7 +20,9 @@ from model import Revert
 from model.positions import FREE_END
 from model.risk import BPS, _reserve
 
+from ..chains.chain import ChainError
 from ..protocol.markets import MARKETS, USDC
+from .twin import Disagreement
 
 picks = st.integers(0, 2**16)
 ticks = st.sampled_from([-1, 0, 1])
@@ -68,6 +70,27 @@ class BoundaryRules:
         self.send(f"feed:{self._symbol_of(pid)}", "set_answer", [max(edge + tick, 1)], self.world.owner)
         self._liquidate(pid, self.world.liquidators[liquidator])
 
+    def _compare_health(self, pid):
+        """Lens.health on chain against the model's, every field (price, PnL,
+        fee, equity, margin, liquidation price, liquidatable and the two
+        flags), at the time the chain's read runs; a revert on both sides
+        agrees (a faulty feed, a stale round, a closed position). Called
+        before every liquidation attempt (machine.py's _liquidate), so at
+        each edge this mixin aims at too."""
+        d = self.twin.deployment
+        try:
+            chain_h = tuple(self.twin.chain.call(d.lens, "Lens", "health", [d.engine, pid]))
+        except ChainError:
+            chain_h = None
+        with self._at(self.twin.read_time() - self.twin.clock):
+            try:
+                h = self.engine.health(pid)
+                model_h = tuple(getattr(h, f) for f in h.__dataclass_fields__)
+            except Revert:
+                model_h = None
+        if model_h != chain_h:
+            raise Disagreement(self.twin.step, self.twin.last_action, f"lens.health[{pid}]", model_h, chain_h)
+
     def _edge(self, pid):
         """Its liquidation price in the block after next (the price is set in
         the next), or None when there is none to aim at."""
@@ -76,7 +99,8 @@ class BoundaryRules:
                 h = self.engine.health(pid)
             except Revert:                   # a faulty feed: no price to aim at
                 return None
-        return h.liquidation_price or None   # 0: liquidatable at every price or at none
+        # 0 comes with a flag: liquidatable at every price a feed gives, or at none.
+        return h.liquidation_price or None
 
     @rule(symbol=st.sampled_from(sorted(MARKETS)), offset=ticks, keeper=st.integers(0, 1))
     def round_at_the_staleness_limit(self, symbol, offset, keeper):

@@ -23,6 +23,7 @@ class Deployment:
     vault_implementation: str
     lens: str
     orders: str = ""
+    rules: str = ""
     feeds: Dict[str, str] = field(default_factory=dict)
 
     def vault_address(self, slot: int) -> str:
@@ -48,8 +49,10 @@ def deploy_core(chain: Chain, deployer: str, guardian: str, tick=lambda: None, r
     tick()
     orders_blueprint = chain.declare("OrderBook", deployer)
     tick()
-    engine = chain.deploy("Engine", [token, vault_blueprint, pool_blueprint, orders_blueprint, guardian, ZERO_ADDRESS,
-                                     0, EXECUTION_FEE, redeem_fee_bps], deployer)
+    rules_blueprint = chain.declare("MarketRules", deployer)
+    tick()
+    engine = chain.deploy("Engine", [token, vault_blueprint, pool_blueprint, orders_blueprint, rules_blueprint,
+                                     guardian, ZERO_ADDRESS, 0, EXECUTION_FEE, redeem_fee_bps], deployer)
     tick()
     lens = chain.deploy("Lens", [], deployer)
     d = Deployment(
@@ -62,10 +65,12 @@ def deploy_core(chain: Chain, deployer: str, guardian: str, tick=lambda: None, r
         vault_implementation=chain.call(engine, "Engine", "VAULT_IMPLEMENTATION"),
         lens=lens,
         orders=chain.call(engine, "Engine", "ORDERS"),
+        rules=chain.call(engine, "Engine", "RULES"),
     )
     expected = [create_address(engine, nonce) for _, _, nonce, _ in ENGINE_CREATES]
-    actual = [to_checksum_address(a) for a in (d.vault_implementation, d.insurance, d.pool, d.orders)]
+    actual = [to_checksum_address(getattr(d, key)) for key, _, _, _ in ENGINE_CREATES]
     if expected != actual:
         raise ChainError(f"engine created contracts at {actual}, expected {expected}")
-    d.orders, d.pool, d.insurance, d.vault_implementation = actual[3], actual[2], actual[1], actual[0]
+    for (key, _, _, _), address in zip(ENGINE_CREATES, actual):
+        setattr(d, key, address)
     return d

@@ -59,6 +59,25 @@ def check_isolation(step: int, deployment, before: ChainState, after: ChainState
         raise IsolationBreach(step, f"liquidations changed pool shares of {changed}")
 
 
+class GovernanceBreach(InvariantBreach):
+    what = "governance"
+
+
+def check_governance_untouched(step: int, what: str, before: ChainState, after: ChainState) -> None:
+    """Raise GovernanceBreach if a change of the owner's (`what`) touched any
+    position (its slot: size, collateral, entry, and the margin, fee and max
+    profit it keeps from its last resize) or any balance. Read from the
+    chain alone: a bug written into both engine and model agrees with
+    itself, not with this."""
+    for b, a in zip(before.slots, after.slots):
+        if b != a:
+            raise GovernanceBreach(step, f"{what} changed slot {b[1]}:\n  before: {b}\n  after:  {a}")
+    for holder, value in after.balances.items():
+        if before.balances.get(holder, 0) != value:
+            raise GovernanceBreach(step, f"{what} changed the balance of {holder}: "
+                                         f"{before.balances.get(holder, 0)} -> {value}")
+
+
 def check_conservation(step: int, deployment, state: ChainState) -> None:
     """Every vault holds exactly its position's collateral, and every token
     minted is held by someone tracked: cheap on a state already read."""
@@ -84,9 +103,10 @@ def _open_positions(state: ChainState):
     from model.risk import Position
     for v in state.slots:
         (_, _, _, is_open, owner, market_id, is_long, size, collateral, entry_price, entry_index,
-         max_profit_bps, _) = v
+         max_profit_bps, _, maintenance_margin_bps, liquidation_fee_bps) = v
         if is_open:
             yield Position(owner=owner, market_id=market_id, is_long=is_long, max_profit_bps=max_profit_bps,
+                           maintenance_margin_bps=maintenance_margin_bps, liquidation_fee_bps=liquidation_fee_bps,
                            is_open=True, size=size, collateral=collateral, entry_price=entry_price,
                            entry_index=entry_index)
 

@@ -23,7 +23,8 @@ from .adversaries import AdversaryRules, deploy_attackers
 from .boundaries import BoundaryRules
 from .economics import attack_table
 from .token_faults import TokenFaultRules
-from .invariants import check_conservation, check_exposure, check_isolation, check_liability_bound
+from .invariants import (check_conservation, check_exposure, check_governance_untouched, check_isolation,
+                         check_liability_bound)
 from .replay_files import write_replay
 from .twin import Disagreement, Twin
 from .world import World, build_world, refresh_feeds, settle_request
@@ -274,6 +275,8 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedS
         return out
 
     def _liquidate(self, pid, liquidator):
+        # What Lens.health says of it first, flags and all (boundaries.py).
+        self._compare_health(pid)
         before = self.twin.read_chain()
         outcome = self.send("engine", "liquidate", [pid], liquidator)
         if outcome.ok:
@@ -369,7 +372,37 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedS
                                  "min_liquidation_reward": floor,
                                  "borrow_rate": rate, "max_profit_bps": max_profit})
         sender = self.world.owner if by_owner else self.world.stranger
-        self.send("engine", "set_market_params", [self.market_id(symbol), params], sender)
+        self._governance("set_market_params", [self.market_id(symbol), params], sender)
+
+    @rule(symbol=st.sampled_from(sorted(MARKETS)), decimals=st.sampled_from(["same", "same", "18", "6"]),
+          move=st.integers(-800, 800), by_owner=st.integers(0, 9), roll=rare)
+    def migrate_feed(self, symbol, decimals, move, by_owner, roll):
+        """The owner moves a market to another feed (a stranger, refused,
+        now and then): an honest migration keeps the decimals and the price;
+        one to other decimals, or to a feed the owner controls set up to 8%
+        away, MarketRules must refuse past 5% of the old feed's answer."""
+        if roll:
+            return
+        old = self.model.engine.feeds[self.twin.deployment.feeds[symbol]]
+        new_decimals = old.decimals if decimals == "same" else int(decimals)
+        answer = max(old.answer, PRICE) * 10**new_decimals // 10**old.decimals * (10_000 + move) // 10_000
+        candidate = f"{symbol}~{len(self.twin.deployment.feeds)}"
+        self.twin.add_feed(candidate, new_decimals, max(answer, 1))
+        self.before_price_move()
+        sender = self.world.owner if by_owner else self.world.stranger
+        outcome = self._governance("set_market_feed", [self.market_id(symbol), self.twin.deployment.feeds[candidate]],
+                                   sender)
+        if outcome.ok:
+            self.twin.adopt_feed(symbol, candidate)
+
+    def _governance(self, fn, args, sender):
+        """An owner's call on the engine, which must leave every open
+        position (its risk parameters included) and every balance as it was."""
+        before = self.twin.read_chain()
+        outcome = self.send("engine", fn, args, sender)
+        if outcome.ok:
+            check_governance_untouched(self.twin.step, f"{fn}{tuple(args)!r}", before, self.twin.read_chain())
+        return outcome
 
     @rule(who=st.sampled_from(["guardian", "owner", "stranger"]), roll=rare)
     def pause(self, who, roll):

@@ -74,17 +74,18 @@ class Twin:
         d = self.deployment
         self.model = Protocol(deployer=deployer, guardian=guardian, timestamp=self.clock, token=d.token,
                               engine=d.engine, pool=d.pool, insurance=d.insurance, vault_address=d.vault_address,
-                              orders=d.orders, execution_fee=EXECUTION_FEE, fiat=self.fiat)
+                              orders=d.orders, rules=d.rules, execution_fee=EXECUTION_FEE, fiat=self.fiat)
         self.targets: Dict[str, Target] = {
             "token": Target(d.token, "MockFiatToken" if fiat else "MockUSDC", self.model.token),
             "engine": Target(d.engine, "Engine", self.model.engine),
             "pool": Target(d.pool, "LiquidityPool", self.model.pool),
             "orders": Target(d.orders, "OrderBook", self.model.orders),
+            "rules": Target(d.rules, "MarketRules", self.model.rules),
         }
         self.holders = list(dict.fromkeys(list(chain.accounts) + [d.pool, d.insurance, d.engine, d.orders]))
         self._names = {a: f"account:{i}" for i, a in enumerate(chain.accounts)}
         self._names.update({d.token: "token", d.engine: "engine", d.pool: "pool", d.insurance: "insurance",
-                            d.orders: "orders"})
+                            d.orders: "orders", d.rules: "rules"})
 
     # ---------------------------------------------------------------- driving
 
@@ -114,6 +115,14 @@ class Twin:
         self._names[address] = f"feed:{symbol}"
         self.log.append(("feed", symbol, decimals, answer))
         return address
+
+    def adopt_feed(self, symbol: str, candidate: str) -> None:
+        """After the engine moved `symbol`'s market to the feed deployed as
+        `candidate`: `feed:<symbol>` names that feed from now on (the old one
+        keeps no name; the candidate keeps its own, for replays)."""
+        self.deployment.feeds[symbol] = self.deployment.feeds[candidate]
+        self.targets[f"feed:{symbol}"] = self.targets[f"feed:{candidate}"]
+        self.log.append(("adopt_feed", symbol, candidate))
 
     def send(self, target: str, fn: str, args, sender: str, seconds: int = 1) -> TxResult:
         """Apply one call to model and chain; they must agree on its outcome."""
@@ -145,12 +154,16 @@ class Twin:
     # ---------------------------------------------------------------- savepoints
 
     def savepoint(self):
-        """Mark chain and model; `rollback` returns both to it."""
+        """Mark chain and model; `rollback` returns both to it. The names of
+        feeds deployed since (a migration's candidates) go with them."""
         return (self.chain.snapshot(), self.model.journal.begin(), self.clock, self.step, self.last_action,
-                len(self.log))
+                len(self.log), dict(self.deployment.feeds), dict(self.targets), dict(self._names))
 
     def rollback(self, mark) -> None:
-        snap, journal_mark, self.clock, self.step, self.last_action, log_len = mark
+        snap, journal_mark, self.clock, self.step, self.last_action, log_len, feeds, targets, names = mark
+        for live, saved in ((self.deployment.feeds, feeds), (self.targets, targets), (self._names, names)):
+            live.clear()
+            live.update(saved)
         self.chain.restore(snap)
         self._reads = self._read_time = None
         self.model.journal.undo(journal_mark)
@@ -273,6 +286,8 @@ class Twin:
                 self.wait(entry[1])
             elif kind == "feed":
                 self.add_feed(*entry[1:])
+            elif kind == "adopt_feed":
+                self.adopt_feed(*entry[1:])
             elif kind == "attackers":
                 from .adversaries import add_attacker_contracts
                 add_attacker_contracts(self, *(self.resolve(a) for a in entry[1:]))
@@ -283,7 +298,7 @@ class Twin:
 
 
 # What a replay log holds (Twin.log): the kinds `replay` plays back.
-REPLAY_KINDS = frozenset({"wait", "feed", "attackers", "send"})
+REPLAY_KINDS = frozenset({"wait", "feed", "adopt_feed", "attackers", "send"})
 
 
 def _chain_arg(a):

@@ -24,7 +24,7 @@ def test_trigger_cache_agrees_with_the_exact_rule(raw, prices, rate, mm_bps, dt)
     for i, (is_long, collateral, lev, entry, entry_index, max_profit) in enumerate(raw):
         size = max(collateral * lev // 10, 1)
         book.append(((i + 1) << 32 | 1, Position(owner="x", market_id=1, is_long=is_long, max_profit_bps=max_profit,
-                                                 generation=1, is_open=True, size=size, collateral=collateral,
+                                                 maintenance_margin_bps=mm_bps, generation=1, is_open=True, size=size, collateral=collateral,
                                                  entry_price=entry, entry_index=entry_index)))
     cache = TriggerCache(horizon=3 * dt)
     t0, index0 = 1_000, 10**12

@@ -140,7 +140,7 @@ class IndexMachine(RuleBasedStateMachine):
         market = self.e.position(pid).market_id
         view = model_market_view(self.e, market, self.w.p.env.timestamp)
         _, pos = self.e._load(pid)
-        price, _, _ = _liquidation_bounds(pos, view.index, view.maintenance_bps)
+        price, _, _ = _liquidation_bounds(pos, view.index, pos.maintenance_margin_bps)
         if price + delta > 0:
             self.feeds[market].set_answer(price + delta, sender=OWNER)
 

@@ -10,14 +10,14 @@ and the protocol's accounting invariants must hold after every step.
 from fractions import Fraction
 from math import ceil, floor
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from harness.protocol.markets import MARKETS
 from model import MarketParams, Position, Protocol, Revert
 from model.risk import (BPS, INDEX_ONE, _average_entry, _borrow_fee, _capped_pnl, _fee, _liquidation_bounds,
                         _liquidation_price, _pnl,
-                        _reserve)
+                        _reserve, MAX_U128)
 
 from .support import Trades, GUARDIAN, MAX_UINT256, OWNER, PRICE, T0, USDC, diff, snapshot
 
@@ -106,31 +106,51 @@ capped_positions = st.builds(
     lambda is_long, size, lev_tenths, entry, cap: Position(
         owner="x", market_id=1, is_long=is_long, max_profit_bps=cap, generation=1, is_open=True,
         size=size, collateral=max(1, size * 10 // lev_tenths), entry_price=entry, entry_index=0),
-    st.booleans(), st.integers(1, 10**18), st.integers(1, 2_000), st.integers(1, 10**14),
+    st.booleans(), st.integers(1, 10**18), st.integers(1, 2_000),
+    # Entries near the feed's ceiling too, where a short's loss or a long's
+    # needed gain runs out of prices.
+    st.one_of(st.integers(1, 10**14), st.integers(2**120, MAX_U128)),
     st.one_of(st.integers(0, 20_000), st.sampled_from([0, 1, 10_000, 100_000])))
+
+
+def _pos(is_long, size, collateral, entry, cap=100_000):
+    return Position(owner="x", market_id=1, is_long=is_long, max_profit_bps=cap, generation=1, is_open=True,
+                    size=size, collateral=collateral, entry_price=entry, entry_index=0)
 
 
 @CHEAP
 @given(pos=capped_positions, index=st.integers(0, 10**18), mm=st.integers(1, 10_000))
+# The edges the uncapped, unbounded rule got wrong: a long healthy down to
+# price 1 exactly (it named 1); a short healthy up to MAX_U128 and a long
+# healthy only above it (it named prices no feed can give); a long and a
+# short whose capped best is below maintenance (it named 3,100 and 900).
+@example(pos=_pos(True, 100, 100, 100), index=0, mm=100)
+@example(pos=_pos(False, 10**6, 2 * 10**6, 2**127), index=0, mm=100)
+@example(pos=_pos(True, 10**6, 10**5, 2**127), index=2 * 10**18, mm=100)
+@example(pos=_pos(True, 10**10, 10**9, 2_000 * 10**8, cap=5_000), index=6 * 10**17, mm=500)
+@example(pos=_pos(False, 10**10, 10**9, 2_000 * 10**8, cap=5_000), index=6 * 10**17, mm=500)
 def test_liquidation_bounds_say_where_liquidation_starts_with_the_cap(pos, index, mm):
     """Lens.health's rule (issue 9, finding 6): the price counts the profit
-    cap, and 0 comes with a flag that says 'every price' or 'no price'."""
+    cap, and 0 comes with a flag that says 'every price' or 'no price', over
+    the prices a feed can give (1 to MAX_U128). The capped equity is monotone
+    in the price (rising for a long, falling for a short), so the two ends
+    and the two units either side of the named price decide every price."""
     def liquidatable(price):
         equity = pos.collateral + _capped_pnl(pos, price) - _borrow_fee(pos.size, pos.entry_index, index)
         return equity < _fee(pos.size, mm)
 
     liq, at_any, at_none = _liquidation_bounds(pos, index, mm)
-    far = pos.entry_price * 10**6 + 10**30              # past any capped long profit, any short loss
-    probes = [1, max(1, pos.entry_price // 2), pos.entry_price, pos.entry_price * 2, far]
+    # The healthiest and the least healthy prices a feed can give.
+    best, worst = (MAX_U128, 1) if pos.is_long else (1, MAX_U128)
     assert not (at_any and at_none) and (liq == 0) == (at_any or at_none)
-    if at_any:
-        assert all(liquidatable(p) for p in probes)
-    elif at_none:
-        assert pos.is_long and not any(liquidatable(p) for p in probes)
-    elif pos.is_long:
-        assert not liquidatable(liq) and (liq == 1 or liquidatable(liq - 1))
-    else:
-        assert not liquidatable(liq) and liquidatable(liq + 1)
+    assert at_any == liquidatable(best)
+    assert at_none == (not liquidatable(worst))
+    if at_any or at_none:
+        return
+    # The last healthy price: one unit further (a long below, a short above) liquidates.
+    further = liq - 1 if pos.is_long else liq + 1
+    assert 1 <= further <= MAX_U128 and 1 <= liq <= MAX_U128
+    assert not liquidatable(liq) and liquidatable(further)
 
 
 # ---------------------------------------------------------------- part 2: a random market

@@ -56,6 +56,11 @@ def closed_id(w):
     return pid
 
 
+def _feed(w, address, decimals, answer):
+    """One more feed in the world, where the engine's rules look feeds up."""
+    return w.p.add_feed(address, decimals, answer)
+
+
 def _paused(w):
     w.engine.pause(sender=GUARDIAN)
 
@@ -273,6 +278,20 @@ ENGINE = [
          lambda w: lambda: w.engine.set_market_feed(2, w.feed.address, sender=OWNER)),
     Case("set the zero feed", "params: zero feed",
          lambda w: lambda: w.engine.set_market_feed(1, ZERO_ADDRESS, sender=OWNER)),
+    Case("list a feed that answers no decimals", "feed: no decimals() answer",
+         lambda w: lambda: w.engine.list_market(STRANGER, SIMPLE, sender=OWNER)),
+    Case("list a feed of 19 decimals", "feed: more than 18 decimals",
+         lambda w: (lambda f: lambda: w.engine.list_market(f.address, SIMPLE, sender=OWNER))(
+             _feed(w, "feed:wide", 19, 2_000 * 10**19))),
+    Case("move to a feed of other decimals", "feed: decimals differ from the market's feed",
+         lambda w: (lambda f: lambda: w.engine.set_market_feed(1, f.address, sender=OWNER))(
+             _feed(w, "feed:18", 18, 2_000 * 10**18))),
+    Case("move to a feed without an answer", "feed: no positive answer",
+         lambda w: (lambda f: lambda: w.engine.set_market_feed(1, f.address, sender=OWNER))(
+             _feed(w, "feed:silent", 8, 0))),
+    Case("move to a feed 5% and one unit away", "feed: answer too far from the market's feed",
+         lambda w: (lambda f: lambda: w.engine.set_market_feed(1, f.address, sender=OWNER))(
+             _feed(w, "feed:far", 8, w.feed.answer * 105 // 100 + 1))),
     Case("set guardian by a stranger", "ownable: caller is not the owner",
          lambda w: lambda: w.engine.set_guardian(STRANGER, sender=STRANGER)),
     Case("pause by a stranger", "engine: caller is not the guardian",

@@ -90,11 +90,16 @@ def orders_blueprint(project, owner):
 
 
 @pytest.fixture(scope="session")
-def deploy_engine(project, owner, guardian, vault_blueprint, pool_blueprint, orders_blueprint):
+def rules_blueprint(project, owner):
+    return owner.declare(project.MarketRules).contract_address
+
+
+@pytest.fixture(scope="session")
+def deploy_engine(project, owner, guardian, vault_blueprint, pool_blueprint, orders_blueprint, rules_blueprint):
     """Engine.deploy with the standard blueprints: an L1 (no sequencer feed)
     unless told otherwise, EXECUTION_FEE per order."""
     def _deploy(token, sequencer_feed=ZERO, sequencer_grace=0, execution_fee=EXECUTION_FEE, redeem_fee_bps=REDEEM_FEE_BPS):
-        return project.Engine.deploy(token, vault_blueprint, pool_blueprint, orders_blueprint, guardian,
+        return project.Engine.deploy(token, vault_blueprint, pool_blueprint, orders_blueprint, rules_blueprint, guardian,
                                      sequencer_feed, sequencer_grace, execution_fee, redeem_fee_bps, sender=owner)
     return _deploy
 

@@ -19,6 +19,7 @@ def fee_protocol(project, accounts):
         owner.declare(project.Vault, sender=owner.address).contract_address,
         owner.declare(project.LiquidityPool, sender=owner.address).contract_address,
         owner.declare(project.OrderBook, sender=owner.address).contract_address,
+        owner.declare(project.MarketRules, sender=owner.address).contract_address,
         owner,
         ZERO,
         0,

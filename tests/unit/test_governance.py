@@ -201,6 +201,63 @@ def test_set_market_feed_refused(engine, feed, owner, stranger):
     assert engine.market_state(1).feed == feed.address
 
 
+# Finding 1 of the v2 review: an honest migration from 8 to 18 decimals read
+# 2,000e18 as 2e13 times the entry price, every long a max-profit winner.
+def test_set_market_feed_refuses_other_decimals(engine, project, feed, owner, alice, open_pos):
+    pid, _ = open_pos(alice, usd(10_000), usd(1_010))
+    wide = project.MockAggregator.deploy(18, "ETH / USD", 2_000 * 10**18, sender=owner)
+    with ape.reverts("feed: decimals differ from the market's feed"):
+        engine.set_market_feed(1, wide, sender=owner)
+    assert engine.market_state(1).feed == feed.address
+    assert engine.position(pid).entry_price == px(2_000)
+
+
+@pytest.mark.parametrize("price, ok", [(px(2_100), True), (px(1_900), True), (px(2_100) + 1, False),
+                                       (px(1_900) - 1, False)], ids=["+5%", "-5%", "past +5%", "past -5%"])
+def test_set_market_feed_bounds_the_jump(engine, project, feed, owner, price, ok):
+    # The old feed answers 2,000: a feed the owner controls can start at most 5% away.
+    new_feed = project.MockAggregator.deploy(8, "ETH / USD v2", price, sender=owner)
+    if ok:
+        engine.set_market_feed(1, new_feed, sender=owner)
+        assert engine.market_state(1).feed == new_feed.address
+    else:
+        with ape.reverts("feed: answer too far from the market's feed"):
+            engine.set_market_feed(1, new_feed, sender=owner)
+        assert engine.market_state(1).feed == feed.address
+
+
+@pytest.mark.parametrize("dead", [0, -1], ids=["zero", "negative"])
+def test_set_market_feed_leaves_a_dead_feed_at_any_price(engine, project, feed, owner, dead):
+    # Nothing to bound against: migrating off a dead feed is why one migrates.
+    feed.set_answer(dead, sender=owner)
+    new_feed = project.MockAggregator.deploy(8, "ETH / USD v2", px(3_000), sender=owner)
+    engine.set_market_feed(1, new_feed, sender=owner)
+    assert engine.market_state(1).feed == new_feed.address
+
+
+def test_set_market_feed_refuses_a_feed_that_cannot_answer(engine, project, token, feed, owner, stranger):
+    with ape.reverts("feed: no decimals() answer"):
+        engine.set_market_feed(1, stranger, sender=owner)     # no code
+    with ape.reverts("feed: decimals differ from the market's feed"):
+        engine.set_market_feed(1, token, sender=owner)        # answers decimals() 6, not 8
+    silent = project.MockAggregator.deploy(8, "ETH / USD v2", 0, sender=owner)
+    with ape.reverts("feed: no positive answer"):
+        engine.set_market_feed(1, silent, sender=owner)
+    assert engine.market_state(1).feed == feed.address
+
+
+def test_list_market_checks_the_feed(engine, project, owner, stranger):
+    p = ETH_PARAMS.as_tuple()
+    with ape.reverts("feed: no decimals() answer"):
+        engine.list_market(stranger, p, sender=owner)
+    too_wide = project.MockAggregator.deploy(19, "ETH / USD", 2_000 * 10**19, sender=owner)
+    with ape.reverts("feed: more than 18 decimals"):
+        engine.list_market(too_wide, p, sender=owner)
+    widest = project.MockAggregator.deploy(18, "ETH / USD", 2_000 * 10**18, sender=owner)
+    engine.list_market(widest, p, sender=owner)
+    assert engine.market_count() == 2
+
+
 # ---------------------------------------------------------------- guardian and pause
 
 def test_set_guardian(engine, owner, guardian, stranger):

@@ -287,3 +287,36 @@ def test_a_floor_above_the_collateral_is_capped_at_it(engine, token, owner, liqu
     assert _liq_log(engine, receipt)[4:] == (usd(10), 0, 0, 6_000_004, 6_000_004)
     assert token.balanceOf(liquidator) == MINT + usd(10)
     assert token.balanceOf(vault) == 0
+
+
+def test_v2_finding_1_raised_margins_do_not_reach_open_positions(engine, token, owner, alice, liquidator,
+                                                                  long_pos, set_price, clock):
+    """Issue 9, finding 1: the owner raised maintenance margin to 99.99% and
+    the liquidation fee to its 10% maximum, then liquidated a healthy
+    position and kept the reward. A position now keeps the margin and fee
+    it opened with: the attack is refused and pays nothing; the new
+    parameters reach the position only if its trader resizes it."""
+    assert (engine.position(long_pos).maintenance_margin_bps, engine.position(long_pos).liquidation_fee_bps) == (
+        ETH_PARAMS.maintenance_margin_bps, ETH_PARAMS.liquidation_fee_bps)
+    hostile = replace(ETH_PARAMS, initial_margin_bps=10_000, maintenance_margin_bps=9_999, liquidation_fee_bps=1_000)
+    clock.at(2)
+    engine.set_market_params(1, hostile.as_tuple(), sender=owner)
+    clock.at(5)
+    set_price(2_000)
+    clock.at(10)
+    before = token.balanceOf(liquidator)
+    with ape.reverts("engine: position is healthy"):
+        engine.liquidate(long_pos, sender=owner)
+    with ape.reverts("engine: position is healthy"):
+        engine.liquidate(long_pos, sender=liquidator)
+    assert token.balanceOf(liquidator) == before
+    view = engine.position(long_pos)
+    assert view.is_open and (view.maintenance_margin_bps, view.liquidation_fee_bps) == (
+        ETH_PARAMS.maintenance_margin_bps, ETH_PARAMS.liquidation_fee_bps)
+    # When it does fall below its own margin, its liquidator earns its own 1%, not 10%.
+    clock.at(15)
+    set_price(1_880)
+    clock.at(20)
+    receipt = engine.liquidate(long_pos, sender=liquidator)
+    assert _liq_log(engine, receipt)[4] == max(SIZE * ETH_PARAMS.liquidation_fee_bps // 10_000,
+                                               ETH_PARAMS.min_liquidation_reward)

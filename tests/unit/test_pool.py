@@ -220,6 +220,7 @@ def test_redeem_fee_is_bounded_and_stays_in_the_pool(chain, project, token, depl
 
 def _position(v) -> Position:
     return Position(owner=v.owner, market_id=v.market_id, is_long=v.is_long, max_profit_bps=v.max_profit_bps,
+                    maintenance_margin_bps=v.maintenance_margin_bps, liquidation_fee_bps=v.liquidation_fee_bps,
                     generation=0, is_open=v.is_open, size=v.size, collateral=v.collateral,
                     entry_price=v.entry_price, entry_index=v.entry_index)
 

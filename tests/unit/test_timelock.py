@@ -290,7 +290,11 @@ def test_the_model_twin_agrees_with_the_chain_call_for_call(project, chain, cloc
     engine.list_market(feed, ETH_PARAMS.as_tuple(), sender=owner)
     listed_at = chain.blocks.head.timestamp
     p = Protocol(deployer=owner.address, guardian=guardian.address, timestamp=listed_at, token=token.address,
-                 engine=engine.address, pool=engine.POOL(), insurance=engine.INSURANCE(), orders=engine.ORDERS())
+                 engine=engine.address, pool=engine.POOL(), insurance=engine.INSURANCE(), orders=engine.ORDERS(),
+                 rules=engine.RULES())
+    # The feeds' twins, where the engine's market rules look them up.
+    for f in (feed, new_feed):
+        p.add_feed(f.address, f.decimals(), f.latestAnswer())
     p.engine.list_market(feed.address, ETH_PARAMS, sender=owner.address)
     clock.at(1_005)
     tl = project.Timelock.deploy(0, [owner], [owner], ZERO, sender=owner)

@@ -134,8 +134,10 @@ def test_slot_generations_run_out_at_2_pow_32(trade, engine, alice, bob, pos, op
     # takes four billion open/close cycles, so word0 is written directly:
     # alice's closed position, now at generation 2**32 - 2.
     trade.close_position(pos, sender=alice)
-    word0 = int(alice.address, 16) | 1 << 160 | 1 << 176 | 30_000 << 184
-    poke(engine.address, hashmap_slot(SLOT_POS_WORD0, 1), word0 | (GEN_MASK - 1) << 216)
+    # positions.vy's layout: owner | market << 160 | is_long << 176 | (closed: no
+    # is_open bit 177) | max profit << 178 | margin << 195 | fee << 209 | generation << 224.
+    word0 = int(alice.address, 16) | 1 << 160 | 1 << 176 | 30_000 << 178 | 500 << 195 | 100 << 209
+    poke(engine.address, hashmap_slot(SLOT_POS_WORD0, 1), word0 | (GEN_MASK - 1) << 224)
     last, _ = open_pos(bob, SIZE, AMOUNT)
     assert last == position_id(1, GEN_MASK)
     assert engine.position(last).owner == bob.address

@@ -1,4 +1,6 @@
 """Engine views: position, health, totals, slots, market getters."""
+from dataclasses import replace
+
 import ape
 import pytest
 
@@ -69,7 +71,6 @@ def test_health_counts_the_profit_cap_and_flags_every_price_or_none(lens, engine
     of borrow fees (6,000) leave 1,000 + 5,000 - 6,000 < 500 of maintenance
     at the best price there is: both sides are liquidatable at every price.
     The uncapped rule named 3,100 (long) and 900 (short)."""
-    from dataclasses import replace
     engine.set_market_params(1, replace(ETH_PARAMS, max_profit_bps=5_000).as_tuple(), sender=owner)
     clock.at(0)
     long_id, _ = open_pos(alice, SIZE, AMOUNT)
@@ -88,6 +89,72 @@ def test_health_counts_the_profit_cap_and_flags_every_price_or_none(lens, engine
         h = lens.health(engine, pid)
         assert (h.liquidation_price, h.liquidatable_at_any_price, h.liquidatable_at_no_price, h.liquidatable) == (
             0, True, False, True)
+
+
+def _model_bounds(engine, pid, at):
+    """model/risk.py's _liquidation_bounds on the chain's position and market
+    figures at time `at`: the twin must name the same integers."""
+    from model.markets import _index_at
+    from model.risk import Position, _liquidation_bounds
+    v, p, st = engine.position(pid), engine.market_params(1), engine.market_state(1)
+    pos = Position(owner=v.owner, market_id=v.market_id, is_long=v.is_long, max_profit_bps=v.max_profit_bps,
+                   maintenance_margin_bps=v.maintenance_margin_bps, liquidation_fee_bps=v.liquidation_fee_bps,
+                   generation=pid & 0xFFFFFFFF, is_open=True, size=v.size, collateral=v.collateral,
+                   entry_price=v.entry_price, entry_index=v.entry_index)
+    index = _index_at(st.borrow_index, st.last_accrual, p.borrow_rate, at)
+    return _liquidation_bounds(pos, index, pos.maintenance_margin_bps)
+
+
+@pytest.mark.parametrize("is_long, liq", [
+    # 200 days of fees, 547.945206: the position needs a profit of 47.945206;
+    # 2,000 * 47.945206 / 10,000 = 9.5890412 -> 2,009.5890412 (long), 1,990.4109588 (short).
+    (True, 200_958_904_120), (False, 199_041_095_880)])
+def test_health_liquidation_price_is_exact_to_the_unit(lens, engine, owner, feed, alice, liquidator, open_pos, clock,
+                                                      is_long, liq):
+    """At the named price (the borrow fee so far counted, profit capped at
+    50%) Lens says healthy and the engine's liquidate refuses; one feed unit
+    further (a long below, a short above) both say liquidatable. The model's
+    twin of the rule names the same price from the chain's figures."""
+    clock.at(-50)
+    engine.set_market_params(1, replace(ETH_PARAMS, max_profit_bps=5_000).as_tuple(), sender=owner)
+    clock.at(0)
+    pid, _ = open_pos(alice, SIZE, AMOUNT, is_long=is_long)
+    dt = 200 * 86_400
+    # The fee so far is accrued and kept; no more accrues, so the price holds still.
+    at = clock.at(dt)
+    engine.set_market_params(1, replace(ETH_PARAMS, max_profit_bps=5_000, borrow_rate=0).as_tuple(), sender=owner)
+    feed.set_answer(px(2_000), sender=owner)
+    h = lens.health(engine, pid)
+    assert h.borrow_fee == borrow_fee(SIZE, dt) == 547_945_206
+    assert (h.liquidation_price, h.liquidatable_at_any_price, h.liquidatable_at_no_price) == (liq, False, False)
+    assert _model_bounds(engine, pid, at) == (liq, False, False)
+    further = liq - 1 if is_long else liq + 1
+    feed.set_answer(liq, sender=owner)
+    h = lens.health(engine, pid)
+    # Profit floor(1e10 * 958_904_120 / 2e11) = 47_945_206: equity 1,000 + 47.945206 - 547.945206 = 500.
+    assert (h.equity, h.maintenance_margin, h.liquidatable) == (usd(500), usd(500), False)
+    with ape.reverts("engine: position is healthy"):
+        engine.liquidate(pid, sender=liquidator)
+    feed.set_answer(further, sender=owner)
+    h = lens.health(engine, pid)
+    assert (h.equity, h.liquidatable) == (usd(500) - 1, True)
+    engine.liquidate(pid, sender=liquidator)
+    assert not engine.position(pid).is_open
+
+
+def test_health_short_healthy_up_to_the_feed_s_ceiling_is_liquidatable_at_no_price(lens, engine, owner, feed, bob,
+                                                                                  liquidator, open_pos):
+    """Entry 2**127 feed units, 10,990 collateral on 10,000: at the highest
+    price a feed may give (2**128 - 1) the loss is 10,000 and equity 990 is
+    above maintenance. The old rule named a price above 2**128 - 1."""
+    feed.set_answer(2**127, sender=owner)
+    pid, _ = open_pos(bob, SIZE, usd(11_000), is_long=False)
+    h = lens.health(engine, pid)
+    assert (h.liquidation_price, h.liquidatable_at_any_price, h.liquidatable_at_no_price) == (0, False, True)
+    feed.set_answer(2**128 - 1, sender=owner)
+    assert not lens.health(engine, pid).liquidatable
+    with ape.reverts("engine: position is healthy"):
+        engine.liquidate(pid, sender=liquidator)
 
 
 def test_health_refused(lens, engine, feed, owner, alice, open_pos, clock):
