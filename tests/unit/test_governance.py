@@ -151,16 +151,25 @@ def test_set_market_params_accrues_at_the_old_rate_first(trade, engine, owner, a
     assert receipt.events.filter(engine.PositionClosed)[0].borrow_fee == borrow_fee(usd(10_000), 10) == 318
 
 
-def test_new_maintenance_margin_applies_to_open_positions(lens, engine, owner, alice, liquidator, open_pos, set_price):
+def test_new_maintenance_margin_reaches_open_positions_only_at_a_resize(lens, engine, trade, owner, alice,
+                                                                          liquidator, open_pos, set_price):
+    """v1 applied a raised margin to every open position at once (the owner
+    could liquidate healthy positions). A position keeps its own margin
+    until its trader resizes it (issue 9, finding 1)."""
     pid, _ = open_pos(alice, usd(10_000), usd(1_010))
     # At 1,930 equity is 1,000 - 350 - fees ~ 650: healthy under a 5%
-    # maintenance margin (500), liquidatable as soon as it is raised to 7% (700).
+    # maintenance margin (500), liquidatable under 7% (700).
     set_price(1_930)
     assert lens.health(engine, pid).liquidatable is False
     engine.set_market_params(1, params(initial_margin_bps=2_000, maintenance_margin_bps=700), sender=owner)
-    assert lens.health(engine, pid).maintenance_margin == usd(700)
-    engine.liquidate(pid, sender=liquidator)
-    assert engine.position(pid).is_open is False
+    assert lens.health(engine, pid).maintenance_margin == usd(500)
+    with ape.reverts("engine: position is healthy"):
+        engine.liquidate(pid, sender=liquidator)
+    # The trader's own decrease takes the market's 7% for what is left
+    # (630 of 9,000, under an equity of about 649).
+    trade.decrease_position(pid, usd(1_000), sender=alice)
+    assert engine.position(pid).maintenance_margin_bps == 700
+    assert lens.health(engine, pid).maintenance_margin == usd(630)
 
 
 def test_borrow_index_overflow_is_refused(trade, engine, owner, alice, poke, clock, open_pos):
