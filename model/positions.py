@@ -16,6 +16,8 @@ from .risk import MAX_U128, Position, _reserve
 
 GEN_BITS = 32
 GEN_MASK = 2**32 - 1
+# Where the contract packs the generation in word0: its top 32 bits.
+GEN_SHIFT = 224
 # The end of the recycled-vault stack (non-zero on chain: cheaper pushes).
 FREE_END = 2**256 - 1
 # The engine's nonces 1..5 create the vault implementation, the insurance

@@ -11,7 +11,7 @@ from .helpers import (ETH_PARAMS, INSURANCE_FUND, LP_DEPOSIT, LP_SHARES, SLOT_VA
 
 SIZE = usd(10_000)
 AMOUNT = usd(1_010)
-EMPTY_VIEW = (0, 0, ZERO, False, ZERO, 0, False, 0, 0, 0, 0, 0, 0)
+EMPTY_VIEW = (0, 0, ZERO, False, ZERO, 0, False, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
 def _health(lens, engine, pid):
