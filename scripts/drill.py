@@ -4,6 +4,7 @@
     ape run drill drills/cascade-1000.yaml --network ethereum:local:foundry
     ape run drill drills/cascade-1000.yaml --backend revm       # in process, fast
     ape run drill drills/offline-100k.yaml --backend model      # no chain: the model alone
+    ape run drill compare reports/A reports/B [--out diff.md]   # what moved between two reports
 
 The report lands in reports/<scenario>-<backend>-s<seed>/ (or --out).
 Exit status 1 when chain and model disagree or an invariant breaks; the
@@ -34,6 +35,7 @@ class Refused(click.ClickException):
 
 @click.command(cls=ConnectedProviderCommand, short_help="Run a liquidation drill")
 @click.argument("scenario", required=False, default=DEFAULT_SCENARIO)
+@click.argument("reports", nargs=-1)
 @network_option()
 @click.option("--backend", type=click.Choice(["ape", "revm", "model"]), default="ape", show_default=True,
               help="ape: the connected ape network; revm: in-process EVM; model: offline, no chain")
@@ -45,8 +47,16 @@ class Refused(click.ClickException):
 @click.option("--no-progress", is_flag=True, help="no progress bar")
 @click.option("--allow-rejections", is_flag=True,
               help="run even if the model refuses positions for their leverage, or most positions")
-def cli(scenario, backend, seed, positions, isolation, out, no_plots, no_progress, allow_rejections):
+def cli(scenario, reports, backend, seed, positions, isolation, out, no_plots, no_progress, allow_rejections):
+    """Run SCENARIO (a drill's YAML), or `compare A B`: two reports' differences."""
     from dataclasses import replace
+
+    if scenario == "compare":
+        _compare(reports, out)
+        return
+    if reports:
+        raise click.UsageError(f"one scenario at a time (got also {' '.join(reports)}); "
+                               "to compare two reports: ape run drill compare A B")
 
     from harness.drills.drill import Drill, SetupError
     from harness.drills.drivers import drill_chain
@@ -90,3 +100,19 @@ def cli(scenario, backend, seed, positions, isolation, out, no_plots, no_progres
         click.secho(f"\nDRILL STOPPED: {result.status}\n{result.failure['message']}", fg="red", err=True)
         sys.exit(1)
 
+
+
+def _compare(reports, out):
+    from harness.drills.compare import CompareError, compare, load, render
+
+    if len(reports) != 2:
+        raise Refused("compare takes two reports (report.json files or their folders): "
+                      "ape run drill compare A B")
+    try:
+        (a_name, a), (b_name, b) = load(reports[0]), load(reports[1])
+        text = render(compare(a, b, a_name, b_name))
+    except CompareError as err:
+        raise Refused(str(err))
+    click.echo(text, nl=False)
+    if out:
+        Path(out).write_text(text)
