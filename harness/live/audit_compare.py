@@ -104,11 +104,13 @@ def compare_state(r: Replayer, state: ChainState, pending_owner: str, report: Re
         if pool.shares.balanceOf[lp] != chain_shares[lp]:
             flag("balance", "pool", f"LP shares of {lp}", pool.shares.balanceOf[lp], chain_shares[lp], _where(r, "pool"))
 
-    # The chain's own invariant, model or not: a vault holds exactly its open position's collateral.
+    # The chain's own invariant, model or not: a vault holds exactly its open
+    # position's collateral, and what was donated into it (a vault pays out
+    # only what the engine accounts, so a donation stays).
     for view in state.slots:
         slot, vault, is_open, collateral = view[1], view[2], view[3], view[8]
         held = chain_bal.get(vault, 0)
-        accounted = collateral if is_open else 0
+        accounted = (collateral if is_open else 0) + r.donated.get(vault, 0)
         if held != accounted:
             pid = view[0] if is_open else None
             subject = f"position {pid}" if pid else f"vault slot {slot}"

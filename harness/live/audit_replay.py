@@ -21,7 +21,7 @@ from model.token import Token
 
 from ..protocol.layout import vault_address
 from .audit_actions import ORDER_EVENTS, POSITION_EVENTS, Actions
-from .audit_report import Discrepancy, Report
+from .audit_report import Discrepancy, Donation, Report
 from .indexer import ZERO, Log, by_transaction
 
 # ---------------------------------------------------------------- the model's token
@@ -99,6 +99,7 @@ class Replayer(Actions):
         self.lost: set = set()                     # positions the model diverged from
         self.skipped: Dict[int, int] = defaultdict(int)
         self.feed_rounds: Dict[str, tuple] = {}    # feed -> (answer, updated_at), from its own log
+        self.donated: Dict[str, int] = defaultdict(int)   # protocol address -> tokens donated into it
 
     # ---------------------------------------------------------------- addresses
 
@@ -365,6 +366,15 @@ class Replayer(Actions):
         if t.args["value"] == 0:
             return
         sender, receiver, value = t.args["sender"], t.args["receiver"], t.args["value"]
+        if self.is_insider(receiver) and not self.is_insider(sender):
+            # A plain transfer (or a mint) in from outside: a gift to the address's holder.
+            # The model holds it too, so every later balance agrees.
+            subject, pid, _ = self.subject_of(receiver)
+            self.token.balanceOf[receiver] += value
+            self.donated[receiver] += value
+            self.report.donations.append(Donation(subject, receiver, sender, value, t.tx, t.block))
+            self.stats["donations"] += 1
+            return
         address = receiver if self.is_insider(receiver) else sender
         subject, pid, slot = self.subject_of(address)
         direction = "into" if address == receiver else "out of"

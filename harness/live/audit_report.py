@@ -35,6 +35,24 @@ def _show(v):
 
 
 @dataclass
+class Donation:
+    """Tokens sent into a protocol address by a plain transfer, outside the
+    protocol's own flows: the sender's gift to whoever the address pays
+    (a vault's next owners, the pool's LPs, the insurance fund), which
+    breaks no invariant and is reported, not flagged."""
+    subject: str
+    address: str
+    sender: str
+    amount: int
+    tx: str
+    block: int
+
+    def line(self) -> str:
+        return (f"{self.amount / 10**6:,.6f} USDC ({self.amount}) into {self.subject} {self.address} "
+                f"from {self.sender}, block {self.block}, tx {self.tx}")
+
+
+@dataclass
 class Report:
     manifest: str
     network: str
@@ -45,6 +63,7 @@ class Report:
     notes: List[str] = field(default_factory=list)
     discrepancies: List[Discrepancy] = field(default_factory=list)
     subjects: Dict[str, str] = field(default_factory=dict)   # subject -> description
+    donations: List[Donation] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -56,7 +75,8 @@ class Report:
     def as_dict(self) -> dict:
         return {"ok": self.ok, "manifest": self.manifest, "network": self.network, "chain_id": self.chain_id,
                 "from_block": self.from_block, "to_block": self.to_block, "stats": self.stats, "notes": self.notes,
-                "discrepancies": [asdict(d) for d in self.discrepancies]}
+                "discrepancies": [asdict(d) for d in self.discrepancies],
+                "donations": [asdict(d) for d in self.donations]}
 
     def render(self) -> str:
         s = self.stats
@@ -73,6 +93,10 @@ class Report:
         ]
         for note in self.notes:
             out.append(f"  note: {note}")
+        if self.donations:
+            out.append(f"  donations {len(self.donations)} (plain transfers into protocol addresses, outside its "
+                       "flows: accounted to their holder, not discrepancies)")
+            out += [f"    - {d.line()}" for d in self.donations]
         if self.ok:
             out.append("OK: the chain's state is what its events say, and all code is as compiled from this checkout.")
             return "\n".join(out)
