@@ -59,6 +59,28 @@ def check_isolation(step: int, deployment, before: ChainState, after: ChainState
         raise IsolationBreach(step, f"liquidations changed pool shares of {changed}")
 
 
+def check_one_position(step: int, what: str, deployment, before: ChainState, after: ChainState,
+                       parties) -> None:
+    """Raise IsolationBreach unless an action on one position (`what`: an
+    add or removal of collateral, an order's execution) changed at most one
+    position slot, and balances only of that slot's vault, `parties` (the
+    trader, the executor), the pool, the insurance fund and the order book;
+    LP shares not at all. From the chain's data alone: isolated margin is
+    that one position's action reaches no other position's vault."""
+    changed = [a[1] for b, a in zip(before.slots, after.slots) if b != a] + \
+        [a[1] for a in after.slots[len(before.slots):]]
+    if len(changed) > 1:
+        raise IsolationBreach(step, f"{what} changed {len(changed)} position slots: {changed}")
+    allowed = {deployment.vault_address(s) for s in changed} | set(parties) | {
+        deployment.pool, deployment.insurance, deployment.orders}
+    for holder, value in after.balances.items():
+        if holder not in allowed and before.balances.get(holder, 0) != value:
+            raise IsolationBreach(step, f"{what} changed the balance of {holder}: "
+                                        f"{before.balances.get(holder, 0)} -> {value}")
+    if before.shares != after.shares:
+        raise IsolationBreach(step, f"{what} changed LP shares")
+
+
 class GovernanceBreach(InvariantBreach):
     what = "governance"
 

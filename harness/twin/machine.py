@@ -24,7 +24,7 @@ from .boundaries import BoundaryRules
 from .economics import attack_table
 from .token_faults import TokenFaultRules
 from .invariants import (check_conservation, check_exposure, check_governance_untouched, check_isolation,
-                         check_liability_bound)
+                         check_liability_bound, check_one_position)
 from .replay_files import write_replay
 from .twin import Disagreement, Twin
 from .world import World, build_world, refresh_feeds, settle_request
@@ -90,11 +90,16 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedS
             return self.send_as_contract(target, fn, args, sender, seconds)
         mark = self.model.events_mark()
         vaults_before = self.engine.vault_count
+        one = self._one_position_parties(target, fn, args, sender)
+        before = self.twin.read_chain() if one is not None else None
         try:
             outcome = self.twin.send(target, fn, args, sender, seconds)
         except Disagreement as err:
             err.add_note(f"replay on any network: ape run replay {self._write_replay()} [--network ...]")
             raise
+        if one is not None and outcome.ok:
+            check_one_position(self.twin.step, self.twin.last_action, self.twin.deployment, before,
+                               self.twin.read_chain(), one)
         if outcome.ok and self.attackers_on:
             self.check_fills(mark)
         # Which actions succeed and which revert, and why: a machine whose
@@ -119,6 +124,17 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedS
         if not self.in_what_if and key[1].endswith("with bad debt"):
             self.bad_debts += 1
         return outcome
+
+    def _one_position_parties(self, target, fn, args, sender):
+        """Who besides the protocol an action on one position may pay or
+        charge (None: not such an action). Liquidations have their own,
+        stricter check (_check_isolation)."""
+        if target == "engine" and fn in ("add_collateral", "remove_collateral"):
+            return {sender}
+        if target == "orders" and fn == "execute_order":
+            order = self.model.orders.orders(args[0])
+            return {sender, order.owner}
+        return None
 
     def _write_replay(self):
         # "fiat": the world's collateral is MockFiatToken (replay.py deploys it).
