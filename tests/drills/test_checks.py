@@ -7,7 +7,8 @@ import pytest
 
 from harness.drills.drill import run_drill
 from harness.chains.faults import FlakyChain
-from harness.twin.invariants import IsolationBreach, check_isolation
+from harness.twin.invariants import (GovernanceBreach, IsolationBreach, check_governance_untouched, check_isolation,
+                                     check_one_position)
 from harness.drills.report import markdown, figures
 from harness.chains.revm import RevmChain
 from harness.drills.scenario import load_scenario
@@ -50,6 +51,7 @@ def test_a_disagreement_stops_the_drill_with_the_field_and_both_values():
 class _D:
     pool: str = "pool"
     insurance: str = "insurance"
+    orders: str = "orders"
 
     def vault_address(self, slot):
         return f"vault:{slot}"
@@ -81,3 +83,36 @@ def test_isolation_allows_only_the_liquidated_vault_the_liquidator_the_pool_and_
     paid_a_stranger = _state(good.slots, {**good.balances, "bob": 8, "pool": 1_093})
     with pytest.raises(IsolationBreach, match="balance of bob"):
         check_isolation(1, _D(), before, paid_a_stranger, {1}, {"keeper"})
+
+
+def test_an_action_on_one_position_reaches_no_other():
+    """check_one_position, on chain data alone: alice adds 10 to position 1
+    through its vault; anything touching slot 2, its vault or a stranger fails."""
+    before = _state([_slot(1, True, 100), _slot(2, True, 50)],
+                    {"vault:1": 100, "vault:2": 50, "alice": 40, "pool": 1_000, "bob": 7})
+    good = _state([_slot(1, True, 110), _slot(2, True, 50)],
+                  {"vault:1": 110, "vault:2": 50, "alice": 30, "pool": 1_000, "bob": 7})
+    check_one_position(1, "add", _D(), before, good, {"alice"})
+    two_slots = _state([_slot(1, True, 110), _slot(2, True, 49)], good.balances)
+    with pytest.raises(IsolationBreach, match="changed 2 position slots"):
+        check_one_position(1, "add", _D(), before, two_slots, {"alice"})
+    other_vault = _state(good.slots, {**good.balances, "vault:2": 49, "pool": 1_001})
+    with pytest.raises(IsolationBreach, match="balance of vault:2"):
+        check_one_position(1, "add", _D(), before, other_vault, {"alice"})
+    stranger = _state(good.slots, {**good.balances, "bob": 8, "pool": 999})
+    with pytest.raises(IsolationBreach, match="balance of bob"):
+        check_one_position(1, "add", _D(), before, stranger, {"alice"})
+    # A new position in a new slot is one slot.
+    opened = _state(good.slots + [_slot(3, True, 5)], {**good.balances, "vault:3": 5, "alice": 25})
+    check_one_position(1, "open", _D(), good, opened, {"alice"})
+
+
+def test_an_owner_s_change_touches_no_position_and_no_balance():
+    before = _state([_slot(1, True, 100)], {"vault:1": 100, "pool": 1_000})
+    check_governance_untouched(1, "set_market_params", before, _state(before.slots, dict(before.balances)))
+    restamped = _state([_slot(1, True, 100)[:13] + (9_999, 1_000)], before.balances)
+    with pytest.raises(GovernanceBreach, match="set_market_params changed slot 1"):
+        check_governance_untouched(1, "set_market_params", before, restamped)
+    paid = _state(before.slots, {**before.balances, "pool": 999, "owner": 1})
+    with pytest.raises(GovernanceBreach, match="balance of"):
+        check_governance_untouched(1, "set_market_params", before, paid)
