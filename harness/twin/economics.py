@@ -468,6 +468,7 @@ class EconomicChecks:
                 o = self._cancel_as(owner, rid)
                 if not o.ok and not self.accept_trapped(o, parties):
                     raise EconomicBreach(t.step, f"LP request {rid} cannot be cancelled by its owner: {o.reason}")
+                t.check()       # the state the what-if reached, not only its outcome
             with t.what_if():
                 t.wait(LP_REQUEST_DELAY)
                 refresh_feeds(t)
@@ -476,6 +477,7 @@ class EconomicChecks:
                     continue
                 if not o.ok and o.reason not in EXECUTE_REFUSALS:
                     raise EconomicBreach(t.step, f"LP request {rid} cannot be executed: {o.reason}")
+                t.check()
                 if not o.ok:
                     again = self._cancel_as(owner, rid)
                     if not again.ok and not self.accept_trapped(again, parties):

@@ -457,10 +457,13 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedS
                 o = self.send("engine", "liquidate", [pid], liquidator)
                 assert o.ok or self.accept_trapped(o, self.exit_parties(pid, liquidator)), \
                     f"{pid} is liquidatable but liquidate reverts: {o.reason}"
+                # The state the exit reached, not only that it went through (issue 12).
+                self.twin.check()
         for pid in sorted(self.engine.open_position_ids()):
             if self._oracle_ok(self.engine.position(pid).market_id):
                 with self.twin.what_if():
                     self._close_now(pid)
+                    self.twin.check()
         # Every LP can redeem a share of what the pool reports as free.
         pool = self.twin.deployment.pool
         free = self.twin.chain.call(pool, "LiquidityPool", "free_assets", [])
@@ -479,6 +482,7 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedS
                         done = settle_request(self.twin, r.value, self.world.stranger)
                         assert done.ok or self.accept_trapped(done, parties), \
                             f"{lp} cannot redeem {shares} of free assets: {done.reason}"
+                        self.twin.check()
 
     def _check_liability_bound(self, state):
         """pool_liability against the per-position claims recomputed from the
