@@ -369,7 +369,9 @@ class Replayer(Actions):
         if self.is_insider(receiver) and not self.is_insider(sender):
             # A plain transfer (or a mint) in from outside: a gift to the address's holder.
             # The model holds it too, so every later balance agrees.
-            subject, pid, _ = self.subject_of(receiver)
+            subject, pid, slot = self.subject_of(receiver)
+            if slot is not None and not self.engine.slots_[slot].is_open:
+                subject = f"vault slot {slot}"      # the next position's, not the last one's
             self.token.balanceOf[receiver] += value
             self.donated[receiver] += value
             self.report.donations.append(Donation(subject, receiver, sender, value, t.tx, t.block))

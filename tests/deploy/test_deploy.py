@@ -24,9 +24,9 @@ from model import MarketParams
 from .helpers import ROOT, ape_run, fund, output
 
 LOCAL = ROOT / "deployments" / "config" / "local.yaml"
-# Mock token and two feeds, three blueprints, engine, lens, timelock, two markets, and the
+# Mock token and two feeds, four blueprints, engine, lens, timelock, two markets, and the
 # hand-over: the engine's offer, the timelock's batch scheduled and executed.
-DEPLOY_TXS = 14
+DEPLOY_TXS = 15
 DELAY = netconfig.load(LOCAL).timelock_delay
 PROPOSER_ROLE, CANCELLER_ROLE, EXECUTOR_ROLE = (keccak(text=r) for r in ("PROPOSER_ROLE", "CANCELLER_ROLE",
                                                                          "EXECUTOR_ROLE"))
@@ -56,7 +56,8 @@ def test_dry_run_prints_every_transaction_and_its_gas_and_sends_nothing(deployed
     assert dry.returncode == 0, output(dry)
     text = dry.stdout
     assert "DRY RUN: nothing was sent." in text
-    for key in ("token", "feed:ETH", "feed:BTC", "vault_blueprint", "pool_blueprint", "engine", "lens", "timelock",
+    for key in ("token", "feed:ETH", "feed:BTC", "vault_blueprint", "pool_blueprint", "orders_blueprint",
+                "rules_blueprint", "engine", "lens", "timelock",
                 "market:ETH", "market:BTC", "ownership:offer", "ownership:schedule", "ownership:accept"):
         assert f" {key} " in text, key
     assert text.count(" gas ") >= DEPLOY_TXS
@@ -208,14 +209,14 @@ def test_resume_after_crashes_never_deploys_twice(start_anvil, keystore, tmp_pat
     assert first.returncode == 75, output(first)
     m = json.loads(manifest.read_text())
     assert m["pending"]["step"] == "engine" and "engine" not in m["contracts"]
-    assert anvil.w3.eth.get_transaction_count(keystore.address) == 6     # token, 2 feeds, 3 blueprints
+    assert anvil.w3.eth.get_transaction_count(keystore.address) == 7     # token, 2 feeds, 4 blueprints
 
     second = ape_run("deploy", *args, anvil=anvil, keystore=keystore, env_extra={CRASH_ENV: "market:ETH:after-send"})
     assert second.returncode == 75, output(second)
     assert "never reached the node" in second.stdout
     m = json.loads(manifest.read_text())
     assert m["pending"]["step"] == "market:ETH" and "ETH" not in m["markets"]
-    assert anvil.w3.eth.get_transaction_count(keystore.address) == 10     # and engine, lens, timelock, market
+    assert anvil.w3.eth.get_transaction_count(keystore.address) == 11     # and engine, lens, timelock, market
 
     third = ape_run("deploy", *args, anvil=anvil, keystore=keystore)
     assert third.returncode == 0, output(third)
@@ -223,7 +224,7 @@ def test_resume_after_crashes_never_deploys_twice(start_anvil, keystore, tmp_pat
     m = json.loads(manifest.read_text())
     assert m["status"] == "complete" and m["pending"] is None
     assert anvil.w3.eth.get_transaction_count(keystore.address) == DEPLOY_TXS
-    assert m["contracts"]["engine"]["address"] == create_address(keystore.address, 6)
+    assert m["contracts"]["engine"]["address"] == create_address(keystore.address, 7)
     engine = _contract(anvil.w3, m["contracts"]["engine"]["address"], "Engine")
     assert engine.functions.market_count().call() == 2
     assert [engine.functions.market_state(i).call()[0] for i in (1, 2)] == [m["markets"]["ETH"]["feed"],
@@ -284,8 +285,8 @@ markets:
     engine = _contract(w3, m["addresses"]["engine"], "Engine")
     assert engine.functions.TOKEN().call() == token
     assert engine.functions.market_state(1).call()[0] == eth_feed
-    # 3 blueprints, engine, lens, timelock, 1 market, the hand-over's 3
-    assert w3.eth.get_transaction_count(keystore.address) == 10
+    # 4 blueprints, engine, lens, timelock, 1 market, the hand-over's 3
+    assert w3.eth.get_transaction_count(keystore.address) == 11
 
 
 def test_a_proposer_other_than_the_deployer_leaves_the_deployer_no_role(start_anvil, keystore, tmp_path):
