@@ -26,10 +26,11 @@ def test_open_long_moves_exact_amounts(lens, engine, token, pool, insurance, ali
 
     state = engine.market_state(1)
     assert (state.oi_long, state.oi_short, state.last_accrual) == (SIZE, 0, t)
-    # Reserve: 300% max profit of 10,000 = 30,000 USDC.
+    # Reserve: 300% max profit of 10,000 = 30,000 USDC; the market's 5%
+    # maintenance margin and 1% liquidation fee, the position's own now.
     assert tuple(engine.position(pid)) == (
         pid, 1, vault, True, alice.address, 1, True, SIZE, usd(1_000), px(2_000), state.borrow_index,
-        30_000, usd(30_000))
+        30_000, usd(30_000), 500, 100)
     assert tuple(lens.totals(engine)) == (
         LP_DEPOSIT + usd(10), LP_SHARES, usd(30_000), INSURANCE_FUND, 1, 1, 1, False)
 
