@@ -323,15 +323,17 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         return s
 
     @external
-    def liquidate(self, position_id: int, *, sender: str) -> dict:
+    def liquidate(self, position_id: int, *, sender: str) -> PositionLiquidated:
         """Anyone liquidates a position whose equity (collateral + capped PnL - borrow fee)
         is below maintenance margin, at the feed's latest fresh round; works while paused,
         waits while an L2 sequencer is down or in its grace period.
 
-        The caller gets `min(max(liquidation fee, min_liquidation_reward), collateral)`, the
-        insurance fund `insurance_share_bps` of what equity remains, the pool the rest of the
-        vault; bad debt as in close_position. Returns a dict with the PositionLiquidated event's
-        figures: price, pnl, borrow_fee, reward, insurance_cut, to_pool, bad_debt, insurance_cover."""
+        The caller gets `min(max(liquidation fee, min_liquidation_reward), collateral)` (the
+        position's own fee, from its open or last resize), the insurance fund
+        `insurance_share_bps` of what equity remains, the pool the rest of the vault; bad debt
+        as in close_position. Returns the PositionLiquidated event it logged (as decrease
+        returns PositionDecreased): `.price`, `.pnl`, `.borrow_fee`, `.reward`,
+        `.insurance_cut`, `.to_pool`, `.bad_debt`, `.insurance_cover`."""
         # The order book runs the sequencer check for the engine (one copy, outside its 24 KiB).
         self.orders.check_sequencer()
         slot, pos = self._load(position_id)
@@ -361,10 +363,10 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         self._pay_from_vault(vault, self.INSURANCE, insurance_cut)
         self._pay_from_vault(vault, self.POOL, to_pool)
         cover = self._cover_bad_debt(self.token, self.INSURANCE, self.POOL, bad_debt)
-        self._emit(PositionLiquidated(position_id, sender, price, pnl, borrow_fee, reward, insurance_cut, to_pool,
-                                      bad_debt, cover))
-        return dict(price=price, pnl=pnl, borrow_fee=borrow_fee, reward=reward, insurance_cut=insurance_cut,
-                    to_pool=to_pool, bad_debt=bad_debt, insurance_cover=cover)
+        event = PositionLiquidated(position_id, sender, price, pnl, borrow_fee, reward, insurance_cut, to_pool,
+                                   bad_debt, cover)
+        self._emit(event)
+        return event
 
     @external
     def fund_insurance(self, amount: int, *, sender: str) -> None:

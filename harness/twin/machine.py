@@ -116,9 +116,9 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedS
             elif done == "executed" and type(result) is int and self.engine.vault_count == vaults_before:
                 key = (key[0], "executed, an open in a recycled vault")
         if fn == "liquidate" and outcome.ok and outcome.value:
-            if outcome.value["bad_debt"]:
+            if outcome.value.bad_debt:
                 key = (key[0], "ok, with bad debt")
-            elif outcome.value["insurance_cut"]:
+            elif outcome.value.insurance_cut:
                 key = (key[0], "ok, with an insurance cut")
         self.stats["outcomes"][key] = self.stats["outcomes"].get(key, 0) + 1
         if not self.in_what_if and key[1].endswith("with bad debt"):

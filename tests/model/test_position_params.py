@@ -54,4 +54,4 @@ def test_the_liquidator_earns_the_position_s_own_fee():
                                sender=OWNER)
     w.set_price(w.feed.answer * 91 // 100)       # a 9% fall: equity 100 USDC < 500
     done = w.engine.liquidate(pid, sender=KEEPER)
-    assert done["reward"] == S * SIMPLE.liquidation_fee_bps // 10_000
+    assert done.reward == S * SIMPLE.liquidation_fee_bps // 10_000

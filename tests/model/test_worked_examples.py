@@ -12,6 +12,8 @@ goes to the pool and 1_000_000_000 becomes collateral.
 """
 import pytest
 
+from model.engine_events import PositionLiquidated
+
 from .support import ALICE, BOB, KEEPER, OWNER, P0, T0, USDC, expect_revert, make_world, params
 
 S = 10_000_000_000      # standard size
@@ -191,7 +193,7 @@ def test_liquidation_boundary_is_strict():
     # reward ceil(1e10 * 100 / 1e4) = 1e8; rest 399_999_990
     # insurance floor(399_999_990 * 0.2) = 79_999_998; pool 9e8 - 79_999_998 = 820_000_002
     out, delta, vault = _liquidate(w, pid)
-    assert (out["reward"], out["insurance_cut"], out["to_pool"], out["bad_debt"]) == (100_000_000, 79_999_998, 820_000_002, 0)
+    assert (out.reward, out.insurance_cut, out.to_pool, out.bad_debt) == (100_000_000, 79_999_998, 820_000_002, 0)
     assert delta == {KEEPER: 100_000_000, w.pool.address: 820_000_002, vault: -C,
                      w.engine.INSURANCE: 79_999_998, ALICE: 0}
 
@@ -208,8 +210,8 @@ def test_liquidation_split_reward_insurance_pool():
     h = w.engine.health(pid)
     assert (h.equity, h.liquidatable) == (499_989_999, True)
     out, delta, vault = _liquidate(w, pid)
-    assert out == dict(price=1_900 * 10**8 - 1, pnl=-500_000_001, borrow_fee=10_000, reward=100_000_000,
-                       insurance_cut=79_997_999, to_pool=820_002_001, bad_debt=0, insurance_cover=0)
+    assert out == PositionLiquidated(pid, KEEPER, price=1_900 * 10**8 - 1, pnl=-500_000_001, borrow_fee=10_000, reward=100_000_000,
+                                     insurance_cut=79_997_999, to_pool=820_002_001, bad_debt=0, insurance_cover=0)
     assert delta == {KEEPER: 100_000_000, w.pool.address: 820_002_001, vault: -C,
                      w.engine.INSURANCE: 79_997_999, ALICE: 0}
     assert w.engine.open_positions == 0 and w.engine.total_reserved == 0
@@ -224,8 +226,8 @@ def test_liquidation_with_bad_debt():
     # for insurance's cut; the pool gets 9e8 from the vault + 600_010_000
     # from insurance.
     out, delta, vault = _liquidate(w, pid)
-    assert (out["reward"], out["insurance_cut"], out["to_pool"]) == (100_000_000, 0, 900_000_000)
-    assert (out["bad_debt"], out["insurance_cover"]) == (600_010_000, 600_010_000)
+    assert (out.reward, out.insurance_cut, out.to_pool) == (100_000_000, 0, 900_000_000)
+    assert (out.bad_debt, out.insurance_cover) == (600_010_000, 600_010_000)
     assert delta == {KEEPER: 100_000_000, w.pool.address: 1_500_010_000, vault: -C,
                      w.engine.INSURANCE: -600_010_000, ALICE: 0}
 
@@ -244,8 +246,8 @@ def test_liquidation_reward_capped_by_collateral():
     # reward = min(1e8, 1e7) = 1e7: the keeper gets the whole vault;
     # rest = -100 is bad debt that insurance covers.
     out, delta, vault = _liquidate(w, pid)
-    assert (out["reward"], out["insurance_cut"], out["to_pool"]) == (10_000_000, 0, 0)
-    assert (out["bad_debt"], out["insurance_cover"]) == (100, 100)
+    assert (out.reward, out.insurance_cut, out.to_pool) == (10_000_000, 0, 0)
+    assert (out.bad_debt, out.insurance_cover) == (100, 100)
     assert delta == {KEEPER: 10_000_000, w.pool.address: 100, vault: -10_000_000,
                      w.engine.INSURANCE: -100, ALICE: 0}
 
@@ -268,8 +270,8 @@ def test_liquidation_reward_floor_on_a_small_position():
     w = make_world()
     pid = _small(w)
     out, delta, vault = _liquidate(w, pid)
-    assert out == dict(price=1_880 * 10**8, pnl=-6_000_000, borrow_fee=0, reward=5_000_000, insurance_cut=0,
-                       to_pool=5_000_000, bad_debt=1_000_000, insurance_cover=1_000_000)
+    assert out == PositionLiquidated(pid, KEEPER, price=1_880 * 10**8, pnl=-6_000_000, borrow_fee=0, reward=5_000_000, insurance_cut=0,
+                                     to_pool=5_000_000, bad_debt=1_000_000, insurance_cover=1_000_000)
     assert delta == {KEEPER: 5_000_000, w.pool.address: 6_000_000, vault: -10_000_000,
                      w.engine.INSURANCE: -1_000_000, ALICE: 0}
 
@@ -280,7 +282,7 @@ def test_liquidation_reward_floor_of_zero_is_the_bps_fee():
     w = make_world(params(min_liquidation_reward=0))
     pid = _small(w)
     out, delta, vault = _liquidate(w, pid)
-    assert (out["reward"], out["insurance_cut"], out["to_pool"], out["bad_debt"]) == (1_000_000, 600_000, 8_400_000, 0)
+    assert (out.reward, out.insurance_cut, out.to_pool, out.bad_debt) == (1_000_000, 600_000, 8_400_000, 0)
 
 
 def test_liquidation_reward_floor_capped_by_collateral():
@@ -292,8 +294,8 @@ def test_liquidation_reward_floor_capped_by_collateral():
     w.engine.set_market_params(w.market, params(min_collateral=50 * USDC, min_liquidation_reward=50 * USDC),
                                sender=OWNER)
     out, delta, vault = _liquidate(w, pid)
-    assert (out["reward"], out["insurance_cut"], out["to_pool"]) == (10_000_000, 0, 0)
-    assert (out["bad_debt"], out["insurance_cover"]) == (6_000_000, 6_000_000)
+    assert (out.reward, out.insurance_cut, out.to_pool) == (10_000_000, 0, 0)
+    assert (out.bad_debt, out.insurance_cover) == (6_000_000, 6_000_000)
     assert delta == {KEEPER: 10_000_000, w.pool.address: 6_000_000, vault: -10_000_000,
                      w.engine.INSURANCE: -6_000_000, ALICE: 0}
 
