@@ -3,8 +3,11 @@
 @title isomargin guardian: who may pause, and the pause itself
 @custom:contract-name guardian
 @notice The guardian (or the owner) may pause opening, increasing and
-        collateral removal; only the owner unpauses. Closing, adding
-        collateral and liquidating always work. The `paused` flag is
+        collateral removal here; the pool and the order book read the same
+        flag (Engine.paused) to refuse LP requests and open or increase
+        orders and to hold their executions. Only the owner unpauses.
+        Closing, decreasing, adding collateral, liquidating and every
+        cancel always work. The `paused` flag is
         snekmate's `pausable`; its `_pause`/`_unpause` are not called
         because they emit pausable's own Paused/Unpaused events, whose
         `account` is not indexed, and the engine's ABI has it indexed.
