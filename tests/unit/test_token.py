@@ -1,8 +1,15 @@
 """MockUSDC: snekmate's ERC20 with an owner-controlled minter role."""
 import ape
+import pytest
 from eth_account import Account
 
 from .helpers import MAX_UINT256, MINT, ZERO, usd
+
+
+@pytest.fixture(autouse=True)
+def _funded(engine):
+    """The standard world (conftest's `engine`) funds every actor with MINT:
+    asked for here, so this file passes alone as in the whole suite."""
 
 
 def test_metadata(token, owner):
