@@ -2,19 +2,26 @@
 
     ape run deploy --network ethereum:local:foundry --account ALIAS [--dry-run]
     ape run deploy --network ethereum:sepolia:node --account ALIAS --dry-run
+    ape run deploy --network ethereum:local:foundry --account ALIAS --ephemeral   # a throwaway anvil
 
 The account is an ape keystore account (`ape accounts import ALIAS`); its
 passphrase comes from the prompt, or from APE_ACCOUNTS_<ALIAS>_PASSPHRASE.
 Every run first simulates the remaining transactions on a fork of the
 network (exact gas, reverts caught before anything is spent); --dry-run
 stops there. Running again after a failure continues from the manifest.
-Before sending it asks; with no terminal to ask, pass --yes.
+Before sending it asks; with no terminal to ask, pass --yes. It sends
+nothing unless the account's balance covers the simulated gas at the fee
+the node asks now. A node that ape starts for this command (the project's
+`host: auto` anvil) stops when the command ends, and a manifest naming it
+would name a chain that no longer exists: deploy refuses it unless
+--ephemeral, which writes the manifest to a temporary folder instead.
 See deployments/README.md.
 
 Exit codes (shared with the keeper's): 0 deployed, up to date, or a dry
 run; 1 the deployment failed (one "Error:" line); 2 a usage error; 3 the
 account cannot sign (locked with no passphrase given, or a wrong one);
-5 nothing sent: not confirmed (no terminal and no --yes, or answered no).
+5 nothing sent: not confirmed (no terminal and no --yes, or answered no);
+7 nothing sent: the balance does not cover the planned gas.
 """
 import sys
 from pathlib import Path
@@ -31,6 +38,7 @@ from harness.chains.unlock import UnlockError, load_account, unlock_for_autosign
 
 EXIT_CANNOT_SIGN = 3
 EXIT_NOT_CONFIRMED = 5
+EXIT_UNFUNDED = 7
 
 
 def _eth(wei: int) -> str:
@@ -71,13 +79,26 @@ def _confirm(question: str) -> None:
 @click.option("--dry-run", is_flag=True, help="print every transaction and its gas; send nothing")
 @click.option("--fresh", is_flag=True, help="set an existing manifest aside and deploy anew")
 @click.option("--yes", "-y", is_flag=True, help="do not ask before sending")
-def cli(ecosystem, network, provider, alias, config_path, manifest_path, dry_run, fresh, yes):
+@click.option("--ephemeral", is_flag=True,
+              help="deploy to a node ape starts for this command and stops after it; the manifest goes to a "
+                   "temporary folder")
+def cli(ecosystem, network, provider, alias, config_path, manifest_path, dry_run, fresh, yes, ephemeral):
     echo = click.echo
     if provider.name == "test":
         raise click.UsageError("deploying needs a node: pass --network, e.g. ethereum:local:foundry "
                                "(with anvil running, APE_FOUNDRY_HOST=http://127.0.0.1:8545) or ethereum:sepolia:node")
     name = netconfig.manifest_name(ecosystem.name, network.name)
     config_path = Path(config_path) if config_path else netconfig.default_config_path(name)
+    started_here = getattr(provider, "process", None) is not None
+    if started_here and not dry_run and not ephemeral:
+        raise click.UsageError(
+            f"ape started this {provider.name} node for this command and stops it when the command ends: a manifest "
+            "would name a chain that no longer exists. Start a node that stays (`anvil --port 8545 &`, then "
+            "APE_FOUNDRY_HOST=http://127.0.0.1:8545 ape run deploy ...), or pass --ephemeral for a throwaway "
+            "deployment; nothing was sent")
+    if ephemeral and not manifest_path:
+        import tempfile
+        manifest_path = Path(tempfile.mkdtemp(prefix="isomargin-ephemeral-")) / f"{name}.json"
     manifest_path = Path(manifest_path) if manifest_path else netconfig.DEPLOYMENTS / f"{name}.json"
     account = load_account(alias)
     rpc = Rpc.ape(provider)
@@ -98,14 +119,19 @@ def cli(ecosystem, network, provider, alias, config_path, manifest_path, dry_run
         for warning in d.preflight():
             echo(f"WARNING: {warning}")
         steps = d.simulate()
-        gas_price = rpc.gas_price()
+        gas_price = rpc.fee_per_gas()
         if not steps:
             echo("nothing to send: the deployment is up to date with the config")
         else:
             echo("transactions to send (simulated on a fork of the chain's head):")
             total = _print_plan(steps, gas_price, echo)
             if total * gas_price > balance:
-                echo(f"WARNING: the deployer's balance {_eth(balance)} may not cover the gas")
+                short = (f"the deployer's balance {_eth(balance)} does not cover the planned {total:,} gas at "
+                         f"{gas_price / 10**9:g} gwei ({_eth(total * gas_price)}): fund {deployer}")
+                if not dry_run:
+                    click.echo(f"deploy: {short}; nothing was sent", err=True)
+                    sys.exit(EXIT_UNFUNDED)
+                echo(f"WARNING: {short}")
         if dry_run:
             echo("DRY RUN: nothing was sent.")
             return
@@ -129,7 +155,7 @@ def cli(ecosystem, network, provider, alias, config_path, manifest_path, dry_run
         problems = d.verify()
     except (DeployError, netconfig.ConfigError, RpcError) as err:
         raise click.ClickException(str(err))
-    echo(f"manifest: {manifest_path}")
+    echo(f"manifest: {manifest_path}" + (" (ephemeral: the node stops with this command)" if ephemeral else ""))
     for key, address in d.manifest.data["addresses"].items():
         echo(f"  {key:<22} {address}")
     for symbol, m in d.manifest.markets.items():

@@ -150,6 +150,18 @@ class Rpc:
     def gas_price(self) -> int:
         return _int(self.request("eth_gasPrice"))
 
+    def fee_per_gas(self) -> int:
+        """What a transaction sent now pays per gas, at least: the legacy gas
+        price, or the latest base fee plus the tip the node suggests (what
+        ape's EIP-1559 transactions pay), whichever is higher. A node that
+        knows no tip (eth_maxPriorityFeePerGas) counts none."""
+        try:
+            tip = _int(self.request("eth_maxPriorityFeePerGas"))
+        except RpcError:
+            tip = 0
+        base = _int(self.block("latest").get("baseFeePerGas") or "0x0")
+        return max(self.gas_price(), base + tip)
+
     def nonce(self, address: str, block: Block = "latest") -> int:
         return _int(self.request("eth_getTransactionCount", [address, _block(block)]))
 

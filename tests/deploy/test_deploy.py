@@ -6,6 +6,8 @@ by parameter against the manifest and the config.
 """
 import hashlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -461,3 +463,39 @@ def test_a_wrong_passphrase_is_one_line_and_sends_nothing(start_anvil, keystore,
     assert line == (f"deploy: wrong passphrase for account {keystore.alias!r} (from {variable}); "
                     "nothing was sent"), output(run)
     assert anvil.w3.eth.get_transaction_count(keystore.address) == 0
+
+
+def test_an_unfunded_account_is_refused_before_the_first_transaction(start_anvil, keystore, tmp_path):
+    """Issue 10: a fresh keystore account printed `balance 0.000000 ETH` and
+    died in a traceback. The balance is checked against the simulated gas at
+    the node's fee first: one line naming the shortfall, exit 7, nothing sent."""
+    anvil = start_anvil()                              # the account holds nothing here
+    run = ape_run("deploy", "--account", keystore.alias, "--manifest", str(tmp_path / "local.json"), "--yes",
+                  anvil=anvil, keystore=keystore)
+    assert run.returncode == 7, output(run)
+    assert "Traceback" not in output(run), output(run)
+    (line,) = [x for x in run.stderr.splitlines() if x.startswith("deploy:")]
+    assert "balance 0.000000 ETH does not cover the planned" in line and f"fund {keystore.address}" in line, line
+    assert line.endswith("nothing was sent")
+    assert anvil.w3.eth.get_transaction_count(keystore.address) == 0
+    assert not (tmp_path / "local.json").exists()
+
+
+def test_a_node_ape_stops_after_the_command_needs_ephemeral(start_anvil, keystore, tmp_path):
+    """Issue 10: with the project's `host: auto`, ape starts anvil for the one
+    command and stops it after, so the manifest named a chain that no longer
+    existed. Refused, saying how to keep a node; --ephemeral goes ahead (here
+    as far as the balance check: nobody can fund a node that lives for one command)."""
+    env = keystore.env(start_anvil())
+    del env["APE_FOUNDRY_HOST"]                        # ape starts (and stops) its own
+    ape = str(Path(sys.executable).parent / "ape")
+    cmd = [ape, "run", "deploy", "--network", "ethereum:local:foundry", "--account", keystore.alias, "--yes"]
+    run = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+                         stdin=subprocess.DEVNULL)
+    assert run.returncode == 2, output(run)
+    assert "stops it when the command ends" in run.stderr and "--ephemeral" in run.stderr, output(run)
+    assert "APE_FOUNDRY_HOST=http://127.0.0.1:8545" in run.stderr and "Traceback" not in output(run)
+    run = subprocess.run(cmd + ["--ephemeral"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+                         stdin=subprocess.DEVNULL)
+    assert run.returncode == 7, output(run)
+    assert "transactions to send" in run.stdout and "does not cover the planned" in run.stderr, output(run)
