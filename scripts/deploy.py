@@ -93,7 +93,7 @@ def cli(ecosystem, network, provider, alias, config_path, manifest_path, dry_run
     if started_here and not dry_run and not ephemeral:
         raise click.UsageError(
             f"ape started this {provider.name} node for this command and stops it when the command ends: a manifest "
-            "would name a chain that no longer exists. Start a node that stays (`anvil --port 8545 &`, then "
+            "would name a chain that no longer exists. Start a node that stays (`.venv/bin/anvil --port 8545 &`, then "
             "APE_FOUNDRY_HOST=http://127.0.0.1:8545 ape run deploy ...), or pass --ephemeral for a throwaway "
             "deployment; nothing was sent")
     if ephemeral and not manifest_path:
