@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from harness.live.audit import Auditor, write_json  # noqa: E402
 from harness.live.manifest import Manifest, ManifestError  # noqa: E402
+from harness.chains.ape import no_node_hint, started_for_this_command  # noqa: E402
 from harness.chains.rpc import Rpc, RpcError  # noqa: E402
 
 
@@ -44,12 +45,19 @@ def cli(manifest_path, network, max_range, max_topics, to_block, json_path, quie
         sys.exit(2)
     choice = network or manifest.data["network_choice"]
     progress = (lambda line: None) if quiet else (lambda line: click.echo(f"... {line}", err=True))
+    from ape.exceptions import ApeException
+
     try:
         with networks.parse_network_choice(choice) as provider:
+            if started_for_this_command(provider):
+                raise RpcError(no_node_hint(provider))
             report = Auditor(Rpc.ape(provider), manifest, max_range=max_range, max_topics=max_topics,
                              to_block=to_block, progress=progress).run()
     except (RpcError, ManifestError) as err:
         click.echo(f"audit: cannot audit {manifest_path} on {choice}: {err}", err=True)
+        sys.exit(2)
+    except ApeException as err:     # an unknown network or provider: ape's own message, in one line
+        click.echo(f"audit: cannot connect to {choice}: {str(err).strip().splitlines()[0]}", err=True)
         sys.exit(2)
     if json_path:
         write_json(report, json_path)

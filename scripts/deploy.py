@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from harness.live import netconfig  # noqa: E402
 from harness.live.netdeploy import Deployment, DeployError, NetworkSender  # noqa: E402
+from harness.chains.ape import started_for_this_command  # noqa: E402
 from harness.chains.rpc import Rpc, RpcError  # noqa: E402
 from harness.chains.unlock import UnlockError, load_account, unlock_for_autosign  # noqa: E402
 
@@ -89,7 +90,7 @@ def cli(ecosystem, network, provider, alias, config_path, manifest_path, dry_run
                                "(with anvil running, APE_FOUNDRY_HOST=http://127.0.0.1:8545) or ethereum:sepolia:node")
     name = netconfig.manifest_name(ecosystem.name, network.name)
     config_path = Path(config_path) if config_path else netconfig.default_config_path(name)
-    started_here = getattr(provider, "process", None) is not None
+    started_here = started_for_this_command(provider)
     if started_here and not dry_run and not ephemeral:
         raise click.UsageError(
             f"ape started this {provider.name} node for this command and stops it when the command ends: a manifest "

@@ -10,6 +10,21 @@ from .chain import TIMESTAMP_PROBE, Chain, ChainError, TxResult
 BARE_REVERT_MESSAGES = {"Transaction failed.", "execution reverted", ""}
 
 
+def started_for_this_command(provider) -> bool:
+    """Whether ape launched this node itself (ape-foundry with `host: auto`
+    and no node answering, as this project configures it) and will stop it
+    when the command ends: such a node is new, so it holds no deployment,
+    and one deployed on it is gone after the command."""
+    return getattr(provider, "process", None) is not None
+
+
+def no_node_hint(provider) -> str:
+    """What to tell a user whose command found no node: ape started a fresh one."""
+    return (f"ape started a fresh {provider.name} node for this command (nothing answered), which holds no "
+            "deployment; start the deployment's node and point ape at it (for anvil: "
+            "APE_FOUNDRY_HOST=http://127.0.0.1:8545)")
+
+
 class ApeChain(Chain):
     name = "ape"
 

@@ -25,6 +25,7 @@ import contextlib
 import sys
 from typing import Iterator, Optional
 
+from ..chains.ape import no_node_hint, started_for_this_command
 from ..chains.codec import revert_reason
 from ..chains.rpc import Rpc, RpcError
 from .manifest import Manifest, ManifestError
@@ -95,6 +96,8 @@ def connected(m: Manifest, network: Optional[str]) -> Iterator[Rpc]:
     except Exception as err:  # ape raises its own types per provider and plugin
         raise CommandError(f"no node at {choice}: {_first_line(err)}", EXIT_NO_NODE) from None
     try:
+        if started_for_this_command(provider):
+            raise CommandError(f"no node at {choice}: {no_node_hint(provider)}", EXIT_NO_NODE)
         rpc = Rpc.ape(provider)
         try:
             chain_id = rpc.chain_id()

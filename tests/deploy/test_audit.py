@@ -9,6 +9,9 @@ straight into a vault or the pool, a vault's code swapped for a proxy of
 another implementation, the implementation's own code replaced.
 """
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +23,7 @@ from harness.live.bytecode import proxy_code
 from harness.live.manifest import Manifest
 
 from . import activity
-from .helpers import ape_run, fund, output
+from .helpers import ROOT, ape_run, fund, output
 
 # Engine storage slots from the compiler's layout; a HashMap[k] lives at
 # keccak256(slot ++ k).
@@ -113,6 +116,22 @@ def test_the_manifest_must_match_the_chain(chain, start_anvil):
     report = Auditor(other.rpc, Manifest.load(chain["manifest"])).run()
     assert not report.ok
     assert report.discrepancies[0].kind == "chain"
+
+
+def test_no_node_and_an_unknown_network_are_one_line_and_exit_2(chain, keystore, tmp_path):
+    """Issue 10: with no node, ape quietly started a fresh one and the user
+    read "not the chain"; an unknown network was a 56-line traceback."""
+    env = keystore.env(chain["anvil"])
+    del env["APE_FOUNDRY_HOST"]                     # the manifest's ethereum:local:foundry, nothing answering
+    ape = str(Path(sys.executable).parent / "ape")
+    for extra, said in (([], "ape started a fresh foundry node for this command"),
+                        (["--network", "ethereum:nosuch"], "cannot connect to ethereum:nosuch")):
+        run = subprocess.run([ape, "run", "audit", str(chain["manifest"]), *extra], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+        assert run.returncode == 2, output(run)
+        lines = [x for x in run.stderr.splitlines() if x.startswith("audit:")]
+        assert len(lines) == 1 and said in lines[0], output(run)
+        assert "Traceback" not in output(run), output(run)
 
 
 # ---------------------------------------------------------------- tampering
