@@ -42,14 +42,19 @@ def _fast_chain(provider, accounts):
 # under what CI-profile runs reached when it was set (in brackets, twelve
 # runs of the fast path with the boundary rules and targets in), so it fails on lost coverage, not an unlucky seed.
 FLOORS = {
-    "a liquidation that leaves an insurance cut [15-197]":
-        (lambda fn, why: fn == "liquidate" and why == "ok, with an insurance cut", 4),
     "a liquidation or close with bad debt [25-253]": (lambda fn, why: why.endswith("with bad debt"), 6),
     "an open refused for the pool's liquidity [8-199]":
         (lambda fn, why: why == "cancelled: engine: pool liquidity too low", 2),
     "an action refused for a stale price [27-125]": (lambda fn, why: why.endswith("oracle: price is stale"), 6),
     "an open in a recycled vault [39-443]": (lambda fn, why: why == "executed, an open in a recycled vault", 10),
 }
+# Not floored any more: a liquidation that leaves an insurance cut. Since
+# positions keep their own maintenance margin (issue 9), a raised margin no
+# longer makes open positions liquidatable with equity to spare, and five
+# CI-profile runs reached 0, 1, 14, 15 and 30 (a fresh-clone CI run: 0, with
+# 543 liquidations all past bankruptcy). The boundary rule's edge
+# liquidations leave a remainder only while the reward floor is under the
+# equity at the edge: to look at before it is a floor again.
 # Not floored yet: a remove refused for the margin (5-177 without the attackers'
 # rules, 0 in one CI run with them: remove_collateral_to_the_margin's edge
 # needs a look before it can be a floor).
@@ -79,10 +84,10 @@ def test_model_and_chain_agree_fast_path(networks, accounts):
 
 
 def test_coverage_floors_name_what_is_missing():
-    stats = {"outcomes": {("liquidate", "ok, with an insurance cut"): 4, ("what-if liquidate", "ok, with bad debt"): 9,
+    stats = {"outcomes": {("liquidate", "oracle: price is stale"): 6, ("what-if liquidate", "ok, with bad debt"): 9,
                           ("execute_order", "executed, with bad debt"): 4}}
     short = coverage_shortfalls(stats)
-    assert not any("insurance cut" in s for s in short)
+    assert not any("stale price" in s for s in short)
     # What-ifs are rolled back: they do not count.
     assert "a liquidation or close with bad debt [25-253]: reached 4 times, the floor is 6" in short
     assert len(short) == len(FLOORS) - 1
