@@ -540,19 +540,21 @@ def increase_position(
 @nonreentrant
 def decrease_position(
     trader: address, position_id: uint256, size_delta: uint256, acceptable_price: uint256, requested_at: uint256
-):
+) -> uint256:
     """
     @notice Close part of a position. PnL on the closed part (capped by the
             reserve it releases) less the whole borrow fee so far and the
-            close fee is paid to the trader, or taken from collateral. The
+            close fee is paid to the order book for the trader (the book
+            pays the receiver the trader named), or taken from collateral. The
             rest of the position takes the market's maintenance margin and
             liquidation fee now and must not be liquidatable by them. Only
             the order book calls it.
-    @param trader Who requested the order: the position's owner, paid here.
+    @param trader Who requested the order: the position's owner.
     @param position_id The trader's open position.
     @param size_delta The notional to close (less than the whole size).
     @param acceptable_price The worst price the trader accepts.
     @param requested_at When the order was requested.
+    @return uint256 What was paid to the order book for the trader.
     """
     self._only_orders()
     slot: uint256 = 0
@@ -595,7 +597,10 @@ def decrease_position(
     expo._update(old, pos)
     self.total_reserved -= old_reserve - new_reserve
     markets._add_open_interest(market_id, pos.is_long, size_delta, False)
-    transfers._pay_from_pool(TOKEN, POOL, trader, to_trader)
+    # To the order book (msg.sender), which pays the trader's receiver or
+    # holds the payout when the token refuses it: an exit never reverts
+    # for a blacklisted receiver.
+    transfers._pay_from_pool(TOKEN, POOL, msg.sender, to_trader)
     transfers._pay_from_vault(positions._vault(slot), POOL, to_pool)
     log PositionDecreased(
         position_id=position_id,
@@ -610,20 +615,23 @@ def decrease_position(
         to_trader=to_trader,
         to_pool=to_pool,
     )
+    return to_trader
 
 
 @external
 @nonreentrant
-def close_position(trader: address, position_id: uint256, acceptable_price: uint256, requested_at: uint256):
+def close_position(trader: address, position_id: uint256, acceptable_price: uint256, requested_at: uint256) -> uint256:
     """
-    @notice Close a whole position at the oracle price. Always possible,
-            paused or not; a bankrupt position pays the pool all it holds and
-            the insurance fund covers the rest it can. Only the order book
-            calls it.
-    @param trader Who requested the order: the position's owner, paid here.
+    @notice Close a whole position at the oracle price, paused or not; a
+            bankrupt position pays the pool all it holds and the insurance
+            fund covers the rest it can. The trader's proceeds go to the
+            order book, which pays the receiver the trader named (or holds
+            them, when the token refuses). Only the order book calls it.
+    @param trader Who requested the order: the position's owner.
     @param position_id The trader's open position.
     @param acceptable_price The worst price the trader accepts.
     @param requested_at When the order was requested.
+    @return uint256 What was paid to the order book for the trader.
     """
     self._only_orders()
     slot: uint256 = 0
@@ -636,9 +644,9 @@ def close_position(trader: address, position_id: uint256, acceptable_price: uint
     s: risk.Settlement = risk._settle(pos, price, index, p.close_fee_bps)
     self._release(slot, pos)
     vault: address = positions._vault(slot)
-    transfers._pay_from_vault(vault, trader, s.to_trader)
+    transfers._pay_from_vault(vault, msg.sender, s.to_trader)
     transfers._pay_from_vault(vault, POOL, s.to_pool)
-    transfers._pay_from_pool(TOKEN, POOL, trader, s.from_pool)
+    transfers._pay_from_pool(TOKEN, POOL, msg.sender, s.from_pool)
     cover: uint256 = transfers._cover_bad_debt(TOKEN, INSURANCE, POOL, s.bad_debt)
     log PositionClosed(
         position_id=position_id,
@@ -651,6 +659,7 @@ def close_position(trader: address, position_id: uint256, acceptable_price: uint
         bad_debt=s.bad_debt,
         insurance_cover=cover,
     )
+    return s.to_trader + s.from_pool
 
 
 @external

@@ -8,9 +8,17 @@
         block before it and close a block after it, risk-free (issue 8,
         review finding 3). Each request escrows its tokens (the collateral
         it brings, if any) and EXECUTION_FEE, paid to whoever executes or
-        clears it. An order the engine refuses with a reason is cancelled
+        clears it; a close escrows nothing and pays its keeper out of the
+        position's payout (up to EXECUTION_FEE), so an owner the token
+        refuses can still ask to close (issue 9, finding 3). An order the
+        engine refuses with a reason is cancelled
         and refunded, the reason logged; a failure without a reason (out of
         gas, say) reverts, so no keeper can starve a call into a refusal.
+        Exits pay out through this book: the engine pays a decrease's or a
+        close's proceeds here and the book pays the receiver the owner
+        named (the owner by default). A payout or refund the token refuses
+        (a blacklisted receiver) does not revert the exit: it is held here,
+        claimable by the owner or the receiver, to any address.
         The Engine creates this contract from a blueprint (its nonce 4,
         before the market rules at 5) and accepts trades from it only. While the engine's guardian pause is
         on, orders that add risk (open, increase) are neither requested
@@ -64,21 +72,33 @@ SEQUENCE_SHIFT: constant(uint256) = 205
 # costs 5,000 gas, creating one 22,100).
 FREE_BIT: constant(uint256) = 2**255
 MAX_TIME: constant(uint256) = 2**40 - 1
-MAX_SEQUENCE: constant(uint256) = 2**50 - 1
+MAX_SEQUENCE: constant(uint256) = 2**49 - 1
+# @dev Set when a decrease or close names a receiver other than its owner
+# (order_receiver holds it); bit 254, above the 49-bit sequence.
+RECEIVER_BIT: constant(uint256) = 2**254
 
 # @dev The engine's refusals that mean "not yet" rather than "never": the
 # order waits for a usable round instead of being cancelled for it.
 NO_ROUND_YET: constant(String[MAX_REASON]) = "engine: no price round after the request"
 STALE: constant(String[MAX_REASON]) = "oracle: price is stale"
+# @dev Circle FiatToken's reason while the token is paused (USDC, the
+# collateral this is built for): not a refusal of the order, which waits
+# for the unpause instead of being cancelled for it.
+TOKEN_PAUSED: constant(String[MAX_REASON]) = "Pausable: paused"
 
 # @dev Why an order was cancelled when nobody's contract refused it.
 BY_OWNER: constant(String[MAX_REASON]) = "orders: cancelled by the owner"
 EXPIRED: constant(String[MAX_REASON]) = "orders: expired"
+# @dev Why a payout was held when the token refused it without a reason
+# (returned false).
+REFUSED: constant(String[MAX_REASON]) = "orders: token refused the transfer"
 
 
 # @dev A pending order as views show it (all zero once it is gone).
 # market_id is set for an open, position_id for the other kinds; amount is
-# the tokens it brings to the position (amount or collateral_delta).
+# the tokens it brings to the position (amount or collateral_delta);
+# receiver is who an exit pays (the owner unless a decrease or close named
+# another).
 struct Order:
     owner: address
     kind: uint256
@@ -89,6 +109,7 @@ struct Order:
     amount: uint256
     acceptable_price: uint256
     requested_at: uint256
+    receiver: address
 
 
 event OrderRequested:
@@ -103,6 +124,7 @@ event OrderRequested:
     acceptable_price: uint256
     requested_at: uint256
     execution_fee: uint256
+    receiver: address
 
 event OrderExecuted:
     order_id: indexed(uint256)
@@ -113,6 +135,19 @@ event OrderCancelled:
     order_id: indexed(uint256)
     by: indexed(address)
     reason: String[MAX_REASON]
+
+event PayoutHeld:
+    owner: indexed(address)
+    receiver: indexed(address)
+    amount: uint256
+    reason: String[MAX_REASON]
+
+event PayoutClaimed:
+    owner: indexed(address)
+    receiver: indexed(address)
+    by: address
+    to: address
+    amount: uint256
 
 
 ENGINE: public(immutable(address))
@@ -135,6 +170,8 @@ EXECUTION_FEE: public(immutable(uint256))
 order_word0: HashMap[uint256, uint256]
 order_word1: HashMap[uint256, uint256]
 order_word2: HashMap[uint256, uint256]
+# @dev The receiver of a decrease or close that named one (under RECEIVER_BIT).
+order_receiver: HashMap[uint256, address]
 
 
 # @dev One word, written once per request and once per removal:
@@ -144,6 +181,12 @@ order_word2: HashMap[uint256, uint256]
 # order_count: orders ever requested (the last sequence); free_head: the
 # free slot a request takes next (0: none, take slot_count + 1).
 book: uint256
+
+# @dev Payouts and refunds the token refused, by owner and receiver: either
+# may claim them, to any address. held_total is their sum: the book's token
+# balance is pending_escrow + held_total at every step.
+claimable: public(HashMap[address, HashMap[address, uint256]])
+held_total: public(uint256)
 
 
 @deploy
@@ -196,12 +239,15 @@ def _read(slot: uint256) -> (uint256, Order):
         amount=w1 >> 128,
         acceptable_price=w2 & MAX_U128,
         requested_at=(w0 >> 160) & MAX_TIME,
+        receiver=owner,
     )
+    if w0 & RECEIVER_BIT != 0:
+        o.receiver = self.order_receiver[slot]
     if kind == OPEN:
         o.market_id = w2 >> 128
     else:
         o.position_id = w2 >> 128
-    return ((w0 >> SEQUENCE_SHIFT) << SLOT_BITS) | slot, o
+    return (((w0 >> SEQUENCE_SHIFT) & MAX_SEQUENCE) << SLOT_BITS) | slot, o
 
 
 @internal
@@ -248,8 +294,57 @@ def _remove(order_id: uint256, o: Order):
     slot: uint256 = order_id & SLOT_MASK
     book: uint256 = self.book
     self.order_word0[slot] = FREE_BIT | (((book >> 192) & SLOT_MASK) << 160)
-    escrow: uint256 = (book & MAX_U128) - (o.amount + EXECUTION_FEE)
+    escrow: uint256 = (book & MAX_U128) - (o.amount + self._fee_escrowed(o.kind))
     self.book = (book & ~(MAX_U128 | (SLOT_MASK << 192))) | escrow | (slot << 192)
+
+
+@internal
+@view
+def _fee_escrowed(kind: uint256) -> uint256:
+    """
+    @dev The execution fee an order of `kind` escrowed: none for a close,
+         whose keeper is paid out of the payout.
+    @param kind The order's kind.
+    @return uint256 The fee escrowed.
+    """
+    if kind == CLOSE:
+        return 0
+    return EXECUTION_FEE
+
+
+@internal
+def _pay_or_hold(owner: address, receiver: address, amount: uint256):
+    """
+    @dev Pays an owner's tokens (a payout, a refund) to `receiver`; when the
+         token refuses with a reason (a blacklisted receiver, say) or
+         returns false, the amount is held for the owner and the receiver
+         to claim, and the exit goes on. A refusal without a reason (out of
+         gas) reverts, so no keeper can push a payout into the held
+         balances by starving the call.
+    @param owner The order's owner.
+    @param receiver Who is paid.
+    @param amount The amount; nothing happens for zero.
+    """
+    if amount == 0:
+        return
+    ok: bool = False
+    response: Bytes[MAX_RESPONSE] = b""
+    ok, response = raw_call(
+        TOKEN.address,
+        abi_encode(receiver, amount, method_id=method_id("transfer(address,uint256)")),
+        max_outsize=MAX_RESPONSE,
+        revert_on_failure=False,
+    )
+    reason: String[MAX_REASON] = REFUSED
+    if ok:
+        if len(response) == 0 or abi_decode(response, bool):
+            return
+    else:
+        assert len(response) > 4, "orders: payout failed without a reason"
+        reason = abi_decode(slice(response, 4, len(response) - 4), String[MAX_REASON])
+    self.claimable[owner][receiver] += amount
+    self.held_total += amount
+    log PayoutHeld(owner=owner, receiver=receiver, amount=amount, reason=reason)
 
 
 @internal
@@ -264,7 +359,15 @@ def _pay(to: address, amount: uint256):
 
 
 @internal
-def _request(kind: uint256, target: uint256, is_long: bool, size: uint256, amount: uint256, acceptable_price: uint256) -> uint256:
+def _request(
+    kind: uint256,
+    target: uint256,
+    is_long: bool,
+    size: uint256,
+    amount: uint256,
+    acceptable_price: uint256,
+    receiver: address,
+) -> uint256:
     """
     @dev Stores an order and escrows its tokens. Only the packing's bounds
          are checked here; every trading rule is the engine's, at
@@ -275,6 +378,7 @@ def _request(kind: uint256, target: uint256, is_long: bool, size: uint256, amoun
     @param size The notional to open, add or remove.
     @param amount The tokens brought to the position.
     @param acceptable_price The worst price the trader accepts.
+    @param receiver Who a decrease or close pays (empty: the owner).
     @return uint256 The order id.
     """
     assert size <= MAX_U128, "orders: size too large"
@@ -295,7 +399,7 @@ def _request(kind: uint256, target: uint256, is_long: bool, size: uint256, amoun
         slot = slot_count
     else:
         free_head = (self.order_word0[slot] >> 160) & SLOT_MASK
-    escrow: uint256 = amount + EXECUTION_FEE
+    escrow: uint256 = amount + self._fee_escrowed(kind)
     pending_escrow: uint256 = (book & MAX_U128) + escrow
     assert pending_escrow <= MAX_U128, "orders: escrow too large"
     self.book = pending_escrow | (sequence << 128) | (free_head << 192) | (slot_count << 224)
@@ -308,6 +412,11 @@ def _request(kind: uint256, target: uint256, is_long: bool, size: uint256, amoun
     )
     if is_long:
         w0 |= LONG_BIT
+    paid: address = msg.sender
+    if receiver != empty(address) and receiver != msg.sender:
+        w0 |= RECEIVER_BIT
+        self.order_receiver[slot] = receiver
+        paid = receiver
     # A close brings no tokens: word1 stays as the slot's last order left it.
     if (size | amount) != 0:
         w0 |= AMOUNTS_BIT
@@ -337,6 +446,7 @@ def _request(kind: uint256, target: uint256, is_long: bool, size: uint256, amoun
         acceptable_price=acceptable_price,
         requested_at=block.timestamp,
         execution_fee=EXECUTION_FEE,
+        receiver=paid,
     )
     return order_id
 
@@ -379,7 +489,7 @@ def request_open(market_id: uint256, is_long: bool, size: uint256, amount: uint2
     @return uint256 The order id.
     """
     assert not self._adds_risk_while_paused(OPEN), "orders: paused"
-    return self._request(OPEN, market_id, is_long, size, amount, acceptable_price)
+    return self._request(OPEN, market_id, is_long, size, amount, acceptable_price, empty(address))
 
 
 @external
@@ -398,12 +508,14 @@ def request_increase(position_id: uint256, size_delta: uint256, collateral_delta
     @return uint256 The order id.
     """
     assert not self._adds_risk_while_paused(INCREASE), "orders: paused"
-    return self._request(INCREASE, position_id, False, size_delta, collateral_delta, acceptable_price)
+    return self._request(INCREASE, position_id, False, size_delta, collateral_delta, acceptable_price, empty(address))
 
 
 @external
 @nonreentrant
-def request_decrease(position_id: uint256, size_delta: uint256, acceptable_price: uint256) -> uint256:
+def request_decrease(
+    position_id: uint256, size_delta: uint256, acceptable_price: uint256, receiver: address = empty(address)
+) -> uint256:
     """
     @notice Request to close part of your position; escrows EXECUTION_FEE.
             Works while the engine is paused: a way out is never held.
@@ -411,23 +523,27 @@ def request_decrease(position_id: uint256, size_delta: uint256, acceptable_price
     @param size_delta The notional to close.
     @param acceptable_price The lowest price a long accepts, the highest a
            short accepts.
+    @param receiver Who is paid the proceeds (empty: you).
     @return uint256 The order id.
     """
-    return self._request(DECREASE, position_id, False, size_delta, 0, acceptable_price)
+    return self._request(DECREASE, position_id, False, size_delta, 0, acceptable_price, receiver)
 
 
 @external
 @nonreentrant
-def request_close(position_id: uint256, acceptable_price: uint256) -> uint256:
+def request_close(position_id: uint256, acceptable_price: uint256, receiver: address = empty(address)) -> uint256:
     """
-    @notice Request to close your whole position; escrows EXECUTION_FEE.
-            Works while the engine is paused: a way out is never held.
+    @notice Request to close your whole position; escrows nothing: the
+            keeper is paid out of the payout (up to EXECUTION_FEE), so an
+            owner the token refuses can still close. Works while the engine
+            is paused: a way out is never held.
     @param position_id Your open position.
     @param acceptable_price The lowest price a long accepts, the highest a
            short accepts.
+    @param receiver Who is paid the proceeds (empty: you).
     @return uint256 The order id.
     """
-    return self._request(CLOSE, position_id, False, 0, 0, acceptable_price)
+    return self._request(CLOSE, position_id, False, 0, 0, acceptable_price, receiver)
 
 
 # ---------------------------------------------------------------- execution
@@ -468,13 +584,17 @@ def execute_order(order_id: uint256):
     @notice Fill a pending order at the latest price round; anyone may, and
             earns EXECUTION_FEE whether the order fills or the engine
             refuses it (then the order is cancelled and its tokens go back
-            to its owner, the reason logged).
+            to its owner, the reason logged). A close pays its keeper out
+            of the payout, up to EXECUTION_FEE, and nothing when refused.
+            A decrease's or close's proceeds go to its receiver, or are
+            held for them (claim) when the token refuses them.
     @dev Waits (reverts, the order stays pending) while the order is not
          pending, expired, an open or increase while the engine is paused
          ("orders: paused, opens and increases wait": it executes after the
          unpause, not cancelled for the fee; decreases and closes execute),
-         the sequencer is down or in its grace period, or no round was
-         published after the request. A refusal without a
+         the sequencer is down or in its grace period, no round was
+         published after the request, or the token is paused (Circle's
+         "Pausable: paused": the order waits for the unpause). A refusal without a
          reason reverts too: it is what running out of gas looks like, and
          a keeper must not be able to cancel orders by starving them.
     @param order_id The order.
@@ -491,7 +611,16 @@ def execute_order(order_id: uint256):
         position_id: uint256 = o.position_id
         if o.kind == OPEN:
             position_id = abi_decode(response, uint256)
-        self._pay(msg.sender, EXECUTION_FEE)
+        fee: uint256 = EXECUTION_FEE
+        if o.kind == DECREASE or o.kind == CLOSE:
+            # The engine paid the proceeds here and returned them; a close's
+            # keeper is paid out of them (it escrowed no fee).
+            payout: uint256 = abi_decode(response, uint256)
+            if o.kind == CLOSE:
+                fee = min(fee, payout)
+                payout -= fee
+            self._pay_or_hold(o.owner, o.receiver, payout)
+        self._pay(msg.sender, fee)
         log OrderExecuted(order_id=order_id, keeper=msg.sender, position_id=position_id)
         return
     assert len(response) > 4, "orders: execution failed without a reason"
@@ -502,8 +631,9 @@ def execute_order(order_id: uint256):
     # here, decides whether the round is usable.
     assert keccak256(reason) != keccak256(NO_ROUND_YET), "orders: no price round after the request yet"
     assert keccak256(reason) != keccak256(STALE), STALE
-    self._pay(o.owner, o.amount)
-    self._pay(msg.sender, EXECUTION_FEE)
+    assert keccak256(reason) != keccak256(TOKEN_PAUSED), TOKEN_PAUSED
+    self._pay_or_hold(o.owner, o.owner, o.amount)
+    self._pay(msg.sender, self._fee_escrowed(o.kind))
     log OrderCancelled(order_id=order_id, by=msg.sender, reason=reason)
 
 
@@ -512,7 +642,8 @@ def execute_order(order_id: uint256):
 def cancel_order(order_id: uint256):
     """
     @notice Take back your pending order, CANCEL_DELAY seconds after you
-            requested it: its tokens and the execution fee come back.
+            requested it: its tokens and the execution fee come back, or
+            are held for you to claim when the token refuses to pay you.
             Works while the engine is paused (escrow is never held).
     @param order_id Your order.
     """
@@ -520,7 +651,7 @@ def cancel_order(order_id: uint256):
     assert o.owner == msg.sender, "orders: caller is not the order owner"
     assert block.timestamp >= o.requested_at + CANCEL_DELAY, "orders: too early to cancel"
     self._remove(order_id, o)
-    self._pay(o.owner, o.amount + EXECUTION_FEE)
+    self._pay_or_hold(o.owner, o.owner, o.amount + self._fee_escrowed(o.kind))
     log OrderCancelled(order_id=order_id, by=msg.sender, reason=BY_OWNER)
 
 
@@ -537,9 +668,31 @@ def clear_expired(order_id: uint256):
     o: Order = self._pending(order_id)
     assert block.timestamp > o.requested_at + ORDER_EXPIRY, "orders: not expired"
     self._remove(order_id, o)
-    self._pay(o.owner, o.amount)
-    self._pay(msg.sender, EXECUTION_FEE)
+    self._pay_or_hold(o.owner, o.owner, o.amount)
+    self._pay(msg.sender, self._fee_escrowed(o.kind))
     log OrderCancelled(order_id=order_id, by=msg.sender, reason=EXPIRED)
+
+
+@external
+@nonreentrant
+def claim(owner: address, receiver: address, to: address) -> uint256:
+    """
+    @notice Claim what the book holds for `owner` and `receiver` (payouts
+            and refunds the token refused): the owner or the receiver may,
+            to any address. Works while the engine is paused.
+    @param owner The owner of the orders that were paid.
+    @param receiver The receiver they named (the owner, for refunds).
+    @param to Where the tokens go.
+    @return uint256 The amount paid.
+    """
+    assert msg.sender == owner or msg.sender == receiver, "orders: caller is neither the owner nor the receiver"
+    amount: uint256 = self.claimable[owner][receiver]
+    assert amount != 0, "orders: nothing to claim"
+    self.claimable[owner][receiver] = 0
+    self.held_total -= amount
+    self._pay(to, amount)
+    log PayoutClaimed(owner=owner, receiver=receiver, by=msg.sender, to=to, amount=amount)
+    return amount
 
 
 # ---------------------------------------------------------------- views
@@ -583,7 +736,8 @@ def order_count() -> uint256:
 def pending_escrow() -> uint256:
     """
     @notice Tokens held for pending orders: their amounts and execution fees.
-            The order book's token balance equals it at every step.
+            The order book's token balance equals it plus held_total at
+            every step.
     @return uint256 The escrow.
     """
     return self.book & MAX_U128

@@ -291,7 +291,8 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         self._store_position(slot, old, pos)
         self.total_reserved -= old_reserve - new_reserve
         self._add_open_interest(market_id, pos.is_long, size_delta, False)
-        self._pay_from_pool(self.token, self.POOL, trader, to_trader)
+        # To the order book (the caller), which pays the trader's receiver or holds it.
+        self._pay_from_pool(self.token, self.POOL, sender, to_trader)
         self._pay_from_vault(self._vault(slot), self.POOL, to_pool)
         event = PositionDecreased(position_id, size_delta, pos.size, pos.collateral, index, price, pnl, borrow_fee,
                                   close_fee, to_trader, to_pool)
@@ -304,19 +305,21 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         """Closes `trader`'s whole position (the order book's call) at a round newer than
         `requested_at`, no worse than `acceptable_price` (a long sells: price >= it).
 
-        Pays `collateral + capped PnL - borrow fee - close fee` to the trader (the pool pays
-        the profit), the rest of the vault to the pool; a shortfall is bad debt, covered by the
+        Pays `collateral + capped PnL - borrow fee - close fee` to the order book for the
+        trader (the pool pays the profit; the book pays the receiver), the rest of the vault
+        to the pool; a shortfall is bad debt, covered by the
         insurance fund as far as it goes, the pool absorbing the rest. Works while paused.
-        Returns the Settlement (`to_trader + from_pool` is what the trader got)."""
+        Returns the Settlement (`to_trader + from_pool` is what the book got for the
+        trader: the contract's uint256 return)."""
         self._only_orders(sender=sender)
         slot, pos = self._load_owned(position_id, trader)
         p, index, price = self._market_at(pos.market_id, requested_at, acceptable_price, not pos.is_long)
         s = _settle(pos, price, index, p.close_fee_bps)
         self._release(slot, pos)
         vault = self._vault(slot)
-        self._pay_from_vault(vault, trader, s.to_trader)
+        self._pay_from_vault(vault, sender, s.to_trader)
         self._pay_from_vault(vault, self.POOL, s.to_pool)
-        self._pay_from_pool(self.token, self.POOL, trader, s.from_pool)
+        self._pay_from_pool(self.token, self.POOL, sender, s.from_pool)
         cover = self._cover_bad_debt(self.token, self.INSURANCE, self.POOL, s.bad_debt)
         self._emit(PositionClosed(position_id, price, s.pnl, s.borrow_fee, s.trading_fee, s.to_trader + s.from_pool,
                                   s.to_pool, s.bad_debt, cover))

@@ -1,8 +1,12 @@
 """Twin of contracts/OrderBook.vy: two-step trades, filled at a later round.
 
-A request escrows its tokens and EXECUTION_FEE; execute_order (anyone)
-calls the engine and either fills the order or, when the engine refuses
-with a reason, cancels it and refunds its owner, the reason logged. The
+A request escrows its tokens and EXECUTION_FEE (a close escrows nothing:
+its keeper is paid out of its payout, up to EXECUTION_FEE); execute_order
+(anyone) calls the engine and either fills the order or, when the engine
+refuses with a reason, cancels it and refunds its owner, the reason logged.
+A decrease's or close's proceeds come here from the engine and go on to the
+receiver the owner named (the owner by default); a payout or refund the
+token refuses with a reason is held, claimable by the owner or receiver. The
 model keeps each slot's order as one record where the contract packs three
 words; _request still checks the packing's bounds with its reasons. Order
 ids are sequence << 32 | slot, slots recycled last-freed-first, as on chain.
@@ -43,13 +47,18 @@ AMOUNTS_BIT = 2**204
 SEQUENCE_SHIFT = 205
 FREE_BIT = 2**255
 MAX_TIME = 2**40 - 1
-MAX_SEQUENCE = 2**50 - 1
+MAX_SEQUENCE = 2**49 - 1
+RECEIVER_BIT = 2**254
 # The engine's refusals that mean "not yet": the order waits (contract twin).
 NO_ROUND_YET = "engine: no price round after the request"
 STALE = "oracle: price is stale"
+# Circle FiatToken's reason while paused: every execution waits for the unpause.
+TOKEN_PAUSED = "Pausable: paused"
 BY_OWNER = "orders: cancelled by the owner"
 EXPIRED = "orders: expired"
+REFUSED = "orders: token refused the transfer"
 NO_REASON = "orders: execution failed without a reason"
+NO_PAYOUT_REASON = "orders: payout failed without a reason"
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,7 @@ class Order:
     amount: int = 0
     acceptable_price: int = 0
     requested_at: int = 0
+    receiver: str = ZERO_ADDRESS
 
 
 EMPTY_ORDER = Order()
@@ -81,6 +91,7 @@ class OrderRequested(Event):
     acceptable_price: int
     requested_at: int
     execution_fee: int
+    receiver: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +106,23 @@ class OrderCancelled(Event):
     order_id: int
     by: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutHeld(Event):
+    owner: str
+    receiver: str
+    amount: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutClaimed(Event):
+    owner: str
+    receiver: str
+    by: str
+    to: str
+    amount: int
 
 
 def is_buy(kind: int, is_long: bool) -> bool:
@@ -134,6 +162,9 @@ class OrderBook(Sequencer, Contract):
         self._slots = self.mapping((0, EMPTY_ORDER))      # slot -> (order id, order)
         self._next_free = self.mapping(0)                 # a free slot -> the next free one
         self._ids = self.mapping(0)                       # model-only: sequence -> order id
+        # Payouts and refunds the token refused: (owner, receiver) -> amount.
+        self.claimable = self.mapping(arity=2)
+        self.held_total = 0
         token._approve(address, engine.address, MAX_UINT256)
 
     # ---------------------------------------------------------------- storage
@@ -159,15 +190,34 @@ class OrderBook(Sequencer, Contract):
         slot = order_id & SLOT_MASK
         self._slots[slot] = (0, EMPTY_ORDER)
         self._next_free[slot] = self.free_head
-        self.pending_escrow -= o.amount + self.EXECUTION_FEE
+        self.pending_escrow -= o.amount + self._fee_escrowed(o.kind)
         self.free_head = slot
+
+    def _fee_escrowed(self, kind: int) -> int:
+        """The execution fee an order of `kind` escrowed: none for a close."""
+        return 0 if kind == CLOSE else self.EXECUTION_FEE
+
+    def _pay_or_hold(self, owner: str, receiver: str, amount: int) -> None:
+        """Pays `receiver`; a refusal with a reason holds the amount for
+        (owner, receiver) to claim instead; one without reverts."""
+        if amount == 0:
+            return
+        try:
+            self.token.transfer(receiver, amount, sender=self.address)
+            return
+        except Revert as refusal:
+            require(refusal.reason is not None, NO_PAYOUT_REASON)
+            reason = refusal.reason
+        self.claimable[(owner, receiver)] += amount
+        self.held_total += amount
+        self._emit(PayoutHeld(owner, receiver, amount, reason))
 
     def _pay(self, to: str, amount: int) -> None:
         if amount != 0:
             self.token.transfer(to, amount, sender=self.address)
 
-    def _request(self, kind: int, target: int, is_long: bool, size: int, amount: int, acceptable_price: int, *,
-                 sender: str) -> int:
+    def _request(self, kind: int, target: int, is_long: bool, size: int, amount: int, acceptable_price: int,
+                 receiver: str, *, sender: str) -> int:
         require(size <= MAX_U128, "orders: size too large")
         require(amount <= MAX_U128, "orders: amount too large")
         require(acceptable_price <= MAX_U128, "orders: acceptable price too large")
@@ -183,20 +233,21 @@ class OrderBook(Sequencer, Contract):
             slot = self.slot_count
         else:
             self.free_head = self._next_free[slot]
-        escrow = amount + self.EXECUTION_FEE
+        escrow = amount + self._fee_escrowed(kind)
         require(self.pending_escrow + escrow <= MAX_U128, "orders: escrow too large")
         self.pending_escrow += escrow
         self.order_count = sequence
         order_id = (sequence << SLOT_BITS) | slot
         self._ids[sequence] = order_id
         market_id, position_id = (target, 0) if kind == OPEN else (0, target)
+        paid = receiver if receiver != ZERO_ADDRESS else sender
         self._slots[slot] = (order_id, Order(sender, kind, market_id, position_id, is_long, size, amount,
-                                             acceptable_price, now))
+                                             acceptable_price, now, paid))
         if escrow != 0:
             # The contract also checks the escrow arrived whole; the model's token is exact.
             self.token.transferFrom(sender, self.address, escrow, sender=self.address)
         self._emit(OrderRequested(order_id, sender, kind, market_id, position_id, is_long, size, amount,
-                                  acceptable_price, now, self.EXECUTION_FEE))
+                                  acceptable_price, now, self.EXECUTION_FEE, paid))
         return order_id
 
     # ---------------------------------------------------------------- requests
@@ -215,7 +266,8 @@ class OrderBook(Sequencer, Contract):
         execution fee. Filled by execute_order at a round after now, at a price <= acceptable_price
         for a long, >= for a short. Returns the order id. Refused while the engine is paused."""
         require(not self._adds_risk_while_paused(OPEN), "orders: paused")
-        return self._request(OPEN, market_id, is_long, size, amount, acceptable_price, sender=sender)
+        return self._request(OPEN, market_id, is_long, size, amount, acceptable_price, ZERO_ADDRESS,
+                             sender=sender)
 
     @external
     def request_increase(self, position_id: int, size_delta: int, collateral_delta: int, acceptable_price: int, *,
@@ -224,19 +276,24 @@ class OrderBook(Sequencer, Contract):
         the caller's position. Refused while the engine is paused."""
         require(not self._adds_risk_while_paused(INCREASE), "orders: paused")
         return self._request(INCREASE, position_id, False, size_delta, collateral_delta, acceptable_price,
+                             ZERO_ADDRESS, sender=sender)
+
+    @external
+    def request_decrease(self, position_id: int, size_delta: int, acceptable_price: int,
+                         receiver: str = ZERO_ADDRESS, *, sender: str) -> int:
+        """Asks to close `size_delta` of a position (escrows only the execution fee); a long
+        sells, so the fill is at a price >= acceptable_price, a short's <=. Anyone may ask:
+        the engine refuses at execution unless the requester owns the position. The
+        proceeds go to `receiver` (default: the requester)."""
+        return self._request(DECREASE, position_id, False, size_delta, 0, acceptable_price, receiver,
                              sender=sender)
 
     @external
-    def request_decrease(self, position_id: int, size_delta: int, acceptable_price: int, *, sender: str) -> int:
-        """Asks to close `size_delta` of a position (escrows only the execution fee); a long
-        sells, so the fill is at a price >= acceptable_price, a short's <=. Anyone may ask:
-        the engine refuses at execution unless the requester owns the position."""
-        return self._request(DECREASE, position_id, False, size_delta, 0, acceptable_price, sender=sender)
-
-    @external
-    def request_close(self, position_id: int, acceptable_price: int, *, sender: str) -> int:
-        """Asks to close the whole position, prices and ownership as in request_decrease."""
-        return self._request(CLOSE, position_id, False, 0, 0, acceptable_price, sender=sender)
+    def request_close(self, position_id: int, acceptable_price: int, receiver: str = ZERO_ADDRESS, *,
+                      sender: str) -> int:
+        """Asks to close the whole position, prices, ownership and receiver as in
+        request_decrease; escrows nothing (the keeper is paid out of the payout)."""
+        return self._request(CLOSE, position_id, False, 0, 0, acceptable_price, receiver, sender=sender)
 
     # ---------------------------------------------------------------- execution
 
@@ -274,12 +331,22 @@ class OrderBook(Sequencer, Contract):
             # Not yet, rather than never: the whole execution reverts.
             require(reason != NO_ROUND_YET, "orders: no price round after the request yet")
             require(reason != STALE, STALE)
-            self._pay(o.owner, o.amount)
-            self._pay(sender, self.EXECUTION_FEE)
+            require(reason != TOKEN_PAUSED, TOKEN_PAUSED)
+            self._pay_or_hold(o.owner, o.owner, o.amount)
+            self._pay(sender, self._fee_escrowed(o.kind))
             self._emit(OrderCancelled(order_id, sender, reason))
             return ("cancelled", reason, None)
         position_id = result if o.kind == OPEN else o.position_id
-        self._pay(sender, self.EXECUTION_FEE)
+        fee = self.EXECUTION_FEE
+        if o.kind in (DECREASE, CLOSE):
+            # What the engine paid here (its return on chain): a decrease's
+            # event, a close's Settlement.
+            payout = result.to_trader if o.kind == DECREASE else result.to_trader + result.from_pool
+            if o.kind == CLOSE:
+                fee = min(fee, payout)
+                payout -= fee
+            self._pay_or_hold(o.owner, o.receiver, payout)
+        self._pay(sender, fee)
         self._emit(OrderExecuted(order_id, sender, position_id))
         return ("executed", position_id, result)
 
@@ -291,7 +358,7 @@ class OrderBook(Sequencer, Contract):
         require(o.owner == sender, "orders: caller is not the order owner")
         require(self.env.timestamp >= o.requested_at + CANCEL_DELAY, "orders: too early to cancel")
         self._remove(order_id, o)
-        self._pay(o.owner, o.amount + self.EXECUTION_FEE)
+        self._pay_or_hold(o.owner, o.owner, o.amount + self._fee_escrowed(o.kind))
         self._emit(OrderCancelled(order_id, sender, BY_OWNER))
 
     @external
@@ -301,9 +368,21 @@ class OrderBook(Sequencer, Contract):
         o = self._pending(order_id)
         require(self.env.timestamp > o.requested_at + ORDER_EXPIRY, "orders: not expired")
         self._remove(order_id, o)
-        self._pay(o.owner, o.amount)
-        self._pay(sender, self.EXECUTION_FEE)
+        self._pay_or_hold(o.owner, o.owner, o.amount)
+        self._pay(sender, self._fee_escrowed(o.kind))
         self._emit(OrderCancelled(order_id, sender, EXPIRED))
+
+    @external
+    def claim(self, owner: str, receiver: str, to: str, *, sender: str) -> int:
+        """The owner or the receiver takes what is held for (owner, receiver), to any address."""
+        require(sender == owner or sender == receiver, "orders: caller is neither the owner nor the receiver")
+        amount = self.claimable[(owner, receiver)]
+        require(amount != 0, "orders: nothing to claim")
+        self.claimable[(owner, receiver)] = 0
+        self.held_total -= amount
+        self._pay(to, amount)
+        self._emit(PayoutClaimed(owner, receiver, sender, to, amount))
+        return amount
 
     # ---------------------------------------------------------------- views
 

@@ -162,14 +162,44 @@ class Function:
         return values[0] if self.single else values
 
 
+class Overloads:
+    """The functions of one name (a Vyper function with defaulted
+    arguments has one ABI entry per arity): encode picks by the number of
+    arguments; every entry returns the same outputs."""
+    __slots__ = ("name", "by_arity", "outputs", "single")
+
+    def __init__(self, functions: list):
+        self.by_arity = {len(f.inputs): f for f in functions}
+        first = functions[0]
+        self.name, self.outputs, self.single = first.name, first.outputs, first.single
+        assert all(f.outputs == first.outputs for f in functions), f"{first.name}: overloads return differently"
+
+    def encode(self, args) -> bytes:
+        f = self.by_arity.get(len(args))
+        if f is None:
+            raise TypeError(f"{self.name} takes {' or '.join(map(str, sorted(self.by_arity)))} arguments, "
+                            f"got {len(args)}")
+        return f.encode(args)
+
+    def decode(self, data: bytes):
+        return next(iter(self.by_arity.values())).decode(data)
+
+
 class Codec:
     def __init__(self, abi: list):
-        self.functions = {i["name"]: Function(i) for i in abi if i.get("type") == "function"}
+        named = {}
+        for i in abi:
+            if i.get("type") == "function":
+                named.setdefault(i["name"], []).append(Function(i))
+        # `functions` keeps every selector (by name, one per arity, e.g. for
+        # call decoders); `[name]` encodes by the arguments given.
+        self.functions = {f"{n}/{len(f.inputs)}" if len(fs) > 1 else n: f for n, fs in named.items() for f in fs}
+        self._callables = {n: fs[0] if len(fs) == 1 else Overloads(fs) for n, fs in named.items()}
         ctor = [i for i in abi if i.get("type") == "constructor"]
         self.constructor_inputs = [abi_type(p) for p in ctor[0]["inputs"]] if ctor else []
 
-    def __getitem__(self, name: str) -> Function:
-        return self.functions[name]
+    def __getitem__(self, name: str):
+        return self._callables[name]
 
     def encode_constructor(self, args) -> bytes:
         return encode(self.constructor_inputs, list(args)) if self.constructor_inputs else b""

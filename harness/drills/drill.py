@@ -236,8 +236,8 @@ class Drill:
         need = [0] * s.trader_accounts
         fee = self.model.orders.EXECUTION_FEE
         for p in self.plan:
-            # A close order escrows one more execution fee.
-            need[p.trader] += p.amount + fee * (2 if s.close_all else 1)
+            # The open's execution fee; a close escrows none (its keeper is paid out of the payout).
+            need[p.trader] += p.amount + fee
         engine = d.deployment.engine
         if s.insurance:
             self._send("token", "mint", [self.owner, s.insurance], self.owner, "minting the insurance fund")

@@ -14,7 +14,7 @@ from .indexer import Log
 POSITION_EVENTS = {"PositionOpened", "CollateralAdded", "CollateralRemoved", "PositionIncreased",
                    "PositionDecreased", "PositionClosed", "PositionLiquidated"}
 
-ORDER_EVENTS = {"OrderRequested", "OrderExecuted", "OrderCancelled"}
+ORDER_EVENTS = {"OrderRequested", "OrderExecuted", "OrderCancelled", "PayoutClaimed"}
 
 
 class Actions:
@@ -173,14 +173,17 @@ class Actions:
             elif kind == INCREASE:
                 call = (orders.request_increase, a["position_id"], a["size"], a["amount"], a["acceptable_price"])
             elif kind == DECREASE:
-                call = (orders.request_decrease, a["position_id"], a["size"], a["acceptable_price"])
+                call = (orders.request_decrease, a["position_id"], a["size"], a["acceptable_price"], a["receiver"])
             elif kind == CLOSE:
-                call = (orders.request_close, a["position_id"], a["acceptable_price"])
+                call = (orders.request_close, a["position_id"], a["acceptable_price"], a["receiver"])
             else:
                 self.flag("replay", subject[1], "order kind", "open/increase/decrease/close", kind, log,
                           key=subject[0])
                 return False
             ok, got = self._run(log, *call, sender=a["owner"], subject=subject)
+        elif log.event == "PayoutClaimed":
+            subject = (("claim", a["owner"], a["receiver"]), f"claim of {a['owner']} for {a['receiver']}")
+            ok, _ = self._run(log, orders.claim, a["owner"], a["receiver"], a["to"], sender=a["by"], subject=subject)
         elif log.event == "OrderCancelled" and a["reason"] == BY_OWNER:
             ok, _ = self._run(log, orders.cancel_order, a["order_id"], sender=a["by"], subject=subject)
         elif log.event == "OrderCancelled" and a["reason"] == EXPIRED:

@@ -92,6 +92,7 @@ from typing import Optional
 
 from hypothesis.stateful import invariant
 
+from model.orders import CLOSE
 from model.pool import LP_REQUEST_DELAY, VIRTUAL_SHARES
 
 from ..chains.chain import ChainError
@@ -178,7 +179,12 @@ def holdings(twin, who: str, rate=None) -> Holdings:
                                    [(d.orders, "OrderBook", "orders", [i]) for i in ids])
         for o in orders:
             if o[0] == who:
-                escrow += o[6] + fee
+                # A close escrows no fee: its keeper is paid out of the payout.
+                escrow += o[6] + (fee if o[1] != CLOSE else 0)
+    # Payouts the book holds for it (the token refused its receiver).
+    held = [k for k, v in twin.model.orders.claimable.items() if v and k[0] == who]
+    if held:
+        escrow += sum(c.call_many([(d.orders, "OrderBook", "claimable", list(k)) for k in held]))
     valued = rate is not None
     positions = 0
     own = [v[0] for v in state.slots if v[3] and v[4] == who]

@@ -133,7 +133,7 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedS
             return {sender}
         if target == "orders" and fn == "execute_order":
             order = self.model.orders.orders(args[0])
-            return {sender, order.owner}
+            return {sender, order.owner, order.receiver}
         return None
 
     def _write_replay(self):
@@ -221,14 +221,38 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedS
         size_delta = self.engine.position(pid).size * fraction // 10_000
         is_long = self.engine.position(pid).is_long
         self.send("orders", "request_decrease",
-                  [pid, size_delta, self._limit(self._symbol_of(pid), not is_long, limit)], self.owner_of(pid))
+                  [pid, size_delta, self._limit(self._symbol_of(pid), not is_long, limit)] + self._receiver(fraction % 12),
+                  self.owner_of(pid))
 
-    @rule(pick=picks, by_owner=st.integers(0, 9), limit=st.integers(0, 30))
-    def close_position(self, pick, by_owner, limit):
+    @rule(pick=picks, by_owner=st.integers(0, 9), limit=st.integers(0, 30), receiver=st.integers(0, 11))
+    def close_position(self, pick, by_owner, limit, receiver):
+        """Now and then the proceeds go to a receiver: another trader, a
+        liquidator or the stranger (whom the fiat world may blacklist)."""
         pid = self.pick_position(pick)
         sender = self.owner_of(pid) if by_owner else self.world.stranger
         is_long = self.engine.position(pid).is_long
-        self.send("orders", "request_close", [pid, self._limit(self._symbol_of(pid), not is_long, limit)], sender)
+        args = [pid, self._limit(self._symbol_of(pid), not is_long, limit)]
+        self.send("orders", "request_close", args + self._receiver(receiver), sender)
+
+    def _receiver(self, roll):
+        """[] (the owner) most of the time, else [an account]."""
+        w = self.world
+        named = w.traders + w.liquidators[:1] + [w.stranger]
+        return [named[roll - 8]] if 8 <= roll < 8 + len(named) else []
+
+    @rule(roll=st.integers(0, 3), to=st.integers(0, 2**16))
+    def claim_held_payout(self, roll, to):
+        """Someone claims a payout the token refused: the owner or the
+        receiver (the rule's success), or a stranger (refused)."""
+        book = self.model.orders
+        held = sorted(k for k, v in book.claimable.items() if v)
+        w = self.world
+        if not held:
+            return
+        owner, receiver = held[to % len(held)]
+        by = [owner, receiver, receiver, w.stranger][roll]
+        dest = (w.traders + [w.stranger])[to % (len(w.traders) + 1)]
+        self.send("orders", "claim", [owner, receiver, dest], by)
 
     # ---------------------------------------------------------------- keepers
 
@@ -513,10 +537,15 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedS
         oid = self.model.orders.last_order_id()     # an attacker contract's request returns no id
         feed = self.engine.feeds[self.twin.deployment.feeds[symbol]]
         self.send(f"feed:{symbol}", "set_answer", [feed.answer], self.world.owner)
+        mark = self.model.events_mark()
         o = self.send("orders", "execute_order", [oid], self.world.liquidators[0])
         if self.accept_trapped(o, parties):
             return
         assert o.ok and o.value[0] == "executed", f"{pid} cannot be closed: {o.reason or o.value[1]}"
+        if self.model.events_since(mark, "PayoutHeld"):
+            # Closed though the token refused the owner: the payout is held (issue 9).
+            key = ("what-if exit" if self.in_what_if else "exit", "closed, the payout held for its owner")
+            self.stats["outcomes"][key] = self.stats["outcomes"].get(key, 0) + 1
 
     def _oracle_ok(self, market_id):
         """Whether the feed will be usable in the next transaction's block."""
@@ -553,10 +582,18 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedS
         self._check_liability_bound(state)
         self.most_liquidatable = max(self.most_liquidatable, len(self._liquidatable()))
         assert state.balances[d.engine] == 0, "the engine itself holds no tokens"
-        # The order book holds exactly the pending orders' escrow, on chain.
-        escrow = self.twin.chain.call(d.orders, "OrderBook", "pending_escrow", [])
-        assert state.balances[d.orders] == escrow == self.model.orders.pending_escrow, \
-            f"order book holds {state.balances[d.orders]}, pending escrow {escrow}"
+        # The order book holds exactly the pending orders' escrow and the
+        # payouts it holds, on chain, and each held payout is the model's.
+        book = self.model.orders
+        held = sorted(k for k, v in book.claimable.items() if v)
+        escrow, held_total, *claims = self.twin.chain.call_many(
+            [(d.orders, "OrderBook", "pending_escrow", []), (d.orders, "OrderBook", "held_total", [])]
+            + [(d.orders, "OrderBook", "claimable", list(k)) for k in held])
+        assert state.balances[d.orders] == escrow + held_total, \
+            f"order book holds {state.balances[d.orders]}, pending escrow {escrow} + held {held_total}"
+        assert (escrow, held_total) == (book.pending_escrow, book.held_total), "order book totals differ from the model's"
+        assert held_total == sum(book.claimable.values()), "held_total is not the sum of the held payouts"
+        assert claims == [book.claimable[k] for k in held], "a held payout differs from the model's"
 
 
 def outcome_table(stats: dict) -> str:

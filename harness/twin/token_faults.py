@@ -46,10 +46,13 @@ class TokenFaultRules:
         return token.paused or any(token.isBlacklisted[a] for a in accounts)
 
     def exit_parties(self, pid, keeper):
-        """Every account a close or liquidation of `pid` can move tokens
-        between: owner, vault, book, pool, insurance fund and keeper."""
+        """Every account whose refusal can stop a close or liquidation of
+        `pid`: vault, book, pool, insurance fund and keeper. Not the owner:
+        the proceeds go to the book, which holds what the token refuses to
+        pay on (issue 9, finding 3), so a blacklisted owner's close must go
+        through."""
         d = self.twin.deployment
-        return [self.owner_of(pid), self.engine.vaults(pid >> 32), d.orders, d.pool, d.insurance, keeper]
+        return [self.engine.vaults(pid >> 32), d.orders, d.pool, d.insurance, keeper]
 
     def accept_trapped(self, outcome, accounts) -> bool:
         """True when `outcome` failed for a token reason the token's state
@@ -137,6 +140,26 @@ class TokenFaultRules:
                 self._what_if_everything_can_exit()
         finally:
             self.in_what_if = False
+
+    @precondition(lambda self: _fiat(self) and not self.model.token.paused and self.engine.open_positions > 0)
+    @rule(pick=st.integers(0, 2**16), then_claim=st.booleans())
+    def a_blacklisted_owner_closes(self, pick, then_claim):
+        """The issuer blacklists a position's owner, who closes at once:
+        the close must fill (its payout held by the book), never be trapped
+        by the owner; half the time the owner then claims it to another
+        trader (else the claim rule may, later)."""
+        ids = sorted(self.engine.open_position_ids())
+        pid = ids[pick % len(ids)]
+        owner = self.owner_of(pid)
+        if not self.model.token.isBlacklisted[owner]:
+            self.send("token", "blacklist", [owner], self.twin.issuer)
+        self._close_now(pid)
+        token = self.model.token
+        to = next((t for t in self.world.traders if not token.isBlacklisted[t]), None)
+        if then_claim and to and self.model.orders.claimable[(owner, owner)]:
+            r = self.send("orders", "claim", [owner, owner, to], owner)
+            assert r.ok or self.accept_trapped(r, [self.twin.deployment.orders, to]), \
+                f"{owner} cannot claim its held payout to {to}: {r.reason}"
 
     @precondition(_fiat)
     @rule(donor=st.integers(0, 4), amount=st.integers(1, 50_000 * 10**6))

@@ -54,3 +54,8 @@ def test_model_and_chain_agree_with_a_fiat_token(networks, accounts):
     # Exits the token trapped (issue 9's findings 3 and 4; when they are
     # fixed this class empties and the floor changes with it).
     assert _count(stats, "what-if exit", lambda w: w.startswith(TRAPPED)) > 0, "no exit was trapped by the token"
+    # A blacklisted owner's close fills, its payout held and claimed elsewhere.
+    held = "closed, the payout held for its owner"
+    assert _count(stats, "exit", lambda w: w == held) + _count(stats, "what-if exit", lambda w: w == held) > 0, \
+        "no close of a blacklisted owner filled with its payout held"
+    assert _count(stats, "claim", ok) > 0, "no held payout was claimed"

@@ -316,7 +316,7 @@ class Trades:
 
 
 # Refusals after which an order waits for a later round (OrderBook.vy).
-WAIT_REASONS = ("orders: no price round after the request yet", "oracle: price is stale",
+WAIT_REASONS = ("orders: no price round after the request yet", "oracle: price is stale", "Pausable: paused",
                 "orders: paused, opens and increases wait")
 
 

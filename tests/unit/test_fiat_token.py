@@ -660,29 +660,91 @@ def _open(trades, eng, trader):
     return receipt.events.filter(eng.PositionOpened)[0].position_id
 
 
-def test_today_a_blacklisted_trader_cannot_close(fiat_world, fiat, blacklister, alice):
-    """Characterises the engine as it stands: the close pays the trader, the
-    token refuses, so the close order is cancelled with the token's reason
-    and the position stays open (issue 9, finding 3); nor can alice add
-    collateral. Issue 9's claimable payouts will change this test: the
-    close will then succeed and owe alice a claim."""
+def _held(orders, fiat):
+    """The book's books: its balance is its escrow plus what it holds."""
+    assert fiat.balanceOf(orders) == orders.pending_escrow() + orders.held_total()
+
+
+def test_a_blacklisted_trader_closes_and_claims_to_another_address(
+        project, fiat_world, fiat, blacklister, alice, bob, stranger, liquidator):
+    """Issue 9, finding 3: the close used to pay alice straight from her
+    vault, the token refused, and the position stayed open (even the
+    request was refused: it escrowed the fee from her). Now the request
+    escrows nothing, the proceeds come to the order book, and the payout
+    the token refuses is held for her, claimable to any address."""
     eng, _, trades = fiat_world
+    orders = project.OrderBook.at(eng.ORDERS())
     pid = _open(trades, eng, alice)
     fiat.blacklist(alice, sender=blacklister)
-    # Even the request is refused: it escrows the execution fee from alice.
+    keeper_before = fiat.balanceOf(liquidator)
+    receipt = trades.close_position(pid, sender=alice, keeper=liquidator)
+    assert eng.position(pid).is_open is False
+    [closed] = receipt.events.filter(eng.PositionClosed)
+    [held] = receipt.events.filter(orders.PayoutHeld)
+    fee = fiat.balanceOf(liquidator) - keeper_before
+    assert fee == orders.EXECUTION_FEE()           # paid out of the payout
+    assert (held.owner, held.receiver, held.amount, held.reason) == (
+        alice.address, alice.address, closed.to_trader - fee, BLACKLISTED)
+    assert orders.claimable(alice, alice) == held.amount == orders.held_total()
+    _held(orders, fiat)
+    # Nobody else may take it; a blacklisted destination changes nothing.
+    with ape.reverts("orders: caller is neither the owner nor the receiver"):
+        orders.claim(alice, alice, stranger, sender=stranger)
     with ape.reverts(BLACKLISTED):
-        trades.close_position(pid, sender=alice)
-    assert eng.position(pid).is_open is True
+        orders.claim(alice, alice, alice, sender=alice)
+    assert orders.claimable(alice, alice) == held.amount
+    bob_before = fiat.balanceOf(bob)
+    receipt = orders.claim(alice, alice, bob, sender=alice)
+    assert fiat.balanceOf(bob) - bob_before == held.amount and orders.claimable(alice, alice) == 0 == orders.held_total()
+    [claimed] = receipt.events.filter(orders.PayoutClaimed)
+    assert (claimed.owner, claimed.receiver, claimed.to, claimed.amount) == (
+        alice.address, alice.address, bob.address, held.amount)
+    with ape.reverts("orders: nothing to claim"):
+        orders.claim(alice, alice, bob, sender=alice)
+    _held(orders, fiat)
+    # What the token itself refuses stays refused: alice moves nothing herself.
     with ape.reverts(BLACKLISTED):
-        eng.add_collateral(pid, usd(1), sender=alice)
+        fiat.transfer(alice, usd(1), sender=alice)
 
 
-def test_today_a_paused_token_stops_liquidations(fiat_world, fiat, pauser, owner, feed, alice, liquidator, clock):
-    """Characterises the engine as it stands: with the token paused a
-    liquidatable position cannot be liquidated (nor closed), and the
-    engine's own pause still reads false (issue 9, finding 4). Issue 9
-    will make these fail with a clear reason the keeper prints."""
+def test_a_close_pays_the_receiver_its_owner_names(project, fiat_world, fiat, blacklister, owner, feed, alice, bob,
+                                                   carol, clock):
+    """A trader who expects to be blacklisted (or wants the proceeds
+    elsewhere) names a receiver; a receiver the token refuses is held for,
+    and the receiver or the owner claims."""
     eng, _, trades = fiat_world
+    orders = project.OrderBook.at(eng.ORDERS())
+    clock.at(1_000)
+    pid = _open(trades, eng, alice)
+    clock.at(1_005)
+    req = orders.request_close(pid, 0, bob, sender=alice)
+    [r] = req.events.filter(orders.OrderRequested)
+    assert r.receiver == bob.address == orders.orders(r.order_id).receiver and r.amount == 0
+    fiat.blacklist(bob, sender=blacklister)
+    clock.at(1_008)
+    feed.set_answer(px(2_000), sender=owner)
+    clock.at(1_010)
+    receipt = orders.execute_order(r.order_id, sender=carol)
+    [closed] = receipt.events.filter(eng.PositionClosed)
+    [held] = receipt.events.filter(orders.PayoutHeld)
+    assert (held.owner, held.receiver) == (alice.address, bob.address)
+    assert held.amount == closed.to_trader - orders.EXECUTION_FEE()
+    assert orders.claimable(alice, bob) == held.amount and orders.claimable(alice, alice) == 0
+    # The owner claims what her blacklisted receiver could not take.
+    orders.claim(alice, bob, carol, sender=alice)
+    assert orders.claimable(alice, bob) == 0
+    _held(orders, fiat)
+
+
+def test_a_paused_token_makes_exits_wait(project, fiat_world, fiat, pauser, owner, feed, alice, liquidator, clock):
+    """Issue 9, finding 4: with the token paused every token movement
+    reverts. A close can now be requested (it escrows nothing); its
+    execution waits with the token's reason ("Pausable: paused", which the
+    keeper prints as "token paused"), never cancelled for it, and fills
+    after the unpause. Liquidations wait the same way. The engine's own
+    pause is the guardian's and still reads false."""
+    eng, _, trades = fiat_world
+    orders = project.OrderBook.at(eng.ORDERS())
     # fiat_world's set-up mined its own blocks after the clock's t0.
     clock.at(1_000)
     pid = _open(trades, eng, alice)
@@ -692,14 +754,20 @@ def test_today_a_paused_token_stops_liquidations(fiat_world, fiat, pauser, owner
     clock.at(1_010)
     with ape.reverts(PAUSED):
         eng.liquidate(pid, sender=liquidator)
+    oid = orders.next_order_id()
+    orders.request_close(pid, 0, sender=alice)
+    clock.at(1_012)
+    feed.set_answer(px(1_880), sender=owner)
+    clock.at(1_014)
     with ape.reverts(PAUSED):
-        trades.close_position(pid, sender=alice)      # its request cannot escrow the fee
+        orders.execute_order(oid, sender=liquidator)
+    assert orders.orders(oid).owner == alice.address          # still pending
     assert eng.paused() is False
-    assert eng.position(pid).is_open is True
     fiat.unpause(sender=pauser)
-    clock.at(1_015)
-    eng.liquidate(pid, sender=liquidator)
+    clock.at(1_016)
+    assert orders.execute_order(oid, sender=liquidator).events.filter(orders.OrderExecuted)
     assert eng.position(pid).is_open is False
+    _held(orders, fiat)
 
 
 def test_the_keeper_says_a_paused_or_blacklisting_token_stopped_its_liquidation(

@@ -47,10 +47,11 @@ def test_request_escrows_and_a_later_round_fills(engine, orders, token, feed, ow
     receipt = orders.request_open(1, True, SIZE, AMOUNT, ANY_PRICE, sender=alice)
     [req] = receipt.events.filter(orders.OrderRequested)
     assert (req.order_id, req.owner, req.kind, req.market_id, req.position_id, req.is_long, req.size, req.amount,
-            req.acceptable_price, req.requested_at, req.execution_fee) == (
-        FIRST_ID, alice.address, OPEN, 1, 0, True, SIZE, AMOUNT, ANY_PRICE, clock.t0, EXECUTION_FEE)
+            req.acceptable_price, req.requested_at, req.execution_fee, req.receiver) == (
+        FIRST_ID, alice.address, OPEN, 1, 0, True, SIZE, AMOUNT, ANY_PRICE, clock.t0, EXECUTION_FEE, alice.address)
     assert orders.pending_escrow() == AMOUNT + EXECUTION_FEE == token.balanceOf(orders)
-    assert tuple(orders.orders(FIRST_ID)) == (alice.address, OPEN, 1, 0, True, SIZE, AMOUNT, ANY_PRICE, clock.t0)
+    assert tuple(orders.orders(FIRST_ID)) == (alice.address, OPEN, 1, 0, True, SIZE, AMOUNT, ANY_PRICE, clock.t0,
+                                              alice.address)
     # The round already on chain (published before the request) does not fill it.
     clock.at(5)
     with ape.reverts("orders: no price round after the request yet"):
@@ -65,7 +66,7 @@ def test_request_escrows_and_a_later_round_fills(engine, orders, token, feed, ow
     assert token.balanceOf(keeper) == EXECUTION_FEE
     assert token.balanceOf(alice) == MINT - AMOUNT - EXECUTION_FEE
     assert orders.pending_escrow() == 0 == token.balanceOf(orders)
-    assert tuple(orders.orders(FIRST_ID)) == (ZERO, 0, 0, 0, False, 0, 0, 0, 0)
+    assert tuple(orders.orders(FIRST_ID)) == (ZERO, 0, 0, 0, False, 0, 0, 0, 0, ZERO)
     with ape.reverts("orders: not pending"):
         orders.execute_order(FIRST_ID, sender=keeper)
 
@@ -203,8 +204,8 @@ def test_slots_are_recycled_and_a_settled_id_never_matches_again(orders, token, 
     assert third == 3 << 32 | 1 and orders.slot_count() == 2
     # The close brings no amounts: the open's size and amount, left in the
     # slot's word1, do not show through.
-    assert tuple(orders.orders(third)) == (bob.address, CLOSE, 0, 5, False, 0, 0, 0, clock.t0 + 12)
-    assert tuple(orders.orders(first)) == (ZERO, 0, 0, 0, False, 0, 0, 0, 0)
+    assert tuple(orders.orders(third)) == (bob.address, CLOSE, 0, 5, False, 0, 0, 0, clock.t0 + 12, bob.address)
+    assert tuple(orders.orders(first)) == (ZERO, 0, 0, 0, False, 0, 0, 0, 0, ZERO)
     assert [tuple(orders.order_at(s))[0] for s in (1, 2, 3)] == [third, second, 0]
     for fn in (orders.execute_order, orders.clear_expired):
         with ape.reverts("orders: not pending"):
@@ -261,7 +262,8 @@ def test_every_kind_escrows_what_it_brings(engine, orders, token, feed, owner, a
     ids = [_order_id(orders, orders.request_increase(pid, usd(1_000), usd(200), ANY_PRICE, sender=alice)),
            _order_id(orders, orders.request_decrease(pid, usd(500), 0, sender=alice)),
            _order_id(orders, orders.request_close(pid, 0, sender=alice))]
-    assert orders.pending_escrow() == usd(200) + 3 * EXECUTION_FEE == token.balanceOf(orders)
+    # A close escrows nothing: its keeper is paid out of the payout.
+    assert orders.pending_escrow() == usd(200) + 2 * EXECUTION_FEE == token.balanceOf(orders)
     assert [tuple(orders.orders(i))[1:4] for i in ids] == [(INCREASE, 0, pid), (DECREASE, 0, pid), (CLOSE, 0, pid)]
     _round(feed, owner, 2_000, clock, 20)
     for k, oid in enumerate(ids):
