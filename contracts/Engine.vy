@@ -74,6 +74,9 @@ exports: (
     positions.open_positions,
     positions.vault_count,
     markets.market_count,
+    # The last round a trade took, per market (price | seen << 128): what
+    # closes and liquidations settle at once the feed is dead.
+    markets.market_last_price,
 )
 
 
@@ -260,7 +263,7 @@ def _only_orders():
 
 @internal
 def _market_at(
-    market_id: uint256, requested_at: uint256, acceptable_price: uint256, buying: bool
+    market_id: uint256, requested_at: uint256, acceptable_price: uint256, buying: bool, is_exit: bool
 ) -> (markets.MarketParams, uint256, uint256):
     """
     @dev The step every trade takes once its own checks pass: the market's
@@ -276,13 +279,16 @@ def _market_at(
     @param buying True when the trade buys (opens or grows a long, shrinks
            or closes a short): then the price may not exceed
            acceptable_price; selling, it may not be below it.
+    @param is_exit True for a close or a liquidation, which settle at the
+           market's last price once its feed has been dead long enough
+           (markets._trade_price).
     @return MarketParams The market's parameters.
     @return uint256 The current borrow index.
     @return uint256 The oracle price.
     """
     p: markets.MarketParams = markets._params(market_id)
     index: uint256 = markets._accrue(market_id, p.borrow_rate)
-    price: uint256 = markets._price_after(market_id, p.staleness, requested_at)
+    price: uint256 = markets._trade_price(RULES, market_id, p.staleness, requested_at, is_exit)
     assert price == acceptable_price or (price < acceptable_price) == buying, "engine: price beyond the acceptable price"
     return p, index, price
 
@@ -346,7 +352,7 @@ def open_position(
     p: markets.MarketParams = empty(markets.MarketParams)
     index: uint256 = 0
     price: uint256 = 0
-    p, index, price = self._market_at(market_id, requested_at, acceptable_price, is_long)
+    p, index, price = self._market_at(market_id, requested_at, acceptable_price, is_long, False)
     open_fee: uint256 = risk._fee(size, p.open_fee_bps)
     assert amount > open_fee, "engine: amount does not cover the open fee"
     collateral: uint256 = amount - open_fee
@@ -491,7 +497,7 @@ def increase_position(
     p: markets.MarketParams = empty(markets.MarketParams)
     index: uint256 = 0
     price: uint256 = 0
-    p, index, price = self._market_at(market_id, requested_at, acceptable_price, pos.is_long)
+    p, index, price = self._market_at(market_id, requested_at, acceptable_price, pos.is_long, False)
     borrow_fee: uint256 = risk._borrow_fee(pos.size, pos.entry_index, index)
     open_fee: uint256 = risk._fee(size_delta, p.open_fee_bps)
     funds: uint256 = pos.collateral + collateral_delta
@@ -567,7 +573,7 @@ def decrease_position(
     p: markets.MarketParams = empty(markets.MarketParams)
     index: uint256 = 0
     price: uint256 = 0
-    p, index, price = self._market_at(market_id, requested_at, acceptable_price, not pos.is_long)
+    p, index, price = self._market_at(market_id, requested_at, acceptable_price, not pos.is_long, False)
     old_reserve: uint256 = risk._reserve(pos.size, pos.max_profit_bps)
     new_reserve: uint256 = risk._reserve(pos.size - size_delta, pos.max_profit_bps)
     pnl: int256 = min(
@@ -640,7 +646,7 @@ def close_position(trader: address, position_id: uint256, acceptable_price: uint
     p: markets.MarketParams = empty(markets.MarketParams)
     index: uint256 = 0
     price: uint256 = 0
-    p, index, price = self._market_at(pos.market_id, requested_at, acceptable_price, not pos.is_long)
+    p, index, price = self._market_at(pos.market_id, requested_at, acceptable_price, not pos.is_long, True)
     s: risk.Settlement = risk._settle(pos, price, index, p.close_fee_bps)
     self._release(slot, pos)
     vault: address = positions._vault(slot)
@@ -694,7 +700,7 @@ def liquidate(position_id: uint256):
     price: uint256 = 0
     # No order here: any round fresh enough will do, and any price
     # (requested at 0, selling at no less than 0).
-    p, index, price = self._market_at(market_id, 0, 0, False)
+    p, index, price = self._market_at(market_id, 0, 0, False, True)
     pnl: int256 = risk._capped_pnl(pos, price)
     borrow_fee: uint256 = risk._borrow_fee(pos.size, pos.entry_index, index)
     equity: int256 = convert(pos.collateral, int256) + pnl - convert(borrow_fee, int256)
@@ -838,6 +844,18 @@ def position(position_id: uint256) -> positions.PositionView:
     if v.position_id != position_id:
         return empty(positions.PositionView)
     return v
+
+
+@external
+@view
+def owner_of(position_id: uint256) -> address:
+    """
+    @notice Who owns an open position (the empty address when the id is not
+            open): what the order book asks before it takes a close request.
+    @param position_id The position id.
+    @return address The owner.
+    """
+    return positions._owner_of(position_id)
 
 
 @external

@@ -10,7 +10,8 @@
         their revert reasons alone would cost the engine 2 KiB of its
         EIP-170 bytes. Stateless: the engine creates it (its nonce 5) and
         keeps its address as RULES. A refusal reverts with the rule's own
-        reason, which the engine's call passes on.
+        reason, which the engine's call passes on. It also reads feeds for
+        the engine without reverting (feed_round), for the same reason.
 """
 # Only the rules and the struct: MarketRules keeps no market state.
 from modules import markets
@@ -55,3 +56,18 @@ def check_feed_change(old_feed: address, new_feed: address) -> bool:
     """
     markets._check_feed_change(old_feed, new_feed)
     return True
+
+
+@external
+@view
+def feed_round(feed: address) -> (bool, int256, uint256):
+    """
+    @notice A feed's latest round, without reverting: what the engine's
+            closes and liquidations read to decide whether the market's
+            feed is dead (markets._trade_price).
+    @param feed The feed.
+    @return bool False when the feed reverts or answers malformed data.
+    @return int256 The round's answer (0 when it did not answer).
+    @return uint256 The round's updatedAt (0 when it did not answer).
+    """
+    return markets._feed_round(feed)

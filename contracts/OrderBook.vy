@@ -31,9 +31,11 @@ from ethereum.ercs import IERC20
 from modules import sequencer
 
 
-# @dev The engine's guardian pause, read with a staticcall (Engine.paused()).
+# @dev The engine's guardian pause (Engine.paused()) and, for a close
+# request, the position's owner (Engine.owner_of()).
 interface IPaused:
     def paused() -> bool: view
+    def owner_of(position_id: uint256) -> address: view
 
 # @dev Order kinds, as OrderRequested logs them.
 OPEN: constant(uint256) = 1
@@ -340,7 +342,10 @@ def _pay_or_hold(owner: address, receiver: address, amount: uint256):
         if len(response) == 0 or abi_decode(response, bool):
             return
     else:
+        # Only a refusal with a reason (Error(string)) is held, as
+        # execute_order reads the engine's.
         assert len(response) > 4, "orders: payout failed without a reason"
+        assert convert(slice(response, 0, 4), bytes4) == method_id("Error(string)", output_type=bytes4), "orders: payout failed without a reason"
         reason = abi_decode(slice(response, 4, len(response) - 4), String[MAX_REASON])
     self.claimable[owner][receiver] += amount
     self.held_total += amount
@@ -413,6 +418,9 @@ def _request(
     if is_long:
         w0 |= LONG_BIT
     paid: address = msg.sender
+    # Paid to itself, a payout would leave the escrow and the held
+    # balances without leaving the book: stuck for ever.
+    assert receiver != self, "orders: the order book cannot be a receiver"
     if receiver != empty(address) and receiver != msg.sender:
         w0 |= RECEIVER_BIT
         self.order_receiver[slot] = receiver
@@ -543,6 +551,10 @@ def request_close(position_id: uint256, acceptable_price: uint256, receiver: add
     @param receiver Who is paid the proceeds (empty: you).
     @return uint256 The order id.
     """
+    # Escrowing nothing, a close would cost a spammer nothing but gas, and
+    # its keeper would earn nothing for a refusal: only the owner of an
+    # open position may ask.
+    assert staticcall IPaused(ENGINE).owner_of(position_id) == msg.sender, "orders: not your open position"
     return self._request(CLOSE, position_id, False, 0, 0, acceptable_price, receiver)
 
 
@@ -686,6 +698,7 @@ def claim(owner: address, receiver: address, to: address) -> uint256:
     @return uint256 The amount paid.
     """
     assert msg.sender == owner or msg.sender == receiver, "orders: caller is neither the owner nor the receiver"
+    assert to != self, "orders: the order book cannot be a receiver"
     amount: uint256 = self.claimable[owner][receiver]
     assert amount != 0, "orders: nothing to claim"
     self.claimable[owner][receiver] = 0

@@ -94,14 +94,15 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
     def _only_orders(self, *, sender: str) -> None:
         require(sender == self.ORDERS, "engine: only the order book")
 
-    def _market_at(self, market_id: int, requested_at: int, acceptable_price: int, buying: bool):
+    def _market_at(self, market_id: int, requested_at: int, acceptable_price: int, buying: bool, is_exit: bool):
         """(params, index accrued to now, oracle price), in that order: an
         index overflow outranks a bad price. The round must be newer than
         the request, the price no worse than the trader accepted: buying,
-        at most acceptable_price; selling, at least."""
+        at most acceptable_price; selling, at least. An exit (close,
+        liquidation) may take the last good price of a dead feed (_trade_price)."""
         p = self._params(market_id)
         index = self._accrue(market_id, p.borrow_rate)
-        price = self._price_after(market_id, p.staleness, requested_at)
+        price = self._trade_price(self.rules, market_id, p.staleness, requested_at, is_exit)
         require(price == acceptable_price or (price < acceptable_price) == buying,
                 "engine: price beyond the acceptable price")
         return p, index, price
@@ -142,7 +143,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         require(size != 0, "engine: zero size")
         require(size <= MAX_U128, "engine: size too large")
         require(amount <= MAX_U128, "engine: amount too large")
-        p, index, price = self._market_at(market_id, requested_at, acceptable_price, is_long)
+        p, index, price = self._market_at(market_id, requested_at, acceptable_price, is_long, False)
         open_fee = _fee(size, p.open_fee_bps)
         require(amount > open_fee, "engine: amount does not cover the open fee")
         collateral = amount - open_fee
@@ -225,7 +226,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         require(size_delta <= MAX_U128, "engine: size too large")
         require(collateral_delta <= MAX_U128, "engine: amount too large")
         market_id = pos.market_id
-        p, index, price = self._market_at(market_id, requested_at, acceptable_price, pos.is_long)
+        p, index, price = self._market_at(market_id, requested_at, acceptable_price, pos.is_long, False)
         borrow_fee = _borrow_fee(pos.size, pos.entry_index, index)
         open_fee = _fee(size_delta, p.open_fee_bps)
         funds = pos.collateral + collateral_delta
@@ -269,7 +270,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         require(size_delta != 0, "engine: zero size")
         require(size_delta < pos.size, "engine: decrease covers the whole position, close it")
         market_id = pos.market_id
-        p, index, price = self._market_at(market_id, requested_at, acceptable_price, not pos.is_long)
+        p, index, price = self._market_at(market_id, requested_at, acceptable_price, not pos.is_long, False)
         old_reserve = _reserve(pos.size, pos.max_profit_bps)
         new_reserve = _reserve(pos.size - size_delta, pos.max_profit_bps)
         pnl = min(_pnl(pos.is_long, size_delta, pos.entry_price, price), old_reserve - new_reserve)
@@ -313,7 +314,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         trader: the contract's uint256 return)."""
         self._only_orders(sender=sender)
         slot, pos = self._load_owned(position_id, trader)
-        p, index, price = self._market_at(pos.market_id, requested_at, acceptable_price, not pos.is_long)
+        p, index, price = self._market_at(pos.market_id, requested_at, acceptable_price, not pos.is_long, True)
         s = _settle(pos, price, index, p.close_fee_bps)
         self._release(slot, pos)
         vault = self._vault(slot)
@@ -342,7 +343,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         slot, pos = self._load(position_id)
         market_id = pos.market_id
         # Any fresh round, any price: requested at 0, selling at no less than 0.
-        p, index, price = self._market_at(market_id, 0, 0, False)
+        p, index, price = self._market_at(market_id, 0, 0, False, True)
         pnl = _capped_pnl(pos, price)
         borrow_fee = _borrow_fee(pos.size, pos.entry_index, index)
         equity = pos.collateral + pnl - borrow_fee
@@ -440,6 +441,10 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         if v.position_id != position_id:
             return EMPTY_VIEW
         return v
+
+    def owner_of(self, position_id: int) -> str:
+        """Who owns an open position (the zero address when the id is not open)."""
+        return self._owner_of(position_id)
 
     def slot(self, slot: int) -> PositionView:
         """The position stored in vault slot `slot` (1 to vault_count), open or not."""

@@ -29,3 +29,7 @@ class MarketRules(FeedChecks, Contract):
         """Whether a market may move from `old_feed` to `new_feed`; a refusal raises."""
         self._check_feed_change(old_feed, new_feed)
         return True
+
+    def feed_round(self, feed: str):
+        """(answered, answer, updatedAt) of `feed`'s latest round, never raising."""
+        return self._feed_round(feed)

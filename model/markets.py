@@ -33,6 +33,9 @@ MAX_STALENESS = 7 * 86_400
 MAX_FEED_DECIMALS = 18
 # A market's new feed answers within 5% of its old one (see _check_feed_change).
 MAX_FEED_MOVE_BPS = 500
+# Once a feed has had no usable round this long, closes and liquidations
+# settle at the market's last good price (Markets._trade_price).
+ORACLE_FALLBACK_DELAY = 86_400
 
 YEAR = 365 * 86_400
 
@@ -124,6 +127,15 @@ class FeedChecks:
             return False, 0
         return True, aggregator.decimals
 
+    def _feed_round(self, feed: str):
+        """(answered, answer, updatedAt) of the feed's latest round; (False, 0, 0)
+        when nothing answers (a reverting feed, no contract)."""
+        aggregator = self.feeds[feed]
+        if aggregator is None:
+            return False, 0, 0
+        _, answer, _, updated_at, _ = aggregator.latestRoundData()
+        return True, answer, updated_at
+
     def _feed_answer(self, feed: str) -> int:
         """The latest answer whatever its age; 0 when nothing answers."""
         aggregator = self.feeds[feed]
@@ -161,6 +173,9 @@ class Markets:
         self.market_count = 0
         self._market_params = self.mapping(None)
         self._market_state = self.mapping(MarketState())
+        # The last round a trade took, packed as on chain (the engine's
+        # public getter): price | seen << 128, seen = min(updatedAt, block time).
+        self.market_last_price = self.mapping(0)
 
     def _params(self, market_id: int) -> MarketParams:
         p = self._market_params[market_id]
@@ -226,6 +241,48 @@ class Markets:
             raise Revert(None)      # no contract there: the call reverts without a reason
         _, answer, _, updated_at, _ = aggregator.latestRoundData()
         return answer, updated_at
+
+    def _trade_price(self, rules, market_id: int, staleness: int, requested_at: int, is_exit: bool) -> int:
+        """A trade's price (_price_after's rule), recorded as the market's last
+        price. An exit (close, liquidation) on a feed with no usable round for
+        ORACLE_FALLBACK_DELAY takes the last good price instead: the feed's
+        own latest answer if positive (only stale), else the last recorded."""
+        feed = self._market_state[market_id].feed
+        require(feed != ZERO_ADDRESS, "engine: unknown market")
+        ok, answer, updated_at = rules.feed_round(feed)
+        now = self.env.timestamp
+        if is_exit:
+            # Read only when the feed is unusable (the contract's gas rule).
+            positive = ok and 0 < answer <= MAX_U128
+            if not positive or updated_at + staleness < now:
+                last = self.market_last_price[market_id]
+                fallback, since = last & MAX_U128, (last >> 128) + staleness
+                if positive:
+                    fallback, since = answer, updated_at + staleness
+                elif ok:
+                    since = max(since, updated_at)
+                if fallback != 0 and now > since + ORACLE_FALLBACK_DELAY:
+                    return fallback
+        if not ok:
+            answer, updated_at = self._round(market_id)      # raises as the feed does
+        require(updated_at > requested_at, "engine: no price round after the request")
+        price = _checked_price(answer, updated_at, staleness, now)
+        if not is_exit:
+            # Opens, resizes and decreases record the round; exits need not.
+            recorded = price | (min(updated_at, now) << 128)
+            if recorded != self.market_last_price[market_id]:
+                self.market_last_price[market_id] = recorded
+        return price
+
+    def exit_price_ok(self, market_id: int) -> bool:
+        """Model-only: whether a close or liquidation now would get a price
+        (the feed's, or the last good one after the fallback delay)."""
+        try:
+            with self._journal.savepoint():
+                self._trade_price(self.rules, market_id, self._params(market_id).staleness, 0, True)
+        except Revert:
+            return False
+        return True
 
     def _price_after(self, market_id: int, staleness: int, requested_at: int) -> int:
         """An order's price: only a round published after its request, checked

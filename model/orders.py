@@ -206,8 +206,8 @@ class OrderBook(Sequencer, Contract):
             self.token.transfer(receiver, amount, sender=self.address)
             return
         except Revert as refusal:
-            require(refusal.reason is not None, NO_PAYOUT_REASON)
             reason = refusal.reason
+            require(reason is not None and len(reason.encode()) <= MAX_REASON, NO_PAYOUT_REASON)
         self.claimable[(owner, receiver)] += amount
         self.held_total += amount
         self._emit(PayoutHeld(owner, receiver, amount, reason))
@@ -240,6 +240,7 @@ class OrderBook(Sequencer, Contract):
         order_id = (sequence << SLOT_BITS) | slot
         self._ids[sequence] = order_id
         market_id, position_id = (target, 0) if kind == OPEN else (0, target)
+        require(receiver != self.address, "orders: the order book cannot be a receiver")
         paid = receiver if receiver != ZERO_ADDRESS else sender
         self._slots[slot] = (order_id, Order(sender, kind, market_id, position_id, is_long, size, amount,
                                              acceptable_price, now, paid))
@@ -292,7 +293,9 @@ class OrderBook(Sequencer, Contract):
     def request_close(self, position_id: int, acceptable_price: int, receiver: str = ZERO_ADDRESS, *,
                       sender: str) -> int:
         """Asks to close the whole position, prices, ownership and receiver as in
-        request_decrease; escrows nothing (the keeper is paid out of the payout)."""
+        request_decrease; escrows nothing (the keeper is paid out of the payout), so only the
+        owner of an open position may ask."""
+        require(self.engine.owner_of(position_id) == sender, "orders: not your open position")
         return self._request(CLOSE, position_id, False, 0, 0, acceptable_price, receiver, sender=sender)
 
     # ---------------------------------------------------------------- execution
@@ -376,6 +379,7 @@ class OrderBook(Sequencer, Contract):
     def claim(self, owner: str, receiver: str, to: str, *, sender: str) -> int:
         """The owner or the receiver takes what is held for (owner, receiver), to any address."""
         require(sender == owner or sender == receiver, "orders: caller is neither the owner nor the receiver")
+        require(to != self.address, "orders: the order book cannot be a receiver")
         amount = self.claimable[(owner, receiver)]
         require(amount != 0, "orders: nothing to claim")
         self.claimable[(owner, receiver)] = 0

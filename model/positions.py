@@ -93,6 +93,13 @@ class Positions:
         require(pos.is_open and pos.generation == position_id & GEN_MASK, "engine: position not open")
         return slot, pos
 
+    def _owner_of(self, position_id: int) -> str:
+        """The owner of an open position; the zero address for any other id."""
+        pos = self._read(position_id >> GEN_BITS)
+        if not pos.is_open or pos.generation != position_id & GEN_MASK:
+            return ZERO_ADDRESS
+        return pos.owner
+
     def _load_owned(self, position_id: int, owner: str):
         """_load for `owner` only: the trader an order names, or msg.sender."""
         slot, pos = self._load(position_id)

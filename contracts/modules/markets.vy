@@ -39,6 +39,13 @@ MAX_FEED_DECIMALS: constant(uint256) = 18
 # switch to a feed the owner controls cannot jump the price past traders'
 # margins in one step (the timelock's delay lets them leave first).
 MAX_FEED_MOVE_BPS: constant(uint256) = 500
+# @dev Once a market's feed has given no usable round for this long past
+# its staleness limit (reverting, not positive, stale or out of range),
+# closes and liquidations settle at the last price the engine took from it
+# (_trade_price): a dead oracle must not lock positions, and the LP money
+# reserved for them, for ever (README "Under each fault" says what it
+# risks). Opens, increases, decreases and collateral removal still refuse.
+ORACLE_FALLBACK_DELAY: constant(uint256) = 86_400
 
 
 # @dev Field widths in market_risk.
@@ -88,6 +95,10 @@ market_limits: HashMap[uint256, uint256]
 market_feed: HashMap[uint256, address]
 market_oi: HashMap[uint256, uint256]
 market_index: HashMap[uint256, uint256]
+# @dev The last round an open, increase or decrease took, per market:
+# price | seen << 128, seen its updatedAt (at most the block time it was
+# taken in).
+market_last_price: public(HashMap[uint256, uint256])
 
 
 # @dev Number of markets listed (ids are 1..market_count).
@@ -367,6 +378,97 @@ def _round(market_id: uint256) -> (int256, uint256):
     ___: uint80 = 0
     _, answer, __, updated_at, ___ = staticcall AggregatorV3(feed).latestRoundData()
     return answer, updated_at
+
+
+# @dev MarketRules.feed_round: _feed_round, run outside the engine (the
+# raw call and its decoding would cost the engine 800 of its EIP-170 bytes).
+interface IFeedRound:
+    def feed_round(feed: address) -> (bool, int256, uint256): view
+
+
+@internal
+@view
+def _feed_round(feed: address) -> (bool, int256, uint256):
+    """
+    @dev A feed's latest round without reverting: False when the feed
+         reverts or answers anything but latestRoundData's five words.
+    @param feed The feed.
+    @return bool Whether the feed answered.
+    @return int256 The round's answer.
+    @return uint256 The round's updatedAt.
+    """
+    ok: bool = False
+    response: Bytes[160] = b""
+    ok, response = raw_call(
+        feed, method_id("latestRoundData()"), max_outsize=160, is_static_call=True, revert_on_failure=False
+    )
+    if not ok or len(response) != 160:
+        return False, 0, 0
+    answer: int256 = 0
+    updated_at: uint256 = 0
+    _: uint80 = 0
+    __: uint256 = 0
+    ___: uint80 = 0
+    _, answer, __, updated_at, ___ = abi_decode(response, (uint80, int256, uint256, uint256, uint80))
+    return True, answer, updated_at
+
+
+@internal
+def _trade_price(
+    rules: address, market_id: uint256, staleness: uint256, requested_at: uint256, is_exit: bool
+) -> uint256:
+    """
+    @dev The price a trade fills at (_price_after's rule), and the round
+         recorded as the market's last price. For an exit (a close or a
+         liquidation) whose feed has had no usable round for
+         ORACLE_FALLBACK_DELAY, the last good price instead, whenever the
+         order was requested: the feed's latest answer when it is positive
+         (only stale), else the last round a trade took (which, in a market
+         nobody traded in for long, is old: README).
+    @param rules The market rules (MarketRules.vy), which read the feed
+           without reverting.
+    @param market_id The market id.
+    @param staleness The oldest answer accepted, in seconds.
+    @param requested_at When the order was requested (0: no order).
+    @param is_exit True for a close or a liquidation.
+    @return uint256 The price, in the feed's decimals.
+    """
+    feed: address = self.market_feed[market_id]
+    assert feed != empty(address), "engine: unknown market"
+    ok: bool = False
+    answer: int256 = 0
+    updated_at: uint256 = 0
+    ok, answer, updated_at = staticcall IFeedRound(rules).feed_round(feed)
+    if is_exit:
+        # The last good price and since when the feed has had no usable
+        # round: a positive round is the feed's own last good one (stale
+        # from its updatedAt + staleness on); otherwise the engine's record,
+        # stale from its own time on, or from the bad round's if later.
+        # Read only when the feed is unusable: a healthy exit pays nothing.
+        positive: bool = ok and answer > 0 and answer <= convert(risk.MAX_U128, int256)
+        if not positive or updated_at + staleness < block.timestamp:
+            last: uint256 = self.market_last_price[market_id]
+            fallback: uint256 = last & risk.MAX_U128
+            since: uint256 = (last >> 128) + staleness
+            if positive:
+                fallback = convert(answer, uint256)
+                since = updated_at + staleness
+            elif ok:
+                since = max(since, updated_at)
+            if fallback != 0 and block.timestamp > since + ORACLE_FALLBACK_DELAY:
+                return fallback
+    if not ok:
+        # Reverts as the feed does, as before there was a fallback.
+        answer, updated_at = self._round(market_id)
+    assert updated_at > requested_at, "engine: no price round after the request"
+    price: uint256 = self._checked_price(answer, updated_at, staleness, block.timestamp)
+    if not is_exit:
+        # Opens, resizes and decreases record the round (exits need not:
+        # a market with open positions has had a trade).
+        recorded: uint256 = price | (min(updated_at, block.timestamp) << 128)
+        if recorded != self.market_last_price[market_id]:
+            self.market_last_price[market_id] = recorded
+    return price
 
 
 @internal

@@ -177,6 +177,22 @@ def _load(position_id: uint256) -> (uint256, risk.Position):
 
 @internal
 @view
+def _owner_of(position_id: uint256) -> address:
+    """
+    @dev Who owns an open position, from its first word alone (the order
+         book's check on a close request); the empty address when the id
+         is not open.
+    @param position_id The position id.
+    @return address The owner.
+    """
+    w0: uint256 = self.pos_word0[position_id >> GEN_BITS]
+    if (w0 >> 177) & 1 == 0 or w0 >> GEN_SHIFT != position_id & GEN_MASK:
+        return empty(address)
+    return convert(convert(w0 & (2**160 - 1), uint160), address)
+
+
+@internal
+@view
 def _load_owned(position_id: uint256, owner: address) -> (uint256, risk.Position):
     """
     @dev _load, for the position's owner only. One copy of each check (and

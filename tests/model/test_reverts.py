@@ -240,9 +240,9 @@ ENGINE = [
          lambda w: (lambda pid: (w.wait(3_600), lambda: w.trades.decrease_position(pid, 1, sender=ALICE, delay=3_601))[1])(opened(w)),
          late=True),
     # ---- close_position
-    Case("close a closed id", "engine: position not open",
+    Case("close a closed id", "orders: not your open position",
          lambda w: (lambda pid: lambda: w.trades.close_position(pid, sender=ALICE))(closed_id(w))),
-    Case("close by a stranger", "engine: caller is not the position owner",
+    Case("close by a stranger", "orders: not your open position",
          lambda w: (lambda pid: lambda: w.trades.close_position(pid, sender=STRANGER))(opened(w))),
     Case("close with a stale answer", "oracle: price is stale",
          lambda w: (lambda pid: (w.wait(3_600), lambda: w.trades.close_position(pid, sender=ALICE, delay=3_601))[1])(opened(w)),

@@ -12,6 +12,7 @@ goes to the pool and 1_000_000_000 becomes collateral.
 """
 import pytest
 
+from model.env import ZERO_ADDRESS
 from model.engine_events import PositionLiquidated
 
 from .support import ALICE, BOB, KEEPER, OWNER, P0, T0, USDC, expect_revert, make_world, params
@@ -460,7 +461,10 @@ def test_recycled_slot_gets_a_new_id_and_the_old_id_is_dead():
     assert second == 4_294_967_298 and w.vault(second) == w.vault(first)
     assert w.engine.vault_count == 1
     assert not w.engine.position(first).is_open
-    expect_revert(w.p, "engine: position not open", w.trades.close_position, first, sender=ALICE)
+    # The old id is nobody's: the book refuses to take a close for it, the engine any action on it.
+    expect_revert(w.p, "orders: not your open position", w.trades.close_position, first, sender=ALICE)
+    expect_revert(w.p, "engine: position not open", w.engine.add_collateral, first, 1, sender=ALICE)
+    assert w.engine.owner_of(first) == ZERO_ADDRESS and w.engine.owner_of(second) == BOB
     assert w.engine.position(second).owner == BOB
 
 

@@ -133,11 +133,13 @@ def test_close_works_while_paused(trade, engine, token, guardian, alice, long_po
 
 def test_close_refused(trade, engine, feed, owner, alice, bob, pool, long_pos, snapshot, clock):
     before = snapshot([long_pos], [alice, bob, pool])
-    with cancelled("engine: caller is not the position owner"):
+    # A close escrows nothing, so the book takes one only from the owner of
+    # an open position (the engine checks again at execution).
+    with cancelled("orders: not your open position"):
         trade.close_position(long_pos, sender=bob)
-    with cancelled("engine: position not open"):
+    with cancelled("orders: not your open position"):
         trade.close_position(long_pos + 1, sender=alice)  # same slot, next generation
-    with cancelled("engine: position not open"):
+    with cancelled("orders: not your open position"):
         trade.close_position(0, sender=alice)
     clock.at(3_700)
     with waits("oracle: price is stale"):
@@ -148,10 +150,23 @@ def test_close_refused(trade, engine, feed, owner, alice, bob, pool, long_pos, s
     assert snapshot([long_pos], [alice, bob, pool]) == before
 
 
-def test_close_twice(trade, engine, alice, long_pos, set_price, clock):
-    _close_at(trade, engine, long_pos, alice, set_price, clock, 2_000)
-    with cancelled("engine: position not open"):
-        trade.close_position(long_pos, sender=alice)
+def test_close_twice(trade, engine, orders, feed, owner, alice, liquidator, long_pos, clock):
+    """Two close requests, both taken while the position is open: the first
+    fills, the engine refuses the second ("engine: position not open"),
+    which is cancelled; a third is not even taken."""
+    clock.at(5)
+    first = orders.next_order_id()
+    orders.request_close(long_pos, 0, sender=alice)
+    second = orders.next_order_id()
+    orders.request_close(long_pos, 0, sender=alice)
+    clock.at(8)
+    feed.set_answer(px(2_000), sender=owner)
+    clock.at(10)
+    assert orders.execute_order(first, sender=liquidator).events.filter(orders.OrderExecuted)
+    [refused] = orders.execute_order(second, sender=liquidator).events.filter(orders.OrderCancelled)
+    assert refused.reason == "engine: position not open"
+    with ape.reverts("orders: not your open position"):
+        orders.request_close(long_pos, 0, sender=alice)
 
 
 def test_borrow_fee_for_a_day(trade, engine, token, pool, alice, long_pos, set_price, clock):

@@ -181,7 +181,7 @@ def test_requests_bounded_by_the_packing(orders, alice):
     with ape.reverts("orders: amount too large"):
         orders.request_increase(1, SIZE, MAX_U128 + 1, ANY_PRICE, sender=alice)
     with ape.reverts("orders: acceptable price too large"):
-        orders.request_close(1, MAX_U128 + 1, sender=alice)
+        orders.request_decrease(1, SIZE, MAX_U128 + 1, sender=alice)
     with ape.reverts("orders: id too large"):
         orders.request_decrease(MAX_U128 + 1, SIZE, 0, sender=alice)
     assert orders.order_count() == 0
@@ -197,14 +197,16 @@ def test_slots_are_recycled_and_a_settled_id_never_matches_again(orders, token, 
     assert (first, second) == (1 << 32 | 1, 2 << 32 | 2) and orders.slot_count() == 2
     _round(feed, owner, 2_000, clock, 10)
     clock.at(11)
-    orders.execute_order(first, sender=keeper)
+    [done] = orders.execute_order(first, sender=keeper).events.filter(orders.OrderExecuted)
     assert orders.next_order_id() == 3 << 32 | 1
     clock.at(12)
-    third = _order_id(orders, orders.request_close(5, 0, sender=bob))
+    pid = done.position_id
+    third = _order_id(orders, orders.request_close(pid, 0, sender=alice))
     assert third == 3 << 32 | 1 and orders.slot_count() == 2
     # The close brings no amounts: the open's size and amount, left in the
     # slot's word1, do not show through.
-    assert tuple(orders.orders(third)) == (bob.address, CLOSE, 0, 5, False, 0, 0, 0, clock.t0 + 12, bob.address)
+    assert tuple(orders.orders(third)) == (alice.address, CLOSE, 0, pid, False, 0, 0, 0, clock.t0 + 12,
+                                           alice.address)
     assert tuple(orders.orders(first)) == (ZERO, 0, 0, 0, False, 0, 0, 0, 0, ZERO)
     assert [tuple(orders.order_at(s))[0] for s in (1, 2, 3)] == [third, second, 0]
     for fn in (orders.execute_order, orders.clear_expired):
