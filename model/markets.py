@@ -255,12 +255,7 @@ class Markets:
             # Read only when the feed is unusable (the contract's gas rule).
             positive = ok and 0 < answer <= MAX_U128
             if not positive or updated_at + staleness < now:
-                last = self.market_last_price[market_id]
-                fallback, since = last & MAX_U128, (last >> 128) + staleness
-                if positive:
-                    fallback, since = answer, updated_at + staleness
-                elif ok:
-                    since = max(since, updated_at)
+                fallback, since = self._last_good(market_id, ok, answer, updated_at, staleness)
                 if fallback != 0 and now > since + ORACLE_FALLBACK_DELAY:
                     return fallback
         if not ok:
@@ -273,6 +268,26 @@ class Markets:
             if recorded != self.market_last_price[market_id]:
                 self.market_last_price[market_id] = recorded
         return price
+
+    def _last_good(self, market_id: int, ok: bool, answer: int, updated_at: int, staleness: int):
+        """(last good price, since when the feed has had no usable round), the
+        contract's inline rule: a positive round is the feed's own last good
+        one, stale from updatedAt + staleness; otherwise the engine's record,
+        stale from its time + staleness or from the bad round's, if later."""
+        last = self.market_last_price[market_id]
+        if ok and 0 < answer <= MAX_U128:
+            return answer, updated_at + staleness
+        since = (last >> 128) + staleness
+        return last & MAX_U128, max(since, updated_at) if ok else since
+
+    def fallback_starts(self, market_id: int) -> Optional[int]:
+        """Model-only: the first block time at which closes and liquidations
+        settle at the last good price, given the feed's latest round now
+        (None: no price to fall back on). A usable round then moves it."""
+        feed = self._market_state[market_id].feed
+        ok, answer, updated_at = self.rules.feed_round(feed)
+        fallback, since = self._last_good(market_id, ok, answer, updated_at, self._params(market_id).staleness)
+        return since + ORACLE_FALLBACK_DELAY + 1 if fallback else None
 
     def exit_price_ok(self, market_id: int) -> bool:
         """Model-only: whether a close or liquidation now would get a price

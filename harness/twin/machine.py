@@ -386,6 +386,89 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedS
         else:
             self.send(f"feed:{symbol}", "set_answer", [0 if fault == "zero" else -feed.answer], self.world.owner)
 
+    @precondition(lambda self: self.engine.open_positions > 0)
+    @rule(symbol=st.sampled_from(sorted(MARKETS)), fault=st.sampled_from(["silent", "zero", "negative"]),
+          past=st.sampled_from([0, 1, 2, 3_600]))
+    def what_if_the_oracle_dies(self, symbol, fault, past):
+        """Rolled back: a market's feed falls silent or answers zero or a
+        negative, and nothing publishes until the engine's fallback (the
+        model's fallback_starts) is `past` seconds away from starting: at 0 a
+        close executed then still waits or is refused; from the next second
+        every position of the market can be closed by its owner and each
+        one liquidatable at the last good price liquidated (issue 9,
+        finding 2: a dead oracle traps nothing for ever)."""
+        market_id = self.market_id(symbol)
+        ids = [pid for pid in sorted(self.engine.open_position_ids())
+               if self.engine.position(pid).market_id == market_id]
+        if not ids:
+            return
+        self.in_what_if = True
+        try:
+            with self.twin.what_if():
+                feed = self.model.engine.feeds[self.twin.deployment.feeds[symbol]]
+                if fault != "silent":
+                    self.send(f"feed:{symbol}", "set_answer", [0 if fault == "zero" else -max(feed.answer, 1)],
+                              self.world.owner)
+                start = self.model.engine.fallback_starts(market_id)
+                assert start is not None, f"market {market_id} has open positions and no last good price"
+                first = ids[0]
+                # The request a second before the execution, which runs at start - 1 + past.
+                self.twin.wait(max(start - 3 + past - self.twin.clock, 0))
+                o = self.send("orders", "request_close", [first, 0 if self.engine.position(first).is_long
+                                                          else 2**128 - 1], self.owner_of(first))
+                assert o.ok or self.accept_trapped(o, self.exit_parties(first, self.world.liquidators[0])), \
+                    f"{first}: request_close reverts on a dead feed: {o.reason}"
+                if o.ok:
+                    oid = self.model.orders.last_order_id()
+                    self._fill_on_a_dead_feed(first, oid, before_start=self.twin.clock + 1 < start)
+                for pid in ids[1:]:
+                    self._exit_on_a_dead_feed(pid)
+                self.twin.check()
+        finally:
+            self.in_what_if = False
+
+    def _fill_on_a_dead_feed(self, pid, oid, before_start):
+        keeper = self.world.liquidators[0]
+        parties = self.exit_parties(pid, keeper)
+        o = self.send("orders", "execute_order", [oid], keeper)
+        if self.accept_trapped(o, parties):
+            return
+        filled = o.ok and o.value[0] == "executed"
+        if before_start:
+            assert not filled, f"{pid}: closed on a dead feed a second before the fallback starts"
+            self._count("what-if oracle dies", "refused a second before the fallback")
+            if not o.ok:         # it waits: a second later it fills
+                o = self.send("orders", "execute_order", [oid], keeper)
+                if self.accept_trapped(o, parties):
+                    return
+                assert o.ok and o.value[0] == "executed", \
+                    f"{pid}: not closed at the last good price: {o.reason or o.value[1]}"
+                self._count("what-if oracle dies", "closed at the last good price")
+            return
+        assert filled, f"{pid}: not closed at the last good price: {o.reason or o.value[1]}"
+        self._count("what-if oracle dies", "closed at the last good price")
+
+    def _exit_on_a_dead_feed(self, pid):
+        """Liquidated at the last good price if it is liquidatable there, else
+        closed by its owner: either way it leaves."""
+        liquidator = self.world.liquidators[0]
+        o = self.send("engine", "liquidate", [pid], liquidator)
+        if o.ok:
+            self._count("what-if oracle dies", "liquidated at the last good price")
+            return
+        if self.accept_trapped(o, self.exit_parties(pid, liquidator)):
+            return
+        assert o.reason == "engine: position is healthy", f"{pid}: liquidate on a dead feed: {o.reason}"
+        o = self.send("orders", "request_close", [pid, 0 if self.engine.position(pid).is_long else 2**128 - 1],
+                      self.owner_of(pid))
+        if not o.ok and self.accept_trapped(o, self.exit_parties(pid, liquidator)):
+            return
+        assert o.ok, f"{pid}: request_close on a dead feed: {o.reason}"
+        self._fill_on_a_dead_feed(pid, self.model.orders.last_order_id(), before_start=False)
+
+    def _count(self, fn, why):
+        self.stats["outcomes"][(fn, why)] = self.stats["outcomes"].get((fn, why), 0) + 1
+
     @rule(seconds=waits, publish=st.integers(0, 3))
     def time_passes(self, seconds, publish):
         """Time passes; usually the feeds then publish again (a heartbeat),
