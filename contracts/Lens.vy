@@ -33,6 +33,8 @@ interface IEngine:
     def vault_count() -> uint256: view
     def market_count() -> uint256: view
     def paused() -> bool: view
+    def RULES() -> address: view
+    def market_last_price(market_id: uint256) -> uint256: view
 
 
 # @dev A position's health now, for keepers and front ends. The liquidation
@@ -51,6 +53,9 @@ struct Health:
     liquidatable: bool
     liquidatable_at_any_price: bool
     liquidatable_at_no_price: bool
+    # The feed has been dead for ORACLE_FALLBACK_DELAY: price is the last
+    # good one, which closes and liquidations settle at.
+    at_last_good_price: bool
 
 
 # @dev Protocol-wide totals in one call.
@@ -85,7 +90,8 @@ def balances(token: IERC20, holders: DynArray[address, MAX_HOLDERS]) -> DynArray
 def health(engine: IEngine, position_id: uint256) -> Health:
     """
     @notice Equity, maintenance margin, liquidation price and liquidatability
-            now, at the engine's price and borrow index. The liquidation
+            now, at the engine's price (a dead feed's last good price once
+            the fallback applies: at_last_good_price) and borrow index. The liquidation
             price is the last healthy one, the profit cap included, and
             means something only when neither liquidatable_at_any_price
             nor liquidatable_at_no_price is set (it is 0 when one is).
@@ -117,14 +123,25 @@ def health(engine: IEngine, position_id: uint256) -> Health:
     # The engine's own rules for the index and the price (markets' pure
     # helpers), applied to what its views say.
     index: uint256 = markets._index_at(st.borrow_index, st.last_accrual, p.borrow_rate, block.timestamp)
+    # The engine's exit price: its feed's round, or the last good price
+    # once the feed has been dead for the fallback delay.
+    ok: bool = False
     answer: int256 = 0
     updated_at: uint256 = 0
-    _: uint80 = 0
-    __: uint256 = 0
-    ___: uint80 = 0
-    _, answer, __, updated_at, ___ = staticcall AggregatorV3(st.feed).latestRoundData()
+    ok, answer, updated_at = staticcall markets.IFeedRound(staticcall engine.RULES()).feed_round(st.feed)
     h: Health = empty(Health)
-    h.price = markets._checked_price(answer, updated_at, p.staleness, block.timestamp)
+    h.price = markets._fallback_price(
+        ok, answer, updated_at, staticcall engine.market_last_price(v.market_id), p.staleness, block.timestamp
+    )
+    h.at_last_good_price = h.price != 0
+    if not h.at_last_good_price:
+        if not ok:
+            # Reverts as the feed does, as the engine's read then does.
+            _: uint80 = 0
+            __: uint256 = 0
+            ___: uint80 = 0
+            _, answer, __, updated_at, ___ = staticcall AggregatorV3(st.feed).latestRoundData()
+        h.price = markets._checked_price(answer, updated_at, p.staleness, block.timestamp)
     h.pnl = risk._capped_pnl(pos, h.price)
     h.borrow_fee = risk._borrow_fee(pos.size, pos.entry_index, index)
     h.equity = convert(pos.collateral, int256) + h.pnl - convert(h.borrow_fee, int256)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from .errors import Revert, require
 from .journal import Mapping
-from .markets import _checked_price, _index_at
+from .markets import _checked_price, _fallback_price, _index_at
 from .positions import MAX_PAGE
 from .risk import _borrow_fee, _capped_pnl, _fee, _liquidation_bounds
 
@@ -29,6 +29,7 @@ class Health:
     liquidatable: bool
     liquidatable_at_any_price: bool
     liquidatable_at_no_price: bool
+    at_last_good_price: bool = False     # a dead feed: price is the last good one
 
 
 @dataclass(frozen=True)
@@ -54,17 +55,20 @@ def health_of(engine, position_id: int) -> Health:
     mm_bps = pos.maintenance_margin_bps
     st = engine.market_state(v.market_id)
     index = _index_at(st.borrow_index, st.last_accrual, p.borrow_rate, engine.env.timestamp)
-    feed = engine.feeds[st.feed]
-    if feed is None:
-        raise Revert(None)          # no contract there
-    _, answer, _, updated_at, _ = feed.latestRoundData()
-    price = _checked_price(answer, updated_at, p.staleness, engine.env.timestamp)
+    ok, answer, updated_at = engine.rules.feed_round(st.feed)
+    now = engine.env.timestamp
+    price = _fallback_price(ok, answer, updated_at, engine.market_last_price[v.market_id], p.staleness, now)
+    at_last_good = price != 0
+    if not at_last_good:
+        if not ok:
+            raise Revert(None)      # the feed's own revert (no contract there)
+        price = _checked_price(answer, updated_at, p.staleness, now)
     pnl = _capped_pnl(pos, price)
     borrow_fee = _borrow_fee(pos.size, pos.entry_index, index)
     equity = pos.collateral + pnl - borrow_fee
     mm = _fee(pos.size, mm_bps)
     liq, at_any, at_none = _liquidation_bounds(pos, index, mm_bps)
-    return Health(price, pnl, borrow_fee, equity, mm, liq, equity < mm, at_any, at_none)
+    return Health(price, pnl, borrow_fee, equity, mm, liq, equity < mm, at_any, at_none, at_last_good)
 
 
 def slots_of(engine, first: int, count: int) -> list:

@@ -103,6 +103,27 @@ def _checked_price(answer: int, updated_at: int, staleness: int, timestamp: int)
     return answer
 
 
+def _usable(ok: bool, answer: int, updated_at: int, staleness: int, timestamp: int) -> bool:
+    """Twin of markets._usable: a round _checked_price accepts."""
+    return ok and 0 < answer <= MAX_U128 and updated_at + staleness >= timestamp
+
+
+def _fallback_price(ok: bool, answer: int, updated_at: int, last: int, staleness: int, timestamp: int) -> int:
+    """Twin of markets._fallback_price: the last good price an exit takes on a
+    feed with no usable round for ORACLE_FALLBACK_DELAY; 0 before. A positive
+    round is the feed's own last good one (stale from updatedAt + staleness);
+    otherwise `last` (market_last_price), stale from its time + staleness or
+    from the bad round's updatedAt if later."""
+    if _usable(ok, answer, updated_at, staleness, timestamp):
+        return 0
+    fallback, since = last & MAX_U128, (last >> 128) + staleness
+    if ok and 0 < answer <= MAX_U128:
+        fallback, since = answer, updated_at + staleness
+    elif ok:
+        since = max(since, updated_at)
+    return fallback if timestamp > since + ORACLE_FALLBACK_DELAY else 0
+
+
 def oracle_error(answer: int, updated_at: int, staleness: int, timestamp: int) -> Optional[str]:
     """The reason _price would refuse this round at `timestamp`; None if accepted."""
     if answer <= 0:
@@ -253,10 +274,9 @@ class Markets:
         now = self.env.timestamp
         if is_exit:
             # Read only when the feed is unusable (the contract's gas rule).
-            positive = ok and 0 < answer <= MAX_U128
-            if not positive or updated_at + staleness < now:
-                fallback, since = self._last_good(market_id, ok, answer, updated_at, staleness)
-                if fallback != 0 and now > since + ORACLE_FALLBACK_DELAY:
+            if not _usable(ok, answer, updated_at, staleness, now):
+                fallback = _fallback_price(ok, answer, updated_at, self.market_last_price[market_id], staleness, now)
+                if fallback != 0:
                     return fallback
         if not ok:
             answer, updated_at = self._round(market_id)      # raises as the feed does
@@ -269,25 +289,23 @@ class Markets:
                 self.market_last_price[market_id] = recorded
         return price
 
-    def _last_good(self, market_id: int, ok: bool, answer: int, updated_at: int, staleness: int):
-        """(last good price, since when the feed has had no usable round), the
-        contract's inline rule: a positive round is the feed's own last good
-        one, stale from updatedAt + staleness; otherwise the engine's record,
-        stale from its time + staleness or from the bad round's, if later."""
-        last = self.market_last_price[market_id]
-        if ok and 0 < answer <= MAX_U128:
-            return answer, updated_at + staleness
-        since = (last >> 128) + staleness
-        return last & MAX_U128, max(since, updated_at) if ok else since
-
     def fallback_starts(self, market_id: int) -> Optional[int]:
         """Model-only: the first block time at which closes and liquidations
         settle at the last good price, given the feed's latest round now
         (None: no price to fall back on). A usable round then moves it."""
         feed = self._market_state[market_id].feed
         ok, answer, updated_at = self.rules.feed_round(feed)
-        fallback, since = self._last_good(market_id, ok, answer, updated_at, self._params(market_id).staleness)
-        return since + ORACLE_FALLBACK_DELAY + 1 if fallback else None
+        last, staleness = self.market_last_price[market_id], self._params(market_id).staleness
+        if not (ok and 0 < answer <= MAX_U128) and not last & MAX_U128:
+            return None
+        # The first time _fallback_price answers, found by bisection over its own rule.
+        lo, hi = self.env.timestamp, max(self.env.timestamp, updated_at, last >> 128) + staleness + ORACLE_FALLBACK_DELAY + 1
+        if _fallback_price(ok, answer, updated_at, last, staleness, lo):
+            return lo
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if _fallback_price(ok, answer, updated_at, last, staleness, mid) else (mid, hi)
+        return hi
 
     def exit_price_ok(self, market_id: int) -> bool:
         """Model-only: whether a close or liquidation now would get a price

@@ -414,6 +414,55 @@ def _feed_round(feed: address) -> (bool, int256, uint256):
 
 
 @internal
+@pure
+def _usable(ok: bool, answer: int256, updated_at: uint256, staleness: uint256, timestamp: uint256) -> bool:
+    """
+    @dev Whether a feed's read is one _checked_price accepts.
+    @param ok Whether the feed answered.
+    @param answer The round's answer.
+    @param updated_at The round's updatedAt.
+    @param staleness The oldest answer accepted, in seconds.
+    @param timestamp The block time.
+    @return bool True when the round is positive, in range and fresh.
+    """
+    return ok and answer > 0 and answer <= convert(risk.MAX_U128, int256) and updated_at + staleness >= timestamp
+
+
+@internal
+@pure
+def _fallback_price(
+    ok: bool, answer: int256, updated_at: uint256, last: uint256, staleness: uint256, timestamp: uint256
+) -> uint256:
+    """
+    @dev The last good price an exit takes on a feed with no usable round
+         for ORACLE_FALLBACK_DELAY, 0 before (pure: Lens.health applies it
+         too). A positive round is the feed's own last good one, stale from
+         its updatedAt + staleness on; otherwise the engine's record
+         (market_last_price), stale from its own time + staleness on, or
+         from the bad round's updatedAt if later.
+    @param ok Whether the feed answered.
+    @param answer The round's answer.
+    @param updated_at The round's updatedAt.
+    @param last The market's market_last_price.
+    @param staleness The oldest answer accepted, in seconds.
+    @param timestamp The block time.
+    @return uint256 The price, or 0 when there is none to fall back on yet.
+    """
+    if self._usable(ok, answer, updated_at, staleness, timestamp):
+        return 0
+    fallback: uint256 = last & risk.MAX_U128
+    since: uint256 = (last >> 128) + staleness
+    if ok and answer > 0 and answer <= convert(risk.MAX_U128, int256):
+        fallback = convert(answer, uint256)
+        since = updated_at + staleness
+    elif ok:
+        since = max(since, updated_at)
+    if timestamp > since + ORACLE_FALLBACK_DELAY:
+        return fallback
+    return 0
+
+
+@internal
 def _trade_price(
     rules: address, market_id: uint256, staleness: uint256, requested_at: uint256, is_exit: bool
 ) -> uint256:
@@ -440,22 +489,12 @@ def _trade_price(
     updated_at: uint256 = 0
     ok, answer, updated_at = staticcall IFeedRound(rules).feed_round(feed)
     if is_exit:
-        # The last good price and since when the feed has had no usable
-        # round: a positive round is the feed's own last good one (stale
-        # from its updatedAt + staleness on); otherwise the engine's record,
-        # stale from its own time on, or from the bad round's if later.
         # Read only when the feed is unusable: a healthy exit pays nothing.
-        positive: bool = ok and answer > 0 and answer <= convert(risk.MAX_U128, int256)
-        if not positive or updated_at + staleness < block.timestamp:
-            last: uint256 = self.market_last_price[market_id]
-            fallback: uint256 = last & risk.MAX_U128
-            since: uint256 = (last >> 128) + staleness
-            if positive:
-                fallback = convert(answer, uint256)
-                since = updated_at + staleness
-            elif ok:
-                since = max(since, updated_at)
-            if fallback != 0 and block.timestamp > since + ORACLE_FALLBACK_DELAY:
+        if not self._usable(ok, answer, updated_at, staleness, block.timestamp):
+            fallback: uint256 = self._fallback_price(
+                ok, answer, updated_at, self.market_last_price[market_id], staleness, block.timestamp
+            )
+            if fallback != 0:
                 return fallback
     if not ok:
         # Reverts as the feed does, as before there was a fallback.

@@ -387,11 +387,12 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedS
             self.send(f"feed:{symbol}", "set_answer", [0 if fault == "zero" else -feed.answer], self.world.owner)
 
     @precondition(lambda self: self.engine.open_positions > 0)
-    @rule(symbol=st.sampled_from(sorted(MARKETS)), fault=st.sampled_from(["silent", "zero", "negative"]),
-          past=st.sampled_from([0, 1, 2, 3_600]))
-    def what_if_the_oracle_dies(self, symbol, fault, past):
-        """Rolled back: a market's feed falls silent or answers zero or a
-        negative, and nothing publishes until the engine's fallback (the
+    @rule(symbol=st.sampled_from(sorted(MARKETS)), fault=st.sampled_from(["silent", "silent", "zero", "negative"]),
+          past=st.sampled_from([0, 1, 2, 3_600]), move=st.sampled_from([0, 0, -1_500, 1_500]))
+    def what_if_the_oracle_dies(self, symbol, fault, past, move):
+        """Rolled back: a market's feed publishes a last round `move` bps away
+        (so that some positions are liquidatable at it), then falls silent
+        or answers zero or a negative, and nothing publishes until the engine's fallback (the
         model's fallback_starts) is `past` seconds away from starting: at 0 a
         close executed then still waits or is refused; from the next second
         every position of the market can be closed by its owner and each
@@ -406,22 +407,30 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedS
         try:
             with self.twin.what_if():
                 feed = self.model.engine.feeds[self.twin.deployment.feeds[symbol]]
+                if move:
+                    # The last good round: the price the fallback takes (a trade
+                    # records it only for zero and negative faults; silent keeps it).
+                    self.send(f"feed:{symbol}", "set_answer", [max(feed.answer * (10_000 + move) // 10_000, 1)],
+                              self.world.owner)
                 if fault != "silent":
                     self.send(f"feed:{symbol}", "set_answer", [0 if fault == "zero" else -max(feed.answer, 1)],
                               self.world.owner)
                 start = self.model.engine.fallback_starts(market_id)
                 assert start is not None, f"market {market_id} has open positions and no last good price"
                 first = ids[0]
-                # The request a second before the execution, which runs at start - 1 + past.
-                self.twin.wait(max(start - 3 + past - self.twin.clock, 0))
-                o = self.send("orders", "request_close", [first, 0 if self.engine.position(first).is_long
-                                                          else 2**128 - 1], self.owner_of(first))
-                assert o.ok or self.accept_trapped(o, self.exit_parties(first, self.world.liquidators[0])), \
-                    f"{first}: request_close reverts on a dead feed: {o.reason}"
-                if o.ok:
-                    oid = self.model.orders.last_order_id()
-                    self._fill_on_a_dead_feed(first, oid, before_start=self.twin.clock + 1 < start)
-                for pid in ids[1:]:
+                # past 0: a close requested at start - 2, executed at start - 1;
+                # else the first exit runs at start - 1 + past.
+                self.twin.wait(max(start - (3 if past == 0 else 2 - past) - self.twin.clock, 0))
+                if past == 0:
+                    o = self.send("orders", "request_close", [first, 0 if self.engine.position(first).is_long
+                                                              else 2**128 - 1], self.owner_of(first))
+                    assert o.ok or self.accept_trapped(o, self.exit_parties(first, self.world.liquidators[0])), \
+                        f"{first}: request_close reverts on a dead feed: {o.reason}"
+                    if o.ok:
+                        oid = self.model.orders.last_order_id()
+                        self._fill_on_a_dead_feed(first, oid, before_start=self.twin.clock + 1 < start)
+                    ids = ids[1:]
+                for pid in ids:
                     self._exit_on_a_dead_feed(pid)
                 self.twin.check()
         finally:

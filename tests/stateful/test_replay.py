@@ -20,8 +20,11 @@ def _scenario(twin):
     # A stale round: the timestamp argument must replay identically elsewhere.
     twin.send("feed:ETH", "set_round", [1_850 * 10**8, twin.clock - 60], w.owner)
     twin.send("engine", "liquidate", [pid], w.liquidators[0])
-    # Gone: the close is refused on both, the order cancelled with the reason.
-    oid = twin.send("orders", "request_close", [pid, 0], w.traders[0]).value
+    # Gone: the book refuses a close on both (it escrows nothing, so only an
+    # open position's owner may ask); a decrease is taken, and cancelled
+    # with the engine's reason.
+    assert twin.send("orders", "request_close", [pid, 0], w.traders[0]).reason == "orders: not your open position"
+    oid = twin.send("orders", "request_decrease", [pid, 1, 0], w.traders[0]).value
     twin.send("feed:ETH", "set_round", [1_850 * 10**8, twin.clock + 1], w.owner)
     twin.send("orders", "execute_order", [oid], w.liquidators[1])
     twin.check()
