@@ -388,16 +388,18 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedS
 
     @precondition(lambda self: self.engine.open_positions > 0)
     @rule(symbol=st.sampled_from(sorted(MARKETS)), fault=st.sampled_from(["silent", "silent", "zero", "negative"]),
-          past=st.sampled_from([0, 1, 2, 3_600]), move=st.sampled_from([0, 0, -1_500, 1_500]))
-    def what_if_the_oracle_dies(self, symbol, fault, past, move):
-        """Rolled back: a market's feed publishes a last round `move` bps away
-        (so that some positions are liquidatable at it), then falls silent
+          past=st.sampled_from([0, 1, 2, 3_600]), against=st.booleans())
+    def what_if_the_oracle_dies(self, symbol, fault, past, against):
+        """Rolled back: a market's feed publishes a last round (`against`: 30%
+        against the market's first position, so that it and others are
+        liquidatable at it when it stays the feed's answer), then falls silent
         or answers zero or a negative, and nothing publishes until the engine's fallback (the
-        model's fallback_starts) is `past` seconds away from starting: at 0 a
-        close executed then still waits or is refused; from the next second
-        every position of the market can be closed by its owner and each
-        one liquidatable at the last good price liquidated (issue 9,
-        finding 2: a dead oracle traps nothing for ever)."""
+        model's fallback_starts) is a second away: a liquidation is still
+        refused with the feed's reason. From the start on (`past` seconds
+        after it) every position of the market leaves: liquidated at the
+        last good price if it is liquidatable there, else closed by its
+        owner (issue 9, finding 2: a dead oracle traps nothing for ever). The
+        order's own edge is tests/unit/test_oracle_fallback.py's."""
         market_id = self.market_id(symbol)
         ids = [pid for pid in sorted(self.engine.open_position_ids())
                if self.engine.position(pid).market_id == market_id]
@@ -407,9 +409,10 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedS
         try:
             with self.twin.what_if():
                 feed = self.model.engine.feeds[self.twin.deployment.feeds[symbol]]
-                if move:
-                    # The last good round: the price the fallback takes (a trade
-                    # records it only for zero and negative faults; silent keeps it).
+                if against:
+                    # The last good round: the price a silent feed's fallback takes
+                    # (zero and negative faults fall back to the last trade's).
+                    move = -3_000 if self.engine.position(ids[0]).is_long else 3_000
                     self.send(f"feed:{symbol}", "set_answer", [max(feed.answer * (10_000 + move) // 10_000, 1)],
                               self.world.owner)
                 if fault != "silent":
@@ -418,43 +421,27 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedS
                 start = self.model.engine.fallback_starts(market_id)
                 assert start is not None, f"market {market_id} has open positions and no last good price"
                 first = ids[0]
-                # past 0: a close requested at start - 2, executed at start - 1;
-                # else the first exit runs at start - 1 + past.
-                self.twin.wait(max(start - (3 if past == 0 else 2 - past) - self.twin.clock, 0))
-                if past == 0:
-                    o = self.send("orders", "request_close", [first, 0 if self.engine.position(first).is_long
-                                                              else 2**128 - 1], self.owner_of(first))
-                    assert o.ok or self.accept_trapped(o, self.exit_parties(first, self.world.liquidators[0])), \
-                        f"{first}: request_close reverts on a dead feed: {o.reason}"
-                    if o.ok:
-                        oid = self.model.orders.last_order_id()
-                        self._fill_on_a_dead_feed(first, oid, before_start=self.twin.clock + 1 < start)
-                    ids = ids[1:]
+                if start - 1 > self.twin.clock:
+                    # A second before the fallback starts, the feed's own reason still refuses.
+                    self.twin.wait(start - 2 - self.twin.clock)
+                    o = self.send("engine", "liquidate", [first], self.world.liquidators[0])
+                    assert not o.ok and o.reason.startswith("oracle: "), \
+                        f"{first}: liquidate a second before the fallback starts: {o.reason or 'ok'}"
+                    self._count("what-if oracle dies", "refused a second before the fallback")
+                # The first exit runs at start + max(past - 1, 0), or at once if that has passed.
+                self.twin.wait(max(start - 2 + past - self.twin.clock, 0))
                 for pid in ids:
                     self._exit_on_a_dead_feed(pid)
                 self.twin.check()
         finally:
             self.in_what_if = False
 
-    def _fill_on_a_dead_feed(self, pid, oid, before_start):
+    def _fill_on_a_dead_feed(self, pid, oid):
         keeper = self.world.liquidators[0]
-        parties = self.exit_parties(pid, keeper)
         o = self.send("orders", "execute_order", [oid], keeper)
-        if self.accept_trapped(o, parties):
+        if self.accept_trapped(o, self.exit_parties(pid, keeper)):
             return
-        filled = o.ok and o.value[0] == "executed"
-        if before_start:
-            assert not filled, f"{pid}: closed on a dead feed a second before the fallback starts"
-            self._count("what-if oracle dies", "refused a second before the fallback")
-            if not o.ok:         # it waits: a second later it fills
-                o = self.send("orders", "execute_order", [oid], keeper)
-                if self.accept_trapped(o, parties):
-                    return
-                assert o.ok and o.value[0] == "executed", \
-                    f"{pid}: not closed at the last good price: {o.reason or o.value[1]}"
-                self._count("what-if oracle dies", "closed at the last good price")
-            return
-        assert filled, f"{pid}: not closed at the last good price: {o.reason or o.value[1]}"
+        assert o.ok and o.value[0] == "executed", f"{pid}: not closed at the last good price: {o.reason or o.value[1]}"
         self._count("what-if oracle dies", "closed at the last good price")
 
     def _exit_on_a_dead_feed(self, pid):
@@ -473,7 +460,7 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedS
         if not o.ok and self.accept_trapped(o, self.exit_parties(pid, liquidator)):
             return
         assert o.ok, f"{pid}: request_close on a dead feed: {o.reason}"
-        self._fill_on_a_dead_feed(pid, self.model.orders.last_order_id(), before_start=False)
+        self._fill_on_a_dead_feed(pid, self.model.orders.last_order_id())
 
     def _count(self, fn, why):
         self.stats["outcomes"][(fn, why)] = self.stats["outcomes"].get((fn, why), 0) + 1

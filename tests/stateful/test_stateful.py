@@ -63,10 +63,10 @@ FLOOR_EXAMPLES = 100     # the CI profile's; the dev profile's 20 examples are a
 
 # What-if classes (rolled back, so apart from the floors above) a CI-profile
 # run must reach too: the dead-oracle fallback (issue 9, finding 2) at its
-# edge and past it [in process and on anvil: 15 and 9 refused, 229 and 30 closed, 154 and 2
-# liquidated].
+# edge (every time the rule is drawn) and past it [in process and on anvil: 229 and 30
+# closed, 154 and 2 liquidated].
 WHAT_IF_FLOORS = {
-    "a close on a dead feed refused a second before the fallback":
+    "an exit on a dead feed refused a second before the fallback":
         (lambda fn, why: fn == "what-if oracle dies" and why == "refused a second before the fallback", 1),
     "a close at the last good price": (lambda fn, why: why == "closed at the last good price", 5),
     "a liquidation at the last good price": (lambda fn, why: why == "liquidated at the last good price", 1),
