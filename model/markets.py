@@ -103,9 +103,14 @@ def _checked_price(answer: int, updated_at: int, staleness: int, timestamp: int)
     return answer
 
 
+def _positive(ok: bool, answer: int) -> bool:
+    """Twin of markets._positive: an answer a position can take."""
+    return ok and 0 < answer <= MAX_U128
+
+
 def _usable(ok: bool, answer: int, updated_at: int, staleness: int, timestamp: int) -> bool:
     """Twin of markets._usable: a round _checked_price accepts."""
-    return ok and 0 < answer <= MAX_U128 and updated_at + staleness >= timestamp
+    return _positive(ok, answer) and updated_at + staleness >= timestamp
 
 
 def _fallback_price(ok: bool, answer: int, updated_at: int, last: int, staleness: int, timestamp: int) -> int:
@@ -117,7 +122,7 @@ def _fallback_price(ok: bool, answer: int, updated_at: int, last: int, staleness
     if _usable(ok, answer, updated_at, staleness, timestamp):
         return 0
     fallback, since = last & MAX_U128, (last >> 128) + staleness
-    if ok and 0 < answer <= MAX_U128:
+    if _positive(ok, answer):
         fallback, since = answer, updated_at + staleness
     elif ok:
         since = max(since, updated_at)
@@ -264,8 +269,10 @@ class Markets:
         return answer, updated_at
 
     def _trade_price(self, rules, market_id: int, staleness: int, requested_at: int, is_exit: bool) -> int:
-        """A trade's price (_price_after's rule), recorded as the market's last
-        price. An exit (close, liquidation) on a feed with no usable round for
+        """A trade's price: only a round published after the request, checked
+        before the answer (a faulty round the trader never saw makes the
+        order wait, not be cancelled); opens, increases and decreases record
+        it as the market's last price. An exit (close, liquidation) on a feed with no usable round for
         ORACLE_FALLBACK_DELAY takes the last good price instead: the feed's
         own latest answer if positive (only stale), else the last recorded."""
         feed = self._market_state[market_id].feed
@@ -296,7 +303,7 @@ class Markets:
         feed = self._market_state[market_id].feed
         ok, answer, updated_at = self.rules.feed_round(feed)
         last, staleness = self.market_last_price[market_id], self._params(market_id).staleness
-        if not (ok and 0 < answer <= MAX_U128) and not last & MAX_U128:
+        if not _positive(ok, answer) and not last & MAX_U128:
             return None
         # The first time _fallback_price answers, found by bisection over its own rule.
         lo, hi = self.env.timestamp, max(self.env.timestamp, updated_at, last >> 128) + staleness + ORACLE_FALLBACK_DELAY + 1
@@ -306,24 +313,6 @@ class Markets:
             mid = (lo + hi) // 2
             lo, hi = (lo, mid) if _fallback_price(ok, answer, updated_at, last, staleness, mid) else (mid, hi)
         return hi
-
-    def exit_price_ok(self, market_id: int) -> bool:
-        """Model-only: whether a close or liquidation now would get a price
-        (the feed's, or the last good one after the fallback delay)."""
-        try:
-            with self._journal.savepoint():
-                self._trade_price(self.rules, market_id, self._params(market_id).staleness, 0, True)
-        except Revert:
-            return False
-        return True
-
-    def _price_after(self, market_id: int, staleness: int, requested_at: int) -> int:
-        """An order's price: only a round published after its request, checked
-        before the answer (a faulty round the trader never saw makes the
-        order wait, not be cancelled)."""
-        answer, updated_at = self._round(market_id)
-        require(updated_at > requested_at, "engine: no price round after the request")
-        return _checked_price(answer, updated_at, staleness, self.env.timestamp)
 
     def _price(self, market_id: int, staleness: Optional[int] = None) -> int:
         """`staleness` defaults to the market's own, for callers that only ask

@@ -39,10 +39,9 @@ MAX_FEED_DECIMALS: constant(uint256) = 18
 # switch to a feed the owner controls cannot jump the price past traders'
 # margins in one step (the timelock's delay lets them leave first).
 MAX_FEED_MOVE_BPS: constant(uint256) = 500
-# @dev Once a market's feed has given no usable round for this long past
-# its staleness limit (reverting, not positive, stale or out of range),
-# closes and liquidations settle at the last price the engine took from it
-# (_trade_price): a dead oracle must not lock positions, and the LP money
+# @dev Once a market's feed has given no usable round for this long
+# (reverting, not positive, stale or out of range), closes and
+# liquidations settle at its last good price (_fallback_price): a dead oracle must not lock positions, and the LP money
 # reserved for them, for ever (README "Under each fault" says what it
 # risks). Opens, increases, decreases and collateral removal still refuse.
 ORACLE_FALLBACK_DELAY: constant(uint256) = 86_400
@@ -415,6 +414,19 @@ def _feed_round(feed: address) -> (bool, int256, uint256):
 
 @internal
 @pure
+def _positive(ok: bool, answer: int256) -> bool:
+    """
+    @dev Whether a feed answered a price a position can take: positive and
+         within 128 bits.
+    @param ok Whether the feed answered.
+    @param answer The round's answer.
+    @return bool True for such an answer.
+    """
+    return ok and answer > 0 and answer <= convert(risk.MAX_U128, int256)
+
+
+@internal
+@pure
 def _usable(ok: bool, answer: int256, updated_at: uint256, staleness: uint256, timestamp: uint256) -> bool:
     """
     @dev Whether a feed's read is one _checked_price accepts.
@@ -425,7 +437,7 @@ def _usable(ok: bool, answer: int256, updated_at: uint256, staleness: uint256, t
     @param timestamp The block time.
     @return bool True when the round is positive, in range and fresh.
     """
-    return ok and answer > 0 and answer <= convert(risk.MAX_U128, int256) and updated_at + staleness >= timestamp
+    return self._positive(ok, answer) and updated_at + staleness >= timestamp
 
 
 @internal
@@ -452,7 +464,7 @@ def _fallback_price(
         return 0
     fallback: uint256 = last & risk.MAX_U128
     since: uint256 = (last >> 128) + staleness
-    if ok and answer > 0 and answer <= convert(risk.MAX_U128, int256):
+    if self._positive(ok, answer):
         fallback = convert(answer, uint256)
         since = updated_at + staleness
     elif ok:
@@ -467,8 +479,12 @@ def _trade_price(
     rules: address, market_id: uint256, staleness: uint256, requested_at: uint256, is_exit: bool
 ) -> uint256:
     """
-    @dev The price a trade fills at (_price_after's rule), and the round
-         recorded as the market's last price. For an exit (a close or a
+    @dev The price a trade fills at: only a round published after the
+         order was requested, checked before the answer itself, so that a
+         faulty round the trader never saw makes the order wait rather than
+         be cancelled (and its execution fee taken) by whoever executes
+         first. Opens, increases and decreases record the round as the
+         market's last price. For an exit (a close or a
          liquidation) whose feed has had no usable round for
          ORACLE_FALLBACK_DELAY, the last good price instead, whenever the
          order was requested: the feed's latest answer when it is positive
@@ -508,27 +524,6 @@ def _trade_price(
         if recorded != self.market_last_price[market_id]:
             self.market_last_price[market_id] = recorded
     return price
-
-
-@internal
-@view
-def _price_after(market_id: uint256, staleness: uint256, requested_at: uint256) -> uint256:
-    """
-    @dev The price an order fills at: only a round published after the
-         order was requested, checked before the answer itself, so that a
-         faulty round the trader never saw makes the order wait rather
-         than be cancelled (and its execution fee taken) by whoever
-         executes first.
-    @param market_id The market id.
-    @param staleness The oldest answer accepted, in seconds.
-    @param requested_at When the order was requested.
-    @return uint256 The price, in the feed's decimals.
-    """
-    answer: int256 = 0
-    updated_at: uint256 = 0
-    answer, updated_at = self._round(market_id)
-    assert updated_at > requested_at, "engine: no price round after the request"
-    return self._checked_price(answer, updated_at, staleness, block.timestamp)
 
 
 @internal

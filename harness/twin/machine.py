@@ -623,8 +623,7 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedS
         assert o.ok and o.value[0] == "executed", f"{pid} cannot be closed: {o.reason or o.value[1]}"
         if self.model.events_since(mark, "PayoutHeld"):
             # Closed though the token refused the owner: the payout is held (issue 9).
-            key = ("what-if exit" if self.in_what_if else "exit", "closed, the payout held for its owner")
-            self.stats["outcomes"][key] = self.stats["outcomes"].get(key, 0) + 1
+            self._count("what-if exit" if self.in_what_if else "exit", "closed, the payout held for its owner")
 
     def _oracle_ok(self, market_id):
         """Whether the feed will be usable in the next transaction's block."""
