@@ -200,6 +200,11 @@ RULES: public(immutable(address))
 total_reserved: public(uint256)
 
 
+# @dev Tokens in vaults an exit found frozen by the token (a blacklisted
+# vault): settled in the accounting, left in their vaults, nobody's.
+frozen_total: public(uint256)
+
+
 @deploy
 def __init__(
     token: IERC20,
@@ -317,6 +322,39 @@ def _release(slot: uint256, pos: risk.Position):
     self.total_reserved -= risk._reserve(pos.size, pos.max_profit_bps)
 
 
+@internal
+def _pay_exit(position_id: uint256, slot: uint256, a: address, a_amount: uint256, b: address, b_amount: uint256,
+              c: address, c_amount: uint256) -> bool:
+    """
+    @dev Pays an exit out of its vault (a position _release has closed),
+         then sweeps to the pool what is left in it (a donation: the
+         payments are the whole collateral). A vault the token refuses to
+         move from (transfers._frozen) pays nothing: its tokens stay,
+         counted in frozen_total, and its slot is retired.
+    @param position_id The position.
+    @param slot Its vault slot.
+    @param a The first recipient.
+    @param a_amount What it gets.
+    @param b The second recipient.
+    @param b_amount What it gets.
+    @param c The third recipient.
+    @param c_amount What it gets.
+    @return bool False when the vault is frozen.
+    """
+    vault: address = positions._vault(slot)
+    paid: bool = False
+    left: uint256 = 0
+    paid, left = transfers._pay_exit(vault, POOL, INSURANCE, a, a_amount, b, b_amount, c, c_amount)
+    if paid:
+        if left != 0:
+            log transfers.DonationSwept(position_id=position_id, vault=vault, amount=left)
+        return True
+    self.frozen_total += left
+    positions._retire(slot)
+    log transfers.VaultFrozen(position_id=position_id, vault=vault, amount=left)
+    return False
+
+
 # ---------------------------------------------------------------- positions
 
 @external
@@ -363,7 +401,7 @@ def open_position(
     reserved: uint256 = self.total_reserved + risk._reserve(size, max_profit_bps)
     self._check_liquidity(reserved)
 
-    slot: uint256 = positions._take_slot(VAULT_IMPLEMENTATION)
+    slot: uint256 = positions._take_slot(VAULT_IMPLEMENTATION, INSURANCE)
     generation: uint256 = (positions.pos_word0[slot] >> positions.GEN_SHIFT) + 1
     assert generation <= positions.GEN_MASK, "engine: slot generations exhausted"
     pos: risk.Position = risk.Position(
@@ -649,9 +687,9 @@ def close_position(trader: address, position_id: uint256, acceptable_price: uint
     p, index, price = self._market_at(pos.market_id, requested_at, acceptable_price, not pos.is_long, True)
     s: risk.Settlement = risk._settle(pos, price, index, p.close_fee_bps)
     self._release(slot, pos)
-    vault: address = positions._vault(slot)
-    transfers._pay_from_vault(vault, msg.sender, s.to_trader)
-    transfers._pay_from_vault(vault, POOL, s.to_pool)
+    paid: uint256 = s.from_pool
+    if self._pay_exit(position_id, slot, msg.sender, s.to_trader, POOL, s.to_pool, empty(address), 0):
+        paid += s.to_trader
     transfers._pay_from_pool(TOKEN, POOL, msg.sender, s.from_pool)
     cover: uint256 = transfers._cover_bad_debt(TOKEN, INSURANCE, POOL, s.bad_debt)
     log PositionClosed(
@@ -665,7 +703,7 @@ def close_position(trader: address, position_id: uint256, acceptable_price: uint
         bad_debt=s.bad_debt,
         insurance_cover=cover,
     )
-    return s.to_trader + s.from_pool
+    return paid
 
 
 @external
@@ -719,10 +757,7 @@ def liquidate(position_id: uint256):
     insurance_cut: uint256 = remainder * p.insurance_share_bps // risk.BPS
     to_pool: uint256 = pos.collateral - reward - insurance_cut
     self._release(slot, pos)
-    vault: address = positions._vault(slot)
-    transfers._pay_from_vault(vault, msg.sender, reward)
-    transfers._pay_from_vault(vault, INSURANCE, insurance_cut)
-    transfers._pay_from_vault(vault, POOL, to_pool)
+    self._pay_exit(position_id, slot, msg.sender, reward, INSURANCE, insurance_cut, POOL, to_pool)
     cover: uint256 = transfers._cover_bad_debt(TOKEN, INSURANCE, POOL, bad_debt)
     log PositionLiquidated(
         position_id=position_id,

@@ -35,7 +35,7 @@ from .positions import EMPTY_VIEW, GEN_BITS, GEN_MASK, MAX_PAGE, Positions, Posi
 from .risk import (BPS, MAX_U128, Position, Settlement, _average_entry, _borrow_fee, _capped_pnl, _equity, _fee,
                    _liquidation_price, _pnl, _reserve, _settle)
 from .token import Token
-from .transfers import Transfers
+from .transfers import DonationSwept, Transfers, VaultFrozen
 
 
 class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Contract):
@@ -82,6 +82,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         self.SEQUENCER = sequencer_feed
         self.SEQUENCER_GRACE = sequencer_grace
         self.total_reserved = 0
+        self.frozen_total = 0
         self.pool = make_pool(self) if make_pool is not None else None
         self.orders = OrderBook(journal, orders_address, token, self, sequencer_feed, sequencer_grace, execution_fee)
         self.RULES = rules_address
@@ -124,6 +125,24 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         self._add_open_interest(pos.market_id, pos.is_long, pos.size, False)
         self.total_reserved -= _reserve(pos.size, pos.max_profit_bps)
 
+    def _pay_exit(self, position_id: int, slot: int, a: str, a_amount: int, b: str, b_amount: int, c: str,
+                  c_amount: int) -> bool:
+        """An exit's payments out of its vault and the sweep of what is
+        left to the pool (DonationSwept); a vault the token refuses alone
+        pays nothing, its tokens counted in frozen_total and its slot
+        retired (VaultFrozen). False when frozen."""
+        vault = self._vault(slot)
+        paid, left = Transfers._pay_exit(self, vault, self.POOL, self.INSURANCE, a, a_amount, b, b_amount, c,
+                                         c_amount)
+        if paid:
+            if left != 0:
+                self._emit(DonationSwept(position_id, vault, left))
+            return True
+        self.frozen_total += left
+        self._retire(slot)
+        self._emit(VaultFrozen(position_id, vault, left))
+        return False
+
     # ---------------------------------------------------------------- positions
 
     @external
@@ -154,7 +173,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         reserved = self.total_reserved + _reserve(size, max_profit_bps)
         self._check_liquidity(reserved)
 
-        slot = self._take_slot(self.VAULT_IMPLEMENTATION)
+        slot = self._take_slot(self.VAULT_IMPLEMENTATION, self.INSURANCE)
         generation = self._read(slot).generation + 1
         require(generation <= GEN_MASK, "engine: slot generations exhausted")
         self._store_position(slot, Position(), Position(owner=trader, market_id=market_id, is_long=is_long,
@@ -311,20 +330,20 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         to the pool; a shortfall is bad debt, covered by the
         insurance fund as far as it goes, the pool absorbing the rest. Works while paused.
         Returns the Settlement (`to_trader + from_pool` is what the book got for the
-        trader: the contract's uint256 return)."""
+        trader: the contract's uint256 return; `to_trader` is 0 when the vault was
+        frozen, PositionClosed keeping the settlement's)."""
         self._only_orders(sender=sender)
         slot, pos = self._load_owned(position_id, trader)
         p, index, price = self._market_at(pos.market_id, requested_at, acceptable_price, not pos.is_long, True)
         s = _settle(pos, price, index, p.close_fee_bps)
         self._release(slot, pos)
-        vault = self._vault(slot)
-        self._pay_from_vault(vault, sender, s.to_trader)
-        self._pay_from_vault(vault, self.POOL, s.to_pool)
+        frozen = not self._pay_exit(position_id, slot, sender, s.to_trader, self.POOL, s.to_pool, ZERO_ADDRESS, 0)
         self._pay_from_pool(self.token, self.POOL, sender, s.from_pool)
         cover = self._cover_bad_debt(self.token, self.INSURANCE, self.POOL, s.bad_debt)
         self._emit(PositionClosed(position_id, price, s.pnl, s.borrow_fee, s.trading_fee, s.to_trader + s.from_pool,
                                   s.to_pool, s.bad_debt, cover))
-        return s
+        # What the book got, the contract's return: a frozen vault paid it nothing.
+        return replace(s, to_trader=0) if frozen else s
 
     @external
     def liquidate(self, position_id: int, *, sender: str) -> PositionLiquidated:
@@ -362,10 +381,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         insurance_cut = remainder * p.insurance_share_bps // BPS
         to_pool = pos.collateral - reward - insurance_cut
         self._release(slot, pos)
-        vault = self._vault(slot)
-        self._pay_from_vault(vault, sender, reward)
-        self._pay_from_vault(vault, self.INSURANCE, insurance_cut)
-        self._pay_from_vault(vault, self.POOL, to_pool)
+        self._pay_exit(position_id, slot, sender, reward, self.INSURANCE, insurance_cut, self.POOL, to_pool)
         cover = self._cover_bad_debt(self.token, self.INSURANCE, self.POOL, bad_debt)
         event = PositionLiquidated(position_id, sender, price, pnl, borrow_fee, reward, insurance_cut, to_pool,
                                    bad_debt, cover)

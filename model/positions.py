@@ -57,6 +57,12 @@ class VaultCreated(Event):
     vault: str
 
 
+@dataclass(frozen=True, slots=True)
+class VaultRetired(Event):
+    slot: int
+    vault: str
+
+
 def position_id_of(slot: int, generation: int) -> int:
     return (slot << GEN_BITS) | generation
 
@@ -106,14 +112,19 @@ class Positions:
         require(pos.owner == owner, "engine: caller is not the position owner")
         return slot, pos
 
-    def _take_slot(self, implementation: str) -> int:
-        """Recycle the most recently freed vault (LIFO), else create one.
-        `implementation` is what the new vault proxies; the model's vault
-        twin needs none, since its address comes from `_vault`."""
+    def _take_slot(self, implementation: str, insurance: str) -> int:
+        """Recycle the most recently freed vault (LIFO), else create one; a
+        recycled vault the token refuses alone (Vault.frozen) is retired
+        and a new one created. `implementation` is what the new vault
+        proxies; the model's vault twin needs none, since its address comes
+        from `_vault`."""
         slot = self.free_head
         if slot != FREE_END:
             self.free_head = self.free_next[slot]
-            return slot
+            vault = self._vault(slot)
+            if not self._vault_at(vault).frozen(self._vault_at(insurance), sender=self.address):
+                return slot
+            self._emit(VaultRetired(slot, vault))
         slot = self.vault_count + 1
         require(slot + NONCE_BEFORE_VAULTS <= U32, "engine: vault slots exhausted")
         self.vault_count = slot
@@ -144,6 +155,12 @@ class Positions:
         self.free_next[slot] = self.free_head
         self.free_head = slot
         self.open_positions -= 1
+
+    def _retire(self, slot: int) -> None:
+        """Take the slot _release_slot just pushed back off the free stack
+        (an exit found its vault frozen): never used again."""
+        self.free_head = self.free_next[slot]
+        self._emit(VaultRetired(slot, self._vault(slot)))
 
     def _existing_vault(self, slot: int) -> str:
         if slot == 0 or slot > self.vault_count:

@@ -6,7 +6,24 @@ contract's "engine: transfer failed" and "engine: token transfer not exact"
 guard against other tokens (tests/unit/test_token_faults.py) and cannot
 fail here, so the model leaves them out (as pool.py and vault.py do theirs).
 """
+from dataclasses import dataclass
+
+from .events import Event
 from .vault import Vault
+
+
+@dataclass(frozen=True, slots=True)
+class VaultFrozen(Event):
+    position_id: int
+    vault: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class DonationSwept(Event):
+    position_id: int
+    vault: str
+    amount: int
 
 
 class Transfers:
@@ -31,6 +48,14 @@ class Transfers:
         """Out of one vault; nothing is called for a zero amount."""
         if amount != 0:
             self._vault_at(vault).pay(to, amount, sender=self.address)
+
+    def _pay_exit(self, vault: str, pool: str, insurance: str, a: str, a_amount: int, b: str, b_amount: int,
+                  c: str, c_amount: int) -> tuple:
+        """An exit out of its vault in one call (Vault.pay_exit): (paid,
+        swept to the pool) or, for a vault the token refuses alone, (False,
+        what stays frozen)."""
+        return self._vault_at(vault).pay_exit(a, a_amount, b, b_amount, c, c_amount, pool, self._vault_at(insurance),
+                                              sender=self.address)
 
     def _transfer_from(self, token, src: str, to: str, amount: int) -> None:
         """What `src` approved the engine for; nothing moves for a zero amount."""

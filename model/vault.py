@@ -1,7 +1,7 @@
 """Twin of contracts/Vault.vy: one position's collateral (or the insurance
 fund), which only the engine can move."""
 from .journal import Contract, Journal, external
-from .errors import require
+from .errors import Revert, require
 
 
 class Vault(Contract):
@@ -15,4 +15,54 @@ class Vault(Contract):
     @external
     def pay(self, to: str, amount: int, *, sender: str) -> None:
         require(sender == self.ENGINE, "vault: caller is not the engine")
-        self._token.transfer(to, amount, sender=self.address)   # True or a revert: no "vault: transfer failed"
+        self._pay(to, amount)
+
+    def _send(self, to: str, amount: int) -> bool:
+        """A transfer that reports a refusal instead of reverting (the
+        model's tokens return True or revert)."""
+        try:
+            return self._token.transfer(to, amount, sender=self.address)
+        except Revert:
+            return False
+
+    @external
+    def refuses(self, *, sender: str) -> bool:
+        """Whether the token refuses this vault a zero transfer to itself."""
+        return not self._send(self.address, 0)
+
+    @external
+    def frozen(self, control: "Vault", *, sender: str) -> bool:
+        """The token refuses this vault and lets `control` (a vault twin:
+        the insurance vault) move."""
+        if not self._send(self.address, 0):
+            return not control.refuses(sender=self.address)
+        return False
+
+    @external
+    def pay_exit(self, a: str, a_amount: int, b: str, b_amount: int, c: str, c_amount: int, rest_to: str,
+                 control: "Vault", *, sender: str) -> tuple:
+        """(False, balance) and nothing paid when frozen; else the three
+        amounts, then the rest to `rest_to`: (True, rest)."""
+        require(sender == self.ENGINE, "vault: caller is not the engine")
+        if self._try_pay(a, a_amount, control):
+            if self._try_pay(b, b_amount, control):
+                if self._try_pay(c, c_amount, control):
+                    rest = self._token.balanceOf[self.address]
+                    self._pay(rest_to, rest)
+                    return True, rest
+        return False, self._token.balanceOf[self.address]
+
+    def _try_pay(self, to: str, amount: int, control: "Vault") -> bool:
+        """Pays, or False for a frozen vault; another refusal reverts with
+        the token's reason."""
+        if amount == 0 or self._send(to, amount):
+            return True
+        if not self._send(self.address, 0):
+            if not control.refuses(sender=self.address):
+                return False
+        self._pay(to, amount)
+        return True
+
+    def _pay(self, to: str, amount: int) -> None:
+        if amount != 0:
+            self._token.transfer(to, amount, sender=self.address)   # True or a revert: no "vault: transfer failed"

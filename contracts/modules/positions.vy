@@ -9,6 +9,7 @@
         cold slots, not ten. model/positions.py is the Python twin.
 """
 from . import risk
+from ..interfaces import IVault
 
 
 # @dev A position id is (slot << GEN_BITS | generation).
@@ -59,6 +60,13 @@ struct PositionView:
 # @dev Emitted when a slot's vault is created (only the first time the slot
 # is used: recycled slots keep their vault).
 event VaultCreated:
+    slot: indexed(uint256)
+    vault: indexed(address)
+
+
+# @dev Emitted when a slot leaves use for good: its vault is frozen by the
+# token (found so by an exit, or by an open taking it off the free stack).
+event VaultRetired:
     slot: indexed(uint256)
     vault: indexed(address)
 
@@ -212,19 +220,26 @@ def _load_owned(position_id: uint256, owner: address) -> (uint256, risk.Position
 
 
 @internal
-def _take_slot(implementation: address) -> uint256:
+def _take_slot(implementation: address, insurance: address) -> uint256:
     """
     @dev Recycles the most recently freed vault (LIFO), else creates one.
-         A new vault must land on the address _vault computes, which is
-         what lets every trade compute it instead of reading it.
+         A recycled vault the token refuses to move from (a blacklisted
+         vault: Vault.frozen) is retired instead, and a new vault taken:
+         one such vault on top of the free stack cannot make every open
+         revert. A new vault must land on the address _vault computes,
+         which is what lets every trade compute it instead of reading it.
     @param implementation The vault implementation the new vault proxies
            (the engine's VAULT_IMPLEMENTATION immutable).
+    @param insurance The insurance vault (the control of Vault.frozen).
     @return uint256 The slot for the new position.
     """
     slot: uint256 = self.free_head
     if slot != FREE_END:
         self.free_head = self.pos_word1[slot]
-        return slot
+        vault: address = self._vault(slot)
+        if not extcall IVault(vault).frozen(insurance):
+            return slot
+        log VaultRetired(slot=slot, vault=vault)
     slot = self.vault_count + 1
     assert slot + NONCE_BEFORE_VAULTS <= U32, "engine: vault slots exhausted"
     self.vault_count = slot
@@ -250,6 +265,17 @@ def _release_slot(slot: uint256):
     self.pos_word1[slot] = self.free_head
     self.free_head = slot
     self.open_positions -= 1
+
+
+@internal
+def _retire(slot: uint256):
+    """
+    @dev Takes a slot _release_slot has just pushed back off the free
+         stack (an exit found its vault frozen): it is never used again.
+    @param slot The slot on top of the free stack.
+    """
+    self.free_head = self.pos_word1[slot]
+    log VaultRetired(slot=slot, vault=self._vault(slot))
 
 
 @internal

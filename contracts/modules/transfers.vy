@@ -14,6 +14,23 @@ from ethereum.ercs import IERC20
 from ..interfaces import IVault
 
 
+# @dev Emitted when an exit finds its vault frozen by the token (a
+# blacklisted vault): the position is settled without moving the vault's
+# tokens, which stay in it, counted in frozen_total and nobody's.
+event VaultFrozen:
+    position_id: indexed(uint256)
+    vault: indexed(address)
+    amount: uint256
+
+
+# @dev Emitted when an exit finds tokens in its vault beyond the
+# collateral it paid out (sent straight to the vault): they go to the pool.
+event DonationSwept:
+    position_id: indexed(uint256)
+    vault: indexed(address)
+    amount: uint256
+
+
 @internal
 def _pull(token: IERC20, src: address, vault: address, amount: uint256):
     """
@@ -41,6 +58,29 @@ def _pay_from_vault(vault: address, to: address, amount: uint256):
     """
     if amount != 0:
         extcall IVault(vault).pay(to, amount)
+
+
+@internal
+def _pay_exit(vault: address, pool: address, insurance: address, a: address, a_amount: uint256, b: address,
+              b_amount: uint256, c: address, c_amount: uint256) -> (bool, uint256):
+    """
+    @dev Pays an exit out of its vault in one call (Vault.pay_exit): the
+         recipients, then the pool what is left (a donation); or, when the
+         token refuses this vault alone (a blacklisted vault), nothing.
+    @param vault The exiting position's vault.
+    @param pool Where what is left goes.
+    @param insurance The insurance vault: the control that tells a frozen
+           vault from a paused token.
+    @param a The first recipient.
+    @param a_amount What it gets.
+    @param b The second recipient.
+    @param b_amount What it gets.
+    @param c The third recipient.
+    @param c_amount What it gets.
+    @return bool False when the vault is frozen.
+    @return uint256 What was swept to the pool, or what stays frozen.
+    """
+    return extcall IVault(vault).pay_exit(a, a_amount, b, b_amount, c, c_amount, pool, insurance)
 
 
 @internal

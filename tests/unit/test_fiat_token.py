@@ -802,3 +802,131 @@ def test_the_keeper_says_a_paused_or_blacklisting_token_stopped_its_liquidation(
     (words, ids), = one_round()["not_liquidated_now"].items()
     assert ids == [pid] and words.startswith("blacklisted: the token refuses a transfer to or from a blacklisted")
     assert eng.position(pid).is_open is True
+
+
+# ---------------------------------------------------------------- frozen vaults (issue 9, finding 3)
+
+def _vault_of(project, eng, pid):
+    return project.Vault.at(eng.position(pid).vault)
+
+
+def test_a_blacklisted_vault_s_position_closes_in_the_accounting(project, fiat_world, fiat, blacklister, owner, feed,
+                                                                 alice, bob, liquidator, clock):
+    """Issue 9, finding 3: a blacklisted vault froze its position for ever
+    (the close was cancelled with the token's reason) and its reserve
+    locked LP money. Now the close fills: the vault's tokens stay in it,
+    counted in frozen_total and nobody's; the pool still pays the profit;
+    the reserve and open interest are released; the slot is retired, so
+    the next open takes a new vault."""
+    eng, pl, trades = fiat_world
+    orders = project.OrderBook.at(eng.ORDERS())
+    clock.at(1_000)
+    pid = _open(trades, eng, alice)
+    vault = eng.position(pid).vault
+    collateral = eng.position(pid).collateral
+    clock.at(1_005)
+    feed.set_answer(px(2_100), sender=owner)
+    fiat.blacklist(vault, sender=blacklister)
+    alice_before, pool_before = fiat.balanceOf(alice), fiat.balanceOf(pl)
+    receipt = trades.close_position(pid, sender=alice, keeper=liquidator)
+    [closed] = receipt.events.filter(eng.PositionClosed)
+    [frozen] = receipt.events.filter(eng.VaultFrozen)
+    [retired] = receipt.events.filter(eng.VaultRetired)
+    assert not receipt.events.filter(orders.OrderCancelled)
+    assert (frozen.position_id, frozen.vault, frozen.amount) == (pid, vault, collateral)
+    assert (retired.slot, retired.vault) == (pid >> 32, vault)
+    assert fiat.balanceOf(vault) == collateral == eng.frozen_total()
+    assert eng.position(pid).is_open is False and eng.total_reserved() == 0 and eng.open_positions() == 0
+    # The profit came from the pool; the vault's part of the payout is frozen.
+    profit = fiat.balanceOf(alice) - alice_before
+    assert 0 < profit < closed.to_trader - collateral
+    assert pool_before - fiat.balanceOf(pl) == profit + orders.EXECUTION_FEE()
+    _held(orders, fiat)
+    # The retired slot is never taken again.
+    clock.at(1_020)
+    fiat.approve(eng.ORDERS(), MAX_UINT256, sender=bob)
+    fiat.transfer(bob, usd(2_000), sender=alice)
+    new = _open(trades, eng, bob)
+    assert eng.position(new).vault != vault and eng.vault_count() == 2
+    assert fiat.balanceOf(vault) == collateral
+
+
+def test_a_blacklisted_vault_is_liquidated_in_the_accounting(project, fiat_world, fiat, blacklister, owner, feed,
+                                                             alice, liquidator, clock):
+    """The same for a liquidation: it goes through, paying nobody out of
+    the frozen vault (the liquidator earns nothing: the keeper says so),
+    and releases the position's reserve."""
+    eng, pl, trades = fiat_world
+    clock.at(1_000)
+    pid = _open(trades, eng, alice)
+    vault = eng.position(pid).vault
+    collateral = eng.position(pid).collateral
+    clock.at(1_005)
+    feed.set_answer(px(1_880), sender=owner)
+    fiat.blacklist(vault, sender=blacklister)
+    clock.at(1_010)
+    before = fiat.balanceOf(liquidator), fiat.balanceOf(pl), fiat.balanceOf(eng.INSURANCE())
+    receipt = eng.liquidate(pid, sender=liquidator)
+    [frozen] = receipt.events.filter(eng.VaultFrozen)
+    assert (frozen.vault, frozen.amount) == (vault, collateral) and eng.frozen_total() == collateral
+    assert (fiat.balanceOf(liquidator), fiat.balanceOf(pl), fiat.balanceOf(eng.INSURANCE())) == before
+    assert eng.position(pid).is_open is False and eng.total_reserved() == 0
+
+
+def test_a_refused_recipient_is_not_a_frozen_vault(fiat_world, fiat, blacklister, owner, feed, alice, liquidator, clock):
+    """A blacklisted liquidator makes the liquidation revert with the
+    token's reason: only the vault's own refusal freezes it."""
+    eng, _, trades = fiat_world
+    clock.at(1_000)
+    pid = _open(trades, eng, alice)
+    clock.at(1_005)
+    feed.set_answer(px(1_880), sender=owner)
+    fiat.blacklist(liquidator, sender=blacklister)
+    clock.at(1_010)
+    with ape.reverts(BLACKLISTED):
+        eng.liquidate(pid, sender=liquidator)
+    assert eng.position(pid).is_open is True and eng.frozen_total() == 0
+
+
+def test_frozen_tells_a_blacklisted_vault_from_a_paused_token(project, fiat_world, fiat, blacklister, pauser, alice,
+                                                              stranger, clock):
+    """Vault.frozen: the vault refused and the insurance vault (the
+    control) not. A paused token refuses both, and is not a freeze (its
+    actions wait); a blacklisted insurance vault hides a freeze (the exit
+    then reverts with the token's reason)."""
+    eng, _, trades = fiat_world
+    clock.at(1_000)
+    pid = _open(trades, eng, alice)
+    vault = _vault_of(project, eng, pid)
+    insurance = eng.INSURANCE()
+    assert vault.refuses.call(sender=stranger) is False and vault.frozen.call(insurance, sender=stranger) is False
+    fiat.blacklist(vault, sender=blacklister)
+    assert vault.refuses.call(sender=stranger) is True and vault.frozen.call(insurance, sender=stranger) is True
+    fiat.blacklist(insurance, sender=blacklister)
+    assert vault.frozen.call(insurance, sender=stranger) is False
+    fiat.unBlacklist(vault, sender=blacklister)
+    fiat.unBlacklist(insurance, sender=blacklister)
+    fiat.pause(sender=pauser)
+    assert vault.refuses.call(sender=stranger) is True and vault.frozen.call(insurance, sender=stranger) is False
+    with ape.reverts("vault: caller is not the engine"):
+        vault.pay_exit(stranger, 1, stranger, 0, stranger, 0, stranger, insurance, sender=stranger)
+
+
+def test_a_blacklisted_free_vault_is_skipped(project, fiat_world, fiat, blacklister, alice, liquidator, clock):
+    """Issue 9, finding 3: a blacklisted vault on top of the recycled-vault
+    stack made every open revert (LIFO kept retrying it). Now the open
+    retires it and takes a new vault."""
+    eng, _, trades = fiat_world
+    orders = project.OrderBook.at(eng.ORDERS())
+    clock.at(1_000)
+    pid = _open(trades, eng, alice)
+    vault = eng.position(pid).vault
+    trades.close_position(pid, sender=alice, keeper=liquidator)
+    fiat.blacklist(vault, sender=blacklister)
+    receipts = [trades.open_position(1, True, usd(10_000), usd(1_010), sender=alice) for _ in range(2)]
+    assert not any(r.events.filter(orders.OrderCancelled) for r in receipts)
+    [retired] = receipts[0].events.filter(eng.VaultRetired)
+    assert (retired.slot, retired.vault) == (1, vault) and not receipts[1].events.filter(eng.VaultRetired)
+    assert eng.vault_count() == 3 and eng.open_positions() == 2
+    assert vault not in {eng.slot(s).vault for s in (2, 3)}
+    assert fiat.balanceOf(vault) == 0 == eng.frozen_total()

@@ -121,16 +121,23 @@ def test_free_vaults_are_reused_last_in_first_out(trade, engine, alice, bob, car
     assert engine.open_positions() == 4
 
 
-def test_dust_sent_to_a_vault_stays_out_of_the_accounts(trade, engine, token, alice, bob, stranger, pos, open_pos):
-    # Tokens sent straight to a vault are not collateral: settlement only
-    # moves recorded amounts, so the dust stays behind, also once recycled.
+def test_dust_sent_to_a_vault_is_swept_to_the_pool_at_its_exit(trade, engine, token, alice, bob, stranger, pos,
+                                                                open_pos):
+    # Tokens sent straight to a vault are not collateral: settlement pays
+    # the recorded amounts, then the exit sweeps what is left to the pool
+    # (issue 9's donations), so a recycled vault starts empty.
     vault = engine.position(pos).vault
+    pool = engine.POOL()
     token.transfer(vault, 7, sender=stranger)
-    trade.close_position(pos, sender=alice)
-    assert token.balanceOf(vault) == 7
+    before = token.balanceOf(pool)
+    receipt = trade.close_position(pos, sender=alice)
+    [swept] = receipt.events.filter(engine.DonationSwept)
+    assert (swept.position_id, swept.vault, swept.amount) == (pos, vault, 7)
+    [closed] = receipt.events.filter(engine.PositionClosed)
+    assert token.balanceOf(vault) == 0
+    assert closed.pnl == 0 and token.balanceOf(pool) - before == closed.to_pool + 7
     new, _ = open_pos(bob, SIZE, AMOUNT)
-    assert engine.position(new).collateral == usd(1_000)
-    assert token.balanceOf(vault) == usd(1_000) + 7
+    assert engine.position(new).collateral == usd(1_000) == token.balanceOf(vault)
 
 
 def test_slot_generations_run_out_at_2_pow_32(trade, engine, alice, bob, pos, open_pos, poke, snapshot):
