@@ -329,8 +329,10 @@ def _pay_exit(position_id: uint256, slot: uint256, a: address, a_amount: uint256
     @dev Pays an exit out of its vault (a position _release has closed),
          then sweeps to the pool what is left in it (a donation: the
          payments are the whole collateral). A vault the token refuses to
-         move from (transfers._frozen) pays nothing: its tokens stay,
-         counted in frozen_total, and its slot is retired.
+         move from while it lets the insurance vault move (Vault.frozen: a
+         blacklisted vault, not a paused token) pays nothing: its tokens
+         stay, counted in frozen_total, and its slot is retired; the
+         caller counts what it owed the pool as bad debt.
     @param position_id The position.
     @param slot Its vault slot.
     @param a The first recipient.
@@ -670,7 +672,10 @@ def close_position(trader: address, position_id: uint256, acceptable_price: uint
             bankrupt position pays the pool all it holds and the insurance
             fund covers the rest it can. The trader's proceeds go to the
             order book, which pays the receiver the trader named (or holds
-            them, when the token refuses). Only the order book calls it.
+            them, when the token refuses). A vault the token refuses to
+            move from (blacklisted) still closes: its tokens stay frozen in
+            it (VaultFrozen), the pool pays any profit, what the vault owed
+            the pool is bad debt. Only the order book calls it.
     @param trader Who requested the order: the position's owner.
     @param position_id The trader's open position.
     @param acceptable_price The worst price the trader accepts.
@@ -690,6 +695,9 @@ def close_position(trader: address, position_id: uint256, acceptable_price: uint
     paid: uint256 = s.from_pool
     if self._pay_exit(position_id, slot, msg.sender, s.to_trader, POOL, s.to_pool, empty(address), 0):
         paid += s.to_trader
+    else:
+        # What the frozen vault owed the pool is bad debt, covered as any.
+        s.bad_debt += s.to_pool
     transfers._pay_from_pool(TOKEN, POOL, msg.sender, s.from_pool)
     cover: uint256 = transfers._cover_bad_debt(TOKEN, INSURANCE, POOL, s.bad_debt)
     log PositionClosed(
@@ -717,6 +725,9 @@ def liquidate(position_id: uint256):
             fee (at least the market's min_liquidation_reward, at most the
             collateral), the insurance fund its share of what
             is left, the pool the rest. Only this position's vault is touched.
+            A frozen vault (blacklisted by the token) is liquidated all the
+            same, paying nobody: its tokens stay in it (VaultFrozen), what
+            it owed the pool is bad debt.
     @dev The reward is paid from the collateral whatever the equity: a
          reward above the equity becomes bad debt (rest < 0), covered as for
          close. reward <= collateral, remainder <= collateral - reward and
@@ -757,7 +768,8 @@ def liquidate(position_id: uint256):
     insurance_cut: uint256 = remainder * p.insurance_share_bps // risk.BPS
     to_pool: uint256 = pos.collateral - reward - insurance_cut
     self._release(slot, pos)
-    self._pay_exit(position_id, slot, msg.sender, reward, INSURANCE, insurance_cut, POOL, to_pool)
+    if not self._pay_exit(position_id, slot, msg.sender, reward, INSURANCE, insurance_cut, POOL, to_pool):
+        bad_debt += to_pool
     cover: uint256 = transfers._cover_bad_debt(TOKEN, INSURANCE, POOL, bad_debt)
     log PositionLiquidated(
         position_id=position_id,

@@ -338,6 +338,9 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         s = _settle(pos, price, index, p.close_fee_bps)
         self._release(slot, pos)
         frozen = not self._pay_exit(position_id, slot, sender, s.to_trader, self.POOL, s.to_pool, ZERO_ADDRESS, 0)
+        if frozen:
+            # What the frozen vault owed the pool is bad debt, covered as any.
+            s = replace(s, bad_debt=s.bad_debt + s.to_pool)
         self._pay_from_pool(self.token, self.POOL, sender, s.from_pool)
         cover = self._cover_bad_debt(self.token, self.INSURANCE, self.POOL, s.bad_debt)
         self._emit(PositionClosed(position_id, price, s.pnl, s.borrow_fee, s.trading_fee, s.to_trader + s.from_pool,
@@ -381,7 +384,8 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         insurance_cut = remainder * p.insurance_share_bps // BPS
         to_pool = pos.collateral - reward - insurance_cut
         self._release(slot, pos)
-        self._pay_exit(position_id, slot, sender, reward, self.INSURANCE, insurance_cut, self.POOL, to_pool)
+        if not self._pay_exit(position_id, slot, sender, reward, self.INSURANCE, insurance_cut, self.POOL, to_pool):
+            bad_debt += to_pool
         cover = self._cover_bad_debt(self.token, self.INSURANCE, self.POOL, bad_debt)
         event = PositionLiquidated(position_id, sender, price, pnl, borrow_fee, reward, insurance_cut, to_pool,
                                    bad_debt, cover)

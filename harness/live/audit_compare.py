@@ -105,12 +105,13 @@ def compare_state(r: Replayer, state: ChainState, pending_owner: str, report: Re
             flag("balance", "pool", f"LP shares of {lp}", pool.shares.balanceOf[lp], chain_shares[lp], _where(r, "pool"))
 
     # The chain's own invariant, model or not: a vault holds exactly its open
-    # position's collateral, and what was donated into it (a vault pays out
-    # only what the engine accounts, so a donation stays).
+    # position's collateral, what was donated into it since its last exit
+    # (an exit sweeps the rest to the pool), and what an exit found frozen
+    # in it (a vault the token refused: VaultFrozen).
     for view in state.slots:
         slot, vault, is_open, collateral = view[1], view[2], view[3], view[8]
         held = chain_bal.get(vault, 0)
-        accounted = (collateral if is_open else 0) + r.donated.get(vault, 0)
+        accounted = (collateral if is_open else 0) + r.donated.get(vault, 0) + r.frozen.get(vault, 0)
         if held != accounted:
             pid = view[0] if is_open else None
             subject = f"position {pid}" if pid else f"vault slot {slot}"

@@ -99,7 +99,9 @@ class Replayer(Actions):
         self.lost: set = set()                     # positions the model diverged from
         self.skipped: Dict[int, int] = defaultdict(int)
         self.feed_rounds: Dict[str, tuple] = {}    # feed -> (answer, updated_at), from its own log
-        self.donated: Dict[str, int] = defaultdict(int)   # protocol address -> tokens donated into it
+        self.donated: Dict[str, int] = defaultdict(int)   # protocol address -> tokens donated into it, unswept
+        self.frozen: Dict[str, int] = defaultdict(int)    # vault -> tokens an exit found frozen in it
+        self._events_seen = 0                             # how far the model's events were read for those
 
     # ---------------------------------------------------------------- addresses
 
@@ -344,7 +346,22 @@ class Replayer(Actions):
         accruals.clear()
         transfers.clear()
 
+    def _vault_events(self) -> None:
+        """The model's own account of what its exits did with a vault's
+        extra tokens: swept to the pool (no longer a donation there), or
+        found frozen (the vault keeps them all, donations included)."""
+        events = self.journal.events or []
+        for e in events[self._events_seen:]:
+            name = type(e.event).__name__
+            if name == "DonationSwept":
+                self.donated[e.event.vault] -= e.event.amount
+            elif name == "VaultFrozen":
+                self.frozen[e.event.vault] += e.event.amount
+                self.donated[e.event.vault] = 0
+        self._events_seen = len(events)
+
     def _match_transfers(self, log: Log, transfers: List[Log]) -> None:
+        self._vault_events()
         moves = list(self.token.moves)
         self.token.moves = []
         for owner, to, amount in moves:

@@ -293,6 +293,9 @@ def settled_bad_debt(events) -> tuple:
     """(sum bad_debt - insurance_cover, sum insurance_cover, sum insurance_cut,
     position changes) over model events."""
     past, cover, cut, changes = 0, 0, 0, 0
+    # A liquidation that found its vault frozen keeps its settlement in its
+    # event, but its vault paid nobody: no insurance cut arrived.
+    frozen = {e.event.position_id for e in events if type(e.event).__name__ == "VaultFrozen"}
     for e in events:
         name = type(e.event).__name__
         if name in POSITION_EVENTS:
@@ -300,7 +303,7 @@ def settled_bad_debt(events) -> tuple:
         if name in ("PositionClosed", "PositionLiquidated"):
             past += e.event.bad_debt - e.event.insurance_cover
             cover += e.event.insurance_cover
-        if name == "PositionLiquidated":
+        if name == "PositionLiquidated" and e.event.position_id not in frozen:
             cut += e.event.insurance_cut
     return past, cover, cut, changes
 

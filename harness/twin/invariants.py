@@ -34,9 +34,12 @@ class ConservationBreach(InvariantBreach):
 
 
 def check_isolation(step: int, deployment, before: ChainState, after: ChainState,
-                    liquidated_slots: Iterable[int], liquidators: Iterable[str]) -> None:
+                    liquidated_slots: Iterable[int], liquidators: Iterable[str], frozen: Iterable[str] = ()) -> None:
     """Raise IsolationBreach unless only the liquidated slots, their vaults,
-    the liquidators, the pool and the insurance fund changed."""
+    the liquidators, the pool and the insurance fund changed; a liquidated
+    vault is empty afterwards, unless the liquidation found it frozen
+    (`frozen`: then it keeps every token it had)."""
+    frozen = set(frozen)
     slots = set(liquidated_slots)
     vaults = {deployment.vault_address(s) for s in slots}
     allowed = vaults | set(liquidators) | {deployment.pool, deployment.insurance}
@@ -50,7 +53,10 @@ def check_isolation(step: int, deployment, before: ChainState, after: ChainState
                                         f"  before: {b}\n  after:  {a}")
     for s in sorted(slots):
         vault = deployment.vault_address(s)
-        if after.balances.get(vault, 0) != 0:
+        if vault in frozen:
+            if after.balances.get(vault, 0) != before.balances.get(vault, 0):
+                raise IsolationBreach(step, f"slot {s}'s frozen vault paid out in its liquidation")
+        elif after.balances.get(vault, 0) != 0:
             raise IsolationBreach(step, f"slot {s}'s vault still holds {after.balances[vault]} after liquidation")
         if after.slots[s - 1][3]:
             raise IsolationBreach(step, f"slot {s} is still open after its liquidation")
@@ -100,15 +106,22 @@ def check_governance_untouched(step: int, what: str, before: ChainState, after: 
                                          f"{before.balances.get(holder, 0)} -> {value}")
 
 
-def check_conservation(step: int, deployment, state: ChainState) -> None:
-    """Every vault holds exactly its position's collateral, and every token
+def check_conservation(step: int, deployment, state: ChainState, frozen_total: int = 0) -> None:
+    """Every open position's vault holds exactly its collateral, the closed
+    slots' vaults together exactly what exits found frozen (Engine.frozen_total:
+    a retired vault keeps what the token would not let it pay; a free vault
+    holds nothing, an exit sweeping what was sent to it), and every token
     minted is held by someone tracked: cheap on a state already read."""
+    closed = 0
     for s in state.slots:
         vault, is_open, collateral = s[2], s[3], s[8]
-        expected = collateral if is_open else 0
-        if state.balances.get(vault, 0) != expected:
+        if not is_open:
+            closed += state.balances.get(vault, 0)
+        elif state.balances.get(vault, 0) != collateral:
             raise ConservationBreach(step, f"vault of slot {s[1]} holds {state.balances.get(vault, 0)}, "
-                                        f"its position says {expected}")
+                                        f"its position says {collateral}")
+    if closed != frozen_total:
+        raise ConservationBreach(step, f"closed slots' vaults hold {closed}, frozen_total is {frozen_total}")
     total = sum(state.balances.values())
     if total != state.total_supply:
         raise ConservationBreach(step, f"tokens not conserved: holders have {total}, supply is {state.total_supply}")

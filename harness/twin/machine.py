@@ -102,6 +102,8 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedS
                                self.twin.read_chain(), one)
         if outcome.ok and self.attackers_on:
             self.check_fills(mark)
+        if outcome.ok:
+            self.count_vault_events(mark)
         # Which actions succeed and which revert, and why: a machine whose
         # opens all revert would agree with the model and prove little.
         # The token's own calls by name (the engine has a pause too).
@@ -318,15 +320,18 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedS
         # What Lens.health says of it first, flags and all (boundaries.py).
         self._compare_health(pid)
         before = self.twin.read_chain()
+        mark = self.model.events_mark()
         outcome = self.send("engine", "liquidate", [pid], liquidator)
         if outcome.ok:
-            self._check_isolation(pid, liquidator, before, self.twin.read_chain())
+            self._check_isolation(pid, liquidator, before, self.twin.read_chain(), mark)
 
-    def _check_isolation(self, pid, liquidator, before, after):
+    def _check_isolation(self, pid, liquidator, before, after, mark):
         """A liquidation moves tokens only between the liquidated vault, the
         liquidator, the pool and the insurance fund, and leaves every other
-        position exactly as it was (invariants.py, as the drills check it)."""
-        check_isolation(self.twin.step, self.twin.deployment, before, after, {pid >> 32}, {liquidator})
+        position exactly as it was (invariants.py, as the drills check it);
+        a vault it found frozen keeps its tokens."""
+        frozen = [e.event.vault for e in self.model.events_since(mark, "VaultFrozen")]
+        check_isolation(self.twin.step, self.twin.deployment, before, after, {pid >> 32}, {liquidator}, frozen)
 
     # ---------------------------------------------------------------- LPs
 
@@ -624,6 +629,9 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedS
         if self.model.events_since(mark, "PayoutHeld"):
             # Closed though the token refused the owner: the payout is held (issue 9).
             self._count("what-if exit" if self.in_what_if else "exit", "closed, the payout held for its owner")
+        if self.model.events_since(mark, "VaultFrozen"):
+            # Closed though the token refused the vault: settled frozen (issue 9).
+            self._count("what-if exit" if self.in_what_if else "exit", "closed, its vault frozen")
 
     def _oracle_ok(self, market_id):
         """Whether the feed will be usable in the next transaction's block."""
@@ -648,9 +656,13 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedS
             raise
         self.checked += 1
         d = self.twin.deployment
-        # Each vault holds exactly its position's collateral, a free vault
-        # nothing; every token minted is held by someone we track.
-        check_conservation(self.twin.step, d, state)
+        # Each vault holds exactly its position's collateral, the closed
+        # ones together what exits left frozen; every token minted is held
+        # by someone we track.
+        frozen_total = self.twin.chain.call(d.engine, "Engine", "frozen_total", [])
+        assert frozen_total == self.engine.frozen_total, \
+            f"frozen_total {frozen_total} on chain, {self.engine.frozen_total} in the model"
+        check_conservation(self.twin.step, d, state, frozen_total)
         # The pool's cash (escrowed deposits aside) covers every open
         # position's capped maximum profit, and the escrow is all there.
         pool_assets, total_reserved = state.totals[0], state.totals[2]

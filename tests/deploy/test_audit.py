@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from web3.logs import DISCARD
 
 from harness.chains.artifacts import artifact, storage_slot
 from harness.chains.contracts import hashmap_slot
@@ -195,6 +196,26 @@ def test_tokens_sent_straight_into_a_vault(chain):
     assert (gift.subject, gift.address, gift.sender, gift.amount) == (f"position {pid}", vault, donor, 123 * USDC)
     assert gift.tx == receipt.transactionHash.to_0x_hex() and gift.block == receipt.blockNumber
     assert "donations 1" in report.render() and "123.000000 USDC" in report.render()
+
+
+def test_a_donation_swept_at_the_exit_is_no_discrepancy(chain):
+    """Issue 9: the close sweeps what was sent straight into its vault to
+    the pool (DonationSwept); the audit reports the donation, and the
+    vault's emptying, the model's too, as no discrepancy."""
+    pid = chain["played"]["open"][2]
+    owner = chain["played"]["owners"][pid]
+    d = activity.Devnet(chain["anvil"].url, chain["manifest"])
+    vault = d.vault_of(pid)
+    donor = chain["played"]["traders"][0]
+    send(chain, "MockUSDC", d.token.address, "transfer", [vault, 7 * USDC], donor)
+    is_long = d.engine.functions.position(pid).call()[6]
+    receipt = d.trade(d.orders.functions.request_close(pid, 0 if is_long else 2**128 - 1), owner, donor)
+    (swept,) = d.engine.events.DonationSwept().process_receipt(receipt, errors=DISCARD)
+    assert (swept.args.vault, swept.args.amount) == (vault, 7 * USDC)
+    assert d.token.functions.balanceOf(vault).call() == 0
+    report = audit(chain)
+    assert report.ok, report.render()
+    assert [(g.address, g.amount) for g in report.donations] == [(vault, 7 * USDC)]
 
 
 def test_tokens_sent_into_a_free_vault_slot_and_the_pool(chain):

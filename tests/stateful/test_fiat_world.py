@@ -4,11 +4,11 @@ traders, LPs, liquidators, vaults and (rarely) the pool, insurance fund and
 book, and pauses the token (harness/twin/token_faults.py, issue 9).
 
 Model and chain agree at every step, the token's own state included. What
-the token traps today (issue 9's findings 3 and 4, README "Under each
-fault") is accepted by the exit what-ifs only when the token's state
-explains it, and counted; this test demands that the faults were reached
-and that they trapped something, so the class is seen to empty when
-issue 9's exits stop being trapped.
+the token can still trap (a paused token; a blacklisted book, pool,
+insurance fund or keeper: README "Under each fault") is accepted by the
+exit what-ifs only when the token's state explains it, and counted; a
+blacklisted owner's or vault's exit must go through. This test demands
+that each fault was reached, and each of issue 9's ways out taken.
 """
 import pytest
 from hypothesis import settings
@@ -59,3 +59,11 @@ def test_model_and_chain_agree_with_a_fiat_token(networks, accounts):
     assert _count(stats, "exit", lambda w: w == held) + _count(stats, "what-if exit", lambda w: w == held) > 0, \
         "no close of a blacklisted owner filled with its payout held"
     assert _count(stats, "claim", ok) > 0, "no held payout was claimed"
+    # A blacklisted vault's exit is settled frozen; an open retires a
+    # blacklisted free vault instead of reverting on it (issue 9, finding 3).
+    assert _count(stats, "VaultFrozen") + _count(stats, "what-if VaultFrozen") > 0, \
+        "no exit found its vault frozen"
+    skipped = "an open skipped a frozen vault"
+    assert _count(stats, "VaultRetired", lambda w: w == skipped) + \
+        _count(stats, "what-if VaultRetired", lambda w: w == skipped) > 0, "no open retired a frozen free vault"
+    assert _count(stats, "what-if DonationSwept") > 0, "no exit swept a donation from its vault"

@@ -841,6 +841,9 @@ def test_a_blacklisted_vault_s_position_closes_in_the_accounting(project, fiat_w
     profit = fiat.balanceOf(alice) - alice_before
     assert 0 < profit < closed.to_trader - collateral
     assert pool_before - fiat.balanceOf(pl) == profit + orders.EXECUTION_FEE()
+    # In profit the vault owed the pool nothing (the fees come off the
+    # pool's payment), so nothing became bad debt.
+    assert closed.bad_debt == closed.to_pool == 0
     _held(orders, fiat)
     # The retired slot is never taken again.
     clock.at(1_020)
@@ -868,7 +871,9 @@ def test_a_blacklisted_vault_is_liquidated_in_the_accounting(project, fiat_world
     before = fiat.balanceOf(liquidator), fiat.balanceOf(pl), fiat.balanceOf(eng.INSURANCE())
     receipt = eng.liquidate(pid, sender=liquidator)
     [frozen] = receipt.events.filter(eng.VaultFrozen)
+    [liquidated] = receipt.events.filter(eng.PositionLiquidated)
     assert (frozen.vault, frozen.amount) == (vault, collateral) and eng.frozen_total() == collateral
+    assert liquidated.bad_debt >= liquidated.to_pool > 0
     assert (fiat.balanceOf(liquidator), fiat.balanceOf(pl), fiat.balanceOf(eng.INSURANCE())) == before
     assert eng.position(pid).is_open is False and eng.total_reserved() == 0
 
