@@ -352,7 +352,7 @@ def _pay_exit(position_id: uint256, slot: uint256, a: address, a_amount: uint256
             log transfers.DonationSwept(position_id=position_id, vault=vault, amount=left)
         return True
     self.frozen_total += left
-    positions._retire(slot)
+    positions._retire(slot, vault)
     log transfers.VaultFrozen(position_id=position_id, vault=vault, amount=left)
     return False
 
@@ -726,8 +726,9 @@ def liquidate(position_id: uint256):
             collateral), the insurance fund its share of what
             is left, the pool the rest. Only this position's vault is touched.
             A frozen vault (blacklisted by the token) is liquidated all the
-            same, paying nobody: its tokens stay in it (VaultFrozen), what
-            it owed the pool is bad debt.
+            same: its tokens stay in it (VaultFrozen), the pool advances the
+            liquidator's reward, and that and what the vault owed the pool
+            are bad debt.
     @dev The reward is paid from the collateral whatever the equity: a
          reward above the equity becomes bad debt (rest < 0), covered as for
          close. reward <= collateral, remainder <= collateral - reward and
@@ -769,7 +770,11 @@ def liquidate(position_id: uint256):
     to_pool: uint256 = pos.collateral - reward - insurance_cut
     self._release(slot, pos)
     if not self._pay_exit(position_id, slot, msg.sender, reward, INSURANCE, insurance_cut, POOL, to_pool):
-        bad_debt += to_pool
+        # The pool advances the liquidator's reward (no keeper would
+        # otherwise end a frozen position, and its reserve stays locked);
+        # that and what the vault owed the pool are bad debt, covered as any.
+        bad_debt = unsafe_add(bad_debt, unsafe_add(to_pool, reward))   # bad debt < 2**129, the rest <= collateral
+        transfers._pay_from_pool(TOKEN, POOL, msg.sender, reward)
     cover: uint256 = transfers._cover_bad_debt(TOKEN, INSURANCE, POOL, bad_debt)
     log PositionLiquidated(
         position_id=position_id,

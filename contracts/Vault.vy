@@ -105,12 +105,18 @@ def pay_exit(a: address, a_amount: uint256, b: address, b_amount: uint256, c: ad
     @return uint256 What went to `rest_to`, or, frozen, this vault's balance.
     """
     assert msg.sender == ENGINE, "vault: caller is not the engine"
+    paid: uint256 = 0
     if self._try_pay(a, a_amount, control):
+        paid = a_amount
         if self._try_pay(b, b_amount, control):
+            paid += b_amount
             if self._try_pay(c, c_amount, control):
                 rest: uint256 = staticcall TOKEN.balanceOf(self)
                 self._pay(rest_to, rest)
                 return True, rest
+    # A token that froze this vault between two payments (none known can)
+    # would leave the exit part paid, which the engine cannot account.
+    assert paid == 0, "vault: frozen during the exit"
     return False, staticcall TOKEN.balanceOf(self)
 
 

@@ -139,7 +139,7 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
                 self._emit(DonationSwept(position_id, vault, left))
             return True
         self.frozen_total += left
-        self._retire(slot)
+        self._retire(slot, vault)
         self._emit(VaultFrozen(position_id, vault, left))
         return False
 
@@ -385,7 +385,9 @@ class Engine(Ownable2Step, Guardian, Markets, Positions, Exposure, Transfers, Co
         to_pool = pos.collateral - reward - insurance_cut
         self._release(slot, pos)
         if not self._pay_exit(position_id, slot, sender, reward, self.INSURANCE, insurance_cut, self.POOL, to_pool):
-            bad_debt += to_pool
+            # The pool advances the reward; that and the vault's debt to the pool are bad debt.
+            bad_debt += to_pool + reward
+            self._pay_from_pool(self.token, self.POOL, sender, reward)
         cover = self._cover_bad_debt(self.token, self.INSURANCE, self.POOL, bad_debt)
         event = PositionLiquidated(position_id, sender, price, pnl, borrow_fee, reward, insurance_cut, to_pool,
                                    bad_debt, cover)

@@ -156,11 +156,11 @@ class Positions:
         self.free_head = slot
         self.open_positions -= 1
 
-    def _retire(self, slot: int) -> None:
+    def _retire(self, slot: int, vault: str) -> None:
         """Take the slot _release_slot just pushed back off the free stack
         (an exit found its vault frozen): never used again."""
         self.free_head = self.free_next[slot]
-        self._emit(VaultRetired(slot, self._vault(slot)))
+        self._emit(VaultRetired(slot, vault))
 
     def _existing_vault(self, slot: int) -> str:
         if slot == 0 or slot > self.vault_count:

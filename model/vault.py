@@ -44,12 +44,16 @@ class Vault(Contract):
         """(False, balance) and nothing paid when frozen; else the three
         amounts, then the rest to `rest_to`: (True, rest)."""
         require(sender == self.ENGINE, "vault: caller is not the engine")
+        paid = 0
         if self._try_pay(a, a_amount, control):
+            paid = a_amount
             if self._try_pay(b, b_amount, control):
+                paid += b_amount
                 if self._try_pay(c, c_amount, control):
                     rest = self._token.balanceOf[self.address]
                     self._pay(rest_to, rest)
                     return True, rest
+        require(paid == 0, "vault: frozen during the exit")
         return False, self._token.balanceOf[self.address]
 
     def _try_pay(self, to: str, amount: int, control: "Vault") -> bool:

@@ -268,14 +268,15 @@ def _release_slot(slot: uint256):
 
 
 @internal
-def _retire(slot: uint256):
+def _retire(slot: uint256, vault: address):
     """
     @dev Takes a slot _release_slot has just pushed back off the free
          stack (an exit found its vault frozen): it is never used again.
     @param slot The slot on top of the free stack.
+    @param vault Its vault (the caller has it at hand).
     """
     self.free_head = self.pos_word1[slot]
-    log VaultRetired(slot=slot, vault=self._vault(slot))
+    log VaultRetired(slot=slot, vault=vault)
 
 
 @internal

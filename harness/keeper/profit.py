@@ -15,22 +15,15 @@ from ..chains.artifacts import artifact
 from ..chains.rpc import RpcError
 
 UNPROFITABLE = "keeper: reward below gas cost"
-# The liquidation would settle a vault the token refuses (VaultFrozen): its
-# event names a reward the frozen vault never pays.
-FROZEN = "keeper: the position's vault is frozen by the token"
-
-
-def _topic(abi) -> str:
-    from eth_utils import keccak
-
-    return "0x" + keccak(text=f"{abi['name']}({','.join(i['type'] for i in abi['inputs'])})").hex()
 
 
 def _event_layout():
-    events = {e["name"]: e for e in artifact("Engine")["abi"] if e.get("type") == "event"}
-    abi = events["PositionLiquidated"]
+    from eth_utils import keccak
+
+    (abi,) = [e for e in artifact("Engine")["abi"] if e.get("type") == "event" and e["name"] == "PositionLiquidated"]
+    signature = f"PositionLiquidated({','.join(i['type'] for i in abi['inputs'])})"
     data_fields = [i["name"] for i in abi["inputs"] if not i["indexed"]]
-    return _topic(abi), data_fields.index("reward"), _topic(events["VaultFrozen"])
+    return "0x" + keccak(text=signature).hex(), data_fields.index("reward")
 
 
 class RewardCheck:
@@ -45,7 +38,7 @@ class RewardCheck:
         self.token_decimals = token_decimals
         self.log = log
         self.off = False
-        self.topic, self.reward_word, self.frozen_topic = _event_layout()
+        self.topic, self.reward_word = _event_layout()
         self.last = {}
 
     def refusal(self, position_id: int, sender: str) -> Optional[str]:
@@ -65,12 +58,9 @@ class RewardCheck:
         logs = [entry for entry in result["logs"] if entry["topics"][0].lower() == self.topic]
         if not logs:
             return None
-        frozen = any(entry["topics"][0].lower() == self.frozen_topic for entry in result["logs"])
         data = bytes.fromhex(logs[0]["data"][2:])
-        reward = 0 if frozen else int.from_bytes(data[32 * self.reward_word: 32 * (self.reward_word + 1)], "big")
+        reward = int.from_bytes(data[32 * self.reward_word: 32 * (self.reward_word + 1)], "big")
         gas = int(result["gasUsed"], 16)
         cost = gas * gas_price * self.coin_price * 10**self.token_decimals / 10**18
         self.last[position_id] = {"reward": reward, "gas": gas, "gas_price": gas_price, "cost": int(cost)}
-        if frozen:
-            return FROZEN
         return UNPROFITABLE if reward < cost else None

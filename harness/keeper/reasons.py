@@ -11,7 +11,7 @@ whether the keeper saw it coming or the transaction hit it.
 from typing import Optional
 
 from .keeper import HEALTHY, NOT_OPEN
-from .profit import FROZEN, UNPROFITABLE
+from .profit import UNPROFITABLE
 
 WORDS = {
     HEALTHY: "healthy: equity is above maintenance margin at the current price",
@@ -30,9 +30,6 @@ WORDS = {
     "Blacklistable: account is blacklisted":
         "blacklisted: the token refuses a transfer to or from a blacklisted address (this keeper's, or the "
         "pool's, order book's or insurance fund's); if it is the keeper's, run it from another account",
-    FROZEN: "vault frozen: the token refuses this position's vault (blacklisted); liquidating it settles it frozen "
-            "and pays no reward, so it is not sent (with --coin-price); liquidating it anyway releases its reserve "
-            "to the LPs",
     UNPROFITABLE: "reward below gas cost: the liquidation, simulated on the node, would pay less than its gas "
                   "at --coin-price; not sent, checked again every round",
 }

@@ -260,30 +260,3 @@ def test_standalone_executor_reads_pending_work_from_the_chain_and_says_why_it_w
     (e,) = ex.run()
     assert (e.outcome, e.message) == ("waits", f"order {oid} waits: no price round after its request yet")
 
-
-def test_the_reward_check_pays_nothing_for_a_frozen_vault():
-    """A liquidation that settles a frozen vault (VaultFrozen in the
-    simulation's logs) states a reward its vault never pays: the check
-    reads 0 and refuses it in words, however cheap the gas."""
-    from harness.keeper.profit import FROZEN, RewardCheck
-    from harness.keeper.reasons import explain
-
-    reward = 500 * 10**6
-    check = RewardCheck(lambda *a: None, "0x" + "11" * 20, lambda p: b"", 0)
-    words = [0] * 10
-    words[check.reward_word] = reward
-    liquidated = {"topics": [check.topic], "data": "0x" + b"".join(w.to_bytes(32, "big") for w in words).hex()}
-    frozen = {"topics": [check.frozen_topic], "data": "0x" + (7).to_bytes(32, "big").hex()}
-
-    def node(logs):
-        def request(method, params):
-            if method == "eth_gasPrice":
-                return "0x0"
-            return [{"calls": [{"status": "0x1", "gasUsed": hex(140_000), "logs": logs}]}]
-        return request
-
-    check.request = node([liquidated])
-    assert check.refusal(5, "0x" + "22" * 20) is None and check.last[5]["reward"] == reward
-    check.request = node([frozen, liquidated])
-    assert check.refusal(5, "0x" + "22" * 20) == FROZEN and check.last[5]["reward"] == 0
-    assert explain(FROZEN).startswith("vault frozen: the token refuses this position's vault")

@@ -125,9 +125,40 @@ def test_lens_reads_token_and_share_balances():
         w.p.lens.balances("no contract", [ALICE])
 
 
+def test_a_vault_frozen_between_two_payments_reverts_the_exit():
+    """Vault.pay_exit's last guard: a token that froze a vault after its
+    first payment (none known can: USDC's blacklist is not a hook) would
+    leave the exit part paid, which the engine cannot account; refused."""
+    from model.errors import Revert
+    from model.journal import Journal
+    from model.vault import Vault
+
+    class FreezesAfterOnePayment:
+        address = "0xtoken"
+
+        def __init__(self):
+            self.balanceOf = {"0xvault": 10, "0xinsurance": 0}
+            self.paid = 0
+
+        def transfer(self, to, amount, *, sender):
+            if sender == "0xvault" and self.paid:
+                raise Revert("Blacklistable: account is blacklisted")
+            self.paid += amount
+            self.balanceOf[sender] -= amount
+            return True
+
+    token, j = FreezesAfterOnePayment(), Journal()
+    vault, insurance = (Vault(j, a, "0xengine", token) for a in ("0xvault", "0xinsurance"))
+    with pytest.raises(Revert, match="vault: frozen during the exit"):
+        vault.pay_exit("0xa", 4, "0xb", 6, "0xc", 0, "0xpool", insurance, sender="0xengine")
+    # Frozen before anything moved, the exit settles frozen: nothing paid, the balance reported.
+    token.paid = 1
+    assert vault.pay_exit("0xa", 4, "0xb", 6, "0xc", 0, "0xpool", insurance, sender="0xengine") == (False, 6)
+
+
 ENGINE_MODULES = ("engine.py", "risk.py", "positions.py", "markets.py", "transfers.py", "guardian.py", "pool.py")
 # Reached by tests in this module rather than test_reverts' tables.
-COVERED_HERE = {"engine: vault slots exhausted", "vault: caller is not the engine"}
+COVERED_HERE = {"engine: vault slots exhausted", "vault: caller is not the engine", "vault: frozen during the exit"}
 
 
 def test_every_reason_in_the_engine_modules_is_covered():

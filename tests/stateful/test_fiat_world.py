@@ -61,9 +61,9 @@ def test_model_and_chain_agree_with_a_fiat_token(networks, accounts):
     assert _count(stats, "claim", ok) > 0, "no held payout was claimed"
     # A blacklisted vault's exit is settled frozen; an open retires a
     # blacklisted free vault instead of reverting on it (issue 9, finding 3).
+    # (The donation sweep is floored in the standard world, test_stateful.py.)
     assert _count(stats, "VaultFrozen") + _count(stats, "what-if VaultFrozen") > 0, \
         "no exit found its vault frozen"
     skipped = "an open skipped a frozen vault"
     assert _count(stats, "VaultRetired", lambda w: w == skipped) + \
         _count(stats, "what-if VaultRetired", lambda w: w == skipped) > 0, "no open retired a frozen free vault"
-    assert _count(stats, "what-if DonationSwept") > 0, "no exit swept a donation from its vault"

@@ -71,6 +71,8 @@ WHAT_IF_FLOORS = {
         (lambda fn, why: fn == "what-if oracle dies" and why == "refused a second before the fallback", 1),
     "a close at the last good price": (lambda fn, why: why == "closed at the last good price", 5),
     "a liquidation at the last good price": (lambda fn, why: why == "liquidated at the last good price", 1),
+    # Issue 9's donations: an exit sweeps what was sent straight to its vault.
+    "an exit that swept a vault's donation": (lambda fn, why: fn == "what-if DonationSwept", 5),
 }
 
 

@@ -857,8 +857,10 @@ def test_a_blacklisted_vault_s_position_closes_in_the_accounting(project, fiat_w
 def test_a_blacklisted_vault_is_liquidated_in_the_accounting(project, fiat_world, fiat, blacklister, owner, feed,
                                                              alice, liquidator, clock):
     """The same for a liquidation: it goes through, paying nobody out of
-    the frozen vault (the liquidator earns nothing: the keeper says so),
-    and releases the position's reserve."""
+    the frozen vault, and releases the position's reserve. The pool
+    advances the liquidator's reward (else no keeper is paid to end a
+    frozen position, whose owner would keep a free option on the LPs);
+    that and what the vault owed the pool are bad debt."""
     eng, pl, trades = fiat_world
     clock.at(1_000)
     pid = _open(trades, eng, alice)
@@ -871,10 +873,12 @@ def test_a_blacklisted_vault_is_liquidated_in_the_accounting(project, fiat_world
     before = fiat.balanceOf(liquidator), fiat.balanceOf(pl), fiat.balanceOf(eng.INSURANCE())
     receipt = eng.liquidate(pid, sender=liquidator)
     [frozen] = receipt.events.filter(eng.VaultFrozen)
-    [liquidated] = receipt.events.filter(eng.PositionLiquidated)
     assert (frozen.vault, frozen.amount) == (vault, collateral) and eng.frozen_total() == collateral
-    assert liquidated.bad_debt >= liquidated.to_pool > 0
-    assert (fiat.balanceOf(liquidator), fiat.balanceOf(pl), fiat.balanceOf(eng.INSURANCE())) == before
+    [liquidated] = receipt.events.filter(eng.PositionLiquidated)
+    assert liquidated.reward > 0 and liquidated.insurance_cover == 0       # the fund is empty here
+    assert (fiat.balanceOf(liquidator) - before[0], before[1] - fiat.balanceOf(pl)) == (liquidated.reward,) * 2
+    assert fiat.balanceOf(eng.INSURANCE()) == before[2]
+    assert liquidated.bad_debt >= liquidated.to_pool + liquidated.reward
     assert eng.position(pid).is_open is False and eng.total_reserved() == 0
 
 
