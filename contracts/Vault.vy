@@ -134,6 +134,8 @@ def _try_pay(to: address, amount: uint256, control: address) -> bool:
     """
     if amount == 0 or self._send(to, amount):
         return True
+    # frozen(control), written out: sharing it through an internal
+    # function measured 107 more gas on every open in a recycled vault.
     if not self._send(self, 0):
         if not extcall IVault(control).refuses():
             return False

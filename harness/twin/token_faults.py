@@ -197,19 +197,25 @@ class TokenFaultRules:
         vault = self.engine.vaults(pid >> 32)
         if not self.model.token.isBlacklisted[vault]:
             self.send("token", "blacklist", [vault], self.twin.issuer)
-        if pid in self._liquidatable():
-            liquidator = self.world.liquidators[0]
-            o = self.send("engine", "liquidate", [pid], liquidator)
-            assert o.ok or self.accept_trapped(o, self.exit_parties(pid, liquidator)), \
-                f"{pid}, its vault blacklisted, is liquidatable but liquidate reverts: {o.reason}"
-        elif self._oracle_ok(self.engine.position(pid).market_id):
-            self._close_now(pid)
+        self._exit_now(pid)
         # And the same issuer then blacklists the vault on top of the free
         # stack, before the next open (drawn on its own, that rule was
         # reached once in some CI-profile runs).
         if self.engine.free_head != FREE_END and not self.model.token.paused:
             self.an_open_after_a_free_vault_is_blacklisted(pick % 5, sorted(MARKETS)[pick % len(MARKETS)],
                                                            bool(pick & 1))
+
+    def _exit_now(self, pid):
+        """Liquidated when it is liquidatable (which must go through, or be
+        trapped by the token's state), else closed by its owner when its
+        feed is usable (_close_now)."""
+        if pid in self._liquidatable():
+            liquidator = self.world.liquidators[0]
+            o = self.send("engine", "liquidate", [pid], liquidator)
+            assert o.ok or self.accept_trapped(o, self.exit_parties(pid, liquidator)), \
+                f"{pid} is liquidatable but liquidate reverts: {o.reason}"
+        elif self._oracle_ok(self.engine.position(pid).market_id):
+            self._close_now(pid)
 
     @precondition(lambda self: _fiat(self) and not self.model.token.paused and self.engine.free_head != FREE_END)
     @rule(trader=st.integers(0, 4), symbol=st.sampled_from(sorted(MARKETS)), is_long=st.booleans())
@@ -274,10 +280,7 @@ class TokenFaultRules:
                 if not r.ok:
                     return
                 mark = self.model.events_mark()
-                if pid in self._liquidatable():
-                    self.send("engine", "liquidate", [pid], self.world.liquidators[0])
-                elif self._oracle_ok(self.engine.position(pid).market_id):
-                    self._close_now(pid)
+                self._exit_now(pid)
                 if not self.engine.position(pid).is_open:
                     swept = self.model.events_since(mark, "DonationSwept", "VaultFrozen")
                     assert [type(e.event).__name__ for e in swept] in (["DonationSwept"], ["VaultFrozen"]), \

@@ -810,6 +810,19 @@ def _vault_of(project, eng, pid):
     return project.Vault.at(eng.position(pid).vault)
 
 
+def _open_then_freeze(fiat_world, fiat, blacklister, owner, feed, trader, clock, price):
+    """The trader's position, then a new price round and its vault
+    blacklisted: (position id, vault, collateral)."""
+    eng, _, trades = fiat_world
+    clock.at(1_000)
+    pid = _open(trades, eng, trader)
+    vault, collateral = eng.position(pid).vault, eng.position(pid).collateral
+    clock.at(1_005)
+    feed.set_answer(price, sender=owner)
+    fiat.blacklist(vault, sender=blacklister)
+    return pid, vault, collateral
+
+
 def test_a_blacklisted_vault_s_position_closes_in_the_accounting(project, fiat_world, fiat, blacklister, owner, feed,
                                                                  alice, bob, liquidator, clock):
     """Issue 9, finding 3: a blacklisted vault froze its position for ever
@@ -820,13 +833,7 @@ def test_a_blacklisted_vault_s_position_closes_in_the_accounting(project, fiat_w
     the next open takes a new vault."""
     eng, pl, trades = fiat_world
     orders = project.OrderBook.at(eng.ORDERS())
-    clock.at(1_000)
-    pid = _open(trades, eng, alice)
-    vault = eng.position(pid).vault
-    collateral = eng.position(pid).collateral
-    clock.at(1_005)
-    feed.set_answer(px(2_100), sender=owner)
-    fiat.blacklist(vault, sender=blacklister)
+    pid, vault, collateral = _open_then_freeze(fiat_world, fiat, blacklister, owner, feed, alice, clock, px(2_100))
     alice_before, pool_before = fiat.balanceOf(alice), fiat.balanceOf(pl)
     receipt = trades.close_position(pid, sender=alice, keeper=liquidator)
     [closed] = receipt.events.filter(eng.PositionClosed)
@@ -861,14 +868,8 @@ def test_a_blacklisted_vault_is_liquidated_in_the_accounting(project, fiat_world
     advances the liquidator's reward (else no keeper is paid to end a
     frozen position, whose owner would keep a free option on the LPs);
     that and what the vault owed the pool are bad debt."""
-    eng, pl, trades = fiat_world
-    clock.at(1_000)
-    pid = _open(trades, eng, alice)
-    vault = eng.position(pid).vault
-    collateral = eng.position(pid).collateral
-    clock.at(1_005)
-    feed.set_answer(px(1_880), sender=owner)
-    fiat.blacklist(vault, sender=blacklister)
+    eng, pl, _ = fiat_world
+    pid, vault, collateral = _open_then_freeze(fiat_world, fiat, blacklister, owner, feed, alice, clock, px(1_880))
     clock.at(1_010)
     before = fiat.balanceOf(liquidator), fiat.balanceOf(pl), fiat.balanceOf(eng.INSURANCE())
     receipt = eng.liquidate(pid, sender=liquidator)
