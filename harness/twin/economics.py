@@ -434,20 +434,29 @@ class EconomicChecks:
             self._requested = {}
         events = self.model.events_since(mark, "OrderRequested", "OrderExecuted")
         executed = {e.event.order_id for e in events if type(e.event).__name__ == "OrderExecuted"}
+        at_once = set()        # requested and filled here, allowed: its execution is checked already
         for e in events:
             oid = e.event.order_id
             if type(e.event).__name__ == "OrderRequested":
                 o = t.chain.call(d.orders, "OrderBook", "orders", [oid])
                 if int(o[0], 16) == 0:
                     # Gone from the book in the transaction that requested it:
-                    # a fill there is the breach; a cancellation (a refusal
-                    # that is not "not yet") is allowed.
+                    # a fill there is the breach, but for a close on a dead
+                    # feed (no round comes); a cancellation (a refusal that
+                    # is not "not yet") is allowed.
                     if oid in executed:
-                        raise EconomicBreach(t.step, f"order {oid} filled in the transaction that requested it")
+                        r = e.event
+                        # The position is closed by now: its slot still names its market.
+                        market = r.market_id or self.engine._read(r.position_id >> 32).market_id
+                        if not self._at_last_good_price(r.kind, market):
+                            raise EconomicBreach(t.step, f"order {oid} filled in the transaction that requested it")
+                        at_once.add(oid)
                     continue
                 # A request on no open position is accepted; its execution cancels it.
                 market = o[2] or next((v[5] for v in t.read_chain().slots if v[0] == o[3] and v[3]), None)
                 self._requested[oid] = (o[8], market, o[1])
+                continue
+            if oid in at_once:
                 continue
             if oid not in self._requested:
                 raise EconomicBreach(t.step, f"order {oid} executed, its request never seen on chain")
@@ -458,12 +467,7 @@ class EconomicChecks:
             updated_at = t.chain.call(feed, "MockAggregator", "latestRoundData", [])[3]
             fills = self.stats.setdefault("fills (3)", {"checked": 0, "least rounds gap (s)": None})
             fills["checked"] += 1
-            start = self.model.engine.fallback_starts(market)
-            if updated_at <= requested_at and kind == CLOSE and start is not None and \
-                    self.model.env.timestamp >= start:
-                # A close on a dead feed settles at the last good price, a
-                # round before its request by design (markets._trade_price).
-                fills["at the last good price"] = fills.get("at the last good price", 0) + 1
+            if updated_at <= requested_at and self._at_last_good_price(kind, market):
                 continue
             gap = updated_at - requested_at
             if fills["least rounds gap (s)"] is None or gap < fills["least rounds gap (s)"]:
@@ -471,6 +475,18 @@ class EconomicChecks:
             if updated_at <= requested_at:
                 raise EconomicBreach(t.step, f"order {oid} filled at a round of {updated_at}, requested at "
                                              f"{requested_at}")
+
+    def _at_last_good_price(self, kind, market) -> bool:
+        """Whether a fill of this order kind on this market may take a round
+        from before its request: a close on a dead feed settles at the last
+        good price by design (markets._trade_price), once the fallback has
+        started; counted apart."""
+        start = self.model.engine.fallback_starts(market) if market else None
+        if kind != CLOSE or start is None or self.model.env.timestamp < start:
+            return False
+        fills = self.stats.setdefault("fills (3)", {"checked": 0, "least rounds gap (s)": None})
+        fills["at the last good price"] = fills.get("at the last good price", 0) + 1
+        return True
 
     # ---- (4) pending LP requests
 
