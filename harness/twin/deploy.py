@@ -25,6 +25,7 @@ class Deployment:
     orders: str = ""
     rules: str = ""
     feeds: Dict[str, str] = field(default_factory=dict)
+    timelock: str = ""          # the engine's owner once handed over (Twin.add_timelock)
 
     def vault_address(self, slot: int) -> str:
         return vault_address(self.engine, slot)

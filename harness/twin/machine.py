@@ -22,12 +22,13 @@ from ..protocol.markets import MARKETS, PRICE, USDC
 from .adversaries import AdversaryRules, deploy_attackers
 from .boundaries import BoundaryRules
 from .economics import attack_table
+from .governance import GovernanceRules
 from .token_faults import TokenFaultRules
-from .invariants import (check_conservation, check_exposure, check_governance_untouched, check_isolation,
+from .invariants import (check_conservation, check_exposure, check_isolation,
                          check_liability_bound, check_one_position)
 from .replay_files import write_replay
 from .twin import Disagreement, Twin
-from .world import World, build_world, refresh_feeds, settle_request
+from .world import World, build_world, hand_over_to_timelock, refresh_feeds, settle_request
 
 REPLAY_DIR = ROOT / "reports" / "replays"
 
@@ -49,13 +50,8 @@ fractions_bps = st.one_of(st.integers(1, 9_999), st.integers(1, 9_999), st.sampl
 price_moves_bps = st.one_of(st.integers(-800, 800), st.integers(-800, 800), st.integers(-9_500, 9_000))
 waits = st.one_of(st.integers(1, 900), st.integers(1, 900), st.integers(900, 3 * 86_400))
 rare = st.integers(0, 5)          # an action fires only when this draws 0
-# Liquidation reward floors: 0 (bps only), small, the standard markets' 5 USDC,
-# their whole 10 USDC minimum collateral, and just past it or past 32 bits.
-reward_floors = st.one_of(st.integers(0, 10 * USDC),
-                          st.sampled_from([0, 1, 5 * USDC, 10 * USDC, 10 * USDC + 1, 2**32]))
 
-
-class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedStateMachine):
+class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, GovernanceRules, RuleBasedStateMachine):
     """Subclassed per run with `world` set (see make_machine)."""
 
     world: World = None
@@ -72,6 +68,7 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedS
         self.engine = self.model.engine
         self.checked = 0
         self.in_what_if = False
+        self.scheduled = []         # the timelock's pending owner changes (governance.py)
         self.bad_debts = 0
         self.most_liquidatable = 0
         self.choose_attackers()
@@ -107,7 +104,7 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedS
         # Which actions succeed and which revert, and why: a machine whose
         # opens all revert would agree with the model and prove little.
         # The token's own calls by name (the engine has a pause too).
-        name = f"token.{fn}" if target == "token" else fn
+        name = f"{target}.{fn}" if target in ("token", "timelock") else fn
         key = (("what-if " if self.in_what_if else "") + name, outcome.reason or "ok")
         if fn == "execute_order" and outcome.ok and outcome.value:
             # Filled or cancelled, and why: the engine's refusals are here now.
@@ -481,65 +478,6 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, RuleBasedS
                 if feed.answer > 0:
                     self.send(f"feed:{symbol}", "set_answer", [feed.answer], self.world.owner)
 
-    @rule(symbol=st.sampled_from(sorted(MARKETS)), im=st.integers(5, 3_000), mm_share=st.integers(0, 100),
-          rate=st.integers(0, 400_000_000_000), max_profit=st.integers(0, 120_000), by_owner=st.integers(0, 9),
-          zero_fee=st.integers(0, 9), floor=reward_floors)
-    def set_market_params(self, symbol, im, mm_share, rate, max_profit, by_owner, zero_fee, floor):
-        """New margins, rate, max profit and liquidation reward floor (now and
-        then out of bounds: a zero liquidation fee, a floor above the minimum
-        collateral or its 32 bits), by the owner or, refused, a stranger."""
-        base = MARKETS[symbol]["params"]
-        params = MarketParams(**{**base.__dict__, "initial_margin_bps": im,
-                                 "maintenance_margin_bps": im * mm_share // 100,
-                                 "liquidation_fee_bps": 0 if not zero_fee else
-                                 min(base.liquidation_fee_bps, im * mm_share // 100),
-                                 "min_liquidation_reward": floor,
-                                 "borrow_rate": rate, "max_profit_bps": max_profit})
-        sender = self.world.owner if by_owner else self.world.stranger
-        self._governance("set_market_params", [self.market_id(symbol), params], sender)
-
-    @rule(symbol=st.sampled_from(sorted(MARKETS)), decimals=st.sampled_from(["same", "same", "18", "6"]),
-          # The bound's edge (5% and one bps past it, either way) as often as the rest.
-          move=st.one_of(st.sampled_from([0, 500, -500, 501, -501]), st.integers(-800, 800)),
-          by_owner=st.integers(0, 9), roll=st.integers(0, 2))
-    def migrate_feed(self, symbol, decimals, move, by_owner, roll):
-        """The owner moves a market to another feed (a stranger, refused,
-        now and then): an honest migration keeps the decimals and the price;
-        one to other decimals, or to a feed the owner controls set up to 8%
-        away, MarketRules must refuse past 5% of the old feed's answer."""
-        if roll:
-            return
-        old = self.model.engine.feeds[self.twin.deployment.feeds[symbol]]
-        new_decimals = old.decimals if decimals == "same" else int(decimals)
-        answer = max(old.answer, PRICE) * 10**new_decimals // 10**old.decimals * (10_000 + move) // 10_000
-        candidate = f"{symbol}~{len(self.twin.deployment.feeds)}"
-        self.twin.add_feed(candidate, new_decimals, max(answer, 1))
-        self.before_price_move()
-        sender = self.world.owner if by_owner else self.world.stranger
-        outcome = self._governance("set_market_feed", [self.market_id(symbol), self.twin.deployment.feeds[candidate]],
-                                   sender)
-        if outcome.ok:
-            self.twin.adopt_feed(symbol, candidate)
-
-    def _governance(self, fn, args, sender):
-        """An owner's call on the engine, which must leave every open
-        position (its risk parameters included) and every balance as it was."""
-        before = self.twin.read_chain()
-        outcome = self.send("engine", fn, args, sender)
-        if outcome.ok:
-            check_governance_untouched(self.twin.step, f"{fn}{tuple(args)!r}", before, self.twin.read_chain())
-        return outcome
-
-    @rule(who=st.sampled_from(["guardian", "owner", "stranger"]), roll=rare)
-    def pause(self, who, roll):
-        if roll:
-            return
-        self.send("engine", "pause", [], getattr(self.world, who))
-
-    @rule(who=st.sampled_from(["guardian", "owner"]))
-    def unpause(self, who):
-        self.send("engine", "unpause", [], getattr(self.world, who))
-
     @rule(amount=amounts)
     def fund_insurance(self, amount):
         self.send("engine", "fund_insurance", [amount], self.world.owner)
@@ -697,6 +635,7 @@ def run_machine(chain, hypothesis_settings, fiat: bool = False) -> tuple:
     the machine on it: (stats, seconds). The stateful tests and
     scripts/bench_harness.py share it."""
     world = build_world(Twin(chain, fiat=fiat))
+    hand_over_to_timelock(world.twin)
     deploy_attackers(world)
     stats = {"steps": 0, "outcomes": {}, "attacks": {}}
     started = time.perf_counter()

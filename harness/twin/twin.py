@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional
 from model import MarketParams, Protocol, Revert
 
 from ..chains.chain import Chain, TxResult
-from ..protocol.markets import EXECUTION_FEE
+from ..protocol.markets import EXECUTION_FEE, ZERO_ADDRESS
 from ..protocol.snapshot import ChainState, Snapshot, model_market_state
 from .deploy import Deployment, deploy_core
 
@@ -114,6 +114,27 @@ class Twin:
         self.targets[f"feed:{symbol}"] = Target(address, "MockAggregator", self.model.engine.feeds[address])
         self._names[address] = f"feed:{symbol}"
         self.log.append(("feed", symbol, decimals, answer))
+        return address
+
+    def add_timelock(self) -> str:
+        """Deploy a Timelock (contracts/Timelock.vy, snekmate's
+        timelock_controller) and its twin (model/timelock.py), with no delay
+        yet and the deployer as its only proposer, canceller and executor.
+        It owns nothing until the hand-over (world.hand_over_to_timelock)."""
+        from model.timelock import Timelock
+
+        from ..chains.contracts import call_decoder
+        d, owner = self.deployment, self.deployment.deployer
+        self.tick()
+        address = self.chain.deploy("Timelock", [0, [owner], [owner], ZERO_ADDRESS], owner)
+        decode = call_decoder({d.engine: "Engine", address: "Timelock"})
+        twin = Timelock(self.model.journal, self.model.env, address, self.model.contracts, decode, 0, [owner],
+                        [owner], ZERO_ADDRESS, sender=owner)
+        self.model.contracts[address] = twin
+        self.targets["timelock"] = Target(address, "Timelock", twin)
+        self._names[address] = "timelock"
+        d.timelock = address
+        self.log.append(("timelock",))
         return address
 
     def adopt_feed(self, symbol: str, candidate: str) -> None:
@@ -288,6 +309,8 @@ class Twin:
                 self.add_feed(*entry[1:])
             elif kind == "adopt_feed":
                 self.adopt_feed(*entry[1:])
+            elif kind == "timelock":
+                self.add_timelock()
             elif kind == "attackers":
                 from .adversaries import add_attacker_contracts
                 add_attacker_contracts(self, *(self.resolve(a) for a in entry[1:]))
@@ -298,7 +321,7 @@ class Twin:
 
 
 # What a replay log holds (Twin.log): the kinds `replay` plays back.
-REPLAY_KINDS = frozenset({"wait", "feed", "adopt_feed", "attackers", "send"})
+REPLAY_KINDS = frozenset({"wait", "feed", "adopt_feed", "timelock", "attackers", "send"})
 
 
 def _chain_arg(a):

@@ -55,6 +55,32 @@ def seed_pool(twin: Twin, lp: str, assets: int):
     return done
 
 
+# The state machine's timelock delay: a day, as long as an honest feed's
+# staleness limit, so an owner change always outlives a round.
+TIMELOCK_DELAY = 86_400
+# One hand-over per world, so its batch id is the same on every backend.
+HANDOVER_SALT = (1).to_bytes(32, "big")
+NO_ID = bytes(32)
+
+
+def hand_over_to_timelock(twin: Twin, delay: int = TIMELOCK_DELAY) -> str:
+    """The deploy's hand-over (harness/live/netdeploy.py), on a twin: a
+    Timelock is deployed, the engine offers it ownership, and the timelock,
+    still without a delay, accepts it and takes `delay` in one batch. From
+    then on every owner call waits `delay` seconds in the timelock."""
+    from ..chains.contracts import codec
+    d, owner = twin.deployment, twin.deployment.deployer
+    timelock = twin.add_timelock()
+    r = twin.send("engine", "transfer_ownership", [timelock], owner)
+    assert r.ok, f"transfer_ownership reverted: {r.reason}"
+    batch = [[d.engine, timelock], [0, 0],
+             [codec("Engine")["accept_ownership"].encode([]), codec("Timelock")["update_delay"].encode([delay])]]
+    for fn, tail in (("schedule_batch", [NO_ID, HANDOVER_SALT, 0]), ("execute_batch", [NO_ID, HANDOVER_SALT])):
+        r = twin.send("timelock", fn, [*batch, *tail], owner)
+        assert r.ok, f"timelock.{fn} reverted: {r.reason}"
+    return timelock
+
+
 def build_world(twin: Twin, lp_deposit: int = 1_000_000 * USDC, insurance: int = 10_000 * USDC,
                 n_traders: int = 5, mint: int = 10_000_000 * USDC) -> World:
     a = twin.chain.accounts

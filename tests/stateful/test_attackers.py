@@ -229,7 +229,7 @@ def test_known_limit_a_an_open_past_the_reserve_cap_cheapens_shares_inside_a_bun
     / (supply + 10**6)) at the rate before, 1,351.8 here; the gain stays under it.
     A keeper then fills its close request (the cap comes back down).
     """
-    m.set_market_params("ETH", 1_000, 50, 0, 100, 1, 1, 5 * USDC)
+    m.set_market_params("ETH", 1_000, 50, 0, 100, "owner", 1, 5 * USDC)
     m.step_checks()
     _open(m, 0, "ETH", False, 10_000 * USDC, 100)
     _set_price(m, "ETH", 1_800)

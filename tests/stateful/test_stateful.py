@@ -48,6 +48,9 @@ FLOORS = {
     # Lowered from 6: past the fallback delay a stale feed's exits now fill (one anvil CI run: 0).
     "an action refused for a stale price [27-125]": (lambda fn, why: why.endswith("oracle: price is stale"), 0),
     "an open in a recycled vault [39-443]": (lambda fn, why: why == "executed, an open in a recycled vault", 10),
+    # Issue 9: owner changes run through the timelock (governance.py).
+    "an owner change executed after the timelock's delay [4-69]": (lambda fn, why: fn == "timelock.execute" and
+                                                                   why == "ok", 2),
 }
 # Not floored any more: a liquidation that leaves an insurance cut. Since
 # positions keep their own maintenance margin (issue 9), a raised margin no
@@ -73,6 +76,9 @@ WHAT_IF_FLOORS = {
     "a liquidation at the last good price": (lambda fn, why: why == "liquidated at the last good price", 1),
     # Issue 9's donations: an exit sweeps what was sent straight to its vault.
     "an exit that swept a vault's donation": (lambda fn, why: fn == "what-if DonationSwept", 5),
+    # Finding 1's raid, executed after the delay, against the same moment without it [2-36].
+    "a hostile owner's parameters run beside the same moment without them":
+        (lambda fn, why: fn == "what-if hostile owner", 1),
 }
 
 
