@@ -543,7 +543,7 @@ class Drill:
             prices[sym] = e.feeds[d.feeds[sym]].answer
             path = self.s.market(sym).path
             market_prices[sym] = path[min(step, len(path)) - 1].price if step else self.s.market(sym).price
-            ok[sym] = view.price is not None
+            ok[sym] = view.oracle_error is None
             st = e.market_state(mid)
             oi_long[sym], oi_short[sym] = st.oi_long, st.oi_short
         self.result.steps.append(StepRecord(

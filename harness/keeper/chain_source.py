@@ -111,9 +111,15 @@ class ChainPositions:
         for market_id in range(1, self._call("market_count") + 1):
             p = MarketParams(*self._call("market_params", [market_id]))
             feed, _oi_long, _oi_short, borrow_index, last_accrual = self._call("market_state", [market_id])
-            self.calls += 1
-            _, answer, _, updated_at, _ = self.chain.call(feed, "MockAggregator", "latestRoundData")
-            views[market_id] = market_view(market_id, p, borrow_index, last_accrual, answer, updated_at, timestamp)
+            self.calls += 2
+            try:
+                _, answer, _, updated_at, _ = self.chain.call(feed, "MockAggregator", "latestRoundData")
+                answered = True
+            except ChainError:
+                answered, answer, updated_at = False, 0, 0
+            last_price = self.chain.call(self.engine, "Engine", "market_last_price", [market_id])
+            views[market_id] = market_view(market_id, p, borrow_index, last_accrual, answer, updated_at, timestamp,
+                                           last_price, answered)
         return views
 
     def scan(self) -> List[Tuple[int, int]]:

@@ -4,7 +4,10 @@ The rule is the engine's, through the model's pure functions (`_equity`,
 `_fee`): a position is liquidatable when its equity is below maintenance
 margin at the oracle price and the borrow index of the block the
 liquidation would land in. A market whose oracle the engine would refuse
-(stale, not positive) has nothing liquidatable: the call would revert.
+(stale, not positive, reverting) has nothing liquidatable, the call would
+revert, until the engine's own fallback takes the last good price
+(model.markets._fallback_price, ORACLE_FALLBACK_DELAY after the feed died):
+from then on liquidations settle at that price, and so does this view.
 
 The same code serves the drill (positions from the model) and the
 standalone keeper (positions read from the chain in pages), so both agree
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from model import Revert
-from model.markets import index_at, oracle_error
+from model.markets import _fallback_price, index_at, oracle_error
 from model.risk import Position, _liquidation_bounds, shortfall as _shortfall
 
 from .keeper import HEALTHY
@@ -26,27 +29,37 @@ class MarketView:
     price: Optional[int]        # None: the engine would refuse the oracle now
     index: int                  # borrow index at the view's timestamp
     maintenance_bps: int
-    oracle_error: Optional[str] = None
+    oracle_error: Optional[str] = None     # the feed's own refusal, even where the last good price stands in
     timestamp: int = 0
     borrow_rate: int = 0
+    at_last_good_price: bool = False        # price is the engine's fallback for a dead feed
+
+# The engine's word for a feed whose latestRoundData reverts (the model's
+# MockAggregator raises it as the feed would).
+FEED_REVERTED = "oracle: the feed reverted"
 
 
 def market_view(market_id: int, params, borrow_index: int, last_accrual: int, answer: int, updated_at: int,
-                timestamp: int) -> MarketView:
+                timestamp: int, last_price: int = 0, answered: bool = True) -> MarketView:
     """A market as the engine would see it in a block at `timestamp`, from
-    its parameters, state and oracle round (the model's or the chain's)."""
-    error = oracle_error(answer, updated_at, params.staleness, timestamp)
-    return MarketView(market_id, None if error else answer,
+    its parameters, state and oracle round (the model's or the chain's;
+    `answered` False when latestRoundData reverted) and its recorded last
+    price (Engine.market_last_price), which a liquidation takes once the
+    feed has been unusable for the fallback delay."""
+    error = oracle_error(answer, updated_at, params.staleness, timestamp) if answered else FEED_REVERTED
+    price = None if error else answer
+    fallback = _fallback_price(answered, answer, updated_at, last_price, params.staleness, timestamp) if error else 0
+    return MarketView(market_id, fallback or price,
                       index_at(borrow_index, last_accrual, params.borrow_rate, timestamp),
-                      params.maintenance_margin_bps, error, timestamp, params.borrow_rate)
+                      params.maintenance_margin_bps, error, timestamp, params.borrow_rate, fallback != 0)
 
 
 def model_market_view(engine, market_id: int, timestamp: int) -> MarketView:
     """A market as the model's engine would see it in a block at `timestamp`."""
     st = engine.market_state(market_id)
-    feed = engine.feeds[st.feed]
-    return market_view(market_id, engine.market_params(market_id), st.borrow_index, st.last_accrual, feed.answer,
-                       feed.updated_at, timestamp)
+    answered, answer, updated_at = engine.rules.feed_round(st.feed)
+    return market_view(market_id, engine.market_params(market_id), st.borrow_index, st.last_accrual, answer,
+                       updated_at, timestamp, engine.market_last_price[market_id], answered)
 
 
 def shortfall(pos: Position, m: MarketView) -> int:

@@ -10,6 +10,9 @@ whether the keeper saw it coming or the transaction hit it.
 """
 from typing import Optional
 
+from model.markets import ORACLE_FALLBACK_DELAY
+
+from .health import FEED_REVERTED
 from .keeper import HEALTHY, NOT_OPEN
 from .profit import UNPROFITABLE
 
@@ -18,9 +21,14 @@ WORDS = {
     NOT_OPEN: "lost race: another keeper liquidated it first, or its owner closed it",
     "oracle: price is stale":
         "oracle stale: the market's last price round is older than its staleness limit; "
-        "liquidations resume with the feed's next round",
+        "liquidations resume with the feed's next round, or at the last good price once the feed has been "
+        f"unusable for {ORACLE_FALLBACK_DELAY // 3600} h",
     "oracle: price not positive": "oracle broken: the feed's answer is zero or negative; nothing can be liquidated "
-                                  "in this market until it reports a price",
+                                  "in this market until it reports a price, or until the last good price takes "
+                                  f"over {ORACLE_FALLBACK_DELAY // 3600} h after the feed became unusable",
+    FEED_REVERTED: "oracle broken: the feed's latestRoundData reverts; nothing can be liquidated in this market "
+                   f"until it answers, or until the last good price takes over {ORACLE_FALLBACK_DELAY // 3600} h "
+                   "after the feed became unusable",
     "oracle: price out of range": "oracle broken: the feed's answer does not fit the engine's price range",
     "sequencer: down": "sequencer down: liquidations wait until the L2 sequencer is back and its grace period over",
     "sequencer: grace period after an outage":

@@ -118,8 +118,14 @@ class GovernanceRules:
         """Every operation this example scheduled (or tried to), in the same
         state on chain as in the model: unset, waiting, ready or done."""
         model_tl, address = self.twin.targets["timelock"].model, self._timelock()
-        for op in getattr(self, "operations", []):
-            chain_state = self.twin.chain.call(address, "Timelock", "get_operation_state", [op])
+        ops = getattr(self, "operations", [])
+        # One batch (a single round trip on the node backends).
+        said = self.twin.chain.call_many([(address, "Timelock", "get_minimum_delay", [])] +
+                                         [(address, "Timelock", "get_operation_state", [op]) for op in ops])
+        if said[0] != model_tl.get_minimum_delay:
+            raise Disagreement(self.twin.step, self.twin.last_action, "timelock.get_minimum_delay",
+                               model_tl.get_minimum_delay, said[0])
+        for op, chain_state in zip(ops, said[1:]):
             if int(chain_state) != int(model_tl.get_operation_state(op)):
                 raise Disagreement(self.twin.step, self.twin.last_action, f"timelock.get_operation_state({op.hex()})",
                                    model_tl.get_operation_state(op), chain_state)

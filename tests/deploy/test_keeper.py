@@ -129,7 +129,8 @@ def test_a_restarted_keeper_reports_this_run_apart_from_earlier_ones(chain, keys
     assert summary["not_liquidated_now"] == {
         "healthy: equity is above maintenance margin at the current price": [chain["eth_short"]],
         "oracle stale: the market's last price round is older than its staleness limit; "
-        "liquidations resume with the feed's next round": [chain["btc_long"]],
+        "liquidations resume with the feed's next round, or at the last good price once the feed has been "
+        "unusable for 24 h": [chain["btc_long"]],
     }
 
 

@@ -9,7 +9,7 @@ from harness.keeper.chain_source import ChainPositions, run_keeper, slot_windows
 from harness.chains.faults import FlakyChain
 from harness.keeper.health import liquidatable, model_market_view, open_positions
 from harness.keeper.keeper import ChainPort, Keeper, TwinPort
-from harness.keeper.reasons import attempt_words
+from harness.keeper.reasons import attempt_words, explain
 from harness.chains.revm import RevmChain
 from harness.protocol.markets import USDC
 
@@ -136,8 +136,41 @@ def test_standalone_keeper_without_events_pages_every_slot():
     k = Keeper("solo", w.keepers[0], ChainPort(chain, d.engine), sleep=None)
     summary = run_keeper(positions, k, rounds=2, sleep=lambda s: None, log=lambda s: None)
     assert summary["liquidated"] == 1 and summary["attempts"] == 1
-    # One page of slots + 3 reads per market + the market count, per round: not one call per position.
-    assert positions.calls == 2 * (1 + 1 + 1 + 3)
+    # One page of slots + 4 reads per market (parameters, state, round, last price) + the market count, per
+    # round: not one call per position.
+    assert positions.calls == 2 * (1 + 1 + 1 + 4)
+
+
+def test_a_dead_feed_s_positions_are_liquidated_at_the_last_good_price_after_the_fallback_delay():
+    """Issue 9, finding 2, from the keeper's side: a feed that stops
+    publishing stops liquidations only for ORACLE_FALLBACK_DELAY; after it
+    the engine settles exits at the last good price, and the standalone
+    keeper (reading the chain: the feed's round and Engine.market_last_price)
+    must find and liquidate what is underwater at that price."""
+    w = keeper_world(RevmChain(n_accounts=12))
+    w.set_price(1_800)                    # the 9x long is underwater at the feed's last round, then it dies
+    chain, d = w.twin.chain, w.twin.deployment
+    positions = ChainPositions(chain, d.engine, d.lens)
+    k = Keeper("solo", w.keepers[0], ChainPort(chain, d.engine), sleep=None)
+    start = w.twin.model.engine.fallback_starts(1)
+
+    def block_at(t):                       # a block at t: the keeper's next scan is for t + 1
+        w.twin.wait(t - 1 - w.twin.clock)
+        assert w.twin.send("token", "approve", [d.engine, 0], w.owner).ok
+
+    block_at(start - 2)
+    assert positions.scan() == []
+    assert dict(positions.refused)[w.long9] == "oracle: price is stale"
+    assert "at the last good price once the feed has been unusable for 24 h" in explain("oracle: price is stale")
+    block_at(start - 1)
+    w.twin.tick()                          # revm's next block at start, as a node's would be
+    assert [pid for pid, _ in positions.scan()] == [w.long9]
+    balance = chain.call(d.token, "MockUSDC", "balanceOf", [w.keepers[0]])
+    summary = run_keeper(positions, k, rounds=1, sleep=lambda s: None, log=lambda s: None)
+    # Liquidated at the dead feed's 1,800 (at the open's recorded 2,000 it is healthy), for 1% of its 9,000.
+    assert summary["liquidated"] == 1, summary
+    assert chain.call(d.token, "MockUSDC", "balanceOf", [w.keepers[0]]) - balance == REWARD_9X
+    assert chain.call(d.engine, "Engine", "position", [w.long9])[3] is False     # is_open
 
 
 def test_standalone_keeper_tracks_events_on_an_ape_network(accounts):
