@@ -17,7 +17,7 @@ from model.errors import Revert
 from model.fiat_token import FiatToken
 from model.journal import Journal
 
-from .helpers import ETH_PARAMS, LP_DEPOSIT, MAX_UINT256, ZERO, lp_deposit, px, usd
+from .helpers import ETH_PARAMS, LP_DEPOSIT, MAX_UINT256, ZERO, lp_deposit, px, request_id, settle, usd
 
 MAX_BALANCE = 2**255 - 1
 MINTER_ALLOWANCE = usd(1_000_000_000)
@@ -940,3 +940,43 @@ def test_a_blacklisted_free_vault_is_skipped(project, fiat_world, fiat, blacklis
     assert eng.vault_count() == 3 and eng.open_positions() == 2
     assert vault not in {eng.slot(s).vault for s in (2, 3)}
     assert fiat.balanceOf(vault) == 0 == eng.frozen_total()
+
+
+def test_a_blacklisted_lp_redeems_through_another_controller_and_cancels_what_the_token_refuses(
+        fiat_world, fiat, chain, blacklister, minter, lp, bob, stranger, feed, owner):
+    """The fault table's LP-flows cell for a blacklisted account, measured:
+    a redeem whose controller the token refuses stays pending (the payout
+    reverts with the token's reason, nothing moves) and its owner cancels
+    it (shares come back: no token moves); a new request names another
+    controller, which is paid. A deposit cannot be requested (the token
+    refuses the escrow); one already pending still executes (minting
+    shares moves no token), but its refund could not be paid, so it
+    cannot be cancelled."""
+    eng, pl, _ = fiat_world
+    shares = pl.balanceOf(lp) // 10
+    redeem = request_id(pl.requestRedeem(shares, lp, lp, sender=lp), pl)
+    fiat.mint(bob, usd(1_000), sender=minter)
+    fiat.approve(pl, MAX_UINT256, sender=bob)
+    deposit = request_id(pl.requestDeposit(usd(1_000), bob, bob, sender=bob), pl)
+    fiat.blacklist(lp, sender=blacklister)
+    fiat.blacklist(bob, sender=blacklister)
+    with ape.reverts(BLACKLISTED):
+        pl.requestDeposit(usd(1), bob, bob, sender=bob)
+    before = (fiat.balanceOf(pl), pl.balanceOf(pl), pl.totalSupply())
+    with ape.reverts(BLACKLISTED):
+        settle(chain, pl, redeem, [feed], owner, keeper=stranger)
+    assert (fiat.balanceOf(pl), pl.balanceOf(pl), pl.totalSupply()) == before
+    assert pl.pendingRedeemRequest(redeem, lp) == shares
+    pl.cancel_request(redeem, sender=lp)
+    assert pl.balanceOf(lp) == shares * 10 and pl.pendingRedeemRequest(redeem, lp) == 0
+    # The blacklisted LP's shares, paid to a controller the token accepts.
+    paid_to = request_id(pl.requestRedeem(shares, stranger, lp, sender=lp), pl)
+    start = fiat.balanceOf(stranger)
+    receipt = settle(chain, pl, paid_to, [feed], owner, keeper=stranger)
+    assets = receipt.events.filter(pl.RequestExecuted)[0].assets
+    assert assets > 0 and fiat.balanceOf(stranger) - start == assets
+    # The pending deposit: its refund would pay bob, so no cancel; its execution mints bob's shares.
+    with ape.reverts(BLACKLISTED):
+        pl.cancel_request(deposit, sender=bob)
+    pl.execute_request(deposit, sender=stranger)
+    assert pl.balanceOf(bob) > 0
