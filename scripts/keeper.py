@@ -33,6 +33,12 @@ in one line, "gas price X gwei above the limit Y gwei", counted apart
 (gas_limited_rounds); every transaction is sent with the limit as its
 max fee per gas.
 
+Restarts are safe: a round in which a transaction of the keeper's account
+is still pending (an earlier run stopped between the broadcast and the
+block, or another process signs with the account) sends nothing and says
+so, counted apart (pending_tx_rounds); the next round after the block
+goes on (harness/keeper/nonces.py).
+
 SIGTERM or SIGINT stops it cleanly: a transaction already sent is waited
 for and counted, nothing more is sent, the summary is printed and the
 exit code is 0 (a second SIGINT stops at once).
@@ -142,13 +148,16 @@ def cli(engine, manifest, lens, account, test_account, from_block, interval, rou
         except OSError as err:
             raise click.ClickException(f"cannot serve metrics on port {metrics_port}: {err}")
         click.echo(f"keeper: metrics on http://127.0.0.1:{port}/metrics, health on /health", err=True)
-    round_gate = None
+    from harness.chains.rpc import Rpc
+    from harness.keeper.nonces import PendingTransactions
+
+    # A restart never signs over a transaction an earlier run left in flight.
+    round_gates = [("pending_tx", PendingTransactions(Rpc.ape(ape.chain.provider).request, signer.address).refusal)]
     if max_gas_price is not None:
-        from harness.chains.rpc import Rpc
         from harness.keeper.gas import GasPriceLimit
 
         limit = GasPriceLimit(Rpc.ape(ape.chain.provider).request, max_gas_price)
-        round_gate = limit.refusal
+        round_gates.append(("gas_limited", limit.refusal))
         # Capped per transaction too: a price that rises between the check
         # and the send cannot make a transaction pay more than the limit.
         chain.tx_kwargs = {"max_fee": limit.limit_wei}
@@ -164,7 +173,7 @@ def cli(engine, manifest, lens, account, test_account, from_block, interval, rou
     try:
         summary = run_keeper(positions, keeper, rounds=1 if once else rounds, interval=interval,
                              log=lambda line: click.echo(line, err=True), executor=executor, stop=stop,
-                             on_round=metrics.on_round if metrics else None, round_gate=round_gate)
+                             on_round=metrics.on_round if metrics else None, round_gates=round_gates)
     except KeyboardInterrupt:
         # Only a second Ctrl-C gets here (the first sets `stop`): the
         # operator insists, so the transaction in flight, if any, is not waited for.
@@ -223,6 +232,9 @@ def _summary_text(s: dict) -> str:
         lines.append("not liquidated, and why:")
         lines += [f"  {'position' if len(ids) == 1 else 'positions'} {', '.join(map(str, ids))}: {words}"
                   for words, ids in why_not.items()]
+    if s.get("pending_tx_rounds"):
+        lines.append(f"rounds that sent nothing, a transaction of this account still pending: "
+                     f"{s['pending_tx_rounds']}")
     if s.get("gas_limited_rounds"):
         lines.append(f"rounds that sent nothing, the gas price above --max-gas-price: {s['gas_limited_rounds']}")
     if "executions" in s:

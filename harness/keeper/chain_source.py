@@ -11,7 +11,7 @@ position. Without an event source (a backend with no logs), every slot is
 paged through instead.
 """
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Set, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from model import MarketParams
 from model.risk import Position
@@ -136,7 +136,7 @@ class ChainPositions:
 def run_keeper(positions: ChainPositions, keeper, *, rounds: Optional[int] = None, interval: float = 12.0,
                sleep: Callable[[float], None] = None, log: Callable[[str], None] = print, executor=None,
                stop=None, on_round: Callable[[dict], None] = None,
-               round_gate: Callable[[], Optional[str]] = None) -> dict:
+               round_gates: Sequence[Tuple[str, Callable[[], Optional[str]]]] = ()) -> dict:
     """Scan and liquidate, `rounds` times (None: until interrupted). One
     round: apply new events (crediting our liquidations they show), scan,
     liquidate, reconcile anything a client error left unsettled, then (with
@@ -151,17 +151,19 @@ def run_keeper(positions: ChainPositions, keeper, *, rounds: Optional[int] = Non
     counted, what was not sent yet is left for the next run, and the
     summary is this run's as usual, with "stopped" and "rounds" in it.
 
-    `round_gate()`, asked after the scan, returns a reason to send nothing
-    this round (the gas price above the operator's limit), or None: the
-    round is logged in one line and counted apart, as "gas_limited_rounds",
-    and what it found waits for the next. `on_round(info)` hears each round's
-    end (the metrics)."""
+    `round_gates`, (name, gate) pairs, are asked in order after the scan:
+    a gate returns a reason to send nothing this round (the gas price above
+    the operator's limit: "gas_limited"; a transaction of this account still
+    pending: "pending_tx", nonces.py), or None. The first reason is logged in
+    one line and the round counted as "<name>_rounds"; what it found waits
+    for the next. `on_round(info)` hears each round's end (the metrics)."""
     import time
     if sleep is None:
         # Waiting on the event wakes up at once when a signal sets it.
         sleep = stop.wait if stop is not None else time.sleep
     stopping = stop.is_set if stop is not None else (lambda: False)
-    n = gated = 0
+    n = 0
+    gated = {name: 0 for name, _ in round_gates}
     why_not: Dict[str, List[int]] = {}
     while (rounds is None or n < rounds) and not stopping():
         n += 1
@@ -175,15 +177,19 @@ def run_keeper(positions: ChainPositions, keeper, *, rounds: Optional[int] = Non
                 on_round({"round": n, "error": str(err)})
             sleep(interval)
             continue
-        held = round_gate() if round_gate is not None else None
+        held = gate_name = None
+        for gate_name, gate in round_gates:
+            held = gate()
+            if held is not None:
+                break
         if held is not None:
-            gated += 1
+            gated[gate_name] += 1
             log(f"round {n}: {held}; nothing sent this round ({len(found)} liquidatable)")
             why_not = _why_not(positions.refused, [])
             if found:
                 why_not.setdefault(f"not sent: {held}", []).extend(pid for pid, _ in found)
             if on_round is not None:
-                on_round({"round": n, "gas_limited": True, "liquidatable": len(found),
+                on_round({"round": n, gate_name: True, "liquidatable": len(found),
                           "head_timestamp": positions.head_timestamp})
             if (rounds is None or n < rounds) and not stopping():
                 sleep(interval)
@@ -214,7 +220,8 @@ def run_keeper(positions: ChainPositions, keeper, *, rounds: Optional[int] = Non
     summary = keeper.summary()
     summary["not_liquidated_now"] = why_not
     summary["rounds"] = n
-    summary["gas_limited_rounds"] = gated
+    for name, count in gated.items():
+        summary[f"{name}_rounds"] = count
     if stop is not None and stop.is_set():
         summary["stopped"] = getattr(stop, "reason", None) or "stopped"
     if executor is not None:

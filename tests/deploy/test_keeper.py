@@ -338,6 +338,41 @@ def test_a_liquidation_held_back_is_counted_by_its_reason_and_not_as_sent(chain,
 
 # ---------------------------------------------------------------- the gas-price limit
 
+def test_a_restart_sends_nothing_over_the_earlier_run_s_transaction_in_flight(chain, keystore):
+    """Issue 10: a keeper stopped between the broadcast of a liquidation and
+    its block (here: block production held, the earlier run's transaction in
+    anvil's pool) is restarted. The new run must not sign another over it
+    (same nonce: a replacement; the next: a second liquidation of the same
+    position): it says why and sends nothing; after the block the earlier
+    transaction stands as the one liquidation, and the next run goes on."""
+    anvil, d = chain["anvil"], chain["devnet"]
+    calldata = d.engine.encode_abi("liquidate", args=[chain["eth_long"]])
+    anvil.request("evm_setAutomine", [False])
+    try:
+        anvil.request("anvil_impersonateAccount", [keystore.address])
+        anvil.request("eth_sendTransaction", [{"from": keystore.address, "to": d.engine.address, "data": calldata,
+                                               "gas": hex(1_000_000)}])
+        anvil.request("anvil_stopImpersonatingAccount", [keystore.address])
+        run = keeper(chain, keystore, "--account", keystore.alias, "--once", "--json")
+        assert run.returncode == 0, output(run)
+        (line,) = [x for x in run.stderr.splitlines() if "still pending" in x]
+        assert line.startswith("round 1: 1 transaction(s) of this account still pending (nonce "), line
+        assert line.endswith("nothing sent this round (1 liquidatable)"), line
+        summary = json.loads(run.stdout[run.stdout.index("{"):])
+        assert (summary["pending_tx_rounds"], summary["attempts"], summary["gas_spent"]) == (1, 0, 0), summary
+        assert int(anvil.request("eth_getTransactionCount", [keystore.address, "pending"]), 16) == \
+            int(anvil.request("eth_getTransactionCount", [keystore.address, "latest"]), 16) + 1   # only the first
+    finally:
+        anvil.request("evm_mine", [])
+        anvil.request("evm_setAutomine", [True])
+    assert [ev.position_id for ev in liquidations(chain)] == [chain["eth_long"]]
+    run = keeper(chain, keystore, "--account", keystore.alias, "--once", "--json")
+    assert run.returncode == 0, output(run)
+    summary = json.loads(run.stdout[run.stdout.index("{"):])
+    assert (summary["pending_tx_rounds"], summary["attempts"]) == (0, 0), summary
+    assert "still pending" not in run.stderr, output(run)
+
+
 def test_a_gas_price_above_the_limit_sends_nothing_and_says_why(chain, keystore):
     """Last in the file: the base fee set here is the next block's, and the
     second run's liquidation mines that block (the snapshot revert of the
