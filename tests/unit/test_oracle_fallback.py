@@ -252,3 +252,22 @@ def test_market_last_price_is_the_round_a_trade_took(engine, trade, feed, owner,
     clock.at(80)
     trade.close_position(pid, sender=alice)
     assert engine.market_last_price(1) == px(2_040) | ((t0 + 60) << 128)
+
+
+def test_the_smallest_positive_answer_is_the_feed_s_own_last_good_price(engine, feed, owner, alice, liquidator,
+                                                                        open_pos, clock):
+    """markets._positive's edge (a survivor of the CI mutation sample,
+    `answer > 0` to `answer > 1`): one feed unit is a positive round, so
+    once only stale it is the price exits fall back on, not the engine's
+    record (2,000 here, at which alice is healthy)."""
+    clock.at(0)
+    pid, _ = open_pos(alice, SIZE, AMOUNT)
+    clock.at(10)
+    feed.set_answer(1, sender=owner)
+    boundary = clock.t0 + 10 + STALENESS + DELAY
+    _at(clock, boundary)
+    with ape.reverts("oracle: price is stale"):
+        engine.liquidate(pid, sender=liquidator)
+    _at(clock, boundary + 1)
+    [log] = engine.liquidate(pid, sender=liquidator).events.filter(engine.PositionLiquidated)
+    assert log.price == 1 and not engine.position(pid).is_open
