@@ -40,7 +40,7 @@ import heapq
 from itertools import count
 from typing import Dict, List, Optional, Tuple
 
-from .markets import index_at, oracle_error
+from .markets import exit_price, index_at
 from .positions import GEN_BITS, position_id_of
 from .risk import _liquidation_bounds, shortfall
 
@@ -227,14 +227,15 @@ class View:
 
 def views_at(engine, timestamp: int) -> Dict[int, View]:
     """Every listed market as the engine would price and index it at
-    `timestamp` (markets.index_at, oracle_error: the engine's rules)."""
+    `timestamp` for a liquidation (markets.index_at, exit_price: the
+    engine's rules, a dead feed's last good price included)."""
     out = {}
     for market_id in range(1, engine.market_count + 1):
         st = engine.market_state(market_id)
         p = engine.market_params(market_id)
-        feed = engine.feeds[st.feed]
-        error = oracle_error(feed.answer, feed.updated_at, p.staleness, timestamp)
-        out[market_id] = View(None if error else feed.answer,
+        answered, answer, updated_at = engine.rules.feed_round(st.feed)
+        out[market_id] = View(exit_price(answered, answer, updated_at, engine.market_last_price[market_id],
+                                         p.staleness, timestamp),
                               index_at(st.borrow_index, st.last_accrual, p.borrow_rate, timestamp),
                               p.maintenance_margin_bps)
     return out

@@ -140,6 +140,19 @@ def oracle_error(answer: int, updated_at: int, staleness: int, timestamp: int) -
     return None
 
 
+def exit_price(answered: bool, answer: int, updated_at: int, last: int, staleness: int,
+               timestamp: int) -> Optional[int]:
+    """Model-only: the price a close or liquidation takes at `timestamp`
+    (markets._trade_price's exit path): the feed's round while the engine
+    accepts it, else the last good price once _fallback_price applies, else
+    None (the exit reverts). `answered` is False when latestRoundData
+    reverts; `last` is Engine.market_last_price. The keeper's and the
+    liquidation index's views price with it."""
+    if answered and oracle_error(answer, updated_at, staleness, timestamp) is None:
+        return answer
+    return _fallback_price(answered, answer, updated_at, last, staleness, timestamp) or None
+
+
 class FeedChecks:
     """The rules on a market's feed (markets.vy's _check_feed and
     _check_feed_change), for MarketRules' twin. `self.feeds` maps an address

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from model import Revert
-from model.markets import _fallback_price, index_at, oracle_error
+from model.markets import exit_price, index_at, oracle_error
 from model.risk import Position, _liquidation_bounds, shortfall as _shortfall
 
 from .keeper import HEALTHY
@@ -47,11 +47,10 @@ def market_view(market_id: int, params, borrow_index: int, last_accrual: int, an
     price (Engine.market_last_price), which a liquidation takes once the
     feed has been unusable for the fallback delay."""
     error = oracle_error(answer, updated_at, params.staleness, timestamp) if answered else FEED_REVERTED
-    price = None if error else answer
-    fallback = _fallback_price(answered, answer, updated_at, last_price, params.staleness, timestamp) if error else 0
-    return MarketView(market_id, fallback or price,
-                      index_at(borrow_index, last_accrual, params.borrow_rate, timestamp),
-                      params.maintenance_margin_bps, error, timestamp, params.borrow_rate, fallback != 0)
+    price = exit_price(answered, answer, updated_at, last_price, params.staleness, timestamp)
+    return MarketView(market_id, price, index_at(borrow_index, last_accrual, params.borrow_rate, timestamp),
+                      params.maintenance_margin_bps, error, timestamp, params.borrow_rate,
+                      error is not None and price is not None)
 
 
 def model_market_view(engine, market_id: int, timestamp: int) -> MarketView:

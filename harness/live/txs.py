@@ -83,7 +83,9 @@ class Sender:
 
 class SimulatedSender(Sender):
     """An in-process EVM (revm) forked from the target chain at its head:
-    exact gas and reverts, and nothing leaves this machine."""
+    the reverts a node would give, and nothing leaves this machine. Its gas
+    is an estimate: revm keeps storage warm across the plan's transactions
+    where a node charges each transaction's first touch cold."""
 
     def __init__(self, rpc: Rpc, fork_url: str, deployer: str):
         import pyrevm

@@ -470,13 +470,17 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, Governance
     @rule(seconds=waits, publish=st.integers(0, 3))
     def time_passes(self, seconds, publish):
         """Time passes; usually the feeds then publish again (a heartbeat),
-        sometimes they stay silent and go stale."""
+        sometimes they stay silent and go stale. With the heartbeat, the
+        governance executor also runs the owner changes whose delay is now
+        over (governance.py), as one watching the timelock would."""
         self.twin.wait(seconds)
         if publish:
             for symbol in sorted(MARKETS):
                 feed = self.model.engine.feeds[self.twin.deployment.feeds[symbol]]
                 if feed.answer > 0:
                     self.send(f"feed:{symbol}", "set_answer", [feed.answer], self.world.owner)
+            if self.scheduled:
+                self.execute_ready_changes()
 
     @rule(amount=amounts)
     def fund_insurance(self, amount):

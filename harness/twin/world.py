@@ -55,9 +55,11 @@ def seed_pool(twin: Twin, lp: str, assets: int):
     return done
 
 
-# The state machine's timelock delay: a day, as long as an honest feed's
-# staleness limit, so an owner change always outlives a round.
-TIMELOCK_DELAY = 86_400
+# The state machine's timelock delay: an hour (the testnets' config), as
+# long as the standard markets' staleness limit, so a change waits out at
+# least one heartbeat, and short enough that the machine's own waits let
+# scheduled changes run within an example.
+TIMELOCK_DELAY = 3_600
 # One hand-over per world, so its batch id is the same on every backend.
 HANDOVER_SALT = (1).to_bytes(32, "big")
 NO_ID = bytes(32)

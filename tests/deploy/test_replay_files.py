@@ -28,7 +28,7 @@ def test_each_write_replaces_latest_and_this_run_s_copy_and_leaves_no_temporary(
 @pytest.mark.parametrize("text, says", [
     ("{not json", "not JSON"),
     ('{"steps": 3}', 'no "log" list'),
-    ('{"log": [["teleport", 1]]}', "log entry 0 is not one of adopt_feed, attackers, feed, send, wait"),
+    ('{"log": [["teleport", 1]]}', "log entry 0 is not one of adopt_feed, attackers, feed, send, timelock, wait"),
     ('{"log": [[]]}', "log entry 0 is not one of"),
 ])
 def test_a_malformed_file_is_one_line_and_exit_2(tmp_path, capsys, text, says):

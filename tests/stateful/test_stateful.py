@@ -48,9 +48,10 @@ FLOORS = {
     # Lowered from 6: past the fallback delay a stale feed's exits now fill (one anvil CI run: 0).
     "an action refused for a stale price [27-125]": (lambda fn, why: why.endswith("oracle: price is stale"), 0),
     "an open in a recycled vault [39-443]": (lambda fn, why: why == "executed, an open in a recycled vault", 10),
-    # Issue 9: owner changes run through the timelock (governance.py).
-    "an owner change executed after the timelock's delay [4-69]": (lambda fn, why: fn == "timelock.execute" and
-                                                                   why == "ok", 2),
+    # Issue 9: owner changes run through the timelock (governance.py) [12-38 in five runs with the one-hour
+    # delay; one fresh-clone CI run with a one-day delay reached 1].
+    "an owner change executed after the timelock's delay": (lambda fn, why: fn == "timelock.execute" and
+                                                            why == "ok", 4),
 }
 # Not floored any more: a liquidation that leaves an insurance cut. Since
 # positions keep their own maintenance margin (issue 9), a raised margin no
