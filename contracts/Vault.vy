@@ -16,6 +16,14 @@ ENGINE: public(immutable(address))
 TOKEN: public(immutable(IERC20))
 
 
+# @notice Tokens sent to this vault from outside the protocol while it was
+#         free (no position), swept to `to` (the insurance vault) as the
+#         engine takes it for a new position.
+event Swept:
+    to: indexed(address)
+    amount: uint256
+
+
 @deploy
 def __init__(engine: address, token: IERC20):
     """
@@ -77,9 +85,21 @@ def frozen(control: address) -> bool:
             retire the vault.
     @param control A vault the token is expected to let move.
     @return bool True when this vault is frozen.
+    @dev The engine asks as it takes this vault off the free stack for a
+         new position; a free vault's position paid out everything, so
+         whatever it holds then was sent from outside: it goes to
+         `control` (the insurance vault, in the engine's call) before the
+         new collateral comes in, so the vault holds exactly that
+         collateral. Only the engine's call sweeps: anyone else names any
+         `control`.
     """
     if not self._send(self, 0):
         return not extcall IVault(control).refuses()
+    if msg.sender == ENGINE:
+        left: uint256 = staticcall TOKEN.balanceOf(self)
+        if left != 0:
+            self._pay(control, left)
+            log Swept(to=control, amount=left)
     return False
 
 

@@ -1,7 +1,16 @@
 """Twin of contracts/Vault.vy: one position's collateral (or the insurance
 fund), which only the engine can move."""
+from dataclasses import dataclass
+
+from .events import Event
 from .journal import Contract, Journal, external
 from .errors import Revert, require
+
+
+@dataclass(frozen=True, slots=True)
+class Swept(Event):
+    to: str
+    amount: int
 
 
 class Vault(Contract):
@@ -36,6 +45,12 @@ class Vault(Contract):
         the insurance vault) move."""
         if not self._send(self.address, 0):
             return not control.refuses(sender=self.address)
+        if sender == self.ENGINE:
+            # Taken off the free stack: what a free vault holds was sent from outside.
+            left = self._token.balanceOf[self.address]
+            if left != 0:
+                self._pay(control.address, left)
+                self._emit(Swept(control.address, left))
         return False
 
     @external

@@ -349,11 +349,15 @@ class Replayer(Actions):
     def _vault_events(self) -> None:
         """The model's own account of what its exits did with a vault's
         extra tokens: swept to the pool (no longer a donation there), or
-        found frozen (the vault keeps them all, donations included)."""
+        found frozen (the vault keeps them all, donations included); and
+        what an open swept out of the free vault it took (Vault.Swept, to
+        the insurance vault)."""
         events = self.journal.events or []
         for e in events[self._events_seen:]:
             name = type(e.event).__name__
-            if name == "DonationSwept":
+            if name == "Swept":
+                self.donated[e.address] -= e.event.amount
+            elif name == "DonationSwept":
                 self.donated[e.event.vault] -= e.event.amount
             elif name == "VaultFrozen":
                 self.frozen[e.event.vault] += e.event.amount

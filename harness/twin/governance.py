@@ -39,12 +39,13 @@ NOT_OWNER = "ownable: caller is not the owner"
 # half the time it then waits the delay out and executes), with a second too
 # little (refused), a stranger (refused), or the deployer calling the engine
 # as if it still owned it (refused).
-askers = st.integers(0, 9).map(lambda n: {0: "stranger", 1: "short delay", 2: "deployer"}.get(
-    n, "owner" if n < 6 else "owner, executed"))
+# (Hypothesis leans to small integers: 0, the commonest draw, executes.)
+askers = st.integers(0, 9).map(lambda n: {7: "stranger", 8: "short delay", 9: "deployer"}.get(
+    n, "owner, executed" if n < 4 else "owner"))
 # How an execution is tried: once ready (most often), a second early
 # (refused), by a stranger (refused). Integers: Hypothesis draws them evenly,
 # where a sampled list leans to its ends.
-attempts = st.integers(0, 7).map(lambda n: {0: "a second early", 1: "stranger"}.get(n, "ready"))
+attempts = st.integers(0, 7).map(lambda n: {6: "a second early", 7: "stranger"}.get(n, "ready"))
 # Liquidation reward floors: 0 (bps only), small, the standard markets' 5 USDC,
 # their whole 10 USDC minimum collateral, and just past it or past 32 bits.
 reward_floors = st.one_of(st.integers(0, 10 * USDC),
@@ -241,9 +242,12 @@ class GovernanceRules:
             self._execute(op, self.world.owner)
 
     @precondition(lambda self: self.scheduled)
-    @rule(pick=st.integers(0, 2**16), by_owner=st.integers(0, 4))
-    def cancel_scheduled(self, pick, by_owner):
-        """The canceller drops a pending change (a stranger cannot)."""
+    @rule(pick=st.integers(0, 2**16), by_owner=st.integers(0, 4), roll=st.integers(0, 2))
+    def cancel_scheduled(self, pick, by_owner, roll):
+        """The canceller drops a pending change (a stranger cannot); a third
+        of the draws, so that most changes live to run."""
+        if roll != 2:
+            return
         op = self.scheduled[pick % len(self.scheduled)]
         outcome = self.send("timelock", "cancel", [op.id], self.world.owner if by_owner else self.world.stranger)
         if outcome.ok:

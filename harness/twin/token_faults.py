@@ -303,6 +303,39 @@ class TokenFaultRules:
         finally:
             self.in_what_if = False
 
+    @precondition(lambda self: self.engine.free_head != FREE_END)
+    @rule(donor=st.integers(0, 4), amount=st.integers(1, 10_000 * 10**6), symbol=st.sampled_from(sorted(MARKETS)))
+    def what_if_a_free_vault_gets_a_donation(self, donor, amount, symbol):
+        """Rolled back: tokens sent straight to the vault on top of the free
+        stack, then an open: the open takes that vault and first sweeps
+        exactly the donation to the insurance vault (Vault.Swept), so the new
+        position's vault holds exactly its collateral. Any world."""
+        vault = self.free_vaults()[0]
+        d = self.twin.deployment
+        self.in_what_if = True
+        try:
+            with self.twin.what_if():
+                if not self.send("token", "transfer", [vault, amount], self.world.traders[donor]).ok:
+                    return
+                insurance = self.model.token.balanceOf[d.insurance]
+                self.open_position(donor, symbol, True, 100 * USDC, 50, 1)
+                self._publish(self.market_id(symbol))     # adversaries.py's: the round after the request
+                mark = self.model.events_mark()
+                o = self.send("orders", "execute_order", [self.model.orders.last_order_id()], self.world.liquidators[0])
+                if not (o.ok and o.value[0] == "executed"):
+                    return
+                [pid] = [e.event.position_id for e in self.model.events_since(mark, "PositionOpened")]
+                if self.engine.vaults(pid >> 32) != vault:
+                    return          # the token refused the vault: retired, a new one taken
+                swept = [(e.address, e.event.to, e.event.amount) for e in self.model.events_since(mark, "Swept")]
+                assert swept == [(vault, d.insurance, amount)], f"the open swept {swept}, {amount} was donated"
+                assert self.model.token.balanceOf[vault] == self.engine.position(pid).collateral
+                assert self.model.token.balanceOf[d.insurance] - insurance == amount
+                self._count("what-if Swept", "a free vault's donation, by the open that took it")
+                self.twin.check()
+        finally:
+            self.in_what_if = False
+
     @precondition(_fiat)
     @rule(donor=st.integers(0, 4), amount=st.integers(1, 50_000 * 10**6))
     def donate_to_the_pool(self, donor, amount):

@@ -140,6 +140,31 @@ def test_dust_sent_to_a_vault_is_swept_to_the_pool_at_its_exit(trade, engine, to
     assert engine.position(new).collateral == usd(1_000) == token.balanceOf(vault)
 
 
+def test_a_free_vault_s_donation_is_swept_to_the_insurance_fund_by_the_next_open(project, trade, engine, token, alice,
+                                                                                  bob, stranger, pos, open_pos):
+    # Issue 9's donations, the free-vault case: the open that takes a free
+    # vault first sends what was sent to it to the insurance vault
+    # (Vault.Swept), so the new position's vault holds exactly its
+    # collateral. Only the engine's call sweeps: asked by anyone else,
+    # frozen() names any control and moves nothing.
+    vault = engine.position(pos).vault
+    trade.close_position(pos, sender=alice)
+    assert token.balanceOf(vault) == 0
+    token.transfer(vault, 9, sender=stranger)
+    proxy = project.Vault.at(vault)
+    held = token.balanceOf(stranger)
+    proxy.frozen(stranger, sender=stranger)
+    assert token.balanceOf(vault) == 9 and token.balanceOf(stranger) == held
+    insurance = engine.INSURANCE()
+    before = token.balanceOf(insurance)
+    new, receipt = open_pos(bob, SIZE, AMOUNT)
+    assert engine.position(new).vault == vault
+    [swept] = [log for log in receipt.decode_logs(proxy.Swept)]
+    assert (swept.to, swept.amount) == (insurance, 9)
+    assert token.balanceOf(insurance) - before == 9
+    assert token.balanceOf(vault) == engine.position(new).collateral == usd(1_000)
+
+
 def test_slot_generations_run_out_at_2_pow_32(trade, engine, alice, bob, pos, open_pos, poke, snapshot):
     # A slot's generation lives in 32 bits of word0. Reaching 2**32 - 1
     # takes four billion open/close cycles, so word0 is written directly:
