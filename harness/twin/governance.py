@@ -38,7 +38,7 @@ NOT_OWNER = "ownable: caller is not the owner"
 # Who asks for an owner change: the proposer with the delay (most often;
 # half the time it then waits the delay out and executes), with a second too
 # little (refused), a stranger (refused), or the deployer calling the engine
-# as if it still owned it (refused).
+# as if it still owned it (refused); after a refusal the proposer schedules it.
 # (Hypothesis leans to small integers: 0, the commonest draw, executes.)
 askers = st.integers(0, 9).map(lambda n: {7: "stranger", 8: "short delay", 9: "deployer"}.get(
     n, "owner, executed" if n < 4 else "owner"))
@@ -61,6 +61,10 @@ class Scheduled:
     id: bytes
     ready: int                              # the first block time it may execute at
     then: Optional[Callable[[], None]]      # what the harness learns when it ran (a feed's new name)
+
+    def execute_args(self, engine: str) -> list:
+        """Timelock.execute's arguments for this operation on `engine`."""
+        return [engine, 0, self.data, NO_ID, self.salt]
 
 
 def _chain_arg(a):
@@ -89,22 +93,32 @@ class GovernanceRules:
             outcome = self.send("engine", fn, args, self.world.owner)
             assert not outcome.ok and outcome.reason == NOT_OWNER, \
                 f"the deployer's own {fn} after the hand-over: {outcome.reason or 'went through'}"
-            return
+        elif who in ("short delay", "stranger"):
+            assert not self._schedule(fn, args, who, then), f"{fn} scheduled by {who}"
+        # A refused try is followed by the proposer's own, with the delay, as
+        # it would be: every draw schedules a change, so how many run does
+        # not hang on how often a (derandomized) stream draws the refusals.
+        op = self._schedule(fn, args, "owner", then)
+        if op and who == "owner, executed":
+            self._execute_when_ready(op, self.world.owner)
+
+    def _schedule(self, fn, args, who, then) -> Optional[Scheduled]:
+        """`who` schedules `fn(args)` on the engine: the operation, or None
+        when the timelock refused it."""
         model_tl = self.twin.targets["timelock"].model
         data = codec("Engine")[fn].encode([_chain_arg(a) for a in args])
-        self.salts = getattr(self, "salts", 0) + 1
+        self.salts += 1
         salt = self.salts.to_bytes(32, "big")
         delay = model_tl.get_minimum_delay - (who == "short delay")
         sender = self.world.stranger if who == "stranger" else self.world.owner
         engine = self.twin.deployment.engine
         outcome = self.send("timelock", "schedule", [engine, 0, data, NO_ID, salt, delay], sender)
         op = model_tl.hash_operation(engine, 0, data, NO_ID, salt)
-        self.operations = getattr(self, "operations", []) + [op]
+        self.operations.append(op)
         if outcome.ok:
             self.scheduled.append(Scheduled(fn, list(args), data, salt, op, model_tl.get_timestamp[op], then))
         self._compare_operations()
-        if outcome.ok and who == "owner, executed":
-            self._execute_when_ready(self.scheduled[-1], self.world.owner)
+        return self.scheduled[-1] if outcome.ok else None
 
     def _changing(self, what, send):
         """Send an owner change; if it runs, it must have touched no
@@ -119,7 +133,7 @@ class GovernanceRules:
         """Every operation this example scheduled (or tried to), in the same
         state on chain as in the model: unset, waiting, ready or done."""
         model_tl, address = self.twin.targets["timelock"].model, self._timelock()
-        ops = getattr(self, "operations", [])
+        ops = self.operations
         # One batch (a single round trip on the node backends).
         said = self.twin.chain.call_many([(address, "Timelock", "get_minimum_delay", [])] +
                                          [(address, "Timelock", "get_operation_state", [op]) for op in ops])
@@ -196,30 +210,35 @@ class GovernanceRules:
         the time it waits passes for everything (fees accrue, every feed
         publishes its answer again at the end, as keepers would)."""
         op = self.scheduled[pick % len(self.scheduled)]
-        args = [self.twin.deployment.engine, 0, op.data, NO_ID, op.salt]
         if attempt == "a second early":
             gap = op.ready - 1 - (self.twin.clock + 1)
             if gap < 0:
                 return
             self.twin.wait(gap)
-            outcome = self.send("timelock", "execute", args, self.world.owner)
+            outcome = self.send("timelock", "execute", op.execute_args(self.twin.deployment.engine), self.world.owner)
             assert not outcome.ok and outcome.reason == NOT_READY, \
                 f"{op.fn} ran a second before its delay was over: {outcome.reason or 'went through'}"
             self._compare_operations()
             return
         self._execute_when_ready(op, self.world.stranger if attempt == "stranger" else self.world.owner)
 
-    def _execute_when_ready(self, op, sender):
+    def _wait_for(self, op, refresh=False):
+        """Time passes until `op` may execute in the next block; the feeds
+        then publish again (always, with `refresh`)."""
         gap = op.ready - (self.twin.clock + 1)
         if gap > 0:
             self.twin.wait(gap)
+        if gap > 0 or refresh:
             refresh_feeds(self.twin)
+
+    def _execute_when_ready(self, op, sender):
+        self._wait_for(op)
         self._execute(op, sender)
 
     def _execute(self, op, sender):
         if op.fn == "set_market_feed":
             self.before_price_move()
-        args = [self.twin.deployment.engine, 0, op.data, NO_ID, op.salt]
+        args = op.execute_args(self.twin.deployment.engine)
         outcome = self._changing(f"timelock.execute({op.fn}{tuple(op.args)!r})",
                                  lambda: self.send("timelock", "execute", args, sender))
         if outcome.ok:
@@ -257,16 +276,14 @@ class GovernanceRules:
     # ---------------------------------------------------------------- a hostile owner
 
     @precondition(lambda self: self.engine.open_positions > 0 and self._timelock())
-    @rule(symbol=st.sampled_from(sorted(MARKETS)), roll=st.integers(0, 1))
-    def what_if_the_owner_turns_hostile(self, symbol, roll):
+    @rule(symbol=st.sampled_from(sorted(MARKETS)))
+    def what_if_the_owner_turns_hostile(self, symbol):
         """Rolled back: the owner schedules the harshest parameters it may
         set on a market (margins of 100% and 99.99%, the largest liquidation
         fee, the least max profit), executes them
         after the delay, and a liquidator tries every open position. The
         same tries without the change, from the same moment, must close the
         same positions and pay the liquidator the same."""
-        if roll:
-            return
         mid = self.market_id(symbol)
         base = self.engine.market_params(mid)
         # Finding 1's raid: every position with any leverage at all would be
@@ -280,20 +297,16 @@ class GovernanceRules:
                 # The same parameters again, scheduled beside: executing them
                 # costs the same transaction (the market's borrow index
                 # accrues in both), so the runs differ in the parameters alone.
-                for params in (hostile, base):
-                    self._govern("set_market_params", [mid, params], "owner")
-                ops, self.scheduled = self.scheduled[len(saved):], saved
-                if len(ops) != 2:
+                ops = [self._schedule("set_market_params", [mid, params], "owner", None) for params in (hostile, base)]
+                self.scheduled = saved
+                if None in ops:
                     return
-                gap = ops[1].ready - (self.twin.clock + 1)
-                if gap > 0:
-                    self.twin.wait(gap)
-                refresh_feeds(self.twin)
+                self._wait_for(ops[1], refresh=True)
                 sweeps = []
                 for op in ops:
                     with self.twin.what_if():
-                        args = [self.twin.deployment.engine, 0, op.data, NO_ID, op.salt]
-                        executed = self.send("timelock", "execute", args, self.world.owner)
+                        executed = self.send("timelock", "execute", op.execute_args(self.twin.deployment.engine),
+                                             self.world.owner)
                         assert executed.ok, f"{op.args[1]} did not run after the delay: {executed.reason}"
                         sweeps.append(self._liquidation_sweep())
                         self.twin.check()

@@ -15,6 +15,8 @@ from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, p
                                  run_state_machine_as_test)
 
 from model import MarketParams, Revert
+from model.markets import _index_at
+from model.risk import MAX_U128, _liquidation_bounds
 from model.pool import LP_REQUEST_DELAY
 
 from ..chains.artifacts import ROOT
@@ -69,6 +71,7 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, Governance
         self.checked = 0
         self.in_what_if = False
         self.scheduled = []         # the timelock's pending owner changes (governance.py)
+        self.salts, self.operations = 0, []     # salts used, operations tried (governance.py)
         self.bad_debts = 0
         self.most_liquidatable = 0
         self.choose_attackers()
@@ -390,14 +393,13 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, Governance
 
     @precondition(lambda self: self.engine.open_positions > 0)
     @rule(symbol=st.sampled_from(sorted(MARKETS)), fault=st.sampled_from(["silent", "silent", "zero", "negative"]),
-          past=st.sampled_from([0, 1, 2, 3_600]),
-          # Two draws in three (the commonest, 0, among them) move the last round against the first position.
-          against=st.integers(0, 2).map(lambda n: n != 1))
-    def what_if_the_oracle_dies(self, symbol, fault, past, against):
-        """Rolled back: a market's feed publishes a last round (`against`: 30%
-        against the market's first position, so that it and others are
-        liquidatable at it when it stays the feed's answer), then falls silent
-        or answers zero or a negative, and nothing publishes until the engine's fallback (the
+          past=st.sampled_from([0, 1, 2, 3_600]))
+    def what_if_the_oracle_dies(self, symbol, fault, past):
+        """Rolled back: a market's feed falls silent after a last round past
+        the liquidation price of the market's first position (so that it,
+        and others on its side, are liquidated at the last good price), or
+        answers zero or a negative (the fallback is then the last trade's price,
+        where most positions are healthy and close), and nothing publishes until the engine's fallback (the
         model's fallback_starts) is a second away: a liquidation is still
         refused with the feed's reason. From the start on (`past` seconds
         after it) every position of the market leaves: liquidated at the
@@ -413,13 +415,13 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, Governance
         try:
             with self.twin.what_if():
                 feed = self.model.engine.feeds[self.twin.deployment.feeds[symbol]]
-                if against:
-                    # The last good round: the price a silent feed's fallback takes
-                    # (zero and negative faults fall back to the last trade's).
-                    move = -3_000 if self.engine.position(ids[0]).is_long else 3_000
-                    self.send(f"feed:{symbol}", "set_answer", [max(feed.answer * (10_000 + move) // 10_000, 1)],
+                if fault == "silent":
+                    # The last good round, the price the fallback takes: past the
+                    # first position's liquidation price on every draw, so the
+                    # floored class does not hang on the position's leverage.
+                    self.send(f"feed:{symbol}", "set_answer", [self._past_liquidation(ids[0], feed.answer)],
                               self.world.owner)
-                if fault != "silent":
+                else:
                     self.send(f"feed:{symbol}", "set_answer", [0 if fault == "zero" else -max(feed.answer, 1)],
                               self.world.owner)
                 start = self.model.engine.fallback_starts(market_id)
@@ -439,6 +441,19 @@ class ProtocolMachine(AdversaryRules, BoundaryRules, TokenFaultRules, Governance
                 self.twin.check()
         finally:
             self.in_what_if = False
+
+    def _past_liquidation(self, pid, answer):
+        """A price at least 30% against `pid` and beyond its liquidation price
+        (model.risk's bounds at the market's index now: the borrow fee only
+        grows until the exit, so it stays liquidatable there)."""
+        e = self.engine
+        _, pos = e._load(pid)
+        state, p = e.market_state(pos.market_id), e.market_params(pos.market_id)
+        index = _index_at(state.borrow_index, state.last_accrual, p.borrow_rate, self.twin.clock)
+        liq, _, _ = _liquidation_bounds(pos, index, pos.maintenance_margin_bps)
+        if pos.is_long:
+            return max(min(answer * 7 // 10, liq - 1 if liq else answer), 1)
+        return min(max(answer * 13 // 10, liq + 1 if liq else 0), MAX_U128)
 
     def _fill_on_a_dead_feed(self, pid, oid):
         keeper = self.world.liquidators[0]
