@@ -315,6 +315,22 @@ def _fee_escrowed(kind: uint256) -> uint256:
 
 
 @internal
+@pure
+def _error_reason(response: Bytes[MAX_RESPONSE], without: String[MAX_REASON]) -> String[MAX_REASON]:
+    """
+    @dev The reason string of a failed call's Error(string) response;
+         reverts with `without` for any other response (none, a custom
+         error, a panic): what running out of gas looks like.
+    @param response The failed call's return data.
+    @param without The revert reason when it carries no reason string.
+    @return String[MAX_REASON] The reason.
+    """
+    if len(response) <= 4 or convert(slice(response, 0, 4), bytes4) != method_id("Error(string)", output_type=bytes4):
+        raise without
+    return abi_decode(slice(response, 4, len(response) - 4), String[MAX_REASON])
+
+
+@internal
 def _pay_or_hold(owner: address, receiver: address, amount: uint256):
     """
     @dev Pays an owner's tokens (a payout, a refund) to `receiver`; when the
@@ -344,9 +360,7 @@ def _pay_or_hold(owner: address, receiver: address, amount: uint256):
     else:
         # Only a refusal with a reason (Error(string)) is held, as
         # execute_order reads the engine's.
-        assert len(response) > 4, "orders: payout failed without a reason"
-        assert convert(slice(response, 0, 4), bytes4) == method_id("Error(string)", output_type=bytes4), "orders: payout failed without a reason"
-        reason = abi_decode(slice(response, 4, len(response) - 4), String[MAX_REASON])
+        reason = self._error_reason(response, "orders: payout failed without a reason")
     self.claimable[owner][receiver] += amount
     self.held_total += amount
     log PayoutHeld(owner=owner, receiver=receiver, amount=amount, reason=reason)
@@ -635,9 +649,7 @@ def execute_order(order_id: uint256):
         self._pay(msg.sender, fee)
         log OrderExecuted(order_id=order_id, keeper=msg.sender, position_id=position_id)
         return
-    assert len(response) > 4, "orders: execution failed without a reason"
-    assert convert(slice(response, 0, 4), bytes4) == method_id("Error(string)", output_type=bytes4), "orders: execution failed without a reason"
-    reason: String[MAX_REASON] = abi_decode(slice(response, 4, len(response) - 4), String[MAX_REASON])
+    reason: String[MAX_REASON] = self._error_reason(response, "orders: execution failed without a reason")
     # Not yet, rather than never: revert, and the order (removed above)
     # stays pending for a later round. The engine, not a copy of its rule
     # here, decides whether the round is usable.

@@ -18,6 +18,7 @@ wait": the order stays pending); decreases, closes, cancels and clearing
 never pause.
 """
 from dataclasses import dataclass
+from typing import Optional
 
 from .env import ZERO_ADDRESS
 from .errors import Revert, require
@@ -197,6 +198,12 @@ class OrderBook(Sequencer, Contract):
         """The execution fee an order of `kind` escrowed: none for a close."""
         return 0 if kind == CLOSE else self.EXECUTION_FEE
 
+    def _error_reason(self, reason: Optional[str], without: str) -> str:
+        """A failed call's reason string; reverts with `without` when it has
+        none (or one longer than MAX_REASON, which the decoder refuses)."""
+        require(reason is not None and len(reason.encode()) <= MAX_REASON, without)
+        return reason
+
     def _pay_or_hold(self, owner: str, receiver: str, amount: int) -> None:
         """Pays `receiver`; a refusal with a reason holds the amount for
         (owner, receiver) to claim instead; one without reverts."""
@@ -206,8 +213,7 @@ class OrderBook(Sequencer, Contract):
             self.token.transfer(receiver, amount, sender=self.address)
             return
         except Revert as refusal:
-            reason = refusal.reason
-            require(reason is not None and len(reason.encode()) <= MAX_REASON, NO_PAYOUT_REASON)
+            reason = self._error_reason(refusal.reason, NO_PAYOUT_REASON)
         self.claimable[(owner, receiver)] += amount
         self.held_total += amount
         self._emit(PayoutHeld(owner, receiver, amount, reason))
@@ -328,9 +334,7 @@ class OrderBook(Sequencer, Contract):
         try:
             result = method(*args, sender=self.address)
         except Revert as refusal:
-            reason = refusal.reason
-            # No reason, or one too long to decode: the execution reverts.
-            require(reason is not None and len(reason.encode()) <= MAX_REASON, NO_REASON)
+            reason = self._error_reason(refusal.reason, NO_REASON)
             # Not yet, rather than never: the whole execution reverts.
             require(reason != NO_ROUND_YET, "orders: no price round after the request yet")
             require(reason != STALE, STALE)
