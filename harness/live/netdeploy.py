@@ -56,6 +56,7 @@ from ..chains.addresses import create_address
 from ..chains.artifacts import artifact
 from ..chains.contracts import blueprint_initcode, codec, initcode
 from ..chains.rpc import Rpc, RpcError
+from ..protocol.handover import HANDOVER_SALT, NO_PREDECESSOR, handover_batch
 from ..protocol.layout import ENGINE_CREATES, engine_args
 from ..protocol.markets import ZERO_ADDRESS
 from .bytecode import check_code, expected_code, proxy_code
@@ -65,9 +66,6 @@ from .txs import (DeployError, NetworkSender, NetworkView, PlannedTx, Sender, Se
                   _jsonable, sent_from_receipt)
 
 CRASH_ENV = "ISOMARGIN_DEPLOY_CRASH_AT"
-NO_PREDECESSOR = bytes(32)
-# One hand-over per timelock: a fixed salt lets a rerun find the batch it scheduled.
-HANDOVER_SALT = keccak(b"isomargin: the timelock accepts the engine")
 ROLES = (("proposer", PROPOSER_ROLE), ("canceller", CANCELLER_ROLE), ("executor", EXECUTOR_ROLE))
 # Manifest keys of governance steps (not markets): recorded in the manifest's "governance" list.
 GOVERNANCE_KEYS = ("ownership:", "timelock:", "schedule:")
@@ -329,8 +327,7 @@ class Deployment:
             if view.call(engine, "Engine", "pending_owner") != timelock:
                 yield self._call("ownership:offer", engine, "Engine", "transfer_ownership", [timelock],
                                  "offer the engine to the timelock")
-            batch = [[engine, timelock], [0, 0], [codec("Engine")["accept_ownership"].encode([]),
-                                                  codec("Timelock")["update_delay"].encode([cfg.timelock_delay])]]
+            batch = handover_batch(engine, timelock, cfg.timelock_delay)
             op = view.call(timelock, "Timelock", "hash_operation_batch", [*batch, NO_PREDECESSOR, HANDOVER_SALT])
             state = view.call(timelock, "Timelock", "get_operation_state", [op])
             if state == UNSET:

@@ -27,10 +27,11 @@ from hypothesis.stateful import precondition, rule
 from model import MarketParams
 
 from ..chains.contracts import codec
+from ..protocol.handover import NO_PREDECESSOR
 from ..protocol.markets import MARKETS, PRICE, USDC
 from .invariants import GovernanceBreach, check_governance_untouched
 from .twin import Disagreement
-from .world import NO_ID, refresh_feeds
+from .world import refresh_feeds
 
 NOT_READY = "timelock_controller: operation is not ready"
 NOT_OWNER = "ownable: caller is not the owner"
@@ -64,7 +65,7 @@ class Scheduled:
 
     def execute_args(self, engine: str) -> list:
         """Timelock.execute's arguments for this operation on `engine`."""
-        return [engine, 0, self.data, NO_ID, self.salt]
+        return [engine, 0, self.data, NO_PREDECESSOR, self.salt]
 
 
 def _chain_arg(a):
@@ -112,8 +113,8 @@ class GovernanceRules:
         delay = model_tl.get_minimum_delay - (who == "short delay")
         sender = self.world.stranger if who == "stranger" else self.world.owner
         engine = self.twin.deployment.engine
-        outcome = self.send("timelock", "schedule", [engine, 0, data, NO_ID, salt, delay], sender)
-        op = model_tl.hash_operation(engine, 0, data, NO_ID, salt)
+        outcome = self.send("timelock", "schedule", [engine, 0, data, NO_PREDECESSOR, salt, delay], sender)
+        op = model_tl.hash_operation(engine, 0, data, NO_PREDECESSOR, salt)
         self.operations.append(op)
         if outcome.ok:
             self.scheduled.append(Scheduled(fn, list(args), data, salt, op, model_tl.get_timestamp[op], then))

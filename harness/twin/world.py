@@ -7,6 +7,7 @@ failure found in one replays in the others from the same starting state.
 from dataclasses import dataclass
 from typing import Dict, List
 
+from ..protocol.handover import HANDOVER_SALT, NO_PREDECESSOR, handover_batch
 from ..protocol.markets import MARKETS, MAX_UINT256, USDC
 from model.pool import LP_REQUEST_DELAY
 
@@ -60,9 +61,6 @@ def seed_pool(twin: Twin, lp: str, assets: int):
 # least one heartbeat, and short enough that the machine's own waits let
 # scheduled changes run within an example.
 TIMELOCK_DELAY = 3_600
-# One hand-over per world, so its batch id is the same on every backend.
-HANDOVER_SALT = (1).to_bytes(32, "big")
-NO_ID = bytes(32)
 
 
 def hand_over_to_timelock(twin: Twin, delay: int = TIMELOCK_DELAY) -> str:
@@ -70,14 +68,13 @@ def hand_over_to_timelock(twin: Twin, delay: int = TIMELOCK_DELAY) -> str:
     Timelock is deployed, the engine offers it ownership, and the timelock,
     still without a delay, accepts it and takes `delay` in one batch. From
     then on every owner call waits `delay` seconds in the timelock."""
-    from ..chains.contracts import codec
     d, owner = twin.deployment, twin.deployment.deployer
     timelock = twin.add_timelock()
     r = twin.send("engine", "transfer_ownership", [timelock], owner)
     assert r.ok, f"transfer_ownership reverted: {r.reason}"
-    batch = [[d.engine, timelock], [0, 0],
-             [codec("Engine")["accept_ownership"].encode([]), codec("Timelock")["update_delay"].encode([delay])]]
-    for fn, tail in (("schedule_batch", [NO_ID, HANDOVER_SALT, 0]), ("execute_batch", [NO_ID, HANDOVER_SALT])):
+    batch = handover_batch(d.engine, timelock, delay)
+    for fn, tail in (("schedule_batch", [NO_PREDECESSOR, HANDOVER_SALT, 0]),
+                     ("execute_batch", [NO_PREDECESSOR, HANDOVER_SALT])):
         r = twin.send("timelock", fn, [*batch, *tail], owner)
         assert r.ok, f"timelock.{fn} reverted: {r.reason}"
     return timelock

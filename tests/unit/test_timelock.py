@@ -13,6 +13,7 @@ import pytest
 from ape.exceptions import ContractLogicError
 
 from harness.chains.contracts import call_decoder, codec
+from harness.protocol.handover import HANDOVER_SALT, NO_PREDECESSOR as NO_ID, handover_batch
 from model import Protocol, Revert
 from model.markets import MarketParams
 from model.timelock import CANCELLER_ROLE, DEFAULT_ADMIN_ROLE, EXECUTOR_ROLE, PROPOSER_ROLE, Timelock
@@ -20,7 +21,6 @@ from model.timelock import CANCELLER_ROLE, DEFAULT_ADMIN_ROLE, EXECUTOR_ROLE, PR
 from .helpers import ETH, ETH_PARAMS, ZERO, px
 
 DELAY = 2 * 86_400
-NO_ID = bytes(32)
 NOT_READY = "timelock_controller: operation is not ready"
 NOT_OWNER = "ownable: caller is not the owner"
 MISSING_ROLE = "access_control: account is missing role"
@@ -39,10 +39,9 @@ def hand_over(engine, timelock, deployer, delay: int):
     (deployed with no delay), which accepts and raises its own delay in one
     batch, so no owner change can ever run undelayed after it."""
     engine.transfer_ownership(timelock, sender=deployer)
-    calls = ([engine.address, timelock.address], [0, 0],
-             [payload("Engine", "accept_ownership"), payload("Timelock", "update_delay", delay)])
-    timelock.schedule_batch(*calls, NO_ID, salt(0), 0, sender=deployer)
-    timelock.execute_batch(*calls, NO_ID, salt(0), sender=deployer)
+    calls = handover_batch(engine.address, timelock.address, delay)
+    timelock.schedule_batch(*calls, NO_ID, HANDOVER_SALT, 0, sender=deployer)
+    timelock.execute_batch(*calls, NO_ID, HANDOVER_SALT, sender=deployer)
 
 
 @pytest.fixture
