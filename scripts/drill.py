@@ -3,6 +3,7 @@
     ape run drill                                   # drills/default.yaml on ape's default network
     ape run drill drills/cascade-1000.yaml --network ethereum:local:foundry
     ape run drill drills/cascade-1000.yaml --backend revm       # in process, fast
+    ape run drill drills/cascade-1000.yaml --backend rpc        # raw JSON-RPC to a fresh anvil (or --rpc URL)
     ape run drill drills/offline-100k.yaml --backend model      # no chain: the model alone
     ape run drill compare reports/A reports/B [--out diff.md]   # what moved between two reports
 
@@ -10,7 +11,8 @@ The report lands in reports/<scenario>-<backend>-s<seed>/ (or --out).
 Exit status 1 when chain and model disagree or an invariant breaks; the
 report then says where. Exit status 2, before anything is deployed, when
 the model refuses positions for their leverage or refuses most of them
-(harness/drills/preflight.py), unless --allow-rejections. The drill always deploys a fresh protocol: running
+(harness/drills/preflight.py), unless --allow-rejections, and when its
+chain cannot be had (no node at --rpc, too few accounts). The drill always deploys a fresh protocol: running
 against an existing deployment (deployments/<network>.json) would leave the
 model without the state it must mirror, so it is not offered; the
 standalone keeper (scripts/keeper.py) does work against one.
@@ -37,8 +39,10 @@ class Refused(click.ClickException):
 @click.argument("scenario", required=False, default=DEFAULT_SCENARIO)
 @click.argument("reports", nargs=-1)
 @network_option()
-@click.option("--backend", type=click.Choice(["ape", "revm", "model"]), default="ape", show_default=True,
-              help="ape: the connected ape network; revm: in-process EVM; model: offline, no chain")
+@click.option("--backend", type=click.Choice(["ape", "revm", "rpc", "model"]), default="ape", show_default=True,
+              help="ape: the connected ape network; revm: in-process EVM; rpc: raw JSON-RPC to --rpc (default: "
+                   "a fresh anvil, stopped at the end); model: offline, no chain")
+@click.option("--rpc", "rpc_url", help="the node for --backend rpc (its unlocked accounts sign)")
 @click.option("--seed", type=int, help="override the scenario's seed")
 @click.option("--positions", type=int, help="rescale the population to this many positions")
 @click.option("--isolation", type=click.Choice(["tx", "step"]), help="override the scenario's isolation check")
@@ -47,7 +51,8 @@ class Refused(click.ClickException):
 @click.option("--no-progress", is_flag=True, help="no progress bar")
 @click.option("--allow-rejections", is_flag=True,
               help="run even if the model refuses positions for their leverage, or most positions")
-def cli(scenario, reports, backend, seed, positions, isolation, out, no_plots, no_progress, allow_rejections):
+def cli(scenario, reports, backend, rpc_url, seed, positions, isolation, out, no_plots, no_progress,
+        allow_rejections):
     """Run SCENARIO (a drill's YAML), or `compare A B`: two reports' differences."""
     from dataclasses import replace
 
@@ -85,9 +90,12 @@ def cli(scenario, reports, backend, seed, positions, isolation, out, no_plots, n
         click.secho(f"warning: {problem}", fg="yellow", err=True)
 
     try:
-        drill = offline or Drill(s, backend, drill_chain(backend, s.accounts_needed()), progress=not no_progress)
+        if rpc_url and backend != "rpc":
+            raise ValueError("--rpc is for --backend rpc")
+        drill = offline or Drill(s, backend, drill_chain(backend, s.accounts_needed(), rpc_url),
+                                 progress=not no_progress)
     except ValueError as err:
-        raise click.ClickException(str(err))
+        raise Refused(str(err))
     try:
         result = drill.run()
     except SetupError as err:

@@ -148,22 +148,49 @@ class ModelTwin:
         return None
 
 
-def drill_chain(backend: str, accounts: int) -> Optional[Chain]:
+def drill_chain(backend: str, accounts: int, rpc_url: Optional[str] = None) -> Optional[Chain]:
     """The chain a drill runs on: none for `model`, revm in process for
-    `revm`, else the network ape is connected to (quietly: one INFO line
-    per transaction would bury the progress bar). ValueError if it has
-    fewer than `accounts` accounts."""
+    `revm`, raw JSON-RPC for `rpc` (the node at `rpc_url`, its unlocked
+    accounts signing, or else a fresh anvil from node_modules with enough
+    accounts, stopped when the process exits), else the network ape is
+    connected to (quietly: one INFO line per transaction would bury the
+    progress bar). ValueError if it has fewer than `accounts` accounts."""
     if backend == "model":
         return None
     if backend == "revm":
         from ..chains.revm import RevmChain
         return RevmChain(n_accounts=accounts)
+    if backend == "rpc":
+        return _rpc_chain(accounts, rpc_url)
     from ..chains.quiet_ape import QuietApeChain, quiet_ape
     quiet_ape()
     chain = QuietApeChain()
     if len(chain.accounts) < accounts:
         raise ValueError(f"the scenario needs {accounts} accounts; the network has {len(chain.accounts)} "
                          "(ape-config.yaml test.number_of_accounts), use fewer traders.accounts")
+    return chain
+
+
+def _rpc_chain(accounts: int, rpc_url: Optional[str]) -> Chain:
+    import atexit
+
+    from ..chains.anvil import start_anvil
+    from ..chains.rpc import RpcError
+    from ..chains.rpc_chain import RpcChain
+    if rpc_url is None:
+        try:
+            node = start_anvil("--accounts", str(max(accounts, 10)), "--balance", "1000000", "--hardfork", "prague")
+        except RuntimeError as err:
+            raise ValueError(str(err))
+        atexit.register(node.stop)
+        rpc_url = node.url
+    try:
+        chain = RpcChain(rpc_url)
+    except (RpcError, OSError) as err:
+        raise ValueError(f"no JSON-RPC node at {rpc_url}: {err}")
+    if len(chain.accounts) < accounts:
+        raise ValueError(f"the scenario needs {accounts} accounts; the node at {rpc_url} unlocks "
+                         f"{len(chain.accounts)} (anvil --accounts N), use fewer traders.accounts")
     return chain
 
 

@@ -38,3 +38,27 @@ def test_a_broken_scenario_is_refused_with_its_place(tmp_path):
     p = _ape_run(str(bad), "--backend", "model", "--no-progress")
     assert p.returncode != 0
     assert "markets.ETH.path[0].gap.drop_pct: must be in (0, 100)" in p.stderr
+
+
+def test_a_drill_over_raw_json_rpc_agrees_with_the_model_backend(tmp_path):
+    """--backend rpc: a fresh anvil, driven over raw JSON-RPC, the model
+    checked every step; its figures are the model backend's."""
+    reports = {}
+    for backend in ("rpc", "model"):
+        out = tmp_path / backend
+        p = _ape_run("tests/drills/data/tiny.yaml", "--backend", backend, "--out", str(out), "--no-progress",
+                     "--no-plots")
+        assert p.returncode == 0, p.stderr[-2000:]
+        reports[backend] = json.loads((out / "report.json").read_text())
+    rpc, model = reports["rpc"], reports["model"]
+    assert rpc["backend"].startswith("rpc:http://127.0.0.1:")
+    assert rpc["model_agreement"]["disagreements"] == 0 and rpc["model_agreement"]["steps_checked"] > 0
+    assert rpc["positions"] == model["positions"] and rpc["positions"]["liquidated"] == 2
+
+
+def test_a_drill_without_its_node_says_so_in_one_line(tmp_path):
+    p = _ape_run("tests/drills/data/tiny.yaml", "--backend", "rpc", "--rpc", "http://127.0.0.1:9", "--no-progress")
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert "no JSON-RPC node at http://127.0.0.1:9" in p.stderr
+    p = _ape_run("tests/drills/data/tiny.yaml", "--rpc", "http://127.0.0.1:9", "--backend", "revm", "--no-progress")
+    assert p.returncode == 2 and "--rpc is for --backend rpc" in p.stderr
