@@ -8,7 +8,7 @@ the user keeps in that folder is not the drill's to delete.
 from pathlib import Path
 from typing import List
 
-TABLES = ("report.json", "report.md", "positions.csv", "liquidations.csv")
+TABLES = ("report.json", "report.md", "report.html", "positions.csv", "liquidations.csv")
 PLOTS = ("price.png", "open_interest.png", "insurance_pool.png", "backlog.png", "losses.png", "gas.png")
 
 

@@ -223,6 +223,8 @@ def write_report(r: DrillResult, out: Path, *, plots: bool = True) -> Dict[str, 
         from .plots import write_plots
         paths.update(write_plots(fig, r, out))
     paths["md"].write_text(markdown(fig, [p.name for k, p in paths.items() if p.suffix == ".png"]))
+    from .html import write_html
+    paths["html"] = write_html(paths["md"], out / "report.html", f"{r.scenario.name} drill report")
     return paths
 
 

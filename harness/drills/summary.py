@@ -59,5 +59,6 @@ def summary_lines(f: dict, folder: Path) -> List[str]:
         why = "; ".join(f"{n} x {reason!r}" for reason, n in o["cancel_reasons"].items())
         lines.append(f"  orders: {o['requested']} requested, {o['executed']} executed, {o['cancelled']} cancelled"
                      + (f" ({why})" if why else ""))
-    lines += [f"  wall time: {f['timing']['wall_time_s']:.1f} s", f"  report: {folder}/report.md"]
+    lines += [f"  wall time: {f['timing']['wall_time_s']:.1f} s",
+              f"  report: {folder}/report.md (one page: {folder}/report.html)"]
     return lines
